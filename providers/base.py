@@ -1,0 +1,236 @@
+"""The provider contract: price sources, offers, and the instance lifecycle.
+
+A *price source* only publishes offers (``scrapers/`` and every provider adapter).
+A *provider* is a price source that can also run instances; optional abilities are
+capability mixins, so what a provider can do is read from its class, never from flags.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar
+
+import httpx
+
+from providers.errors import NotConfigured
+from providers.money import per_gpu_hour
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One priced machine shape at one provider, region and market (on-demand or spot).
+
+    Units: ``price_per_hour`` is USD for the whole instance per hour; memory, RAM and disk
+    are GB. ``gpu_count`` may be fractional for sliced GPUs. ``available`` is None when the
+    provider does not say.
+    """
+
+    source: str
+    instance_type: str
+    gpu_raw_name: str
+    gpu_count: Decimal
+    price_per_hour: Decimal
+    region: str
+    spot: bool = False
+    available: bool | None = None
+    gpu_memory_gb: int | None = None
+    vcpus: int | None = None
+    ram_gb: int | None = None
+    disk_gb: int | None = None
+    buy_url: str = ""
+    gpu_hint: str = ""
+    """Extra text for GPU normalization (instance family, memory type), e.g. "HBM3"."""
+
+    def __post_init__(self) -> None:
+        if self.gpu_count <= 0:
+            raise ValueError("an offer needs at least a fraction of a GPU")
+        if self.price_per_hour <= 0:
+            raise ValueError("an offer needs a positive price")
+        if not self.region:
+            raise ValueError("an offer needs a region")
+
+    @property
+    def offer_key(self) -> str:
+        """Stable identity within a source: what history follows from poll to poll."""
+        market = "spot" if self.spot else "ondemand"
+        return f"{self.instance_type}|{self.region}|{market}"
+
+    @property
+    def price_per_gpu_hour(self) -> Decimal:
+        return per_gpu_hour(self.price_per_hour, self.gpu_count)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedItem:
+    """A provider item that could not be turned into an offer; logged and counted, never silent."""
+
+    item: str
+    reason: str
+
+
+@dataclass(slots=True)
+class FetchResult:
+    offers: list[Offer] = field(default_factory=list)
+    skipped: list[SkippedItem] = field(default_factory=list)
+
+    def skip(self, source: str, item: str, reason: str) -> None:
+        log.warning("%s: skipping %s: %s", source, item, reason)
+        self.skipped.append(SkippedItem(item=item, reason=reason))
+
+
+class PriceSource(ABC):
+    """Anything that publishes GPU offers.
+
+    Contract:
+    - ``fetch_offers`` returns every offer it could parse; an item with a bad field is
+      skipped with a reason (``FetchResult.skip``), the rest kept.
+    - A failed fetch raises a ``ProviderError`` (typed, with ``retryable``); it never
+      returns a partial or empty list in place of an error.
+    - It never retries or sleeps; the poller owns the retry policy.
+    """
+
+    NAME: ClassVar[str]
+    DISPLAY_NAME: ClassVar[str]
+    HOMEPAGE: ClassVar[str]
+    PRICING_URL: ClassVar[str]
+    """Where a visitor buys: the provider's own pricing or console page."""
+    REQUIRES_KEY: ClassVar[bool] = False
+    POLL_INTERVAL_SECONDS: ClassVar[int] = 900
+    KIND: ClassVar[str] = "scraper"
+
+    def __init__(self, http: httpx.AsyncClient, credentials: Mapping[str, str] | None = None) -> None:
+        self.http = http
+        self.credentials = dict(credentials or {})
+
+    @classmethod
+    def credentials_from_settings(cls, settings: Settings) -> dict[str, str]:
+        """The operator key(s) this source needs; override when it needs one."""
+        return {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, http: httpx.AsyncClient) -> PriceSource:
+        credentials = cls.credentials_from_settings(settings)
+        if cls.REQUIRES_KEY and not all(credentials.values()):
+            raise NotConfigured(
+                "no operator API key is set for this source", provider=cls.NAME
+            )
+        return cls(http, credentials)
+
+    @classmethod
+    def test_credentials(cls) -> dict[str, str]:
+        """Fake credentials for recorded-response tests."""
+        return {"api_key": "test-key-not-real"}
+
+    @abstractmethod
+    async def fetch_offers(self) -> FetchResult: ...
+
+
+class InstanceStatus(StrEnum):
+    PROVISIONING = "provisioning"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    TERMINATING = "terminating"
+    TERMINATED = "terminated"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    provider: str
+    instance_id: str
+    name: str
+    status: InstanceStatus
+    raw_status: str
+    instance_type: str = ""
+    region: str = ""
+    gpu_raw_name: str = ""
+    gpu_count: Decimal = Decimal(0)
+    price_per_hour: Decimal | None = None
+    """The provider's reported hourly price, where its API gives one."""
+    public_ip: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchRequest:
+    name: str
+    instance_type: str
+    region: str
+    image: str = ""
+    disk_gb: int | None = None
+    ssh_public_key: str = ""
+    spot: bool = False
+    client_token: str = ""
+    """Our idempotency key: tagged onto the instance where the provider allows, for adoption."""
+
+
+def map_status(provider: str, status_map: Mapping[str, InstanceStatus], raw: str | None) -> InstanceStatus:
+    """libcloud-style: unknown raw values degrade to UNKNOWN and are logged, never dropped."""
+    key = "" if raw is None else str(raw)
+    status = status_map.get(key)
+    if status is None:
+        log.warning("%s: unknown instance status %r", provider, raw)
+        return InstanceStatus.UNKNOWN
+    return status
+
+
+class Provider(PriceSource):
+    """A price source that also runs instances. Core lifecycle: list, get, create, terminate."""
+
+    KIND = "provider"
+    STATUS_MAP: ClassVar[Mapping[str, InstanceStatus]] = {}
+
+    @abstractmethod
+    async def list_instances(self) -> list[Instance]: ...
+
+    @abstractmethod
+    async def get_instance(self, instance_id: str) -> Instance:
+        """Raise ``NotFound`` when the provider no longer knows the instance."""
+
+    @abstractmethod
+    async def create_instance(self, request: LaunchRequest) -> Instance:
+        """Return as soon as the provider accepted the launch; never wait for it to boot."""
+
+    @abstractmethod
+    async def terminate_instance(self, instance_id: str) -> None:
+        """Idempotent: an instance that is already gone is a success, not an error."""
+
+    async def verify_credentials(self) -> None:
+        """A cheap authenticated call; raises ``InvalidCredentials`` for a bad key."""
+        await self.list_instances()
+
+
+class SupportsStart(ABC):
+    @abstractmethod
+    async def start_instance(self, instance_id: str) -> None: ...
+
+
+class SupportsStop(ABC):
+    @abstractmethod
+    async def stop_instance(self, instance_id: str) -> None: ...
+
+
+class SupportsReboot(ABC):
+    @abstractmethod
+    async def reboot_instance(self, instance_id: str) -> None: ...
+
+
+# Why an operation is missing, shown greyed-out in the console. Providers override entries.
+DEFAULT_UNSUPPORTED_REASONS: Mapping[str, str] = {
+    "start": "this provider's API cannot start a stopped instance",
+    "stop": "this provider's API cannot stop an instance; delete it instead",
+    "reboot": "this provider's API has no reboot",
+}

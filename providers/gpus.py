@@ -1,0 +1,229 @@
+"""The canonical GPU catalog and the one resolver from provider spellings to it.
+
+A canonical GPU is a model + form factor + memory size (``h100-sxm``, ``a100-pcie-40gb``).
+Its *family* (``h100``) groups the variants for pages like ``/gpus/h100``. A name the
+resolver cannot place returns ``None``: the offer is kept with its raw name and listed
+as unknown (page and CLI), never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+SXM, PCIE, NVL = "SXM", "PCIe", "NVL"
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSpecs:
+    """Vendor-published figures for the comparison table (dense FP16/BF16 tensor TFLOPS)."""
+
+    architecture: str
+    memory_type: str
+    bandwidth_gbps: int
+    fp16_tflops: int
+    tdp_watts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalGpu:
+    slug: str
+    family: str
+    model: str
+    vendor: str
+    memory_gb: int
+    form_factor: str | None
+    specs: GpuSpecs
+
+    @property
+    def name(self) -> str:
+        parts = [self.model]
+        if self.form_factor:
+            parts.append(self.form_factor)
+        parts.append(f"{self.memory_gb}GB")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Family:
+    slug: str
+    model: str
+    vendor: str
+    pattern: str
+    # (form factor or None, memory GB, specs)
+    variants: tuple[tuple[str | None, int, GpuSpecs], ...]
+
+
+def _s(arch: str, mem: str, bw: int, tf: int, tdp: int) -> GpuSpecs:
+    return GpuSpecs(arch, mem, bw, tf, tdp)
+
+
+_H100_SXM = _s("Hopper", "HBM3", 3350, 989, 700)
+_A100_80 = _s("Ampere", "HBM2e", 2039, 312, 400)
+_A100_40 = _s("Ampere", "HBM2", 1555, 312, 400)
+_V100 = _s("Volta", "HBM2", 900, 125, 300)
+
+# Order matters: more specific patterns first (GH200 before H200, L40S before L40 before L4).
+_FAMILIES: tuple[_Family, ...] = (
+    _Family("gh200", "GH200", "NVIDIA", r"GH200", ((None, 96, _s("Hopper", "HBM3", 4000, 989, 900)),
+                                                   (None, 144, _s("Hopper", "HBM3e", 4900, 989, 900)))),
+    _Family("h200", "H200", "NVIDIA", r"H200", ((SXM, 141, _s("Hopper", "HBM3e", 4800, 989, 700)),
+                                                (NVL, 141, _s("Hopper", "HBM3e", 4800, 835, 600)))),
+    _Family("h100", "H100", "NVIDIA", r"H100", ((SXM, 80, _H100_SXM),
+                                                (PCIE, 80, _s("Hopper", "HBM2e", 2000, 756, 350)),
+                                                (NVL, 94, _s("Hopper", "HBM3", 3900, 835, 400)),
+                                                (None, 80, _H100_SXM))),
+    _Family("b300", "B300", "NVIDIA", r"B300", ((SXM, 270, _s("Blackwell Ultra", "HBM3e", 8000, 2500, 1100)),)),
+    _Family("b200", "B200", "NVIDIA", r"B200", ((SXM, 180, _s("Blackwell", "HBM3e", 8000, 2250, 1000)),)),
+    _Family("a100x", "A100X", "NVIDIA", r"A100X", ((None, 80, _A100_80),)),
+    _Family("a100", "A100", "NVIDIA", r"A100", ((SXM, 80, _A100_80), (SXM, 40, _A100_40),
+                                                (PCIE, 80, _s("Ampere", "HBM2e", 1935, 312, 300)),
+                                                (PCIE, 40, _s("Ampere", "HBM2", 1555, 312, 250)),
+                                                (None, 80, _A100_80), (None, 40, _A100_40))),
+    _Family("a10g", "A10G", "NVIDIA", r"A10G", ((None, 24, _s("Ampere", "GDDR6", 600, 70, 300)),)),
+    _Family("a10", "A10", "NVIDIA", r"A10", ((None, 24, _s("Ampere", "GDDR6", 600, 125, 150)),)),
+    _Family("a40", "A40", "NVIDIA", r"A40", ((None, 48, _s("Ampere", "GDDR6", 696, 150, 300)),)),
+    _Family("a30", "A30", "NVIDIA", r"A30", ((None, 24, _s("Ampere", "HBM2", 933, 165, 165)),)),
+    _Family("a16", "A16", "NVIDIA", r"A16", ((None, 16, _s("Ampere", "GDDR6", 200, 18, 62)),)),
+    _Family("l40s", "L40S", "NVIDIA", r"L40S", ((None, 48, _s("Ada Lovelace", "GDDR6", 864, 362, 350)),)),
+    _Family("l40", "L40", "NVIDIA", r"L40", ((None, 48, _s("Ada Lovelace", "GDDR6", 864, 181, 300)),)),
+    _Family("l4", "L4", "NVIDIA", r"L4", ((None, 24, _s("Ada Lovelace", "GDDR6", 300, 121, 72)),)),
+    _Family("t4", "T4", "NVIDIA", r"T4", ((None, 16, _s("Turing", "GDDR6", 320, 65, 70)),)),
+    _Family("v100", "V100", "NVIDIA", r"V100", ((SXM, 16, _V100), (SXM, 32, _V100),
+                                                (PCIE, 16, _s("Volta", "HBM2", 900, 112, 250)),
+                                                (PCIE, 32, _s("Volta", "HBM2", 900, 112, 250)),
+                                                (None, 16, _V100), (None, 32, _V100))),
+    _Family("rtx-pro-6000", "RTX PRO 6000", "NVIDIA", r"RTX ?PRO ?6000",
+            ((None, 96, _s("Blackwell", "GDDR7", 1792, 500, 600)),)),
+    _Family("rtx-6000-ada", "RTX 6000 Ada", "NVIDIA", r"RTX ?6000 ?ADA",
+            ((None, 48, _s("Ada Lovelace", "GDDR6", 960, 364, 300)),)),
+    _Family("rtx-a6000", "RTX A6000", "NVIDIA", r"(?:RTX ?)?A6000", ((None, 48, _s("Ampere", "GDDR6", 768, 155, 300)),)),
+    _Family("rtx-a5000", "RTX A5000", "NVIDIA", r"(?:RTX ?)?A5000", ((None, 24, _s("Ampere", "GDDR6", 768, 111, 230)),)),
+    _Family("rtx-a4000", "RTX A4000", "NVIDIA", r"(?:RTX ?)?A4000", ((None, 16, _s("Ampere", "GDDR6", 448, 77, 140)),)),
+    _Family("rtx-5090", "RTX 5090", "NVIDIA", r"RTX ?5090", ((None, 32, _s("Blackwell", "GDDR7", 1792, 209, 575)),)),
+    _Family("rtx-4090", "RTX 4090", "NVIDIA", r"RTX ?4090", ((None, 24, _s("Ada Lovelace", "GDDR6X", 1008, 165, 450)),)),
+    _Family("rtx-3090", "RTX 3090", "NVIDIA", r"RTX ?3090", ((None, 24, _s("Ampere", "GDDR6X", 936, 71, 350)),)),
+    _Family("mi325x", "MI325X", "AMD", r"MI325X", ((None, 256, _s("CDNA 3", "HBM3e", 6000, 1307, 1000)),)),
+    _Family("mi300x", "MI300X", "AMD", r"MI300X", ((None, 192, _s("CDNA 3", "HBM3", 5300, 1307, 750)),)),
+)
+
+
+def _variant_slug(family: _Family, form_factor: str | None, memory_gb: int) -> str:
+    parts = [family.slug]
+    if form_factor:
+        parts.append(form_factor.lower())
+    sizes = {mem for ff, mem, _ in family.variants if ff == form_factor}
+    if len(sizes) > 1:
+        parts.append(f"{memory_gb}gb")
+    return "-".join(parts)
+
+
+def _build() -> tuple[dict[str, CanonicalGpu], dict[str, tuple[CanonicalGpu, ...]]]:
+    by_slug: dict[str, CanonicalGpu] = {}
+    by_family: dict[str, tuple[CanonicalGpu, ...]] = {}
+    for fam in _FAMILIES:
+        members = []
+        for ff, mem, specs in fam.variants:
+            gpu = CanonicalGpu(_variant_slug(fam, ff, mem), fam.slug, fam.model, fam.vendor, mem, ff, specs)
+            by_slug[gpu.slug] = gpu
+            members.append(gpu)
+        by_family[fam.slug] = tuple(members)
+    return by_slug, by_family
+
+
+GPUS, FAMILIES = _build()
+_FAMILY_INFO = {f.slug: f for f in _FAMILIES}
+_COMPILED = tuple((f, re.compile(rf"(?<![A-Z0-9]){f.pattern}(?![A-Z0-9])")) for f in _FAMILIES)
+_NOISE = re.compile(r"GEFORCE ?|\b(NVIDIA|TESLA|AMD|INSTINCT|GENERATION)\b")
+_MEMORY = re.compile(r"(?<![A-Z0-9])(\d{2,3}) ?(?:GB|G|GIB)\b")
+
+
+def family_name(family_slug: str) -> str:
+    return _FAMILY_INFO[family_slug].model
+
+
+def _clean(text: str) -> str:
+    text = text.upper().replace("_", " ").replace("-", " ").replace("/", " ")
+    text = re.sub(r"[(),\[\]]", " ", text)
+    text = _NOISE.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _form_factor(text: str, family: str, memory: int | None) -> str | None:
+    if re.search(r"\bSXM\d?\b|\bHGX\b|\bNVLINK\b|\bMEGA\b|\bOAM\b", text):
+        return SXM
+    if re.search(r"\bNVL\b", text):
+        return NVL
+    if re.search(r"\bPCIE\b|\bPCI E\b", text):
+        return PCIE
+    if family == "h100":
+        if "HBM3" in text:
+            return SXM
+        if memory is not None and 90 <= memory <= 96:
+            return NVL
+    if family == "h200":
+        return SXM  # H200 without "NVL" is the SXM board
+    return None
+
+
+def _snap_memory(family: _Family, form_factor: str | None, memory: float | None) -> int | None:
+    sizes = sorted({mem for ff, mem, _ in family.variants if ff == form_factor})
+    if not sizes:
+        return None
+    if memory is None:
+        return sizes[0] if len(sizes) == 1 else None
+    best = min(sizes, key=lambda size: abs(size - memory))
+    return best if abs(best - memory) <= best * 0.07 else None
+
+
+@lru_cache(maxsize=4096)
+def resolve_gpu(raw_name: str, memory_gb: float | None = None, hint: str = "") -> CanonicalGpu | None:
+    """Map a provider's GPU name (plus memory and an optional hint) to the catalog, or None."""
+    text = _clean(f"{raw_name} {hint}")
+    if memory_gb is None:
+        found = _MEMORY.search(text)
+        memory_gb = float(found.group(1)) if found else None
+    for family, pattern in _COMPILED:
+        if not pattern.search(text):
+            continue
+        form_factor = _form_factor(text, family.slug, memory_gb)
+        form_factors = {ff for ff, _, _ in family.variants}
+        if form_factor is None and len(form_factors) == 1:
+            form_factor = next(iter(form_factors))  # B200 is SXM only: nothing to guess
+        if form_factor not in form_factors:
+            # The family has one form factor only (e.g. L40S "PCIe"): the token adds nothing.
+            if all(ff is None for ff, _, _ in family.variants):
+                form_factor = None
+            else:
+                return None
+        snapped = _snap_memory(family, form_factor, memory_gb)
+        if snapped is None:
+            return None
+        return GPUS[_variant_slug(family, form_factor, snapped)]
+    return None
+
+
+def gpus_in(slug_or_family: str) -> tuple[CanonicalGpu, ...]:
+    """The canonical GPUs a URL slug stands for: a whole family (``h100``) or one variant."""
+    slug = slug_or_family.lower()
+    if slug in FAMILIES:
+        return FAMILIES[slug]
+    if slug in GPUS:
+        return (GPUS[slug],)
+    return ()
+
+
+def find_by_name(name: str) -> tuple[CanonicalGpu, ...]:
+    """CLI/API friendly lookup: "H100", "h100-sxm", "A100 80GB", "rtx 4090"."""
+    direct = gpus_in(name.strip().replace(" ", "-"))
+    if direct:
+        return direct
+    resolved = resolve_gpu(name)
+    if resolved is not None:
+        return (resolved,)
+    text = _clean(name)
+    for family, pattern in _COMPILED:
+        if pattern.search(text):
+            return FAMILIES[family.slug]
+    return ()

@@ -1,0 +1,81 @@
+"""Test databases: every DB test runs on SQLite and on real PostgreSQL.
+
+The schema comes from the Alembic migrations, once per engine per session; every test
+starts with empty tables. With CI=true a missing PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("COMPUTEHUB_POLLING", "false")
+os.environ.setdefault("COMPUTEHUB_LOAD_SNAPSHOT", "false")
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.base import Base
+from app.db.engine import make_engine, session_factory
+from app.db.migrate import upgrade
+
+PG_URL = os.environ.get("COMPUTEHUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pg_dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def require_postgres(url: str = PG_URL) -> None:
+    try:
+        with psycopg.connect(pg_dsn(url), connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {url}: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def reset_pg_schema(url: str) -> None:
+    with psycopg.connect(pg_dsn(url), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        require_postgres()
+        url = PG_URL
+        reset_pg_schema(url)
+    upgrade(url, "head")
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url) -> AsyncEngine:
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+async def sessions(engine):
+    await truncate_all(engine)
+    yield session_factory(engine)
+    await truncate_all(engine)
