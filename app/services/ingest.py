@@ -28,6 +28,7 @@ STAGE = Table(
     Column("instance_type", String(255)),
     Column("gpu_slug", String(64)),
     Column("gpu_raw_name", String(255)),
+    Column("gpu_hint", String(255)),
     Column("gpu_count", Money()),
     Column("gpu_memory_gb", Integer),
     Column("vcpus", Integer),
@@ -62,7 +63,7 @@ class IngestStats:
 def stage_row(offer: Offer) -> tuple:
     gpu = resolve_gpu(offer.gpu_raw_name, offer.gpu_memory_gb, offer.gpu_hint)
     return (
-        offer.offer_key, offer.instance_type, gpu.slug if gpu else None, offer.gpu_raw_name,
+        offer.offer_key, offer.instance_type, gpu.slug if gpu else None, offer.gpu_raw_name, offer.gpu_hint,
         offer.gpu_count, offer.gpu_memory_gb, offer.vcpus, offer.ram_gb, offer.disk_gb,
         offer.region, offer.spot, offer.price_per_hour, offer.price_per_gpu_hour,
         offer.available, offer.buy_url or "",

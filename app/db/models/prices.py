@@ -54,6 +54,8 @@ class Offer(Base):
     gpu_slug: Mapped[str | None] = mapped_column(String(64))
     """Canonical GPU, or NULL when the provider's name is not in the catalog (listed as unknown)."""
     gpu_raw_name: Mapped[str] = mapped_column(String(255))
+    gpu_hint: Mapped[str] = mapped_column(String(255), default="")
+    """Extra text the adapter gave for normalization (kept so a snapshot re-resolves the same)."""
     gpu_count: Mapped[Decimal] = mapped_column(Money())
     gpu_memory_gb: Mapped[int | None] = mapped_column(Integer)
     vcpus: Mapped[int | None] = mapped_column(Integer)

@@ -1,8 +1,8 @@
-"""prices
+"""price aggregation
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:13:12.553182
+Create Date: 2026-11-23 11:21:33.754921
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('instance_type', sa.String(length=255), nullable=False),
     sa.Column('gpu_slug', sa.String(length=64), nullable=True),
     sa.Column('gpu_raw_name', sa.String(length=255), nullable=False),
+    sa.Column('gpu_hint', sa.String(length=255), nullable=False),
     sa.Column('gpu_count', app.db.types.Money(precision=18, scale=6), nullable=False),
     sa.Column('gpu_memory_gb', sa.Integer(), nullable=True),
     sa.Column('vcpus', sa.Integer(), nullable=True),

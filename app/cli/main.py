@@ -1,0 +1,258 @@
+"""The ``computehub`` command: run the app, run the worker, migrate, poll, query prices."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from app.db import migrate
+from app.db.engine import get_engine, session_factory
+from app.settings import get_settings
+
+console = Console()
+
+
+def _sessions():
+    return session_factory(get_engine(get_settings().database.url))
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug output.")
+def cli(verbose: bool) -> None:
+    """ComputeHub: GPU prices from many clouds, and one console for all of them."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# --- database -------------------------------------------------------------------------------------
+@cli.group()
+def db() -> None:
+    """Database schema (Alembic migrations are the only source of the schema)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    url = get_settings().database.url
+    migrate.upgrade(url, revision)
+    console.print(f"[green]database at {revision}[/green]: {_safe_url(url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION (e.g. base)."""
+    migrate.downgrade(get_settings().database.url, revision)
+    console.print(f"database at {revision}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- serving --------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not run the scheduler in-process.")
+def run(host: str | None, port: int | None, no_worker: bool) -> None:
+    """Migrate, load the price snapshot, and serve the web app with the scheduler in-process."""
+    import os
+
+    import uvicorn
+
+    settings = get_settings()
+    migrate.upgrade(settings.database.url)
+    if not no_worker:
+        os.environ["COMPUTEHUB_EMBEDDED_WORKER"] = "true"
+        get_settings.cache_clear()
+    host = host or settings.web.host
+    port = port or settings.web.port
+    console.print(f"ComputeHub on [bold]http://{host}:{port}[/bold]")
+    uvicorn.run("app.asgi:app", host=host, port=port, log_level="info")
+
+
+@cli.command()
+def worker() -> None:
+    """Run the scheduler alone (polling and background jobs), for production."""
+    from app.jobs.scheduler import build_scheduler
+    from app.services.snapshot import load_snapshot
+
+    settings = get_settings()
+    migrate.upgrade(settings.database.url)
+
+    async def main() -> None:
+        sessions = _sessions()
+        if settings.polling.load_snapshot:
+            await load_snapshot(sessions)
+        scheduler, jobs = build_scheduler(settings, sessions)
+        scheduler.start()
+        console.print("worker started; Ctrl-C to stop")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await jobs.close()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+
+
+# --- prices ---------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--source", "sources", multiple=True, help="Only these sources (repeatable).")
+def poll(sources: tuple[str, ...]) -> None:
+    """Poll every price source once, with progress and a per-source summary."""
+    from app.services.history import refresh_recent_days
+    from app.services.polling import poll_all
+    from app.db.types import utcnow
+    from providers.registry import SOURCES
+
+    settings = get_settings()
+    migrate.upgrade(settings.database.url)
+    names = list(sources) or sorted(SOURCES)
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown:
+        raise click.BadParameter(f"unknown source {unknown[0]!r}; known: {', '.join(sorted(SOURCES))}")
+
+    async def main():
+        sessions = _sessions()
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("polling sources", total=len(names))
+
+            def done(outcome):
+                progress.advance(task)
+                progress.console.print(f"  {outcome.source}: {outcome.status}")
+
+            outcomes = await poll_all(settings, sessions, names, on_done=done)
+        async with sessions() as session, session.begin():
+            await refresh_recent_days(session, utcnow())
+        await get_engine(settings.database.url).dispose()
+        return outcomes
+
+    outcomes = asyncio.run(main())
+    table = Table(title="Poll summary")
+    for col in ("source", "status", "offers", "skipped", "time", "error"):
+        table.add_column(col)
+    colors = {"ok": "green", "failed": "red", "not_configured": "yellow", "skipped": "yellow"}
+    for o in sorted(outcomes, key=lambda o: o.source):
+        table.add_row(o.source, f"[{colors.get(o.status, 'white')}]{o.status}[/]", str(o.offers),
+                      str(o.skipped_items), f"{o.duration_ms} ms", o.error[:80])
+    console.print(table)
+
+
+def _parse_price(_ctx, _param, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not a price") from None
+    if not price.is_finite() or price < 0:
+        raise click.BadParameter("the price must be a positive number")
+    return price
+
+
+@cli.command()
+@click.option("--gpu", help="GPU family or model, e.g. H100, h100-sxm, 'A100 80GB'.")
+@click.option("--max-price", callback=_parse_price, help="Highest $/GPU-hour.")
+@click.option("--spot", is_flag=True, help="Spot/interruptible offers only.")
+@click.option("--provider", "providers", multiple=True, help="Only these providers (repeatable).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+def prices(gpu: str | None, max_price: Decimal | None, spot: bool, providers: tuple[str, ...], limit: int) -> None:
+    """Print the cheapest offers as a table."""
+    from app.services.prices import InvalidQuery, PriceQuery, list_offers
+    from providers.gpus import find_by_name
+
+    gpu_slug = None
+    if gpu:
+        found = find_by_name(gpu)
+        if not found:
+            raise click.BadParameter(f"no GPU in the catalog matches {gpu!r}", param_hint="--gpu")
+        families = {g.family for g in found}
+        gpu_slug = found[0].slug if len(found) == 1 else next(iter(families))
+
+    async def main():
+        async with _sessions()() as session:
+            page = await list_offers(session, PriceQuery(gpu=gpu_slug, max_price=max_price, spot=True if spot else None,
+                                                         providers=providers, per_page=limit))
+        await get_engine(get_settings().database.url).dispose()
+        return page
+
+    try:
+        page = asyncio.run(main())
+    except InvalidQuery as exc:
+        raise click.UsageError(str(exc)) from None
+    table = Table(title=f"Cheapest offers ({page.total} match)")
+    for col, justify in (("GPU", "left"), ("#", "right"), ("$/GPU-h", "right"), ("$/h", "right"),
+                         ("provider", "left"), ("region", "left"), ("market", "left"), ("as of", "left")):
+        table.add_column(col, justify=justify)
+    for o in page.items:
+        best = " ★" if o.price_per_gpu_hour == page.best_price else ""
+        table.add_row(o.gpu_name, f"{o.gpu_count.normalize()}", f"{o.price_per_gpu_hour:.2f}{best}",
+                      f"{o.price_per_hour:.2f}", o.provider_name, o.region, "spot" if o.spot else "on-demand",
+                      f"{o.age_label}{' (stale)' if o.freshness.state == 'stale' else ''}")
+    console.print(table)
+    if not page.items:
+        console.print("no offers match; try without --max-price or run `computehub poll`")
+
+
+@cli.command("unknown-gpus")
+def unknown_gpus() -> None:
+    """List provider GPU names the catalog cannot place (kept, never dropped)."""
+    from app.services.prices import unknown_gpu_names
+
+    async def main():
+        async with _sessions()() as session:
+            return await unknown_gpu_names(session)
+
+    rows = asyncio.run(main())
+    table = Table(title="GPU names not in the catalog")
+    for col in ("source", "raw name", "offers"):
+        table.add_column(col)
+    for source, name, count in rows:
+        table.add_row(source, name, str(count))
+    console.print(table if rows else "every offer's GPU is in the catalog")
+
+
+@cli.group()
+def snapshot() -> None:
+    """The bundled price snapshot."""
+
+
+@snapshot.command("load")
+def snapshot_load() -> None:
+    """Load the bundled snapshot for sources that have no prices yet."""
+    from app.services.snapshot import load_snapshot
+
+    migrate.upgrade(get_settings().database.url)
+    loaded = asyncio.run(load_snapshot(_sessions()))
+    console.print(f"loaded: {', '.join(loaded) or 'nothing (every source already has prices)'}")
+
+
+@snapshot.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--note", default="exported from a live ComputeHub database")
+def snapshot_export(path: Path, note: str) -> None:
+    """Write the current live offers to PATH as a snapshot file."""
+    from app.services.snapshot import export_snapshot
+
+    count = asyncio.run(export_snapshot(_sessions(), path, note))
+    console.print(f"wrote {count} offers to {path}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,67 @@
+"""APScheduler wiring: each price source on its own interval, plus the daily history job.
+
+Jobs are thin: they call services. ``max_instances=1`` and ``coalesce`` keep a stalled
+worker from stacking runs; the DB lease in ``poll_source`` keeps several workers from
+polling the same source at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.types import utcnow
+from app.services import leases
+from app.services.history import refresh_recent_days
+from app.services.polling import poll_source
+from app.settings import Settings
+from providers.http import new_client
+from providers.registry import SOURCES, get_source_class
+
+log = logging.getLogger(__name__)
+HISTORY_JOB_MINUTES = 10
+
+
+class PriceJobs:
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.http: httpx.AsyncClient | None = None
+
+    async def poll(self, name: str) -> None:
+        if self.http is None:
+            self.http = new_client(timeout=self.settings.polling.timeout_seconds)
+        outcome = await poll_source(name, self.settings, self.sessions, self.http)
+        log.info("poll %s: %s (%d offers, %d ms) %s", name, outcome.status, outcome.offers,
+                 outcome.duration_ms, outcome.error)
+
+    async def refresh_history(self) -> None:
+        if not await leases.acquire(self.sessions, "history:daily", timedelta(minutes=5)):
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                await refresh_recent_days(session, utcnow())
+        finally:
+            await leases.release(self.sessions, "history:daily")
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+
+
+def build_scheduler(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> tuple[AsyncIOScheduler, PriceJobs]:
+    jobs = PriceJobs(settings, sessions)
+    scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                               "misfire_grace_time": 300})
+    if settings.polling.enabled:
+        for name in sorted(SOURCES):
+            interval = get_source_class(name).POLL_INTERVAL_SECONDS
+            scheduler.add_job(jobs.poll, "interval", args=[name], id=f"poll:{name}", seconds=interval,
+                              jitter=min(60, interval // 10), next_run_time=utcnow() + timedelta(seconds=2))
+    scheduler.add_job(jobs.refresh_history, "interval", id="history:daily", minutes=HISTORY_JOB_MINUTES,
+                      next_run_time=utcnow() + timedelta(seconds=30))
+    return scheduler, jobs

@@ -1,0 +1,91 @@
+"""The Litestar application: pages, JSON API, health and metrics, and (optionally) the scheduler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from pathlib import Path
+
+from litestar import Litestar, Request, Response, get
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.db.engine import get_engine, session_factory
+from app.services.snapshot import load_snapshot
+from app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).resolve().parent / "web"
+
+
+async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    async with state.sessions() as session:
+        yield session
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    run_scheduler: bool | None = None,
+) -> Litestar:
+    settings = settings or get_settings()
+    engine = engine or get_engine(settings.database.url)
+    sessions = session_factory(engine)
+    run_scheduler = settings.embedded_worker if run_scheduler is None else run_scheduler
+
+    from app.api.routes import API_HANDLERS
+    from app.web.errors import exception_handlers
+    from app.web.routes import PAGE_HANDLERS
+    from app.web.vendor import plotly_js
+
+    async def on_startup(app: Litestar) -> None:
+        if settings.polling.load_snapshot:
+            loaded = await load_snapshot(sessions)
+            if loaded:
+                log.info("loaded the bundled price snapshot for %d sources", len(loaded))
+        if run_scheduler:
+            from app.jobs.scheduler import build_scheduler
+
+            scheduler, jobs = build_scheduler(settings, sessions)
+            scheduler.start()
+            app.state.scheduler, app.state.jobs = scheduler, jobs
+
+    async def on_shutdown(app: Litestar) -> None:
+        scheduler = getattr(app.state, "scheduler", None)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+            await app.state.jobs.close()
+
+    prometheus = PrometheusConfig(app_name="computehub", group_path=True, exclude=["/metrics", "/static"])
+    return Litestar(
+        route_handlers=[
+            healthz,
+            PrometheusController,
+            plotly_js,
+            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
+            *PAGE_HANDLERS,
+            *API_HANDLERS,
+        ],
+        dependencies={"db": Provide(provide_db_session)},
+        state=State({"settings": settings, "engine": engine, "sessions": sessions}),
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema"),
+        middleware=[prometheus.middleware],
+        exception_handlers=exception_handlers(),
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=settings.web.debug,
+    )

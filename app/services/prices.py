@@ -1,0 +1,256 @@
+"""Read side of the price aggregation: filtered, sorted, paginated offers and per-GPU summaries.
+
+Pages, the JSON API and the CLI all read through here, so they agree on the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
+from app.db.types import utcnow
+from app.services.freshness import Freshness, humanize_age, source_freshness
+from providers.gpus import GPUS, CanonicalGpu, gpus_in
+from providers.registry import SOURCES, get_source_class
+
+SORTS = {
+    "price": (Offer.price_per_gpu_hour.asc(), Offer.id.asc()),
+    "-price": (Offer.price_per_gpu_hour.desc(), Offer.id.asc()),
+    "instance_price": (Offer.price_per_hour.asc(), Offer.id.asc()),
+    "-instance_price": (Offer.price_per_hour.desc(), Offer.id.asc()),
+    "gpu": (Offer.gpu_slug.asc(), Offer.price_per_gpu_hour.asc(), Offer.id.asc()),
+    "provider": (Offer.source.asc(), Offer.price_per_gpu_hour.asc(), Offer.id.asc()),
+    "memory": (Offer.gpu_memory_gb.desc(), Offer.price_per_gpu_hour.asc(), Offer.id.asc()),
+    "gpus": (Offer.gpu_count.desc(), Offer.price_per_gpu_hour.asc(), Offer.id.asc()),
+    "updated": (Offer.observed_at.desc(), Offer.id.asc()),
+}
+MAX_PER_PAGE = 500
+
+
+class InvalidQuery(ValueError):
+    """A filter value we cannot honour; the message is shown to the user (400)."""
+
+
+@dataclass(frozen=True)
+class PriceQuery:
+    gpu: str | None = None
+    """A GPU family (``h100``) or variant slug (``h100-sxm``)."""
+    min_memory_gb: int | None = None
+    max_price: Decimal | None = None
+    """Upper bound on $/GPU-hour."""
+    providers: tuple[str, ...] = ()
+    region: str | None = None
+    spot: bool | None = None
+    available_only: bool = False
+    include_unknown: bool = True
+    sort: str = "price"
+    page: int = 1
+    per_page: int = 50
+
+    def validate(self) -> PriceQuery:
+        if self.gpu is not None and not gpus_in(self.gpu):
+            raise InvalidQuery(f"unknown GPU {self.gpu!r}")
+        if self.min_memory_gb is not None and not 0 <= self.min_memory_gb <= 1024:
+            raise InvalidQuery("min_memory must be between 0 and 1024 GB")
+        if self.max_price is not None and not Decimal(0) <= self.max_price <= Decimal(10_000):
+            raise InvalidQuery("max_price must be between 0 and 10000 $/GPU-hour")
+        unknown = [p for p in self.providers if p not in SOURCES]
+        if unknown:
+            raise InvalidQuery(f"unknown provider {unknown[0]!r}")
+        if self.sort not in SORTS:
+            raise InvalidQuery(f"sort must be one of: {', '.join(SORTS)}")
+        if self.page < 1 or self.page > 100_000:
+            raise InvalidQuery("page must be between 1 and 100000")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidQuery(f"per_page must be between 1 and {MAX_PER_PAGE}")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    id: int
+    source: str
+    provider_name: str
+    instance_type: str
+    gpu: CanonicalGpu | None
+    gpu_raw_name: str
+    gpu_count: Decimal
+    gpu_memory_gb: int | None
+    vcpus: int | None
+    ram_gb: int | None
+    disk_gb: int | None
+    region: str
+    spot: bool
+    price_per_hour: Decimal
+    price_per_gpu_hour: Decimal
+    available: bool | None
+    buy_url: str
+    observed_at: datetime
+    origin: str
+    freshness: Freshness
+    age_label: str
+
+    @property
+    def gpu_name(self) -> str:
+        return self.gpu.name if self.gpu else self.gpu_raw_name
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.origin == OFFER_ORIGIN_SNAPSHOT
+
+
+@dataclass
+class Page:
+    items: list[OfferView]
+    total: int
+    page: int
+    per_page: int
+    best_price: Decimal | None = None
+    """Lowest $/GPU-hour across all matching offers (not just this page): "best value"."""
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass
+class GpuSummary:
+    gpu: CanonicalGpu
+    cheapest: Decimal
+    cheapest_spot: Decimal | None
+    offer_count: int
+    provider_count: int
+    by_provider: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _filtered(query: PriceQuery) -> Select:
+    stmt = select(Offer)
+    conds = []
+    if query.gpu:
+        conds.append(Offer.gpu_slug.in_([g.slug for g in gpus_in(query.gpu)]))
+    elif not query.include_unknown:
+        conds.append(Offer.gpu_slug.is_not(None))
+    if query.min_memory_gb is not None:
+        conds.append(Offer.gpu_memory_gb >= query.min_memory_gb)
+    if query.max_price is not None:
+        conds.append(Offer.price_per_gpu_hour <= query.max_price)
+    if query.providers:
+        conds.append(Offer.source.in_(query.providers))
+    if query.region:
+        conds.append(func.lower(Offer.region).contains(query.region.lower()))
+    if query.spot is not None:
+        conds.append(Offer.spot.is_(query.spot))
+    if query.available_only:
+        conds.append(Offer.available.is_not(False))
+    return stmt.where(and_(*conds)) if conds else stmt
+
+
+async def source_rows(session: AsyncSession) -> dict[str, SourceRow]:
+    return {row.name: row for row in (await session.execute(select(SourceRow))).scalars()}
+
+
+def _freshness_by_source(rows: dict[str, SourceRow], names: set[str], now: datetime) -> dict[str, Freshness]:
+    return {name: source_freshness(rows.get(name), poll_interval(name), now) for name in names}
+
+
+def poll_interval(source: str) -> int:
+    try:
+        return get_source_class(source).POLL_INTERVAL_SECONDS
+    except (KeyError, ImportError):
+        return 900
+
+
+def to_view(row: Offer, freshness: Freshness, now: datetime) -> OfferView:
+    if row.origin == OFFER_ORIGIN_SNAPSHOT:
+        age = f"snapshot of {row.observed_at:%Y-%m-%d}"
+    else:
+        age = humanize_age(now - row.observed_at)
+    return OfferView(
+        id=row.id, source=row.source, provider_name=display_name(row.source),
+        instance_type=row.instance_type, gpu=GPUS.get(row.gpu_slug) if row.gpu_slug else None,
+        gpu_raw_name=row.gpu_raw_name, gpu_count=row.gpu_count, gpu_memory_gb=row.gpu_memory_gb,
+        vcpus=row.vcpus, ram_gb=row.ram_gb, disk_gb=row.disk_gb, region=row.region, spot=row.spot,
+        price_per_hour=row.price_per_hour, price_per_gpu_hour=row.price_per_gpu_hour,
+        available=row.available, buy_url=row.buy_url, observed_at=row.observed_at, origin=row.origin,
+        freshness=freshness, age_label=age,
+    )
+
+
+def display_name(source: str) -> str:
+    try:
+        return get_source_class(source).DISPLAY_NAME
+    except (KeyError, ImportError):
+        return source
+
+
+async def list_offers(session: AsyncSession, query: PriceQuery, now: datetime | None = None) -> Page:
+    query.validate()
+    now = now or utcnow()
+    base = _filtered(query)
+    matching = base.subquery()
+    total, best = (await session.execute(select(func.count(), func.min(matching.c.price_per_gpu_hour)))).one()
+    stmt = base.order_by(*SORTS[query.sort]).limit(query.per_page).offset((query.page - 1) * query.per_page)
+    rows = (await session.execute(stmt)).scalars().all()
+    fresh = _freshness_by_source(await source_rows(session), {r.source for r in rows}, now)
+    return Page(
+        items=[to_view(r, fresh[r.source], now) for r in rows],
+        total=total, page=query.page, per_page=query.per_page, best_price=best,
+    )
+
+
+async def cheapest_per_gpu(session: AsyncSession, spot: bool = False) -> dict[str, tuple[Decimal, int]]:
+    """Lowest $/GPU-hour and offer count per canonical GPU (one grouped query, index-backed)."""
+    stmt = (
+        select(Offer.gpu_slug, func.min(Offer.price_per_gpu_hour), func.count())
+        .where(Offer.gpu_slug.is_not(None), Offer.spot.is_(spot))
+        .group_by(Offer.gpu_slug)
+    )
+    return {slug: (price, count) for slug, price, count in (await session.execute(stmt)).all()}
+
+
+async def price_matrix(
+    session: AsyncSession, spot: bool = False, gpu_slugs: Sequence[str] | None = None
+) -> tuple[list[str], list[GpuSummary]]:
+    """Rows of GPUs, columns of providers (generated from the data), cells = cheapest $/GPU-h."""
+    stmt = (
+        select(Offer.gpu_slug, Offer.source, func.min(Offer.price_per_gpu_hour), func.count())
+        .where(Offer.gpu_slug.is_not(None), Offer.spot.is_(spot))
+        .group_by(Offer.gpu_slug, Offer.source)
+    )
+    if gpu_slugs is not None:
+        stmt = stmt.where(Offer.gpu_slug.in_(list(gpu_slugs)))
+    cells = (await session.execute(stmt)).all()
+    spot_min = {} if spot else {slug: price for slug, (price, _) in (await cheapest_per_gpu(session, True)).items()}
+    providers = sorted({source for _, source, _, _ in cells}, key=display_name)
+    summaries: dict[str, GpuSummary] = {}
+    for slug, source, price, count in cells:
+        summary = summaries.get(slug)
+        if summary is None:
+            summary = summaries[slug] = GpuSummary(GPUS[slug], price, spot_min.get(slug), 0, 0)
+        summary.by_provider[source] = price
+        summary.cheapest = min(summary.cheapest, price)
+        summary.offer_count += count
+        summary.provider_count += 1
+    ordered = sorted(summaries.values(), key=lambda s: (-s.gpu.specs.fp16_tflops, s.gpu.slug))
+    return providers, ordered
+
+
+async def unknown_gpu_names(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """Provider spellings the catalog could not place: (source, raw name, offer count)."""
+    stmt = (
+        select(Offer.source, Offer.gpu_raw_name, func.count())
+        .where(Offer.gpu_slug.is_(None))
+        .group_by(Offer.source, Offer.gpu_raw_name)
+        .order_by(Offer.source, Offer.gpu_raw_name)
+    )
+    return [tuple(r) for r in (await session.execute(stmt)).all()]
+
+
+async def regions(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(Offer.region).distinct().order_by(Offer.region))).scalars())

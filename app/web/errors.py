@@ -1,0 +1,40 @@
+"""One place that turns domain errors into HTTP answers: JSON under /api, HTML pages elsewhere."""
+
+from __future__ import annotations
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.response import Template
+
+from app.services.prices import InvalidQuery
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in ("/schema", "/healthz")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return Response({"status_code": status, "detail": message}, status_code=status)
+    return Template(
+        "error.html",
+        context={"status": status, "message": message, "title": f"{status} · ComputeHub"},
+        status_code=status,
+    )
+
+
+def exception_handlers() -> dict:
+    def invalid_query(request: Request, exc: InvalidQuery) -> Response:
+        return _error(request, 400, str(exc))
+
+    def http_exception(request: Request, exc: HTTPException) -> Response:
+        detail = exc.detail
+        if isinstance(exc, ValidationException) and exc.extra:
+            parts = [f"{e.get('key', '')}: {e.get('message', '')}".strip(": ") for e in exc.extra if isinstance(e, dict)]
+            detail = "; ".join(p for p in parts if p) or detail
+        return _error(request, exc.status_code, detail)
+
+    def not_found(request: Request, exc: NotFoundException) -> Response:
+        return _error(request, 404, exc.detail if exc.detail != "Not Found" else "Page not found")
+
+    return {InvalidQuery: invalid_query, NotFoundException: not_found, HTTPException: http_exception}

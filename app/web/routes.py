@@ -1,0 +1,3 @@
+"""Public HTML pages (filled in by the pages module)."""
+
+PAGE_HANDLERS: list = []
