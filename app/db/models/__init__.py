@@ -1,5 +1,7 @@
 """All ORM models. Import from here so Alembic and the app see the same metadata."""
 
+from app.db.models.accounts import PasswordResetToken, User
+from app.db.models.console import DeploymentTemplate, Instance, InstanceEvent, ProviderBinding
 from app.db.models.jobs import JobLease
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
@@ -11,6 +13,12 @@ from app.db.models.prices import (
 )
 
 __all__ = [
+    "DeploymentTemplate",
+    "Instance",
+    "InstanceEvent",
+    "PasswordResetToken",
+    "ProviderBinding",
+    "User",
     "OFFER_ORIGIN_LIVE",
     "OFFER_ORIGIN_SNAPSHOT",
     "GpuDailyPrice",
