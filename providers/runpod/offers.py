@@ -41,7 +41,9 @@ def parse_gpu_types(gpu_types: list[Any]) -> FetchResult:
         label = entry.get("id") if isinstance(entry, dict) else None
         try:
             result.offers.extend(_offers_for(entry, result))
-        except (KeyError, TypeError, ValueError) as exc:
+        except KeyError as exc:
+            result.skip(NAME, str(label or entry)[:100], f"missing field {exc}")
+        except (TypeError, ValueError) as exc:
             result.skip(NAME, str(label or entry)[:100], str(exc) or type(exc).__name__)
     return result
 

@@ -28,13 +28,16 @@ def parse_offers(raw_offers: list[Any]) -> FetchResult:
     for raw in raw_offers:
         offer_id = raw.get("id") if isinstance(raw, dict) else None
         label = f"offer {offer_id}"
-        if offer_id is not None and offer_id in seen_ids:
-            result.skip(NAME, label, "listed twice in one search")
-            continue
-        seen_ids.add(offer_id)
+        if offer_id is not None:
+            if offer_id in seen_ids:
+                result.skip(NAME, label, "listed twice in one search")
+                continue
+            seen_ids.add(offer_id)
         try:
             result.offers.extend(_offers_for(raw))
-        except (BadPrice, KeyError, TypeError, ValueError) as exc:
+        except KeyError as exc:
+            result.skip(NAME, label, f"missing field {exc}")
+        except (BadPrice, TypeError, ValueError) as exc:
             result.skip(NAME, label, str(exc) or type(exc).__name__)
     return result
 
