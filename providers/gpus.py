@@ -151,12 +151,14 @@ def _clean(text: str) -> str:
 
 
 def _form_factor(text: str, family: str, memory: int | None) -> str | None:
-    if re.search(r"\bSXM\d?\b|\bHGX\b|\bNVLINK\b|\bMEGA\b|\bOAM\b", text):
+    if re.search(r"\bSXM\d?\b|\bHGX\b|\bMEGA\b|\bOAM\b", text):
         return SXM
     if re.search(r"\bNVL\b", text):
         return NVL
     if re.search(r"\bPCIE\b|\bPCI E\b", text):
-        return PCIE
+        return PCIE  # before NVLINK: Hyperstack's "H100-80G-PCIe-NVLink" is a PCIe card with a bridge
+    if re.search(r"\bNVLINK\b", text):
+        return SXM
     if family == "h100":
         if "HBM3" in text:
             return SXM

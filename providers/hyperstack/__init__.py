@@ -23,7 +23,7 @@ class HyperstackSource(PriceSource):
 
     async def fetch_offers(self) -> FetchResult:
         client = HyperstackClient(self.http, self.credentials["api_key"])
-        # Both calls always run to the end (the API is slow), then the first failure wins.
+        # Concurrent (the API is slow); both are awaited so none is orphaned, then the first failure wins.
         groups, pricebook = await asyncio.gather(client.flavors(), client.pricebook(), return_exceptions=True)
         for outcome in (groups, pricebook):
             if isinstance(outcome, BaseException):

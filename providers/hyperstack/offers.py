@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from providers.base import FetchResult, Offer
-from providers.errors import BadResponse
 from providers.money import BadPrice, to_decimal
 
 NAME = "hyperstack"
@@ -32,11 +31,15 @@ def pricebook_rates(entries: list) -> dict[str, Any]:
 
 def parse_flavors(groups: list, rates: dict[str, Any]) -> FetchResult:
     result = FetchResult()
-    for group in groups:
+    for index, group in enumerate(groups):
         if not isinstance(group, dict) or not isinstance(group.get("flavors"), list):
-            raise BadResponse("a flavor group has no `flavors` list", provider=NAME)
+            result.skip(NAME, f"flavor group #{index}", "no `flavors` list")
+            continue
         for flavor in group["flavors"]:
-            label = str(flavor.get("name", "?")) if isinstance(flavor, dict) else "?"
+            if not isinstance(flavor, dict):
+                result.skip(NAME, f"flavor in group #{index}", "not an object")
+                continue
+            label = str(flavor.get("name", "?"))
             try:
                 offer = _offer_for(flavor, group, rates)
             except (BadPrice, KeyError, TypeError, ValueError) as exc:

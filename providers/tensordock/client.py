@@ -33,7 +33,9 @@ class TensorDockClient:
 
     async def _call(self, method: str, path: str, **kw: Any) -> Any:
         # No documented error codes: the shared layer types failures by HTTP status.
-        body = await request_json(self._http, method, f"{BASE_URL}{path}", provider=NAME, headers=self._headers, **kw)
+        body = await request_json(
+            self._http, method, f"{BASE_URL}{path}", provider=NAME, headers=self._headers, **kw,
+        )
         if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
             detail = _error_detail(body)
             raise BadResponse(f"response has no `data` object{': ' + detail if detail else ''}", provider=NAME)

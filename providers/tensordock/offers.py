@@ -26,33 +26,30 @@ _MEMORY = re.compile(r"-(\d+)gb$")  # "h100-sxm5-80gb"
 
 def parse_locations(locations: list) -> FetchResult:
     result = FetchResult()
-    regions = _region_labels(locations)
+    usable = []
     for index, location in enumerate(locations):
-        gpus = location.get("gpus") if isinstance(location, dict) else None
-        if not isinstance(gpus, list):
+        if isinstance(location, dict) and isinstance(location.get("gpus"), list):
+            usable.append(location)
+        else:
             result.skip(NAME, f"location #{index}", "no `gpus` list")
-            continue
-        for gpu in gpus:
-            label = f"{regions[index]}/{gpu.get('v0Name', '?') if isinstance(gpu, dict) else '?'}"
+    for location, region in zip(usable, _region_labels(usable)):
+        for gpu in location["gpus"]:
+            label = f"{region}/{gpu.get('v0Name', '?') if isinstance(gpu, dict) else '?'}"
             try:
-                result.offers.append(_offer_for(gpu, regions[index]))
+                result.offers.append(_offer_for(gpu, region))
             except (BadPrice, KeyError, TypeError, ValueError) as exc:
                 result.skip(NAME, label, str(exc) or type(exc).__name__)
     return result
 
 
-def _region_labels(locations: list) -> list[str]:
-    """"City, Country" reads well; two locations in one city fall back to adding their id."""
-    labels = []
-    for location in locations:
-        location = location if isinstance(location, dict) else {}
-        place = ", ".join(str(part) for part in (location.get("city"), location.get("country")) if part)
-        labels.append(place or str(location.get("id") or "unknown"))
-    repeated = {label for label, count in Counter(labels).items() if count > 1}
-    return [
-        f"{label} ({loc.get('id')})" if label in repeated and isinstance(loc, dict) else label
-        for label, loc in zip(labels, locations)
+def _region_labels(locations: list[dict]) -> list[str]:
+    """A readable region per location ("Austin, United States"); the id is added where a city repeats."""
+    places = [
+        ", ".join(str(part) for part in (loc.get("city"), loc.get("country")) if part) or str(loc.get("id"))
+        for loc in locations
     ]
+    repeated = {place for place, count in Counter(places).items() if count > 1}
+    return [f"{place} ({loc.get('id')})" if place in repeated else place for place, loc in zip(places, locations)]
 
 
 def _offer_for(gpu: dict, region: str) -> Offer:
