@@ -1,0 +1,24 @@
+"""notifications and repair
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-23
+"""
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+import app.db.types
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
