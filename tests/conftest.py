@@ -39,22 +39,32 @@ def require_postgres(url: str = PG_URL) -> None:
         pytest.skip(message)
 
 
-def reset_pg_schema(url: str) -> None:
-    with psycopg.connect(pg_dsn(url), autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+def private_pg_database(base_url: str, name: str) -> str:
+    """A fresh database next to the configured one, so parallel test runs never share tables."""
+    with psycopg.connect(pg_dsn(base_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return base_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(base_url: str, name: str) -> None:
+    with psycopg.connect(pg_dsn(base_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    else:
-        require_postgres()
-        url = PG_URL
-        reset_pg_schema(url)
+        upgrade(url, "head")
+        yield url
+        return
+    require_postgres()
+    name = f"computehub_test_{os.getpid()}"
+    url = private_pg_database(PG_URL, name)
     upgrade(url, "head")
-    return url
+    yield url
+    drop_pg_database(PG_URL, name)
 
 
 @pytest.fixture(scope="session")

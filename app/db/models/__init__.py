@@ -1,6 +1,7 @@
 """All ORM models. Import from here so Alembic and the app see the same metadata."""
 
 from app.db.models.accounts import PasswordResetToken, User
+from app.db.models.costs import CostRecord
 from app.db.models.console import DeploymentTemplate, Instance, InstanceEvent, ProviderBinding
 from app.db.models.jobs import JobLease
 from app.db.models.prices import (
@@ -13,6 +14,7 @@ from app.db.models.prices import (
 )
 
 __all__ = [
+    "CostRecord",
     "DeploymentTemplate",
     "Instance",
     "InstanceEvent",

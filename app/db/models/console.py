@@ -74,6 +74,8 @@ class Instance(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cost_accrued_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The cost job has final records up to this time; it recomputes from here (no gap, no double count)."""
     lock_token: Mapped[str | None] = mapped_column(String(64))
     lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """A worker's claim on the row while it calls the provider (several workers are safe)."""
