@@ -79,12 +79,76 @@ class WebSettings:
     debug: bool = field(default_factory=lambda: _env_bool("DEBUG", False))
 
 
+def _var_dir() -> Path:
+    return Path(_env("VAR_DIR", str(PROJECT_ROOT / "var")))
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    master_keys: str = field(default_factory=lambda: _env("MASTER_KEYS"))
+    """``id:base64key[,id:base64key...]``; the first encrypts. Empty in local runs: a key is
+    generated into ``var/master.key`` (never do that in production)."""
+    session_secret: str = field(default_factory=lambda: _env("SESSION_SECRET"))
+    session_store: str = field(default_factory=lambda: _env("SESSION_STORE", "memory"))
+    """memory | redis"""
+    redis_url: str = field(default_factory=lambda: _env("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    session_max_age_seconds: int = field(default_factory=lambda: _env_int("SESSION_MAX_AGE", 14 * 24 * 3600))
+    secure_cookies: bool = field(default_factory=lambda: _env_bool("SECURE_COOKIES", False))
+    login_attempts_per_window: int = field(default_factory=lambda: _env_int("LOGIN_ATTEMPTS", 5))
+    login_window_seconds: int = field(default_factory=lambda: _env_int("LOGIN_WINDOW", 300))
+    var_dir: Path = field(default_factory=_var_dir)
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    backend: str = field(default_factory=lambda: _env("MAIL_BACKEND", "outbox"))
+    """outbox (local runs: .eml files in var/outbox) | smtp (SES, SendGrid or any SMTP server)"""
+    sender: str = field(default_factory=lambda: _env("MAIL_FROM", "ComputeHub <no-reply@computehub.local>"))
+    smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", "127.0.0.1"))
+    smtp_port: int = field(default_factory=lambda: _env_int("SMTP_PORT", 587))
+    smtp_username: str = field(default_factory=lambda: _env("SMTP_USERNAME"))
+    smtp_password: str = field(default_factory=lambda: _env("SMTP_PASSWORD"))
+    smtp_starttls: bool = field(default_factory=lambda: _env_bool("SMTP_STARTTLS", True))
+    outbox_dir: Path = field(default_factory=lambda: _var_dir() / "outbox")
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    enabled: bool = field(default_factory=lambda: _env_bool("SANDBOX", True))
+    """The simulated GPU cloud (demo, trials, tests). Its offers are labelled as simulated."""
+    demo_account: bool = field(default_factory=lambda: _env_bool("DEMO_ACCOUNT", True))
+    demo_email: str = field(default_factory=lambda: _env("DEMO_EMAIL", "demo@computehub.local"))
+    demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password-123"))
+    time_scale: float = field(default_factory=lambda: float(_env("SANDBOX_TIME_SCALE", "1")))
+
+
+@dataclass(frozen=True)
+class BillingSettings:
+    mode: str = field(default_factory=lambda: _env("BILLING_MODE", "local"))
+    """local (upgrade/cancel complete without Stripe: demo and tests) | stripe"""
+    stripe_secret_key: str = field(default_factory=lambda: _env("STRIPE_SECRET_KEY"))
+    stripe_webhook_secret: str = field(default_factory=lambda: _env("STRIPE_WEBHOOK_SECRET"))
+    stripe_price_pro: str = field(default_factory=lambda: _env("STRIPE_PRICE_PRO"))
+    stripe_price_enterprise: str = field(default_factory=lambda: _env("STRIPE_PRICE_ENTERPRISE"))
+    trial_days: int = field(default_factory=lambda: _env_int("TRIAL_DAYS", 7))
+    grace_days: int = field(default_factory=lambda: _env_int("BILLING_GRACE_DAYS", 7))
+    """How long past_due keeps paid features before they lock."""
+
+    def price_id(self, setting_name: str | None) -> str:
+        return {"STRIPE_PRICE_PRO": self.stripe_price_pro,
+                "STRIPE_PRICE_ENTERPRISE": self.stripe_price_enterprise}.get(setting_name or "", "")
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     polling: PollingSettings = field(default_factory=PollingSettings)
     provider_keys: ProviderKeys = field(default_factory=ProviderKeys)
     web: WebSettings = field(default_factory=WebSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
     embedded_worker: bool = field(default_factory=lambda: _env_bool("EMBEDDED_WORKER", False))
     """Run the scheduler inside the web process (``make run``); production runs ``computehub worker``."""
 

@@ -1,6 +1,7 @@
 """All ORM models. Import from here so Alembic and the app see the same metadata."""
 
 from app.db.models.accounts import PasswordResetToken, User
+from app.db.models.billing import Invoice, Plan, QuotaUsage, StripeEvent, Subscription
 from app.db.models.costs import CostRecord
 from app.db.models.console import DeploymentTemplate, Instance, InstanceEvent, ProviderBinding
 from app.db.models.jobs import JobLease
@@ -14,6 +15,11 @@ from app.db.models.prices import (
 )
 
 __all__ = [
+    "Invoice",
+    "Plan",
+    "QuotaUsage",
+    "StripeEvent",
+    "Subscription",
     "CostRecord",
     "DeploymentTemplate",
     "Instance",
