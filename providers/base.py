@@ -106,6 +106,8 @@ class PriceSource(ABC):
     PRICING_URL: ClassVar[str]
     """Where a visitor buys: the provider's own pricing or console page."""
     REQUIRES_KEY: ClassVar[bool] = False
+    CREDENTIAL_FIELDS: ClassVar[tuple[str, ...]] = ("api_key",)
+    """What a user pastes to bind this provider (one secret for most; Verda has two)."""
     POLL_INTERVAL_SECONDS: ClassVar[int] = 900
     KIND: ClassVar[str] = "scraper"
 
@@ -162,6 +164,9 @@ class Instance:
     """The provider's reported hourly price, where its API gives one."""
     public_ip: str | None = None
     created_at: datetime | None = None
+    client_token: str = ""
+    """Our launch idempotency key, read back from wherever the adapter stored it (tag, label,
+    name suffix): how the reconciler recognises an instance whose launch record never completed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +197,8 @@ class Provider(PriceSource):
 
     KIND = "provider"
     STATUS_MAP: ClassVar[Mapping[str, InstanceStatus]] = {}
+    UNSUPPORTED_REASONS: ClassVar[Mapping[str, str]] = {}
+    """Why an operation is missing at this provider (overrides DEFAULT_UNSUPPORTED_REASONS)."""
 
     @abstractmethod
     async def list_instances(self) -> list[Instance]: ...
@@ -234,3 +241,11 @@ DEFAULT_UNSUPPORTED_REASONS: Mapping[str, str] = {
     "stop": "this provider's API cannot stop an instance; delete it instead",
     "reboot": "this provider's API has no reboot",
 }
+_CAPABILITIES: Mapping[str, type] = {"start": SupportsStart, "stop": SupportsStop, "reboot": SupportsReboot}
+
+
+def unsupported_reason(provider_cls: type[Provider], operation: str) -> str | None:
+    """None when the provider can do ``operation``; else the reason the console shows."""
+    if issubclass(provider_cls, _CAPABILITIES[operation]):
+        return None
+    return provider_cls.UNSUPPORTED_REASONS.get(operation) or DEFAULT_UNSUPPORTED_REASONS[operation]

@@ -32,12 +32,13 @@ SEARCH_ON_DEMAND = {
 
 
 def _search_error(response: httpx.Response, body: Any) -> ProviderError | None:
-    # Search answers a missing or refused key with 404 {"msg": "Invalid user key"} (per spec).
+    # Search answers a missing or refused key with 404 {"msg": "Invalid user key"} (per spec):
+    # the search has no object to be missing, so a JSON 404 there is about the key. A 404
+    # without that JSON body (an HTML page: the path moved) stays NotFound.
     # Search only: on instance endpoints a 404 will mean "no such instance".
-    if response.status_code == 404:
-        detail = body.get("msg") if isinstance(body, dict) else None
+    if response.status_code == 404 and isinstance(body, dict):
         return InvalidCredentials(
-            f"Vast refused the API key (HTTP 404): {detail or 'no detail'}",
+            f"Vast refused the API key (HTTP 404): {body.get('msg') or 'no detail'}",
             provider=NAME, status_code=404,
         )
     return None

@@ -1,9 +1,11 @@
 """Vast.ai `POST /bundles/` -> offers. Every offer is one host machine, priced per machine-hour.
 
-On-demand price: `dph_total`, USD per hour for the whole offer (all its GPUs): the GPU rental
-(`dph_base`) plus storage at Vast's default disk allocation; bandwidth is billed apart.
-Spot price: `min_bid`, the lowest interruptible bid for the same machine, USD per hour
-(compute only). Both come from the same search, so each machine yields up to two offers.
+On-demand price: `dph_total`, USD per hour for the whole offer (all its GPUs): the machine
+rental (`dph_base`) plus disk at the search's `allocated_storage` (we send none: Vast's default,
+8 GB per the spec, a fraction of a cent an hour). Bandwidth (`inet_up_cost`/`inet_down_cost`, $/GB)
+is billed apart and is not in it.
+Spot price: `min_bid`, the lowest interruptible bid for the same machine, USD per hour for the
+whole machine. Both come from the same search, so each machine yields up to two offers.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def parse_offers(raw_offers: list[Any]) -> FetchResult:
                 continue
             seen_ids.add(offer_id)
         try:
-            result.offers.extend(_offers_for(raw))
+            result.offers.extend(_offers_for(raw, result))
         except KeyError as exc:
             result.skip(NAME, label, f"missing field {exc}")
         except (BadPrice, TypeError, ValueError) as exc:
@@ -42,7 +44,7 @@ def parse_offers(raw_offers: list[Any]) -> FetchResult:
     return result
 
 
-def _offers_for(raw: dict) -> list[Offer]:
+def _offers_for(raw: dict, result: FetchResult) -> list[Offer]:
     offer_id = raw["id"]
     if not isinstance(offer_id, int) or isinstance(offer_id, bool):
         raise ValueError(f"bad offer id {offer_id!r}")
@@ -57,8 +59,6 @@ def _offers_for(raw: dict) -> list[Offer]:
     on_demand = to_decimal(raw["dph_total"])
     if on_demand <= 0:
         raise ValueError(f"no on-demand price (dph_total {raw['dph_total']!r})")
-    min_bid = raw.get("min_bid")
-    spot = to_decimal(min_bid) if min_bid is not None else None
 
     common = dict(
         source=NAME,
@@ -66,8 +66,9 @@ def _offers_for(raw: dict) -> list[Offer]:
         instance_type=f"{gpu_name} x{num_gpus} #{offer_id}",
         gpu_raw_name=gpu_name,
         gpu_count=Decimal(num_gpus),
-        region=_country(raw.get("geolocation")),
-        # Listed means rentable; `rented` is checked here because the server ignores that filter.
+        region=_region(raw.get("geolocation")),
+        # Listed means rentable. The spec says the server drops our `rented` filter (the CLI
+        # filters on the client), so a machine that is rented right now shows as unavailable.
         available=raw.get("rentable") is not False and raw.get("rented") is not True,
         gpu_memory_gb=_mib_to_gb(raw.get("gpu_ram")),
         vcpus=_whole(raw.get("cpu_cores_effective")),
@@ -76,17 +77,32 @@ def _offers_for(raw: dict) -> list[Offer]:
         buy_url=PRICING_URL,
     )
     offers = [Offer(price_per_hour=on_demand, spot=False, **common)]
-    if spot:
+    try:
+        spot = _min_bid(raw.get("min_bid"))
+    except BadPrice as exc:
+        # A bad bid loses only the spot offer; the on-demand price is still good.
+        result.skip(NAME, f"offer {offer_id} (min_bid)", str(exc))
+        spot = None
+    if spot is not None:
         offers.append(Offer(price_per_hour=spot, spot=True, **common))
     return offers
 
 
-def _country(geolocation: object) -> str:
-    """ "Oslo, NO" -> "NO". The country code is the part Vast filters on; the place before
-    it is free text from the host ("Guangxi" is a province), so it stays out of the region."""
+def _min_bid(raw: object) -> Decimal | None:
+    """Spot price per machine-hour, or None where the machine takes no bids (absent or 0)."""
+    if raw is None:
+        return None
+    price = to_decimal(raw)
+    return price if price > 0 else None
+
+
+def _region(geolocation: object) -> str:
+    """The host's location as Vast shows it: "Oslo, NO" (or just "NO"). Kept whole because a
+    visitor recognises it and it still ends in the country code; uniqueness needs nothing
+    from it, since instance_type already carries the machine's offer id."""
     if not isinstance(geolocation, str):
         return UNKNOWN_REGION
-    return geolocation.rsplit(",", 1)[-1].strip() or UNKNOWN_REGION
+    return " ".join(geolocation.split()) or UNKNOWN_REGION
 
 
 def _whole(value: object) -> int | None:

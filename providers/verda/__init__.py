@@ -17,6 +17,7 @@ class VerdaSource(PriceSource):
     HOMEPAGE = "https://verda.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # every endpoint, price list included, needs an OAuth2 token
+    CREDENTIAL_FIELDS = ("client_id", "client_secret")  # an OAuth2 client, not one API key
     KIND = "provider"
 
     def __init__(self, http: httpx.AsyncClient, credentials: Mapping[str, str] | None = None) -> None:
