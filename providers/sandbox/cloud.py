@@ -1,0 +1,424 @@
+"""The simulated GPU cloud's state: accounts, instances, their lifecycle and injected faults.
+
+Nothing runs in the background. An instance stores the status it entered and when; reading it
+replays every transition that is due by ``clock()`` at the exact time it was due, so what a
+test observes depends only on the clock, never on when or how often it looked.
+
+Each API key is its own account. Public methods take the key and raise ``ApiError`` (the HTTP
+status and error body the server answers with) exactly as the REST API does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from providers.sandbox.catalog import INSTANCE_TYPES, offers_json
+from providers.sandbox.clock import Clock, utc_now
+
+API_KEY_PATTERN = re.compile(r"^sbx_[A-Za-z0-9_-]{16,}$")
+
+# Raw statuses, as the API reports them.
+PROVISIONING = "provisioning"
+RUNNING = "running"
+REBOOTING = "rebooting"
+STOPPING = "stopping"
+STOPPED = "stopped"
+TERMINATING = "terminating"
+TERMINATED = "terminated"
+ERROR = "error"  # the boot failed
+CRASHED = "crashed"  # it ran, then died
+RAW_STATUSES = (PROVISIONING, RUNNING, REBOOTING, STOPPING, STOPPED, TERMINATING, TERMINATED, ERROR, CRASHED)
+
+# Which action each status allows; anything else is 409 invalid_state.
+ACTIONS_FROM = {
+    "start": {STOPPED, ERROR, CRASHED},
+    "stop": {RUNNING},
+    "reboot": {RUNNING},
+}
+
+
+def generate_api_key() -> str:
+    """A fresh sandbox key (each key is a new, empty account)."""
+    return "sbx_" + secrets.token_urlsafe(24)
+
+
+class ApiError(Exception):
+    """An error answer of the sandbox API: HTTP status + ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds each transition takes (before ``time_scale``)."""
+
+    boot: float = 20
+    stop: float = 5
+    reboot: float = 10
+    terminate: float = 5
+    retention: float = 600
+    """How long a terminated instance stays visible before it is gone (404)."""
+
+    def scaled(self, factor: float) -> Timings:
+        """``factor`` multiplies every duration: 0.1 is ten times faster, 0 is instant."""
+        if factor < 0:
+            raise ValueError("time_scale cannot be negative")
+        return Timings(**{f.name: getattr(self, f.name) * factor for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Failures to inject into one account. ``PUT /v1/faults`` takes the same fields as JSON."""
+
+    fail_boot: bool = False
+    """Instances created or started from now on end in ``error`` instead of ``running``."""
+    crash_after_seconds: float | None = None
+    """A running instance becomes ``crashed`` after this many seconds of running."""
+    api_error_rate: float = 0.0
+    """Share of API calls (0..1) answered 500, drawn from a RNG seeded with ``seed``."""
+    seed: int = 0
+    rate_limited: bool = False
+    """Every API call answers 429 with ``Retry-After: retry_after_seconds``."""
+    retry_after_seconds: int = 30
+    latency_seconds: float = 0.0
+    """Every API call answers this much later (real time, not the sandbox clock)."""
+    no_capacity_types: frozenset[str] = frozenset()
+    """Launching these instance types answers 409 ``no_capacity``."""
+    quota: int | None = None
+    """At most this many instances that are not terminated; one more answers 403 ``quota_exceeded``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "no_capacity_types", frozenset(self.no_capacity_types))
+        if not 0 <= self.api_error_rate <= 1:
+            raise ValueError("api_error_rate is a share between 0 and 1")
+        for name in ("crash_after_seconds", "quota"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} cannot be negative")
+        if self.latency_seconds < 0 or self.retry_after_seconds < 0:
+            raise ValueError("latency_seconds and retry_after_seconds cannot be negative")
+
+    @classmethod
+    def from_json(cls, body: Any) -> Faults:
+        if not isinstance(body, dict):
+            raise ValueError("faults must be a JSON object")
+        unknown = set(body) - set(_JSON_TYPES)
+        if unknown:
+            raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
+        for name, value in body.items():
+            if not _json_type_ok(value, _JSON_TYPES[name]):
+                raise ValueError(f"{name}: expected {_JSON_TYPES[name]}")
+        return cls(**body)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["no_capacity_types"] = sorted(self.no_capacity_types)
+        return data
+
+
+_JSON_TYPES = {
+    "fail_boot": "boolean", "crash_after_seconds": "number or null", "api_error_rate": "number",
+    "seed": "integer", "rate_limited": "boolean", "retry_after_seconds": "integer",
+    "latency_seconds": "number", "no_capacity_types": "list of strings", "quota": "integer or null",
+}
+
+
+def _json_type_ok(value: Any, expected: str) -> bool:
+    if value is None:
+        return expected.endswith("or null")
+    if isinstance(value, bool):
+        return expected == "boolean"
+    if expected.startswith("integer"):
+        return isinstance(value, int)
+    if expected.startswith("number"):
+        return isinstance(value, (int, float, Decimal))
+    if expected == "list of strings":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return False
+
+
+@dataclass
+class _Instance:
+    id: str
+    name: str
+    instance_type: str
+    region: str
+    image: str
+    disk_gb: int
+    spot: bool
+    client_token: str
+    price_per_hour: Decimal
+    public_ip: str
+    created_at: datetime
+    status: str
+    since: datetime
+    """When it entered ``status``: transitions are due relative to this, not to 'now'."""
+    boot_fails: bool = False
+
+
+@dataclass
+class _Account:
+    faults: Faults = field(default_factory=Faults)
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    instances: dict[str, _Instance] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    """client_token -> instance id: the idempotency index."""
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
+
+
+class SandboxCloud:
+    def __init__(self, clock: Clock = utc_now, timings: Timings | None = None) -> None:
+        self.clock = clock
+        self.timings = timings or Timings()
+        self._accounts: dict[str, _Account] = {}
+        self._lock = threading.Lock()  # the web process and an embedded worker may share one cloud
+        self._ip_counter = 0
+
+    # -- accounts and faults --------------------------------------------------------------
+
+    def _account(self, api_key: str | None) -> _Account:
+        if not api_key or not API_KEY_PATTERN.match(api_key):
+            raise ApiError(401, "invalid_api_key", "the API key is missing or malformed")
+        # Hashed so the simulation never holds a key as data it could echo back.
+        digest = hashlib.sha256(api_key.encode()).hexdigest()
+        return self._accounts.setdefault(digest, _Account())
+
+    def faults(self, api_key: str) -> Faults:
+        with self._lock:
+            return self._account(api_key).faults
+
+    def set_faults(self, api_key: str, faults: Faults | None = None, **changes: Any) -> Faults:
+        """Replace the account's faults: ``set_faults(key, Faults(...))`` or ``set_faults(key, quota=1)``."""
+        new = replace(faults or Faults(), **changes)
+        with self._lock:
+            account = self._account(api_key)
+            account.faults = new
+            account.rng = random.Random(new.seed)
+        return new
+
+    def check_call_faults(self, api_key: str) -> None:
+        """The per-call faults (429, 500) of an authenticated API call; raises their ApiError."""
+        with self._lock:
+            account = self._account(api_key)
+            faults = account.faults
+            if faults.rate_limited:
+                raise ApiError(429, "rate_limited", "too many requests",
+                               headers={"Retry-After": str(faults.retry_after_seconds)})
+            if faults.api_error_rate and account.rng.random() < faults.api_error_rate:
+                raise ApiError(500, "internal_error", "the sandbox had an internal error (injected)")
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def offers(self) -> list[dict[str, Any]]:
+        return offers_json()
+
+    def list_instances(self, api_key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            account = self._account(api_key)
+            self._settle_all(account)
+            return [self._to_json(inst) for inst in account.instances.values()]
+
+    def get_instance(self, api_key: str, instance_id: str) -> dict[str, Any]:
+        with self._lock:
+            account = self._account(api_key)
+            self._settle_all(account)
+            return self._to_json(self._find(account, instance_id))
+
+    # -- writes --------------------------------------------------------------------------
+
+    def create_instance(self, api_key: str, body: Any) -> tuple[dict[str, Any], bool]:
+        """Launch; returns (instance, created). A known ``client_token`` returns its instance."""
+        with self._lock:
+            account = self._account(api_key)
+            now = self._settle_all(account)
+            spec = _launch_spec(body)
+            token = spec["client_token"]
+            if token and token in account.tokens:
+                return self._to_json(account.instances[account.tokens[token]]), False
+            faults = account.faults
+            if spec["instance_type"].name in faults.no_capacity_types:
+                raise ApiError(409, "no_capacity",
+                               f"no capacity for {spec['instance_type'].name} in {spec['region']} right now")
+            live = sum(1 for inst in account.instances.values() if inst.status != TERMINATED)
+            if faults.quota is not None and live >= faults.quota:
+                raise ApiError(403, "quota_exceeded", f"the account's quota of {faults.quota} instance(s) is used up")
+            itype = spec["instance_type"]
+            self._ip_counter += 1
+            inst = _Instance(
+                id="i-" + secrets.token_hex(8),
+                name=spec["name"],
+                instance_type=itype.name,
+                region=spec["region"],
+                image=spec["image"],
+                disk_gb=spec["disk_gb"] or itype.disk_gb,
+                spot=spec["spot"],
+                client_token=token,
+                price_per_hour=itype.price(spec["spot"]),
+                public_ip=f"198.51.100.{self._ip_counter % 254 + 1}",  # TEST-NET-2: never routable
+                created_at=now,
+                status=PROVISIONING,
+                since=now,
+                boot_fails=faults.fail_boot,
+            )
+            account.instances[inst.id] = inst
+            if token:
+                account.tokens[token] = inst.id
+            return self._to_json(inst), True
+
+    def act(self, api_key: str, instance_id: str, action: str) -> dict[str, Any]:
+        if action not in ACTIONS_FROM:
+            raise ApiError(404, "not_found", f"no such action: {action}")
+        with self._lock:
+            account = self._account(api_key)
+            now = self._settle_all(account)
+            inst = self._find(account, instance_id)
+            if inst.status not in ACTIONS_FROM[action]:
+                raise ApiError(409, "invalid_state", f"cannot {action} an instance that is {inst.status}")
+            if action == "start":
+                inst.status, inst.boot_fails = PROVISIONING, account.faults.fail_boot
+            else:
+                inst.status = STOPPING if action == "stop" else REBOOTING
+            inst.since = now
+            return self._to_json(inst)
+
+    def delete_instance(self, api_key: str, instance_id: str) -> bool:
+        """Start terminating; False when it was already terminated (still visible, nothing to do)."""
+        with self._lock:
+            account = self._account(api_key)
+            now = self._settle_all(account)
+            inst = self._find(account, instance_id)
+            if inst.status == TERMINATED:
+                return False
+            if inst.status != TERMINATING:
+                inst.status, inst.since = TERMINATING, now
+            return True
+
+    # -- the lazy state machine ----------------------------------------------------------
+
+    def _find(self, account: _Account, instance_id: str) -> _Instance:
+        inst = account.instances.get(instance_id)
+        if inst is None:
+            raise ApiError(404, "not_found", "no instance with this id in this account")
+        return inst
+
+    def _next(self, inst: _Instance, faults: Faults) -> tuple[str | None, float] | None:
+        """The transition due after ``inst.status``: (next status or None for gone, after seconds)."""
+        t = self.timings
+        if inst.status == PROVISIONING:
+            return (ERROR if inst.boot_fails else RUNNING), t.boot
+        if inst.status == REBOOTING:
+            return RUNNING, t.reboot
+        if inst.status == STOPPING:
+            return STOPPED, t.stop
+        if inst.status == TERMINATING:
+            return TERMINATED, t.terminate
+        if inst.status == RUNNING and faults.crash_after_seconds is not None:
+            return CRASHED, faults.crash_after_seconds
+        if inst.status == TERMINATED:
+            return None, t.retention
+        return None
+
+    def _settle_all(self, account: _Account) -> datetime:
+        now = self.clock()
+        for inst in list(account.instances.values()):
+            while (step := self._next(inst, account.faults)) is not None:
+                status, after = step
+                due = inst.since + timedelta(seconds=after)
+                if due > now:
+                    break
+                if status is None:  # retention is over: the instance is gone for good
+                    del account.instances[inst.id]
+                    if inst.client_token:
+                        account.tokens.pop(inst.client_token, None)
+                    break
+                inst.status, inst.since = status, due
+        return now
+
+    def _to_json(self, inst: _Instance) -> dict[str, Any]:
+        itype = INSTANCE_TYPES[inst.instance_type]
+        return {
+            "id": inst.id,
+            "name": inst.name,
+            "status": inst.status,
+            "status_since": _iso(inst.since),
+            "instance_type": inst.instance_type,
+            "region": inst.region,
+            "image": inst.image,
+            "disk_gb": inst.disk_gb,
+            "spot": inst.spot,
+            "gpu": {"name": itype.gpu_name, "count": itype.gpu_count, "memory_gb": itype.gpu_memory_gb},
+            "price_per_hour": str(inst.price_per_hour),
+            "currency": "USD",
+            "public_ip": inst.public_ip if inst.status in (RUNNING, REBOOTING) else None,
+            "created_at": _iso(inst.created_at),
+            "tags": {"client_token": inst.client_token} if inst.client_token else {},
+        }
+
+
+def _launch_spec(body: Any) -> dict[str, Any]:
+    """Validate ``POST /v1/instances``; 400 ``invalid_request`` names the first bad field."""
+
+    def bad(message: str) -> ApiError:
+        return ApiError(400, "invalid_request", message)
+
+    if not isinstance(body, dict):
+        raise bad("the body must be a JSON object")
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 64:
+        raise bad("name: a string of 1 to 64 characters is required")
+    itype = INSTANCE_TYPES.get(body.get("instance_type"))  # type: ignore[arg-type]
+    if itype is None:
+        raise bad(f"instance_type: unknown; one of {', '.join(INSTANCE_TYPES)}")
+    region = body.get("region")
+    if region not in itype.regions:
+        raise bad(f"region: {itype.name} is offered in {', '.join(itype.regions)}")
+    spot = body.get("spot", False)
+    if not isinstance(spot, bool):
+        raise bad("spot: must be true or false")
+    if spot and itype.spot is None:
+        raise bad(f"spot: {itype.name} has no spot market")
+    disk_gb = body.get("disk_gb")
+    if disk_gb is not None and (isinstance(disk_gb, bool) or not isinstance(disk_gb, int) or disk_gb < 20):
+        raise bad("disk_gb: an integer of at least 20")
+    for key in ("image", "ssh_public_key", "client_token"):
+        if not isinstance(body.get(key, ""), str):
+            raise bad(f"{key}: must be a string")
+    token = body.get("client_token", "")
+    if len(token) > 128:
+        raise bad("client_token: at most 128 characters")
+    return {"name": name, "instance_type": itype, "region": region, "spot": spot, "disk_gb": disk_gb,
+            "image": body.get("image") or "ubuntu-22.04-cuda-12", "client_token": token}
+
+
+_default_cloud: SandboxCloud | None = None
+_default_lock = threading.Lock()
+
+
+def get_cloud() -> SandboxCloud:
+    """The process-wide cloud behind the ``sandbox`` provider (timings scaled by settings)."""
+    global _default_cloud
+    with _default_lock:
+        if _default_cloud is None:
+            from app.settings import get_settings  # providers/ reads app settings lazily, once
+
+            _default_cloud = SandboxCloud(timings=Timings().scaled(get_settings().sandbox.time_scale))
+        return _default_cloud
