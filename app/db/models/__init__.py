@@ -5,6 +5,17 @@ from app.db.models.billing import Invoice, Plan, QuotaUsage, StripeEvent, Subscr
 from app.db.models.costs import CostRecord
 from app.db.models.console import DeploymentTemplate, Instance, InstanceEvent, ProviderBinding
 from app.db.models.jobs import JobLease
+from app.db.models.notifications import (
+    Budget,
+    BudgetAlert,
+    HealthCheck,
+    NotificationPreference,
+    OutboxMessage,
+    PriceAlert,
+    RepairAction,
+    TelegramChat,
+    TelegramLinkToken,
+)
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
     OFFER_ORIGIN_SNAPSHOT,
@@ -15,6 +26,15 @@ from app.db.models.prices import (
 )
 
 __all__ = [
+    "Budget",
+    "BudgetAlert",
+    "HealthCheck",
+    "NotificationPreference",
+    "OutboxMessage",
+    "PriceAlert",
+    "RepairAction",
+    "TelegramChat",
+    "TelegramLinkToken",
     "Invoice",
     "Plan",
     "QuotaUsage",

@@ -74,6 +74,14 @@ class Instance(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    auto_repair: Mapped[bool] = mapped_column(Boolean, default=False)
+    health_check_url: Mapped[str | None] = mapped_column(String(512))
+    """Optional http(s)://host:port/path or tcp://host:port checked besides the provider's state."""
+    repair_state: Mapped[str] = mapped_column(String(16), default="ok")
+    """ok | repairing | gave_up"""
+    repair_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_repair_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replaced_by_id: Mapped[int | None] = mapped_column(Integer)
     cost_accrued_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """The cost job has final records up to this time; it recomputes from here (no gap, no double count)."""
     lock_token: Mapped[str | None] = mapped_column(String(64))
