@@ -140,6 +140,20 @@ class BillingSettings:
 
 
 @dataclass(frozen=True)
+class TelegramSettings:
+    bot_token: str = field(default_factory=lambda: _env("TELEGRAM_BOT_TOKEN"))
+    """Empty: the Telegram channel is off (local runs); messages then go by email only."""
+    bot_username: str = field(default_factory=lambda: _env("TELEGRAM_BOT_USERNAME", "ComputeHubBot"))
+    mode: str = field(default_factory=lambda: _env("TELEGRAM_MODE", "polling"))
+    """polling (local runs: `computehub bot`) | webhook (production: POST /webhooks/telegram)"""
+    webhook_secret: str = field(default_factory=lambda: _env("TELEGRAM_WEBHOOK_SECRET"))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token)
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     polling: PollingSettings = field(default_factory=PollingSettings)
@@ -149,6 +163,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
     embedded_worker: bool = field(default_factory=lambda: _env_bool("EMBEDDED_WORKER", False))
     """Run the scheduler inside the web process (``make run``); production runs ``computehub worker``."""
 

@@ -1,0 +1,125 @@
+"""Deliver the outbox: claim due messages, send with no transaction open, record the outcome.
+
+A failed send is retried with growing delays and never lost; after the last retry the message is
+kept as ``dead`` with its error. Claims expire, so a worker that dies mid-send only delays a
+message. Telegram's limits are respected: at most one message per chat per second from here, and
+a 429's ``retry_after`` postpones that message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.models import OutboxMessage, TelegramChat
+from app.db.types import utcnow
+
+log = logging.getLogger(__name__)
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
+                timedelta(hours=6))
+CLAIM_TTL = timedelta(minutes=2)
+PER_CHAT_INTERVAL = timedelta(seconds=1)
+
+
+class SendFailed(Exception):
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 deactivate_chat: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+        self.deactivate_chat = deactivate_chat
+
+
+class Sender(Protocol):
+    async def send(self, message: OutboxMessage) -> None:
+        """Deliver or raise SendFailed."""
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0
+
+
+async def _claim(sessions: async_sessionmaker[AsyncSession], now: datetime, limit: int) -> list[OutboxMessage]:
+    token_until = now + CLAIM_TTL
+    async with sessions() as session, session.begin():
+        due = list((await session.execute(
+            select(OutboxMessage.id).where(
+                OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))).scalars())
+        claimed = []
+        for message_id in due:  # one conditional update each: two workers never claim the same row
+            won = await session.execute(
+                update(OutboxMessage).where(
+                    OutboxMessage.id == message_id, OutboxMessage.status == "pending",
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+                .values(claimed_until=token_until))
+            if won.rowcount == 1:
+                claimed.append(message_id)
+        rows = (await session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)))).scalars()
+        return sorted(rows, key=lambda m: m.id)
+
+
+async def deliver_due(
+    sessions: async_sessionmaker[AsyncSession], senders: dict[str, Sender], now: datetime | None = None,
+    limit: int = 100,
+) -> DispatchReport:
+    now = now or utcnow()
+    report = DispatchReport()
+    last_to_chat: dict[str, datetime] = {}
+    for message in await _claim(sessions, now, limit):
+        outcome: dict = {"claimed_until": None}
+        sender = senders.get(message.channel)
+        if message.channel == "telegram" and message.destination in last_to_chat:
+            outcome.update(next_attempt_at=last_to_chat[message.destination] + PER_CHAT_INTERVAL)
+            report.deferred += 1
+        elif sender is None:
+            outcome.update(status="dead", last_error=f"the {message.channel} channel is not configured")
+            report.dead += 1
+        else:
+            try:
+                await sender.send(message)  # network: no transaction is open
+                outcome.update(status="sent", sent_at=utcnow(), attempts=message.attempts + 1, last_error=None)
+                report.sent += 1
+                if message.channel == "telegram":
+                    last_to_chat[message.destination] = now
+            except SendFailed as exc:
+                outcome.update(_failure(message, exc, now))
+                report.dead += outcome["status"] == "dead"
+                report.retried += outcome["status"] == "pending"
+                if exc.deactivate_chat:
+                    await _deactivate_chat(sessions, message.destination)
+            except Exception as exc:  # noqa: BLE001 - an unexpected sender bug must not lose the message
+                log.exception("sending outbox message %s failed", message.id)
+                outcome.update(_failure(message, SendFailed(f"{type(exc).__name__}: {exc}"), now))
+                report.retried += outcome["status"] == "pending"
+                report.dead += outcome["status"] == "dead"
+        async with sessions() as session, session.begin():
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**outcome))
+    return report
+
+
+def _failure(message: OutboxMessage, exc: SendFailed, now: datetime) -> dict:
+    attempts = message.attempts + 1
+    if exc.permanent or attempts > len(RETRY_DELAYS):
+        return {"status": "dead", "attempts": attempts, "last_error": str(exc)[:1000]}
+    delay = timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_DELAYS[attempts - 1]
+    return {"status": "pending", "attempts": attempts, "last_error": str(exc)[:1000], "next_attempt_at": now + delay}
+
+
+async def _deactivate_chat(sessions: async_sessionmaker[AsyncSession], destination: str) -> None:
+    async with sessions() as session, session.begin():
+        chat = await session.get(TelegramChat, int(destination))
+        if chat is not None:
+            chat.active = False
+
+

@@ -1,0 +1,18 @@
+"""What users can be told about, and through which channels."""
+
+from __future__ import annotations
+
+EVENT_TYPES: dict[str, str] = {
+    "deployment_state": "Deployment state changes",
+    "failure": "Failures",
+    "repair": "Auto-repair steps",
+    "cost_warning": "Cost warnings (budget thresholds)",
+    "price_alert": "Price alerts",
+}
+CHANNELS: dict[str, str] = {"email": "E-mail", "telegram": "Telegram"}
+# State changes can be chatty: off by default; everything else is on until switched off.
+DEFAULT_OFF = {("deployment_state", "email"), ("deployment_state", "telegram")}
+
+
+def default_enabled(event_type: str, channel: str) -> bool:
+    return (event_type, channel) not in DEFAULT_OFF

@@ -1,0 +1,89 @@
+"""Enqueue notifications in the caller's transaction: what is committed is sent, and nothing else.
+
+``notify`` fans one event out to the channels the user has switched on and can receive on
+(an e-mail address always; Telegram once a chat is linked and the bot is configured). A
+``dedupe_key`` makes "at most once" events idempotent across retries and workers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import NotificationPreference, TelegramChat, User
+from app.db.types import UTCDateTime, utcnow
+from app.notifications.events import CHANNELS, EVENT_TYPES, default_enabled
+
+_INSERT = text(
+    "INSERT INTO outbox_messages (user_id, channel, destination, event_type, subject, body_text, body_html, "
+    "dedupe_key, status, attempts, next_attempt_at, created_at) VALUES (:user_id, :channel, :destination, "
+    ":event_type, :subject, :body_text, :body_html, :dedupe_key, 'pending', 0, :now, :now) "
+    "ON CONFLICT (dedupe_key) DO NOTHING"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+async def preferences(session: AsyncSession, user_id: int) -> dict[tuple[str, str], bool]:
+    rows = await session.execute(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
+    stored = {(r.event_type, r.channel): r.enabled for r in rows.scalars()}
+    return {(e, c): stored.get((e, c), default_enabled(e, c)) for e in EVENT_TYPES for c in CHANNELS}
+
+
+async def set_preference(session: AsyncSession, user_id: int, event_type: str, channel: str, enabled: bool) -> None:
+    if event_type not in EVENT_TYPES or channel not in CHANNELS:
+        raise ValueError(f"unknown notification {event_type}/{channel}")
+    row = await session.get(NotificationPreference, (user_id, event_type, channel))
+    if row is None:
+        session.add(NotificationPreference(user_id=user_id, event_type=event_type, channel=channel, enabled=enabled))
+    else:
+        row.enabled = enabled
+
+
+async def linked_chat(session: AsyncSession, user_id: int) -> TelegramChat | None:
+    return (await session.execute(select(TelegramChat).where(
+        TelegramChat.user_id == user_id, TelegramChat.active.is_(True)))).scalars().first()
+
+
+async def _insert(session: AsyncSession, **values) -> int:
+    return (await session.execute(_INSERT, values)).rowcount
+
+
+async def notify(
+    session: AsyncSession, user_id: int, event_type: str, subject: str, body_text: str,
+    body_html: str | None = None, dedupe_key: str | None = None, telegram_enabled: bool = True,
+    now: datetime | None = None,
+) -> int:
+    """Queue the event for every channel the user wants; returns how many messages were queued."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    user = await session.get(User, user_id)
+    if user is None:
+        return 0
+    prefs = await preferences(session, user_id)
+    now = now or utcnow()
+    queued = 0
+    destinations = {"email": user.email}
+    if telegram_enabled:
+        chat = await linked_chat(session, user_id)
+        if chat is not None:
+            destinations["telegram"] = str(chat.chat_id)
+    for channel, destination in destinations.items():
+        if not prefs[(event_type, channel)]:
+            continue
+        queued += await _insert(
+            session, user_id=user_id, channel=channel, destination=destination, event_type=event_type,
+            subject=subject, body_text=body_text, body_html=body_html if channel == "email" else None,
+            dedupe_key=f"{dedupe_key}:{channel}" if dedupe_key else None, now=now,
+        )
+    return queued
+
+
+async def notify_chat(session: AsyncSession, chat_id: int, event_type: str, body_text: str,
+                      dedupe_key: str | None = None, now: datetime | None = None) -> int:
+    """For bot users without an account (price alerts made in Telegram)."""
+    return await _insert(
+        session, user_id=None, channel="telegram", destination=str(chat_id), event_type=event_type, subject="",
+        body_text=body_text, body_html=None, dedupe_key=f"{dedupe_key}:telegram" if dedupe_key else None,
+        now=now or utcnow(),
+    )
