@@ -47,6 +47,9 @@ def create_app(
     run_scheduler = settings.embedded_worker if run_scheduler is None else run_scheduler
 
     from app.api.routes import API_HANDLERS
+    from app.auth.pages import AuthController, SecurityController
+    from app.auth.session import build_stores, csrf_config, session_config
+    from app.console.routes import CONSOLE_HANDLERS
     from app.web.errors import exception_handlers
     from app.web.routes import PAGE_HANDLERS
     from app.web.vendor import plotly_js
@@ -56,6 +59,11 @@ def create_app(
             loaded = await load_snapshot(sessions)
             if loaded:
                 log.info("loaded the bundled price snapshot for %d sources", len(loaded))
+        if settings.sandbox.enabled and settings.sandbox.demo_account:
+            from app.console.demo import ensure_demo_account
+            from app.security.keyring import keyring_from_settings
+
+            await ensure_demo_account(sessions, settings, keyring_from_settings(settings))
         if run_scheduler:
             from app.jobs.scheduler import build_scheduler
 
@@ -78,12 +86,17 @@ def create_app(
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             *PAGE_HANDLERS,
             *API_HANDLERS,
+            AuthController,
+            SecurityController,
+            *CONSOLE_HANDLERS,
         ],
+        stores=build_stores(settings),
+        csrf_config=csrf_config(settings),
         dependencies={"db": Provide(provide_db_session)},
         state=State({"settings": settings, "engine": engine, "sessions": sessions}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema"),
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, session_config(settings).middleware],
         exception_handlers=exception_handlers(),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -28,6 +28,13 @@ SOURCES: dict[str, str] = {
 }
 
 
+# Simulated clouds for the demo, trials and tests: never part of the public contract run
+# against recorded responses, and only polled/offered when enabled in settings.
+SIMULATED: dict[str, str] = {
+    "sandbox": "providers.sandbox:SandboxProvider",
+}
+
+
 class UnknownSource(KeyError):
     def __init__(self, name: str) -> None:
         super().__init__(f"unknown source {name!r}; known: {', '.join(sorted(SOURCES))}")
@@ -35,10 +42,9 @@ class UnknownSource(KeyError):
 
 @cache
 def get_source_class(name: str) -> type[PriceSource]:
-    try:
-        target = SOURCES[name]
-    except KeyError:
-        raise UnknownSource(name) from None
+    target = SOURCES.get(name) or SIMULATED.get(name)
+    if target is None:
+        raise UnknownSource(name)
     module_name, class_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     if cls.NAME != name:
@@ -46,9 +52,15 @@ def get_source_class(name: str) -> type[PriceSource]:
     return cls
 
 
+def enabled_source_names(sandbox_enabled: bool) -> list[str]:
+    """What the poller polls: every real source, plus the simulated cloud when it is on."""
+    return sorted(SOURCES) + (sorted(SIMULATED) if sandbox_enabled else [])
+
+
 def all_source_classes() -> list[type[PriceSource]]:
     return [get_source_class(name) for name in sorted(SOURCES)]
 
 
-def provider_classes() -> list[type[Provider]]:
-    return [cls for cls in all_source_classes() if issubclass(cls, Provider)]
+def provider_names(sandbox_enabled: bool = True) -> list[str]:
+    """Sources whose adapters run instances (the console can bind keys for these)."""
+    return [n for n in enabled_source_names(sandbox_enabled) if issubclass(get_source_class(n), Provider)]

@@ -1,3 +1,8 @@
-"""JSON API under /api/v1."""
+"""JSON API under /api/v1: every controller the app mounts."""
 
-API_HANDLERS: list = []
+from app.api.gpus import GpusController
+from app.api.history import HistoryController
+from app.api.prices import PricesController
+from app.api.sources import SourcesController
+
+API_HANDLERS: list = [PricesController, GpusController, HistoryController, SourcesController]

@@ -118,14 +118,15 @@ def poll(sources: tuple[str, ...]) -> None:
     from app.services.history import refresh_recent_days
     from app.services.polling import poll_all
     from app.db.types import utcnow
-    from providers.registry import SOURCES
+    from providers.registry import enabled_source_names
 
     settings = get_settings()
     migrate.upgrade(settings.database.url)
-    names = list(sources) or sorted(SOURCES)
-    unknown = [n for n in names if n not in SOURCES]
+    known = enabled_source_names(settings.sandbox.enabled)
+    names = list(sources) or known
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise click.BadParameter(f"unknown source {unknown[0]!r}; known: {', '.join(sorted(SOURCES))}")
+        raise click.BadParameter(f"unknown source {unknown[0]!r}; known: {', '.join(known)}")
 
     async def main():
         sessions = _sessions()
@@ -252,6 +253,11 @@ def snapshot_export(path: Path, note: str) -> None:
 
     count = asyncio.run(export_snapshot(_sessions(), path, note))
     console.print(f"wrote {count} offers to {path}")
+
+
+from app.cli.keys import keys  # noqa: E402
+
+cli.add_command(keys)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,11 @@ from app.services.history import refresh_recent_days
 from app.services.polling import poll_source
 from app.settings import Settings
 from providers.http import new_client
-from providers.registry import SOURCES, get_source_class
+from providers.registry import enabled_source_names, get_source_class
 
 log = logging.getLogger(__name__)
 HISTORY_JOB_MINUTES = 10
+INSTANCE_SYNC_SECONDS = 30
 
 
 class PriceJobs:
@@ -31,6 +32,7 @@ class PriceJobs:
         self.settings = settings
         self.sessions = sessions
         self.http: httpx.AsyncClient | None = None
+        self.senders = None
 
     async def poll(self, name: str) -> None:
         if self.http is None:
@@ -48,6 +50,26 @@ class PriceJobs:
         finally:
             await leases.release(self.sessions, "history:daily")
 
+    async def sync_instances(self) -> None:
+        from app.console.sync import sync_all
+        from app.security.keyring import keyring_from_settings
+
+        if self.http is None:
+            self.http = new_client(timeout=self.settings.polling.timeout_seconds)
+        for report in await sync_all(self.sessions, keyring_from_settings(self.settings), self.http):
+            if report.error or report.adopted or report.discovered or report.failed_launches:
+                log.info("sync binding %s: %s", report.binding_id, report)
+
+    async def deliver_notifications(self) -> None:
+        from app.notifications.dispatch import deliver_due
+        from app.notifications.senders import senders_from_settings
+
+        if self.senders is None:
+            self.senders = senders_from_settings(self.settings)
+        report = await deliver_due(self.sessions, self.senders)
+        if report.sent or report.dead or report.retried:
+            log.info("outbox: %s", report)
+
     async def close(self) -> None:
         if self.http is not None:
             await self.http.aclose()
@@ -58,10 +80,18 @@ def build_scheduler(settings: Settings, sessions: async_sessionmaker[AsyncSessio
     scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                "misfire_grace_time": 300})
     if settings.polling.enabled:
-        for name in sorted(SOURCES):
-            interval = get_source_class(name).POLL_INTERVAL_SECONDS
+        for name in enabled_source_names(settings.sandbox.enabled):
+            try:
+                interval = get_source_class(name).POLL_INTERVAL_SECONDS
+            except Exception:  # one adapter that cannot load must not stop the worker polling the rest
+                log.exception("source %s cannot be loaded; not scheduling it", name)
+                continue
             scheduler.add_job(jobs.poll, "interval", args=[name], id=f"poll:{name}", seconds=interval,
                               jitter=min(60, interval // 10), next_run_time=utcnow() + timedelta(seconds=2))
     scheduler.add_job(jobs.refresh_history, "interval", id="history:daily", minutes=HISTORY_JOB_MINUTES,
                       next_run_time=utcnow() + timedelta(seconds=30))
+    scheduler.add_job(jobs.sync_instances, "interval", id="console:sync", seconds=INSTANCE_SYNC_SECONDS,
+                      jitter=5, next_run_time=utcnow() + timedelta(seconds=5))
+    scheduler.add_job(jobs.deliver_notifications, "interval", id="notifications:deliver", seconds=15,
+                      next_run_time=utcnow() + timedelta(seconds=10))
     return scheduler, jobs

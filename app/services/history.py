@@ -102,3 +102,16 @@ async def offer_history(session: AsyncSession, gpu_slugs: Iterable[str], since: 
     h = PriceHistory
     stmt = select(h).where(h.gpu_slug.in_(list(gpu_slugs)), h.observed_at >= since).order_by(h.observed_at, h.id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def offer_history_page(
+    session: AsyncSession, gpu_slugs: Iterable[str], since: datetime | None, page: int, per_page: int
+) -> tuple[list[PriceHistory], int]:
+    """One page of raw change events for the GPUs, oldest first, and the total (API pagination)."""
+    h = PriceHistory
+    conds = [h.gpu_slug.in_(list(gpu_slugs))]
+    if since is not None:
+        conds.append(h.observed_at >= since)
+    total = (await session.execute(select(func.count()).select_from(h).where(*conds))).scalar_one()
+    stmt = select(h).where(*conds).order_by(h.observed_at, h.id).limit(per_page).offset((page - 1) * per_page)
+    return list((await session.execute(stmt)).scalars()), total

@@ -23,7 +23,7 @@ from app.settings import Settings
 from providers import errors
 from providers.base import FetchResult, PriceSource
 from providers.http import new_client
-from providers.registry import SOURCES, get_source_class
+from providers.registry import enabled_source_names, get_source_class
 
 log = logging.getLogger(__name__)
 POLL_LEASE_TTL = timedelta(minutes=10)
@@ -94,19 +94,19 @@ async def poll_source(
     *,
     now: datetime | None = None,
     respect_backoff: bool = True,
+    holder: str = leases.WORKER_ID,
 ) -> PollOutcome:
     at = now or utcnow()
     lease = f"poll:{name}"
-    if not await leases.acquire(sessions, lease, POLL_LEASE_TTL, now=at):
+    if not await leases.acquire(sessions, lease, POLL_LEASE_TTL, holder=holder, now=at):
         return PollOutcome(name, "skipped", error="another worker is polling this source")
     try:
         return await _poll_locked(name, settings, sessions, http, at, respect_backoff)
     finally:
-        await leases.release(sessions, lease)
+        await leases.release(sessions, lease, holder=holder)
 
 
 async def _poll_locked(name, settings, sessions, http, at, respect_backoff) -> PollOutcome:
-    cls: type[PriceSource] = get_source_class(name)
     if respect_backoff:
         async with sessions() as session:
             row = await session.get(SourceRow, name)
@@ -114,6 +114,8 @@ async def _poll_locked(name, settings, sessions, http, at, respect_backoff) -> P
                 return PollOutcome(name, "skipped", error=f"rate limited until {row.retry_after_until:%H:%M:%S} UTC")
     started = time.perf_counter()
     try:
+        # Inside the try: an adapter that fails to import is that source's failure, not poll_all's.
+        cls: type[PriceSource] = get_source_class(name)
         source = cls.from_settings(settings, http)
         result = await source.fetch_offers()  # network: no transaction is open here
         if not result.offers:
@@ -147,7 +149,7 @@ async def poll_all(
     on_done=None,
 ) -> list[PollOutcome]:
     """Poll every source concurrently; ``on_done(outcome)`` reports progress as each finishes."""
-    names = names or sorted(SOURCES)
+    names = names or enabled_source_names(settings.sandbox.enabled)
     async with new_client(timeout=settings.polling.timeout_seconds) as http:
         async def one(name: str) -> PollOutcome:
             outcome = await poll_source(name, settings, sessions, http, respect_backoff=False)

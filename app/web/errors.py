@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.response import Template
+from urllib.parse import quote
+
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
+from litestar.response import Redirect, Template
+
+from app.auth.session import TwoFactorEnrollmentRequired
+from app.console.errors import ConsoleError, NotFoundForUser
 
 from app.services.prices import InvalidQuery
 
@@ -37,4 +42,30 @@ def exception_handlers() -> dict:
     def not_found(request: Request, exc: NotFoundException) -> Response:
         return _error(request, 404, exc.detail if exc.detail != "Not Found" else "Page not found")
 
-    return {InvalidQuery: invalid_query, NotFoundException: not_found, HTTPException: http_exception}
+    def not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
+        if _wants_json(request):
+            return _error(request, 401, exc.detail)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/login?next={quote(target, safe='')}")
+
+    def console_error(request: Request, exc: ConsoleError) -> Response:
+        return _error(request, 400, str(exc))
+
+    def not_found_for_user(request: Request, exc: NotFoundForUser) -> Response:
+        # Another user's id answers exactly like a missing one.
+        return _error(request, 404, str(exc) or "Page not found")
+
+    def enroll_2fa(request: Request, exc: TwoFactorEnrollmentRequired) -> Response:
+        if _wants_json(request):
+            return _error(request, 403, exc.detail)
+        return Redirect("/settings/security")
+
+    return {
+        InvalidQuery: invalid_query,
+        NotFoundException: not_found,
+        NotAuthorizedException: not_authorized,
+        TwoFactorEnrollmentRequired: enroll_2fa,
+        ConsoleError: console_error,
+        NotFoundForUser: not_found_for_user,
+        HTTPException: http_exception,
+    }

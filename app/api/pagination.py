@@ -1,0 +1,24 @@
+"""Page counts and self/next/prev links that keep the caller's filters, in the caller's order."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+from litestar import Request
+
+from app.api.schemas import Links
+
+
+def page_count(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def page_links(request: Request, page: int, pages: int) -> Links:
+    # The raw query string, not request.query_params: that one groups repeated keys and loses the order.
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    kept = [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != "page"]
+
+    def to(number: int) -> str:
+        return f"{request.url.path}?{urlencode([*kept, ('page', str(number))])}"
+
+    return Links(self_=to(page), next=to(page + 1) if page < pages else None, prev=to(page - 1) if page > 1 else None)

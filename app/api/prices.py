@@ -1,0 +1,61 @@
+"""GET /api/v1/prices: current offers, filtered, sorted and paginated."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api import convert
+from app.api.pagination import page_links
+from app.api.schemas import OfferPage
+from app.services.prices import MAX_PER_PAGE, SORTS, PriceQuery, list_offers
+
+
+def split_providers(values: list[str] | None) -> tuple[str, ...]:
+    """``provider`` may repeat and/or be comma-separated: ?provider=runpod,lambdalabs&provider=vastai."""
+    return tuple(name.strip() for value in values or () for name in value.split(",") if name.strip())
+
+
+class PricesController(Controller):
+    path = "/api/v1/prices"
+    tags = ["prices"]
+
+    @get(
+        "/",
+        operation_id="listPrices",
+        summary="Search current GPU offers",
+        description="Every offer of every source, with its provider, age and freshness. "
+        "Money is a decimal string in USD; best_value marks the lowest $/GPU-hour across all matching offers.",
+    )
+    async def list_prices(
+        self,
+        request: Request,
+        db: NamedDependency[AsyncSession],
+        gpu: str | None = Parameter(default=None, description="GPU family (h100) or variant slug (h100-sxm)."),
+        min_memory: int | None = Parameter(
+            default=None, ge=0, le=1024, description="Minimum memory per GPU, GB.",
+            schema_extra={"minimum": 0},  # Litestar drops a ge of 0 from the schema
+        ),
+        # Decimal takes no ge/le in msgspec: the range is documented here and checked by PriceQuery.validate().
+        max_price: Decimal | None = Parameter(
+            default=None, description="Maximum $/GPU-hour (decimal, 0 to 10000).",
+            schema_extra={"minimum": 0, "maximum": 10000},
+        ),
+        provider: list[str] | None = Parameter(default=None, description="Provider name(s); repeat or comma-separate."),
+        region: str | None = Parameter(default=None, description="Region contains this text (case-insensitive)."),
+        spot: bool | None = Parameter(default=None, description="true: spot only; false: on-demand only."),
+        available: bool | None = Parameter(default=None, description="true: hide offers marked unavailable."),
+        sort: str = Parameter(default="price", description="Sort order.", schema_extra={"enum": list(SORTS)}),
+        page: int = Parameter(default=1, ge=1, le=100_000),
+        per_page: int = Parameter(default=50, ge=1, le=MAX_PER_PAGE),
+    ) -> OfferPage:
+        query = PriceQuery(
+            gpu=gpu or None, min_memory_gb=min_memory, max_price=max_price, providers=split_providers(provider),
+            region=region or None, spot=spot, available_only=bool(available), sort=sort, page=page, per_page=per_page,
+        )
+        result = await list_offers(db, query)  # validates: a bad filter is a 400 naming it
+        return convert.offer_page(result, page_links(request, result.page, result.pages))

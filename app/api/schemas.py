@@ -1,0 +1,205 @@
+"""The JSON shapes of /api/v1 (msgspec structs, so the OpenAPI schema is generated from them).
+
+Money is always a string with 6 decimals ("2.990000"): exact, never a float.
+Times are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct, field
+
+Market = Literal["on-demand", "spot"]
+Money = Annotated[
+    str, Meta(pattern=r"^\d+\.\d{6}$", description="USD, exact decimal as a string", examples=["2.990000"])
+]
+
+
+class ProviderRef(Struct):
+    name: str
+    """Registry name, usable as the ``provider`` filter."""
+    display_name: str
+
+
+class GpuRef(Struct):
+    slug: str
+    name: str
+    family: str
+    memory_gb: int
+    form_factor: str | None
+
+
+class Freshness(Struct):
+    state: str
+    """live | stale | snapshot | not_configured | no_data"""
+    label: str
+    as_of: datetime | None
+
+
+class Offer(Struct):
+    id: int
+    provider: ProviderRef
+    instance_type: str
+    gpu: GpuRef | None
+    """Null when the provider's GPU name is not in the catalog (see /api/v1/unknown-gpus)."""
+    gpu_raw_name: str
+    gpu_count: int | float
+    gpu_memory_gb: int | None
+    vcpus: int | None
+    ram_gb: int | None
+    disk_gb: int | None
+    region: str
+    market: Market
+    price_per_hour: Money
+    price_per_gpu_hour: Money
+    currency: str
+    available: bool | None
+    buy_url: str
+    observed_at: datetime
+    age: str
+    """How old the price is: '12 min ago', or 'snapshot of 2026-11-01' for bundled prices."""
+    origin: Literal["live", "snapshot"]
+    freshness: Freshness
+    best_value: bool
+    """True when this offer has the lowest $/GPU-hour of everything matching the filters."""
+
+
+class Links(Struct):
+    self_: str = field(name="self")
+    next: str | None
+    prev: str | None
+
+
+class OfferPage(Struct):
+    items: list[Offer]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+    best_price_per_gpu_hour: Money | None
+    links: Links
+
+
+class GpuSpecs(Struct):
+    architecture: str
+    memory_type: str
+    bandwidth_gbps: int
+    """Memory bandwidth in GB/s."""
+    fp16_tflops: int
+    """Dense FP16/BF16 tensor TFLOPS."""
+    tdp_watts: int
+
+
+class CatalogGpu(Struct):
+    slug: str
+    name: str
+    family: str
+    family_name: str
+    model: str
+    vendor: str
+    memory_gb: int
+    form_factor: str | None
+    specs: GpuSpecs
+    cheapest_on_demand_per_gpu_hour: Money | None
+    on_demand_offer_count: int
+    cheapest_spot_per_gpu_hour: Money | None
+    spot_offer_count: int
+
+
+class GpuCatalog(Struct):
+    items: list[CatalogGpu]
+
+
+class ProviderPrice(Struct):
+    provider: ProviderRef
+    cheapest_on_demand_per_gpu_hour: Money | None
+    cheapest_spot_per_gpu_hour: Money | None
+
+
+class GpuDetail(Struct):
+    slug: str
+    kind: Literal["family", "variant"]
+    name: str
+    family: str
+    variants: list[CatalogGpu]
+    providers: list[ProviderPrice]
+    """Cheapest current $/GPU-hour per provider across the variants, cheapest first."""
+
+
+class DailyPoint(Struct):
+    day: date
+    min_price_per_gpu_hour: Money
+    median_price_per_gpu_hour: Money
+    max_price_per_gpu_hour: Money
+    offer_count: int
+
+
+class GpuSeries(Struct):
+    gpu: GpuRef
+    points: list[DailyPoint]
+
+
+class GpuHistory(Struct):
+    gpu: str
+    market: Market
+    days: int
+    since: date
+    series: list[GpuSeries]
+    """One series per variant that has data, oldest day first."""
+
+
+class ChangeEvent(Struct):
+    id: int
+    provider: ProviderRef
+    offer_key: str
+    gpu: GpuRef | None
+    region: str
+    market: Market
+    event: Literal["appeared", "changed", "disappeared"]
+    price_per_hour: Money
+    price_per_gpu_hour: Money
+    available: bool | None
+    observed_at: datetime
+
+
+class ChangePage(Struct):
+    items: list[ChangeEvent]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+    links: Links
+
+
+class Source(Struct):
+    name: str
+    display_name: str
+    kind: str
+    homepage: str
+    requires_key: bool
+    poll_interval_seconds: int
+    freshness: Freshness
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    offer_count: int
+    skipped_count: int
+    last_duration_ms: int | None
+    consecutive_failures: int
+
+
+class SourceList(Struct):
+    items: list[Source]
+
+
+class UnknownGpu(Struct):
+    provider: ProviderRef
+    raw_name: str
+    offer_count: int
+
+
+class UnknownGpuList(Struct):
+    items: list[UnknownGpu]

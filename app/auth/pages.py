@@ -1,0 +1,226 @@
+"""Sign up, log in (with optional TOTP second step), log out, password reset, two-factor set-up."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import service
+from app.auth.session import (
+    SESSION_PENDING_2FA,
+    SESSION_USER,
+    provide_current_user,
+    renew_session_id,
+    requires_login,
+)
+from app.auth.throttle import LoginThrottle
+from app.auth import totp
+from app.db.models import User
+from app.notifications.mail import build_message, mailer_from_settings
+from app.security.keyring import keyring_from_settings
+from app.settings import Settings
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: an attacker's ?next= must not bounce users off-site."""
+    if not target:
+        return "/console"
+    parts = urlsplit(target)
+    # Browsers read "/\host" as "//host"; control characters can smuggle one in too.
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
+        return "/console"
+    return target
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    settings: Settings = request.app.state.settings
+    return LoginThrottle(request.app.stores.get("throttle"), settings.security.login_attempts_per_window,
+                         settings.security.login_window_seconds)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _start_session(request: Request, user: User) -> None:
+    request.clear_session()
+    renew_session_id(request)
+    request.set_session({SESSION_USER: user.id, "is_admin": user.is_admin,
+                         "enroll_2fa": user.is_admin and not user.totp_enabled})
+
+
+def _form(template: str, status: int = 200, **context: Any) -> Template:
+    return Template(template, context=context, status_code=status)
+
+
+class AuthController(Controller):
+    dependencies = {"user": Provide(provide_current_user)}
+
+    @get("/signup", name="signup")
+    async def signup_page(self, user: User | None) -> Template | Redirect:
+        if user is not None:
+            return Redirect("/console")
+        return _form("auth/signup.html", form={}, error=None)
+
+    @post("/signup")
+    async def signup(self, request: Request, db: AsyncSession, data: Form) -> Template | Redirect:
+        try:
+            user = await service.signup(db, data.get("email", ""), data.get("name", ""), data.get("password", ""))
+            await db.commit()
+        except service.AccountError as exc:
+            kept = {"email": data.get("email", ""), "name": data.get("name", "")}
+            return _form("auth/signup.html", 400, form=kept, error=str(exc))
+        _start_session(request, user)
+        return Redirect("/console")
+
+    @get("/login", name="login")
+    async def login_page(self, user: User | None, next: str | None = None) -> Template | Redirect:
+        if user is not None:
+            return Redirect(_safe_next(next))
+        return _form("auth/login.html", form={"next": next or ""}, error=None)
+
+    @post("/login")
+    async def login(self, request: Request, db: AsyncSession, data: Form) -> Template | Redirect:
+        email = data.get("email", "")
+        kept = {"email": email, "next": data.get("next", "")}
+        throttle = _throttle(request)
+        wait = await throttle.retry_after(_client(request), email)
+        if wait is not None:
+            minutes = max(1, round(wait / 60))
+            return _form("auth/login.html", 429, form=kept,
+                         error=f"Too many attempts. Try again in about {minutes} minute{'s' if minutes > 1 else ''}.")
+        user = await service.authenticate(db, email, data.get("password", ""))
+        await db.commit()
+        if user is None:
+            await throttle.record_failure(_client(request), email)
+            return _form("auth/login.html", 400, form=kept, error="Wrong e-mail address or password.")
+        if user.totp_enabled:
+            # The counters reset only once the code is right too: else each correct password
+            # would buy the attacker a fresh round of code guesses.
+            request.clear_session()
+            renew_session_id(request)
+            request.set_session({SESSION_PENDING_2FA: user.id, "next": _safe_next(kept["next"])})
+            return Redirect("/login/2fa")
+        await throttle.reset(email)
+        _start_session(request, user)
+        return Redirect("/settings/security" if user.is_admin else _safe_next(kept["next"]))
+
+    @get("/login/2fa")
+    async def second_factor_page(self, request: Request) -> Template | Redirect:
+        if not request.session.get(SESSION_PENDING_2FA):
+            return Redirect("/login")
+        return _form("auth/login_2fa.html", error=None)
+
+    @post("/login/2fa")
+    async def second_factor(self, request: Request, db: AsyncSession, data: Form) -> Template | Redirect:
+        user_id = request.session.get(SESSION_PENDING_2FA)
+        if not user_id:
+            return Redirect("/login")
+        user = await db.get(User, int(user_id))
+        throttle = _throttle(request)
+        if user is None or await throttle.retry_after(_client(request), user.email) is not None:
+            return _form("auth/login_2fa.html", 429, error="Too many attempts. Log in again later.")
+        keyring = keyring_from_settings(request.app.state.settings)
+        if not service.check_totp(user, keyring, data.get("code", "")):
+            await throttle.record_failure(_client(request), user.email)
+            return _form("auth/login_2fa.html", 400, error="That code is not right.")
+        target = request.session.get("next") or "/console"
+        await throttle.reset(user.email)
+        _start_session(request, user)
+        return Redirect(target)
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect("/")
+
+    @get("/forgot")
+    async def forgot_page(self) -> Template:
+        return _form("auth/forgot.html", form={}, sent=False, error=None)
+
+    @post("/forgot")
+    async def forgot(self, request: Request, db: AsyncSession, data: Form) -> Template:
+        settings: Settings = request.app.state.settings
+        found = await service.create_reset_token(db, data.get("email", ""))
+        await db.commit()
+        if found is not None:  # sent after the commit, so the emailed token exists
+            user, token = found
+            link = f"{settings.web.base_url.rstrip('/')}/reset/{token}"
+            text = (f"Hello {user.name},\n\nSomeone asked to reset your ComputeHub password. "
+                    f"Open this link within an hour to choose a new one:\n\n{link}\n\n"
+                    "If it was not you, ignore this message: your password stays as it is.\n")
+            await mailer_from_settings(settings.mail).send(
+                build_message(settings.mail.sender, user.email, "Reset your ComputeHub password", text))
+        # The same answer whether or not the address has an account: no account probing.
+        return _form("auth/forgot.html", form={}, sent=True, error=None)
+
+    @get("/reset/{token:str}")
+    async def reset_page(self, token: str) -> Template:
+        return _form("auth/reset.html", token=token, error=None)
+
+    @post("/reset/{token:str}")
+    async def reset(self, request: Request, db: AsyncSession, token: str, data: Form) -> Template | Redirect:
+        if data.get("password", "") != data.get("password_confirm", ""):
+            return _form("auth/reset.html", 400, token=token, error="The two passwords differ.")
+        try:
+            user = await service.reset_password(db, token, data.get("password", ""))
+            await db.commit()
+        except service.AccountError as exc:
+            return _form("auth/reset.html", 400, token=token, error=str(exc))
+        request.clear_session()
+        return Redirect("/login?reset=1")
+
+
+class SecurityController(Controller):
+    path = "/settings/security"
+    guards = [requires_login]
+    opt = {"allow_unenrolled": True}
+    dependencies = {"user": Provide(provide_current_user)}
+
+    @get("/")
+    async def page(self, request: Request, db: AsyncSession, user: User) -> Template:
+        return await self._render(request, user)
+
+    async def _render(self, request: Request, user: User, error: str | None = None, status: int = 200) -> Template:
+        keyring = keyring_from_settings(request.app.state.settings)
+        secret = None if user.totp_enabled else service.pending_totp_secret(user, keyring)
+        return Template("auth/security.html", status_code=status, context={
+            "user": user, "secret": secret, "error": error,
+            "uri": totp.provisioning_uri(secret, user.email) if secret else None,
+            "must_enroll": bool(request.session.get("enroll_2fa")),
+        })
+
+    @post("/totp/begin")
+    async def begin(self, request: Request, db: AsyncSession, user: User) -> Template:
+        service.begin_totp(user, keyring_from_settings(request.app.state.settings))
+        await db.commit()
+        return await self._render(request, user)
+
+    @post("/totp/confirm")
+    async def confirm(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+        try:
+            service.confirm_totp(user, keyring_from_settings(request.app.state.settings), data.get("code", ""))
+            await db.commit()
+        except service.AccountError as exc:
+            return await self._render(request, user, str(exc), 400)
+        request.set_session({**request.session, "enroll_2fa": False})
+        return Redirect("/settings/security")
+
+    @post("/totp/disable")
+    async def disable(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+        try:
+            service.disable_totp(user, keyring_from_settings(request.app.state.settings), data.get("code", ""))
+            await db.commit()
+        except service.AccountError as exc:
+            return await self._render(request, user, str(exc), 400)
+        return Redirect("/settings/security")

@@ -1,0 +1,144 @@
+"""Accounts: sign-up, authentication, password reset tokens, two-factor set-up."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import passwords, totp
+from app.db.models import PasswordResetToken, User
+from app.db.types import utcnow
+from app.security.keyring import Keyring, totp_aad
+
+RESET_TOKEN_TTL = timedelta(hours=1)
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+class AccountError(ValueError):
+    """A message safe to show the user."""
+
+
+def normalize_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise AccountError("enter a valid e-mail address")
+    return email
+
+
+async def signup(session: AsyncSession, email: str, name: str, password: str, *, is_admin: bool = False) -> User:
+    email = normalize_email(email)
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 120:
+        raise AccountError("enter your name (up to 120 characters)")
+    try:
+        passwords.check_strength(password)
+    except passwords.WeakPassword as exc:
+        raise AccountError(str(exc)) from None
+    user = User(email=email, name=name, password_hash=passwords.hash_password(password), is_admin=is_admin,
+                totp_enabled=False, timezone="UTC", created_at=utcnow())
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise AccountError("an account with this e-mail address already exists") from None
+    return user
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
+    try:
+        email = normalize_email(email)
+    except AccountError:
+        return None
+    user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    if user is None:
+        passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost as a real check
+        return None
+    if not passwords.verify_password(user.password_hash, password):
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_reset_token(session: AsyncSession, email: str, now: datetime | None = None) -> tuple[User, str] | None:
+    """A single-use token for the user with that address, or None (the caller answers the same either way)."""
+    try:
+        email = normalize_email(email)
+    except AccountError:
+        return None
+    user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    if user is None:
+        return None
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    session.add(PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), created_at=now,
+                                   expires_at=now + RESET_TOKEN_TTL))
+    return user, token
+
+
+async def reset_password(session: AsyncSession, token: str, new_password: str, now: datetime | None = None) -> User:
+    now = now or utcnow()
+    row = (
+        await session.execute(select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token or "")))
+    ).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at < now:
+        raise AccountError("this reset link is invalid or has expired; ask for a new one")
+    try:
+        passwords.check_strength(new_password)
+    except passwords.WeakPassword as exc:
+        raise AccountError(str(exc)) from None
+    # Conditional write: two concurrent uses of one token cannot both succeed.
+    used = await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if used.rowcount != 1:
+        raise AccountError("this reset link has already been used")
+    user = await session.get(User, row.user_id)
+    user.password_hash = passwords.hash_password(new_password)
+    return user
+
+
+def begin_totp(user: User, keyring: Keyring) -> str:
+    """Store a new (not yet enabled) secret; returns it for the set-up page."""
+    secret = totp.new_secret()
+    user.totp_secret = keyring.encrypt(secret, totp_aad(user.id))
+    user.totp_enabled = False
+    return secret
+
+
+def pending_totp_secret(user: User, keyring: Keyring) -> str | None:
+    return keyring.decrypt(user.totp_secret, totp_aad(user.id)) if user.totp_secret else None
+
+
+def check_totp(user: User, keyring: Keyring, code: str) -> bool:
+    secret = pending_totp_secret(user, keyring)
+    return bool(secret) and totp.verify(secret, code)
+
+
+def confirm_totp(user: User, keyring: Keyring, code: str) -> None:
+    if not check_totp(user, keyring, code):
+        raise AccountError("that code is not right; check your authenticator app's clock and try again")
+    user.totp_enabled = True
+
+
+def disable_totp(user: User, keyring: Keyring, code: str) -> None:
+    if user.is_admin:
+        raise AccountError("administrators must keep two-factor authentication on")
+    if not check_totp(user, keyring, code):
+        raise AccountError("that code is not right")
+    user.totp_enabled = False
+    user.totp_secret = None

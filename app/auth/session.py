@@ -1,0 +1,127 @@
+"""Server-side sessions, CSRF, the current user, and the login guard.
+
+Sessions live in a Litestar store: memory by default, Redis when ``COMPUTEHUB_SESSION_STORE=redis``
+(docker-compose). Only the user id and login time are kept in the session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from litestar import Request
+from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.types import Empty
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import User
+from app.settings import Settings
+
+SESSION_USER = "uid"
+SESSION_PENDING_2FA = "pending_2fa_uid"
+CSRF_FIELD = "_csrf_token"
+
+
+def build_stores(settings: Settings) -> dict[str, Store]:
+    if settings.security.session_store == "redis":
+        from litestar.stores.redis import RedisStore
+
+        root = RedisStore.with_client(url=settings.security.redis_url)
+        return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
+    if settings.security.session_store != "memory":
+        raise ValueError("COMPUTEHUB_SESSION_STORE must be memory or redis")
+    return {"sessions": MemoryStore(), "throttle": MemoryStore()}
+
+
+_NEW_SESSION_ID = "computehub.new_session_id"
+
+
+def renew_session_id(connection: ASGIConnection) -> None:
+    """At login: store the session under a fresh id and drop the old one (no session fixation)."""
+    connection.scope[_NEW_SESSION_ID] = True  # type: ignore[literal-required]
+
+
+class _SessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, plus: a new id on login, and nothing stored for visitors
+    who have no session (crawlers would otherwise fill the store with empty sessions)."""
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        renewed = connection.scope.get(_NEW_SESSION_ID)
+        return renewed if isinstance(renewed, str) else super().get_session_id(connection)
+
+    async def store_in_message(self, scope_session: Any, message: Any, connection: ASGIConnection) -> None:
+        old_id = connection.cookies.get(self.config.key)
+        if not old_id and (scope_session is Empty or not scope_session):
+            return
+        if connection.scope.get(_NEW_SESSION_ID) is True:
+            if old_id:
+                await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            connection.scope[_NEW_SESSION_ID] = self.generate_session_id()  # type: ignore[literal-required]
+        await super().store_in_message(scope_session, message, connection)
+
+
+class _SessionConfig(ServerSideSessionConfig):
+    _backend_class = _SessionBackend
+
+
+def session_config(settings: Settings) -> ServerSideSessionConfig:
+    return _SessionConfig(
+        store="sessions",
+        key="computehub_session",
+        max_age=settings.security.session_max_age_seconds,
+        secure=settings.security.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    # JSON API reads need no token; webhooks authenticate with their own signatures.
+    secret = settings.security.session_secret or _process_secret()
+    return CSRFConfig(
+        secret=secret,
+        cookie_name="computehub_csrf",
+        cookie_secure=settings.security.secure_cookies,
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+        exclude=["/api/", "/webhooks/", "/schema"],
+    )
+
+
+_SECRET: list[str] = []
+
+
+def _process_secret() -> str:
+    if not _SECRET:
+        _SECRET.append(secrets.token_urlsafe(32))
+    return _SECRET[0]
+
+
+async def provide_current_user(request: Request, db: AsyncSession) -> User | None:
+    user_id = request.session.get(SESSION_USER) if request.scope.get("session") is not None else None
+    if not user_id:
+        return None
+    return await db.get(User, int(user_id))
+
+
+class TwoFactorEnrollmentRequired(PermissionDeniedException):
+    """An administrator without two-factor authentication: sent to set it up first."""
+
+
+def requires_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    if not connection.session.get(SESSION_USER):
+        raise NotAuthorizedException("log in to continue")
+    if connection.session.get("enroll_2fa") and not handler.opt.get("allow_unenrolled"):
+        raise TwoFactorEnrollmentRequired("administrators must turn on two-factor authentication first")
+
+
+def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    requires_login(connection, _)
+    if not connection.session.get("is_admin"):
+        raise PermissionDeniedException("administrators only")

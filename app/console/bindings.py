@@ -1,0 +1,241 @@
+"""Provider key bindings: add, verify, rename, remove; decrypt only to build a provider client.
+
+A key is encrypted before it touches the database (AES-256-GCM, associated data = user and
+provider) and decrypted only in memory right before a provider call. It never appears in
+logs, error messages or pages: the UI gets the masked hint only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.console.errors import ConsoleError, NotFoundForUser
+from app.db.models import Instance, ProviderBinding
+from app.db.types import utcnow
+from app.security.keyring import DecryptionFailed, Keyring, binding_aad
+from providers import errors
+from providers.base import Provider
+from providers.registry import UnknownSource, get_source_class
+
+MAX_SECRET_LENGTH = 1024
+ACTIVE_BINDING_STATES = ("unverified", "verified", "invalid")
+
+
+@dataclass(frozen=True)
+class BindingView:
+    id: int
+    provider: str
+    provider_name: str
+    label: str
+    masked_key: str
+    status: str
+    status_message: str | None
+    verified_at: datetime | None
+    created_at: datetime
+    needs_attention: bool = False
+    """The stored key no longer decrypts (master key gone, tampered row): it must be added again."""
+
+
+def provider_class(name: str) -> type[Provider]:
+    cls = get_source_class(name)
+    if not issubclass(cls, Provider):
+        raise ConsoleError(f"{cls.DISPLAY_NAME} has no instance API in ComputeHub yet")
+    return cls
+
+
+def mask(hint: str) -> str:
+    return f"••••{hint}"
+
+
+def to_view(row: ProviderBinding, keyring: Keyring | None = None) -> BindingView:
+    """With ``keyring``, also check that the key still decrypts (the plaintext is dropped at once)."""
+    return BindingView(
+        id=row.id, provider=row.provider, provider_name=get_source_class(row.provider).DISPLAY_NAME,
+        label=row.label, masked_key=mask(row.key_hint), status=row.status, status_message=row.status_message,
+        verified_at=row.verified_at, created_at=row.created_at,
+        needs_attention=keyring is not None and not _decrypts(row, keyring),
+    )
+
+
+def _decrypts(row: ProviderBinding, keyring: Keyring) -> bool:
+    try:
+        decrypt_credentials(row, keyring)
+    except DecryptionFailed:
+        return False
+    return True
+
+
+def _clean_credentials(cls: type[Provider], values: dict[str, str]) -> dict[str, str]:
+    credentials = {}
+    for field in cls.CREDENTIAL_FIELDS:
+        value = (values.get(field) or "").strip()
+        if not value:
+            raise ConsoleError(f"enter the {field.replace('_', ' ')} for {cls.DISPLAY_NAME}")
+        if len(value) > MAX_SECRET_LENGTH or any(ch.isspace() for ch in value):
+            raise ConsoleError(f"that {field.replace('_', ' ')} does not look like a {cls.DISPLAY_NAME} key")
+        credentials[field] = value
+    return credentials
+
+
+async def list_bindings(session: AsyncSession, user_id: int, keyring: Keyring | None = None) -> list[BindingView]:
+    rows = await session.execute(
+        select(ProviderBinding).where(ProviderBinding.user_id == user_id)
+        .order_by(ProviderBinding.created_at, ProviderBinding.id)
+    )
+    return [to_view(r, keyring) for r in rows.scalars()]
+
+
+async def get_owned(session: AsyncSession, user_id: int, binding_id: int) -> ProviderBinding:
+    row = await session.get(ProviderBinding, binding_id)
+    if row is None or row.user_id != user_id:
+        raise NotFoundForUser("no such provider binding")
+    return row
+
+
+async def add_binding(
+    session: AsyncSession, keyring: Keyring, user_id: int, provider: str, label: str, secret_fields: dict[str, str]
+) -> ProviderBinding:
+    """Validate and store (encrypted). The caller commits, then verifies outside the transaction."""
+    try:
+        # Not provider_names(): that imports every adapter, and one being written must not break this.
+        cls = provider_class(provider)
+    except UnknownSource:
+        raise ConsoleError("choose a provider from the list") from None
+    credentials = _clean_credentials(cls, secret_fields)
+    label = (label or "").strip() or cls.DISPLAY_NAME
+    if len(label) > 120:
+        raise ConsoleError("the name may have at most 120 characters")
+    taken = await session.execute(
+        select(func.count()).select_from(ProviderBinding)
+        .where(ProviderBinding.user_id == user_id, ProviderBinding.label == label)
+    )
+    if taken.scalar_one():
+        raise ConsoleError(f"you already have a binding named {label!r}")
+    row = ProviderBinding(
+        user_id=user_id, provider=provider, label=label,
+        key_ciphertext=keyring.encrypt(json.dumps(credentials), binding_aad(user_id, provider)),
+        key_hint=credentials[cls.CREDENTIAL_FIELDS[-1]][-4:], status="unverified", created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def decrypt_credentials(row: ProviderBinding, keyring: Keyring) -> dict[str, str]:
+    return json.loads(keyring.decrypt(row.key_ciphertext, binding_aad(row.user_id, row.provider)))
+
+
+def build_provider(row: ProviderBinding, keyring: Keyring, http: httpx.AsyncClient) -> Provider:
+    if row.status == "disabled":
+        raise ConsoleError("this provider binding is disabled")
+    try:
+        credentials = decrypt_credentials(row, keyring)
+    except DecryptionFailed:
+        raise ConsoleError("this binding's key cannot be decrypted any more; remove it and add the key again") from None
+    return provider_class(row.provider)(http, credentials)
+
+
+async def verify_binding(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int, binding_id: int
+) -> BindingView:
+    """A cheap authenticated call, made with no transaction open; then the result is stored."""
+    async with sessions() as session:
+        row = await get_owned(session, user_id, binding_id)
+        provider = build_provider(row, keyring, http)
+    status, message = "verified", None
+    try:
+        await provider.verify_credentials()
+    except errors.InvalidCredentials:
+        status, message = "invalid", "the provider refused this key"
+    except errors.ProviderError as exc:
+        status, message = "unverified", f"could not check the key right now ({exc.kind}); try again later"
+    async with sessions() as session, session.begin():
+        row = await get_owned(session, user_id, binding_id)
+        row.status = status
+        row.status_message = message
+        if status == "verified":
+            row.verified_at = utcnow()
+        return to_view(row)
+
+
+async def rename_binding(session: AsyncSession, user_id: int, binding_id: int, label: str) -> None:
+    row = await get_owned(session, user_id, binding_id)
+    label = (label or "").strip()
+    if not 1 <= len(label) <= 120:
+        raise ConsoleError("enter a name of up to 120 characters")
+    clash = await session.execute(
+        select(func.count()).select_from(ProviderBinding).where(
+            ProviderBinding.user_id == user_id, ProviderBinding.label == label, ProviderBinding.id != binding_id)
+    )
+    if clash.scalar_one():
+        raise ConsoleError(f"you already have a binding named {label!r}")
+    row.label = label
+
+
+async def instances_left_unmanaged(session: AsyncSession, user_id: int, binding_id: int) -> list[Instance]:
+    """What removing this binding leaves without a key: the instances still alive at the provider."""
+    await get_owned(session, user_id, binding_id)
+    rows = await session.execute(
+        select(Instance).where(Instance.binding_id == binding_id, Instance.status.not_in(("terminated", "failed")))
+        .order_by(Instance.created_at, Instance.id)
+    )
+    return list(rows.scalars())
+
+
+async def remove_binding(session: AsyncSession, user_id: int, binding_id: int) -> int:
+    """Remove the key. Instances stay listed (unmanaged) so nothing running is forgotten."""
+    row = await get_owned(session, user_id, binding_id)
+    active = await session.execute(
+        select(func.count()).select_from(Instance).where(
+            Instance.binding_id == binding_id, Instance.status.not_in(("terminated", "failed")))
+    )
+    count = active.scalar_one()
+    await session.delete(row)
+    return count
+
+
+@dataclass
+class RotationReport:
+    rotated: int = 0
+    current: int = 0
+    """Already under the first master key."""
+    unreadable: list[str] = field(default_factory=list)
+    """What no key in the ring decrypts (left as it is; the owner must enter it again)."""
+
+
+async def rotate_all(sessions: async_sessionmaker[AsyncSession], keyring: Keyring) -> RotationReport:
+    """Re-encrypt every binding (and TOTP secret) not yet under the current master key.
+
+    One unreadable row does not stop the rotation: it is reported, and the rest move on.
+    """
+    from app.db.models import User
+    from app.security.keyring import totp_aad
+
+    report = RotationReport()
+
+    def rotate(token: str, aad: str, what: str) -> str:
+        try:
+            if not keyring.needs_rotation(token):
+                report.current += 1
+                return token
+            rotated = keyring.rotate(token, aad)
+        except DecryptionFailed:
+            report.unreadable.append(what)
+            return token
+        report.rotated += 1
+        return rotated
+
+    async with sessions() as session, session.begin():
+        for row in (await session.execute(select(ProviderBinding).order_by(ProviderBinding.id))).scalars():
+            row.key_ciphertext = rotate(row.key_ciphertext, binding_aad(row.user_id, row.provider),
+                                        f"provider binding {row.id} (user {row.user_id}, {row.provider})")
+        users = select(User).where(User.totp_secret.is_not(None)).order_by(User.id)
+        for user in (await session.execute(users)).scalars():
+            user.totp_secret = rotate(user.totp_secret, totp_aad(user.id), f"two-factor secret of user {user.id}")
+    return report

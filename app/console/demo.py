@@ -1,0 +1,56 @@
+"""The demo account of local runs (``make run``): log in with the configured address and password
+and find a sandbox key already bound, so the console can be tried without any cloud account.
+
+Only the simulated cloud can be bound to it (see ``app/console/pages/bindings.py``): everyone who
+knows the demo password shares the account.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth import service
+from app.console.bindings import add_binding, verify_binding
+from app.db.models import ProviderBinding, User
+from app.security.keyring import Keyring
+from app.settings import Settings
+from providers.http import new_client
+from providers.sandbox import generate_api_key
+
+log = logging.getLogger(__name__)
+DEMO_NAME = "Demo"
+DEMO_KEY_LABEL = "Sandbox demo"
+
+
+async def ensure_demo_account(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, keyring: Keyring
+) -> int | None:
+    """Create the demo user and its sandbox key when missing (idempotent). Returns the user id,
+    or None when the demo settings are unusable (logged; start-up goes on without a demo)."""
+    demo = settings.sandbox
+    async with sessions() as session:
+        email = service.normalize_email(demo.demo_email)
+        user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+        if user is None:
+            try:
+                user = await service.signup(session, email, DEMO_NAME, demo.demo_password)
+            except service.AccountError as exc:  # a weak demo password, or another process won the race
+                log.error("demo account %s not created: %s", email, exc)
+                return None
+            log.info("created the demo account %s", email)
+        user_id = user.id
+        has_key = (await session.execute(select(ProviderBinding.id).where(
+            ProviderBinding.user_id == user_id, ProviderBinding.provider == "sandbox"))).first()
+        binding_id = None
+        if has_key is None:
+            row = await add_binding(session, keyring, user_id, "sandbox", DEMO_KEY_LABEL, {"api_key": generate_api_key()})
+            binding_id = row.id
+        await session.commit()
+    if binding_id is not None:
+        # The simulated cloud runs in this process: checking the key makes no network call.
+        async with new_client() as http:
+            await verify_binding(sessions, keyring, http, user_id, binding_id)
+    return user_id

@@ -1,0 +1,274 @@
+"""Deployments: launch (intent first), start/stop/reboot/delete, with typed provider errors.
+
+Every provider call follows three short steps, so no network call runs inside a transaction
+and a crash between them leaves a row the reconciler can finish:
+1. read and claim the row (or insert the launch intent) and commit;
+2. call the provider with no transaction open;
+3. write the result, guarded by the claim.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import httpx
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.console.bindings import build_provider, get_owned as get_owned_binding, provider_class
+from app.console.errors import ConsoleError, NotFoundForUser
+from app.db.models import Instance, InstanceEvent, Offer as OfferRow, ProviderBinding
+from app.db.types import utcnow
+from app.security.keyring import Keyring
+from providers import errors
+from providers.base import Instance as ProviderInstance, InstanceStatus, LaunchRequest, unsupported_reason
+
+LAUNCHING = "launching"
+"""Our own state before the provider has confirmed the launch (not a provider state)."""
+FINAL_STATES = (InstanceStatus.TERMINATED.value, InstanceStatus.FAILED.value)
+CLAIM_TTL = timedelta(minutes=5)
+OPERATIONS = ("start", "stop", "reboot", "delete")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# Errors after which the provider certainly did not create anything.
+_DEFINITE_LAUNCH_FAILURES = (
+    errors.InvalidCredentials, errors.InvalidRequest, errors.NoCapacity, errors.QuotaExceeded,
+    errors.Unsupported, errors.RateLimited,
+)
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    binding_id: int
+    name: str
+    instance_type: str
+    region: str
+    image: str = ""
+    disk_gb: int | None = None
+    ssh_public_key: str = ""
+    spot: bool = False
+    gpu_slug: str | None = None
+    gpu_raw_name: str = ""
+    gpu_count: Decimal = Decimal(0)
+    offer_price_per_hour: Decimal | None = None
+    template_id: int | None = None
+
+    def validate(self) -> LaunchSpec:
+        if not _NAME.match(self.name or ""):
+            raise ConsoleError("the name must be 1-63 letters, digits, dots, dashes or underscores")
+        if not self.instance_type or not self.region:
+            raise ConsoleError("choose an offer (instance type and region)")
+        if self.disk_gb is not None and not 10 <= self.disk_gb <= 65536:
+            raise ConsoleError("disk size must be between 10 and 65536 GB")
+        if len(self.image) > 255:
+            raise ConsoleError("the image name is too long")
+        key = self.ssh_public_key.strip()
+        if key and not re.match(r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+|sk-\S+) [A-Za-z0-9+/=]+( .*)?$", key):
+            raise ConsoleError("that does not look like an SSH public key (ssh-ed25519 AAAA... or ssh-rsa AAAA...)")
+        return self
+
+
+def spec_from_offer(offer: OfferRow, binding_id: int, name: str, image: str = "", disk_gb: int | None = None,
+                    ssh_public_key: str = "") -> LaunchSpec:
+    return LaunchSpec(
+        binding_id=binding_id, name=name, instance_type=offer.instance_type, region=offer.region, image=image,
+        disk_gb=disk_gb, ssh_public_key=ssh_public_key, spot=offer.spot, gpu_slug=offer.gpu_slug,
+        gpu_raw_name=offer.gpu_raw_name, gpu_count=offer.gpu_count, offer_price_per_hour=offer.price_per_hour,
+    )
+
+
+def record_event(session: AsyncSession, row: Instance, status: str, raw: str = "", message: str | None = None,
+                 at: datetime | None = None) -> None:
+    at = at or utcnow()
+    session.add(InstanceEvent(instance_id=row.id, status=status, raw_status=raw or "", message=message, at=at,
+                              price_per_hour=row.provider_price_per_hour or row.offer_price_per_hour))
+
+
+def apply_provider_state(session: AsyncSession, row: Instance, remote: ProviderInstance, at: datetime) -> bool:
+    """Copy what the provider reports; store an event when the state changed. Returns changed."""
+    changed = row.status != remote.status.value
+    if remote.price_per_hour is not None and remote.price_per_hour != row.provider_price_per_hour:
+        row.provider_price_per_hour = remote.price_per_hour
+    row.raw_status = remote.raw_status or ""
+    row.public_ip = remote.public_ip or row.public_ip
+    row.last_synced_at = at
+    if changed:
+        row.status = remote.status.value
+        row.updated_at = at
+        if remote.status == InstanceStatus.TERMINATED:
+            row.terminated_at = at
+        record_event(session, row, row.status, remote.raw_status, at=at)
+    return changed
+
+
+async def get_owned(session: AsyncSession, user_id: int, instance_id: int) -> Instance:
+    row = await session.get(Instance, instance_id)
+    if row is None or row.user_id != user_id:
+        raise NotFoundForUser("no such instance")
+    return row
+
+
+async def launch(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
+    spec: LaunchSpec, *, after_provider_accepted=None,
+) -> Instance:
+    spec.validate()
+    # 1. the intent, committed before the provider hears of it
+    async with sessions() as session, session.begin():
+        binding = await get_owned_binding(session, user_id, spec.binding_id)
+        provider = build_provider(binding, keyring, http)
+        now = utcnow()
+        row = Instance(
+            user_id=user_id, binding_id=binding.id, provider=binding.provider, client_token=uuid.uuid4().hex,
+            name=spec.name, instance_type=spec.instance_type, region=spec.region, gpu_slug=spec.gpu_slug,
+            gpu_raw_name=spec.gpu_raw_name, gpu_count=spec.gpu_count, image=spec.image, disk_gb=spec.disk_gb,
+            ssh_public_key=spec.ssh_public_key.strip(), spot=spec.spot,
+            offer_price_per_hour=spec.offer_price_per_hour, status=LAUNCHING, raw_status="", origin="computehub",
+            template_id=spec.template_id, created_at=now, updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        record_event(session, row, LAUNCHING, message="launch requested", at=now)
+    request = LaunchRequest(
+        name=spec.name, instance_type=spec.instance_type, region=spec.region, image=spec.image,
+        disk_gb=spec.disk_gb, ssh_public_key=spec.ssh_public_key.strip(), spot=spec.spot,
+        client_token=row.client_token,
+    )
+    # 2. the provider call, no transaction open
+    try:
+        remote = await provider.create_instance(request)
+    except errors.ProviderError as exc:
+        definite = isinstance(exc, _DEFINITE_LAUNCH_FAILURES)
+        async with sessions() as session, session.begin():
+            row = await session.get(Instance, row.id)
+            row.last_error = _user_message(exc)
+            row.updated_at = utcnow()
+            if definite:  # nothing was created: the launch simply failed
+                row.status = InstanceStatus.FAILED.value
+                row.terminated_at = row.updated_at
+                record_event(session, row, row.status, message=row.last_error)
+            # otherwise (timeout, 5xx) it may exist: stay `launching`, the reconciler will know
+        raise ConsoleError(row.last_error) from exc
+    if after_provider_accepted is not None:  # test hook: a crash exactly here must leak nothing
+        await after_provider_accepted(remote)
+    # 3. the result
+    async with sessions() as session, session.begin():
+        row = await session.get(Instance, row.id)
+        if row.provider_instance_id is None:  # the reconciler may have adopted it meanwhile
+            row.provider_instance_id = remote.instance_id
+            apply_provider_state(session, row, remote, utcnow())
+        return row
+
+
+def _user_message(exc: errors.ProviderError) -> str:
+    return {
+        "no_capacity": "the provider has no capacity for this offer right now; try another region or offer",
+        "quota": "your account at the provider has reached its quota",
+        "auth": "the provider refused your API key; check the binding in Settings",
+        "rate_limited": "the provider is rate limiting requests; try again in a minute",
+        "timeout": "the provider did not answer in time",
+        "unavailable": "the provider is unavailable right now",
+    }.get(exc.kind, f"the provider refused the request: {exc.message}")
+
+
+async def _claim(sessions: async_sessionmaker[AsyncSession], user_id: int, instance_id: int) -> tuple[Instance, ProviderBinding | None, str]:
+    token = uuid.uuid4().hex
+    now = utcnow()
+    async with sessions() as session, session.begin():
+        row = await get_owned(session, user_id, instance_id)
+        claimed = await session.execute(
+            update(Instance)
+            .where(Instance.id == row.id, or_(Instance.lock_token.is_(None), Instance.lock_expires_at < now))
+            .values(lock_token=token, lock_expires_at=now + CLAIM_TTL)
+        )
+        if claimed.rowcount != 1:
+            raise ConsoleError("another action on this instance is still running; try again in a moment")
+        binding = await session.get(ProviderBinding, row.binding_id) if row.binding_id else None
+        return row, binding, token
+
+
+async def _release(session: AsyncSession, instance_id: int, token: str) -> Instance:
+    row = await session.get(Instance, instance_id)
+    if row.lock_token == token:
+        row.lock_token = None
+        row.lock_expires_at = None
+    return row
+
+
+def available_operations(row: Instance) -> dict[str, str | None]:
+    """Operation -> None when possible now, else the reason it is greyed out."""
+    try:
+        cls = provider_class(row.provider)
+    except Exception:  # noqa: BLE001 - an unknown provider leaves everything greyed out
+        return {op: "this provider is not available" for op in OPERATIONS}
+    reasons: dict[str, str | None] = {}
+    for op in OPERATIONS:
+        reason = unsupported_reason(cls, op) if op != "delete" else None
+        if reason is None and row.binding_id is None:
+            reason = "no provider key is bound for this instance"
+        if reason is None:
+            reason = _state_reason(op, row.status)
+        reasons[op] = reason
+    return reasons
+
+
+def _state_reason(op: str, status: str) -> str | None:
+    allowed = {
+        "start": ("stopped",),
+        "stop": ("running",),
+        "reboot": ("running",),
+        "delete": ("running", "stopped", "provisioning", "stopping", "failed", "unknown"),
+    }[op]
+    if status in allowed:
+        return None
+    if status == LAUNCHING:
+        # The launch may still be in flight: deleting the row now would let it finish unseen.
+        return "the provider has not confirmed the launch yet; wait a moment"
+    return f"not possible while the instance is {status}"
+
+
+async def perform(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
+    instance_id: int, operation: str,
+) -> Instance:
+    if operation not in OPERATIONS:
+        raise ConsoleError(f"unknown action {operation!r}")
+    row, binding, token = await _claim(sessions, user_id, instance_id)
+    try:
+        reason = available_operations(row)[operation]
+        if reason:
+            raise ConsoleError(f"cannot {operation} {row.name}: {reason}")
+        if binding is None:
+            raise ConsoleError("no provider key is bound for this instance")
+        provider = build_provider(binding, keyring, http)
+        target = {"start": InstanceStatus.PROVISIONING, "stop": InstanceStatus.STOPPING,
+                  "reboot": InstanceStatus.PROVISIONING, "delete": InstanceStatus.TERMINATING}[operation]
+        try:
+            if operation == "delete":
+                if row.provider_instance_id:
+                    await provider.terminate_instance(row.provider_instance_id)  # idempotent
+            else:
+                await getattr(provider, f"{operation}_instance")(row.provider_instance_id)
+        except errors.ProviderError as exc:
+            raise ConsoleError(_user_message(exc)) from exc
+        async with sessions() as session, session.begin():
+            fresh = await session.get(Instance, row.id)
+            fresh.status = target.value if row.provider_instance_id else InstanceStatus.TERMINATED.value
+            fresh.updated_at = utcnow()
+            if fresh.status == InstanceStatus.TERMINATED.value:
+                fresh.terminated_at = fresh.updated_at
+            record_event(session, fresh, fresh.status, message=f"{operation} requested")
+            return fresh
+    finally:
+        async with sessions() as session, session.begin():
+            await _release(session, row.id, token)
+
+
+async def list_instances(session: AsyncSession, user_id: int, include_terminated: bool = False) -> list[Instance]:
+    stmt = select(Instance).where(Instance.user_id == user_id)
+    if not include_terminated:
+        stmt = stmt.where(Instance.status != InstanceStatus.TERMINATED.value)
+    return list((await session.execute(stmt.order_by(Instance.created_at.desc(), Instance.id.desc()))).scalars())

@@ -1,0 +1,80 @@
+"""Launch from an offer on the price pages: which keys can launch it, and the form -> LaunchSpec."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console.bindings import BindingView, get_owned as get_owned_binding, to_view as binding_view
+from app.console.errors import ConsoleError, NotFoundForUser
+from app.console.instances import LaunchSpec, spec_from_offer
+from app.console.templates_service import parse_disk_gb
+from app.db.models import Offer, ProviderBinding
+from providers.base import Provider
+from providers.registry import get_source_class
+
+FIELDS = ("binding_id", "name", "image", "disk_gb", "ssh_public_key")
+
+
+def can_launch(source: str) -> bool:
+    """Whether ComputeHub can launch this source's offers (its adapter runs instances)."""
+    try:
+        return issubclass(get_source_class(source), Provider)
+    except Exception:  # noqa: BLE001 - an adapter that cannot load simply cannot launch
+        return False
+
+
+@dataclass(frozen=True)
+class LaunchChoices:
+    offer: Offer
+    provider_name: str
+    bindings: list[BindingView]
+    """The user's keys for the offer's provider (the only ones that can launch it)."""
+
+
+async def get_launchable_offer(session: AsyncSession, offer_id: int) -> Offer:
+    offer = await session.get(Offer, offer_id)
+    if offer is None or not can_launch(offer.source):
+        raise NotFoundForUser("no such offer, or it cannot be launched from ComputeHub")
+    return offer
+
+
+async def launch_choices(session: AsyncSession, user_id: int, offer_id: int) -> LaunchChoices:
+    offer = await get_launchable_offer(session, offer_id)
+    rows = await session.execute(select(ProviderBinding).where(
+        ProviderBinding.user_id == user_id, ProviderBinding.provider == offer.source,
+        ProviderBinding.status != "disabled").order_by(ProviderBinding.created_at))
+    return LaunchChoices(offer, get_source_class(offer.source).DISPLAY_NAME, [binding_view(r) for r in rows.scalars()])
+
+
+def default_name(offer: Offer) -> str:
+    return f"{offer.gpu_slug or 'gpu'}-{secrets.token_hex(2)}"
+
+
+def default_values(choices: LaunchChoices) -> dict[str, str]:
+    first = choices.bindings[0].id if len(choices.bindings) == 1 else ""
+    return {"binding_id": str(first), "name": default_name(choices.offer), "image": "", "disk_gb": "",
+            "ssh_public_key": ""}
+
+
+def kept_values(form: Mapping[str, str]) -> dict[str, str]:
+    """What the user typed, to re-render the form after an error."""
+    return {key: str(form.get(key, "") or "") for key in FIELDS}
+
+
+async def spec_from_form(session: AsyncSession, user_id: int, offer: Offer, form: Mapping[str, str]) -> LaunchSpec:
+    try:
+        binding_id = int(form.get("binding_id") or "")
+    except ValueError:
+        raise ConsoleError("choose which of your keys launches it") from None
+    binding = await get_owned_binding(session, user_id, binding_id)  # another user's key: 404
+    if binding.provider != offer.source:
+        raise ConsoleError(f"choose a key for {get_source_class(offer.source).DISPLAY_NAME}")
+    return spec_from_offer(
+        offer, binding.id, (form.get("name") or "").strip(), image=(form.get("image") or "").strip(),
+        disk_gb=parse_disk_gb(form.get("disk_gb")), ssh_public_key=(form.get("ssh_public_key") or "").strip(),
+    ).validate()

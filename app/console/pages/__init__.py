@@ -1,0 +1,1 @@
+"""Console page handlers (login required); each module registers itself in app/console/routes.py."""

@@ -1,0 +1,36 @@
+"""``/console/batch``: start, stop or delete several deployments: a plan to confirm, then results."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console import batch
+from app.console.pages.common import (
+    CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_list, form_text, keyring, page, provider_http,
+)
+from app.db.models import User
+
+
+class BatchController(Controller):
+    path = "/console/batch"
+    guards = CONSOLE_GUARDS
+    dependencies = CONSOLE_DEPENDENCIES
+
+    @get("/")
+    async def confirm(self, db: AsyncSession, user: User, op: str = "",
+                      ids: list[str] | None = Parameter(query="id", default=None)) -> Template:
+        """The confirmation: exactly what will happen to each selected deployment."""
+        items = await batch.plan(db, user.id, op, batch.parse_ids(ids or []))
+        return page("console/batch_confirm.html", operation=op, items=items,
+                    runs=sum(1 for item in items if item.runs))
+
+    @post("/")
+    async def run(self, request: Request, user: User, data: Form) -> Template:
+        operation, ids = form_text(data, "op"), batch.parse_ids(form_list(data, "id"))
+        async with provider_http(request) as http:
+            results = await batch.execute(request.app.state.sessions, keyring(request), http, user.id, operation, ids)
+        return page("console/batch_result.html", operation=operation, results=results,
+                    failed=[r for r in results if not r.ok])

@@ -1,0 +1,175 @@
+"""``/settings/providers``: the user's provider keys. List (masked), add, verify, rename, remove.
+
+A key travels one way: from the add form into the encrypted column. No page, redirect or error
+message ever carries it back; on an error the key field comes back empty.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console.bindings import (
+    add_binding,
+    get_owned,
+    instances_left_unmanaged,
+    list_bindings,
+    remove_binding,
+    rename_binding,
+    to_view,
+    verify_binding,
+)
+from app.console.errors import ConsoleError
+from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
+from app.db.models import User
+from app.settings import Settings
+from providers.base import Provider
+from providers.registry import SIMULATED, enabled_source_names, get_source_class
+
+log = logging.getLogger(__name__)
+
+DONE_MESSAGES = {
+    "added": "Key added and checked with the provider: its status is below.",
+    "verified": "Key checked with the provider: its status is below.",
+    "renamed": "Renamed.",
+    "removed": "Key removed. Its instances stay listed in the console, without a key.",
+}
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    name: str
+    display_name: str
+    homepage: str
+    fields: tuple[tuple[str, str], ...]
+    """(form field, label) per credential the provider needs."""
+
+
+_WORDS = {"api": "API", "id": "ID"}
+
+
+def field_label(field: str) -> str:
+    """``api_key`` -> "API key", ``client_id`` -> "Client ID"."""
+    text = " ".join(_WORDS.get(word, word) for word in field.lower().split("_"))
+    return text[:1].upper() + text[1:]
+
+
+def provider_choices(settings: Settings, user: User) -> list[ProviderChoice]:
+    """Providers this user can bind a key for. An adapter that does not import (still being
+    written) is left out with a warning instead of taking the page down."""
+    names = enabled_source_names(settings.sandbox.enabled)
+    if user.email == settings.sandbox.demo_email.strip().lower():  # stored addresses are lower-cased
+        # Everyone shares the demo account: a real key bound there would be everyone's to use.
+        names = [n for n in names if n in SIMULATED]
+    choices = []
+    for name in names:
+        try:
+            cls = get_source_class(name)
+        except ImportError as exc:
+            log.warning("provider %s is unavailable: %s", name, exc)
+            continue
+        if issubclass(cls, Provider):
+            choices.append(ProviderChoice(name, cls.DISPLAY_NAME, cls.HOMEPAGE,
+                                          tuple((f, field_label(f)) for f in cls.CREDENTIAL_FIELDS)))
+    return sorted(choices, key=lambda c: c.display_name.lower())
+
+
+def _choice(request: Request, user: User, name: str | None) -> ProviderChoice | None:
+    return next((c for c in provider_choices(request.app.state.settings, user) if c.name == name), None)
+
+
+async def list_page(request: Request, db: AsyncSession, user: User, *, notice: str | None = None,
+                    error: str | None = None, status: int = 200) -> Template:
+    return page("console/bindings.html", status, bindings=await list_bindings(db, user.id, keyring(request)),
+                choices=provider_choices(request.app.state.settings, user), notice=notice, error=error)
+
+
+def new_page(request: Request, user: User, chosen: ProviderChoice | None, *, label: str = "",
+             error: str | None = None, status: int = 200) -> Template:
+    return page("console/bindings_new.html", status, choices=provider_choices(request.app.state.settings, user),
+                chosen=chosen, label=label, error=error)
+
+
+class ProviderKeysController(Controller):
+    path = "/settings/providers"
+    guards = CONSOLE_GUARDS
+    dependencies = CONSOLE_DEPENDENCIES
+
+    @get("/", name="provider-keys")
+    async def index(self, request: Request, db: AsyncSession, user: User, done: str | None = None) -> Template:
+        return await list_page(request, db, user, notice=DONE_MESSAGES.get(done or ""))
+
+    @get("/new")
+    async def new(self, request: Request, user: User, provider: str | None = None) -> Template:
+        chosen = _choice(request, user, provider)
+        if provider and chosen is None:
+            return new_page(request, user, None, error="choose a provider from the list", status=400)
+        return new_page(request, user, chosen)
+
+    @post("/")
+    async def add(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+        chosen = _choice(request, user, form_text(data, "provider"))
+        label = form_text(data, "label")
+        if chosen is None:
+            return new_page(request, user, None, label=label, error="choose a provider from the list", status=400)
+        credentials = {field: form_text(data, field) for field, _ in chosen.fields}
+        try:
+            row = await add_binding(db, keyring(request), user.id, chosen.name, label, credentials)
+            await db.commit()
+        except ConsoleError as exc:
+            await _undo(db, user)
+            return new_page(request, user, chosen, label=label, error=str(exc), status=400)
+        # The check runs after the commit: no transaction is open during the provider call.
+        await _check(request, user.id, row.id)
+        return Redirect(f"/settings/providers?done=added#binding-{row.id}")
+
+    @post("/{binding_id:int}/verify")
+    async def verify(self, request: Request, db: AsyncSession, user: User, binding_id: int) -> Template | Redirect:
+        await get_owned(db, user.id, binding_id)  # another user's id: 404 before any provider call
+        await db.commit()  # ends the read: no transaction stays open across the provider call
+        try:
+            await _check(request, user.id, binding_id)
+        except ConsoleError as exc:
+            return await list_page(request, db, user, error=str(exc), status=400)
+        return Redirect(f"/settings/providers?done=verified#binding-{binding_id}")
+
+    @post("/{binding_id:int}/rename")
+    async def rename(self, request: Request, db: AsyncSession, user: User, binding_id: int,
+                     data: Form) -> Template | Redirect:
+        try:
+            await rename_binding(db, user.id, binding_id, form_text(data, "label"))
+            await db.commit()
+        except ConsoleError as exc:
+            await _undo(db, user)
+            return await list_page(request, db, user, error=f"Not renamed: {exc}", status=400)
+        return Redirect(f"/settings/providers?done=renamed#binding-{binding_id}")
+
+    @get("/{binding_id:int}/remove")
+    async def confirm_remove(self, request: Request, db: AsyncSession, user: User, binding_id: int) -> Template:
+        instances = await instances_left_unmanaged(db, user.id, binding_id)
+        binding = to_view(await get_owned(db, user.id, binding_id))
+        return page("console/bindings_remove.html", binding=binding, instances=instances)
+
+    @post("/{binding_id:int}/remove")
+    async def remove(self, db: AsyncSession, user: User, binding_id: int, data: Form) -> Redirect:
+        if form_text(data, "confirm") != "yes":
+            await get_owned(db, user.id, binding_id)
+            return Redirect(f"/settings/providers/{binding_id}/remove")
+        await remove_binding(db, user.id, binding_id)
+        await db.commit()
+        return Redirect("/settings/providers?done=removed")
+
+
+async def _undo(db: AsyncSession, user: User) -> None:
+    """Roll back, and reload the user the rollback expired (the error page still needs it)."""
+    await db.rollback()
+    await db.refresh(user)
+
+
+async def _check(request: Request, user_id: int, binding_id: int) -> None:
+    async with provider_http(request) as http:
+        await verify_binding(request.app.state.sessions, keyring(request), http, user_id, binding_id)

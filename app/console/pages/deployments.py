@@ -1,0 +1,107 @@
+"""``/console``: every deployment across the user's keys, one deployment's page with its
+history, the actions (stop and delete are confirmed first), "Sync now" and the page's poll."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console import overview
+from app.console.errors import ConsoleError
+from app.console.instances import OPERATIONS, get_owned, perform
+from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
+from app.db.models import User
+from app.db.types import utcnow
+
+CONFIRMED_OPERATIONS = ("stop", "delete")
+"""Destructive: they go through a confirmation step."""
+DONE_MESSAGES = {
+    "start": "Start requested: the provider is booting it.",
+    "stop": "Stop requested: the provider is stopping it.",
+    "reboot": "Reboot requested.",
+    "delete": "Delete requested: the provider is deleting it.",
+    "launched": "Launch requested: the provider is starting it. This page updates by itself.",
+    "template": "Saved as a template.",
+}
+
+
+def _check_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise ConsoleError(f"unknown action {operation!r}")
+
+
+def sync_notice(synced: int | None, failed: int | None) -> str | None:
+    if synced is None:
+        return None
+    text = f"Asked {synced} provider key{'' if synced == 1 else 's'} for the latest state."
+    if failed:
+        text += f" {failed} could not be reached; their deployments show the last known state."
+    return text
+
+
+class DeploymentsController(Controller):
+    path = "/console"
+    guards = CONSOLE_GUARDS
+    dependencies = CONSOLE_DEPENDENCIES
+
+    @get("/", name="console")
+    async def index(self, db: AsyncSession, user: User, synced: int | None = None,
+                    sync_failed: int | None = None, done: str | None = None) -> Template:
+        deployments = await overview.list_deployments(db, user.id)
+        return page("console/index.html", deployments=deployments, now=utcnow(),
+                    fingerprint=overview.fingerprint(deployments),
+                    polling=any(d.transitional for d in deployments),
+                    notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
+
+    @post("/sync")
+    async def sync_now(self, request: Request, user: User) -> Redirect:
+        async with provider_http(request) as http:
+            reports = await overview.sync_user(request.app.state.sessions, keyring(request), http, user.id)
+        failed = sum(1 for r in reports if r.error)
+        return Redirect(f"/console?synced={len(reports)}&sync_failed={failed}")
+
+    @post("/poll")
+    async def poll(self, request: Request, user: User) -> dict[str, object]:
+        """The page's poll: sync what it waits for, then say whether the page is out of date."""
+        sessions = request.app.state.sessions
+        async with provider_http(request) as http:
+            await overview.sync_user(sessions, keyring(request), http, user.id, only_due=True)
+        async with sessions() as session:
+            deployments = await overview.list_deployments(session, user.id)
+        return {"fingerprint": overview.fingerprint(deployments),
+                "polling": any(d.transitional for d in deployments)}
+
+    @get("/instances/{instance_id:int}")
+    async def detail(self, db: AsyncSession, user: User, instance_id: int, done: str | None = None) -> Template:
+        return await detail_page(db, user.id, instance_id, notice=DONE_MESSAGES.get(done or ""))
+
+    @get("/instances/{instance_id:int}/confirm/{operation:str}")
+    async def confirm(self, db: AsyncSession, user: User, instance_id: int, operation: str) -> Template:
+        deployment, _ = await overview.deployment_detail(db, user.id, instance_id)
+        _check_operation(operation)
+        return page("console/confirm.html", deployment=deployment, operation=operation, now=utcnow(),
+                    reason=deployment.operations[operation])
+
+    @post("/instances/{instance_id:int}/actions/{operation:str}")
+    async def act(self, request: Request, db: AsyncSession, user: User, instance_id: int, operation: str,
+                  data: Form) -> Template | Redirect:
+        await get_owned(db, user.id, instance_id)  # 404 before anything else for another user's id
+        await db.commit()  # end the read: no transaction stays open across the provider call
+        _check_operation(operation)
+        if operation in CONFIRMED_OPERATIONS and form_text(data, "confirm") != "yes":
+            return Redirect(f"/console/instances/{instance_id}/confirm/{operation}")
+        try:
+            async with provider_http(request) as http:
+                await perform(request.app.state.sessions, keyring(request), http, user.id, instance_id, operation)
+        except ConsoleError as exc:
+            return await detail_page(db, user.id, instance_id, error=str(exc), status=400)
+        return Redirect(f"/console/instances/{instance_id}?done={operation}")
+
+
+async def detail_page(db: AsyncSession, user_id: int, instance_id: int, *, notice: str | None = None,
+                       error: str | None = None, status: int = 200) -> Template:
+    deployment, events = await overview.deployment_detail(db, user_id, instance_id)
+    return page("console/instance.html", status, deployment=deployment, events=events, now=utcnow(),
+                fingerprint=overview.fingerprint([deployment]), polling=deployment.transitional,
+                notice=notice, error=error)

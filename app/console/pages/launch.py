@@ -1,0 +1,47 @@
+"""``/console/launch?offer=<id>``: launch an offer from the price pages on one of the user's keys."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console import launch_form
+from app.console.errors import ConsoleError
+from app.console.instances import launch
+from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
+from app.db.models import User
+
+
+def _form_page(choices: launch_form.LaunchChoices, values: dict[str, str], error: str | None = None,
+               status: int = 200) -> Template:
+    return page("console/launch.html", status, choices=choices, offer=choices.offer, values=values, error=error)
+
+
+class LaunchController(Controller):
+    path = "/console/launch"
+    guards = CONSOLE_GUARDS
+    dependencies = CONSOLE_DEPENDENCIES
+
+    @get("/")
+    async def form(self, db: AsyncSession, user: User, offer: int) -> Template:
+        choices = await launch_form.launch_choices(db, user.id, offer)
+        return _form_page(choices, launch_form.default_values(choices))
+
+    @post("/")
+    async def submit(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+        fields = {key: form_text(data, key) for key in (*launch_form.FIELDS, "offer")}
+        try:
+            offer_id = int(fields["offer"])
+        except ValueError:
+            raise ConsoleError("choose an offer on the price pages first") from None
+        choices = await launch_form.launch_choices(db, user.id, offer_id)
+        values = launch_form.kept_values(fields)
+        try:
+            spec = await launch_form.spec_from_form(db, user.id, choices.offer, fields)
+            await db.commit()  # end the read: nothing stays open while the provider is called
+            async with provider_http(request) as http:
+                row = await launch(request.app.state.sessions, keyring(request), http, user.id, spec)
+        except ConsoleError as exc:
+            return _form_page(choices, values, str(exc), 400)
+        return Redirect(f"/console/instances/{row.id}?done=launched")

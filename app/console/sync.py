@@ -1,0 +1,177 @@
+"""Keep deployments in sync with the providers, and reconcile launches (no leaked instances).
+
+For each binding: read our rows, ask the provider what it runs (no transaction open), then in
+one short transaction:
+- update the state of every known instance, storing an event per change;
+- adopt a provider instance that carries the client token of one of our unfinished launches
+  (the worker died after the provider accepted the launch and before we recorded it);
+- record instances the provider runs that ComputeHub did not create, as ``discovered``;
+- mark instances the provider no longer knows as terminated.
+A lease per binding keeps several workers from syncing the same binding at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.console.bindings import build_provider
+from app.console.errors import ConsoleError
+from app.console.instances import FINAL_STATES, LAUNCHING, apply_provider_state, record_event
+from app.db.models import Instance, ProviderBinding
+from app.db.types import utcnow
+from app.services import leases
+from app.security.keyring import Keyring
+from providers import errors
+from providers.base import Instance as ProviderInstance, InstanceStatus
+from providers.gpus import resolve_gpu
+
+log = logging.getLogger(__name__)
+LAUNCH_GRACE = timedelta(minutes=10)
+"""A launch with no provider instance after this long never reached the provider."""
+SYNC_LEASE_TTL = timedelta(minutes=5)
+
+
+@dataclass
+class SyncReport:
+    binding_id: int
+    updated: int = 0
+    adopted: int = 0
+    discovered: int = 0
+    gone: int = 0
+    failed_launches: int = 0
+    error: str | None = None
+    events: list[str] = field(default_factory=list)
+
+
+async def sync_binding(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, binding_id: int,
+    now: datetime | None = None,
+) -> SyncReport:
+    report = SyncReport(binding_id)
+    lease = f"sync:binding:{binding_id}"
+    # A holder per call, not per process: the scheduler, "Sync now" and the console's poll may
+    # run in one process, and two syncs at once would record a discovered instance twice.
+    holder = f"{leases.WORKER_ID}:{uuid.uuid4().hex[:8]}"
+    if not await leases.acquire(sessions, lease, SYNC_LEASE_TTL, holder=holder):
+        report.error = "another worker is syncing this binding"
+        return report
+    try:
+        await _sync_locked(sessions, keyring, http, binding_id, now or utcnow(), report)
+    finally:
+        await leases.release(sessions, lease, holder=holder)
+    return report
+
+
+async def _sync_locked(sessions, keyring, http, binding_id, now, report: SyncReport) -> None:
+    async with sessions() as session:
+        binding = await session.get(ProviderBinding, binding_id)
+        if binding is None or binding.status in ("disabled", "invalid"):
+            return
+        try:
+            provider = build_provider(binding, keyring, http)
+        except ConsoleError as exc:
+            report.error = str(exc)
+            return
+        known = {
+            r.provider_instance_id
+            for r in (await session.execute(select(Instance).where(
+                Instance.binding_id == binding_id, Instance.provider_instance_id.is_not(None),
+                Instance.status.not_in(FINAL_STATES)))).scalars()
+        }
+    try:
+        remote = {i.instance_id: i for i in await provider.list_instances()}
+        # Instances we know but the list no longer shows: ask for each one (some lists omit stopped ones).
+        missing_checked: dict[str, ProviderInstance | None] = {}
+        for instance_id in known - remote.keys():
+            try:
+                missing_checked[instance_id] = await provider.get_instance(instance_id)
+            except errors.NotFound:
+                missing_checked[instance_id] = None
+    except errors.InvalidCredentials:
+        async with sessions() as session, session.begin():
+            row = await session.get(ProviderBinding, binding_id)
+            row.status, row.status_message = "invalid", "the provider refused this key during a sync"
+        report.error = "invalid key"
+        return
+    except errors.ProviderError as exc:
+        report.error = f"{exc.kind}: {exc.message}"
+        log.warning("sync of binding %s failed: %s", binding_id, exc)
+        return
+    async with sessions() as session, session.begin():
+        await _apply(session, binding_id, remote, missing_checked, now, report)
+
+
+async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, ProviderInstance],
+                 missing_checked: dict[str, ProviderInstance | None], now: datetime, report: SyncReport) -> None:
+    binding = await session.get(ProviderBinding, binding_id)
+    if binding is None:  # removed while we asked the provider
+        return
+    rows = list((await session.execute(select(Instance).where(Instance.binding_id == binding_id))).scalars())
+    by_provider_id = {r.provider_instance_id: r for r in rows if r.provider_instance_id}
+    pending = {r.client_token: r for r in rows if r.provider_instance_id is None and r.status == LAUNCHING}
+    for instance_id, remote_instance in {**remote, **{k: v for k, v in missing_checked.items() if v}}.items():
+        row = by_provider_id.get(instance_id)
+        if row is None and remote_instance.client_token in pending:
+            row = pending.pop(remote_instance.client_token)
+            row.provider_instance_id = instance_id
+            row.origin = "adopted"
+            record_event(session, row, row.status, message="launch completed by the reconciler", at=now)
+            report.adopted += 1
+        elif row is None:
+            if remote_instance.status == InstanceStatus.TERMINATED:
+                continue
+            row = _discovered(binding, remote_instance, now)
+            session.add(row)
+            await session.flush()
+            record_event(session, row, remote_instance.status.value, remote_instance.raw_status,
+                         message="found at the provider; not launched by ComputeHub", at=now)
+            report.discovered += 1
+            continue
+        if row.lock_token and row.lock_expires_at and row.lock_expires_at > now:
+            continue  # an action is in flight on this row: its own write wins
+        if row.status in FINAL_STATES:
+            continue
+        if apply_provider_state(session, row, remote_instance, now):
+            report.updated += 1
+    for instance_id, found in missing_checked.items():
+        row = by_provider_id.get(instance_id)
+        if found is None and row is not None and row.status not in FINAL_STATES:
+            row.status = InstanceStatus.TERMINATED.value
+            row.terminated_at = row.updated_at = now
+            record_event(session, row, row.status, message="the provider no longer knows this instance", at=now)
+            report.gone += 1
+    for row in pending.values():
+        if now - row.created_at > LAUNCH_GRACE:
+            row.status = InstanceStatus.FAILED.value
+            row.last_error = "the launch never reached the provider"
+            row.terminated_at = row.updated_at = now
+            record_event(session, row, row.status, message=row.last_error, at=now)
+            report.failed_launches += 1
+
+
+def _discovered(binding: ProviderBinding, remote: ProviderInstance, now: datetime) -> Instance:
+    gpu = resolve_gpu(remote.gpu_raw_name) if remote.gpu_raw_name else None
+    return Instance(
+        user_id=binding.user_id, binding_id=binding.id, provider=binding.provider,
+        provider_instance_id=remote.instance_id, client_token=uuid.uuid4().hex,
+        name=(remote.name or remote.instance_id)[:120], instance_type=remote.instance_type or "",
+        region=remote.region or "", gpu_slug=gpu.slug if gpu else None, gpu_raw_name=remote.gpu_raw_name,
+        gpu_count=remote.gpu_count, provider_price_per_hour=remote.price_per_hour, status=remote.status.value,
+        raw_status=remote.raw_status or "", origin="discovered", public_ip=remote.public_ip,
+        created_at=remote.created_at or now, updated_at=now, last_synced_at=now,
+    )
+
+
+async def sync_all(sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient,
+                   now: datetime | None = None) -> list[SyncReport]:
+    async with sessions() as session:
+        ids = list((await session.execute(select(ProviderBinding.id).where(
+            ProviderBinding.status.not_in(("disabled", "invalid"))))).scalars())
+    return [await sync_binding(sessions, keyring, http, binding_id, now) for binding_id in ids]

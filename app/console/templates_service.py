@@ -1,0 +1,158 @@
+"""Deployment templates: a saved launch (provider, shape, region, image, disk, SSH key), owned
+by one user, created from a form or from an existing deployment, and launched again by name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console.bindings import get_owned as get_owned_binding, provider_class
+from app.console.errors import ConsoleError, NotFoundForUser
+from app.console.instances import LaunchSpec, get_owned as get_owned_instance
+from app.console.overview import provider_display_name
+from app.db.models import DeploymentTemplate, Offer
+from app.db.types import utcnow
+from providers.registry import UnknownSource
+
+MAX_NAME = 120
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    id: int
+    name: str
+    provider: str
+    provider_name: str
+    instance_type: str
+    region: str
+    gpu_slug: str | None
+    image: str
+    disk_gb: int | None
+    has_ssh_key: bool
+    spot: bool
+    created_at: datetime
+
+
+def to_view(row: DeploymentTemplate) -> TemplateView:
+    return TemplateView(
+        id=row.id, name=row.name, provider=row.provider, provider_name=provider_display_name(row.provider),
+        instance_type=row.instance_type, region=row.region, gpu_slug=row.gpu_slug, image=row.image,
+        disk_gb=row.disk_gb, has_ssh_key=bool(row.ssh_public_key), spot=row.spot, created_at=row.created_at,
+    )
+
+
+def parse_disk_gb(value: str | int | None) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConsoleError("disk size must be a whole number of GB") from None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "on", "yes")
+
+
+async def _find_offer(session: AsyncSession, provider: str, instance_type: str, region: str, spot: bool) -> Offer | None:
+    rows = await session.execute(select(Offer).where(
+        Offer.source == provider, Offer.instance_type == instance_type, Offer.region == region, Offer.spot == spot))
+    return rows.scalars().first()
+
+
+async def _check_name(session: AsyncSession, user_id: int, name: str) -> str:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= MAX_NAME:
+        raise ConsoleError(f"give the template a name of up to {MAX_NAME} characters")
+    taken = await session.execute(select(func.count()).select_from(DeploymentTemplate).where(
+        DeploymentTemplate.user_id == user_id, DeploymentTemplate.name == name))
+    if taken.scalar_one():
+        raise ConsoleError(f"you already have a template named {name!r}")
+    return name
+
+
+def _check_launch_fields(instance_type: str, region: str, image: str, disk_gb: int | None, ssh_key: str) -> None:
+    # The same rules as a launch, so a saved template can always be launched.
+    LaunchSpec(binding_id=0, name="template", instance_type=instance_type, region=region, image=image,
+               disk_gb=disk_gb, ssh_public_key=ssh_key).validate()
+
+
+async def create_template(session: AsyncSession, user_id: int, form: Mapping[str, str]) -> DeploymentTemplate:
+    """From the form: the shape must be one the provider currently offers."""
+    provider = (form.get("provider") or "").strip()
+    try:
+        cls = provider_class(provider)
+    except UnknownSource:
+        raise ConsoleError("choose a provider from the list") from None
+    instance_type = (form.get("instance_type") or "").strip()
+    region = (form.get("region") or "").strip()
+    image = (form.get("image") or "").strip()
+    ssh_key = (form.get("ssh_public_key") or "").strip()
+    spot = _truthy(form.get("spot"))
+    disk_gb = parse_disk_gb(form.get("disk_gb"))
+    _check_launch_fields(instance_type, region, image, disk_gb, ssh_key)
+    offer = await _find_offer(session, provider, instance_type, region, spot)
+    if offer is None:
+        market = "spot" if spot else "on-demand"
+        raise ConsoleError(f"{cls.DISPLAY_NAME} has no {market} offer {instance_type!r} in {region!r}")
+    row = DeploymentTemplate(
+        user_id=user_id, name=await _check_name(session, user_id, form.get("name", "")), provider=provider,
+        instance_type=instance_type, region=region, gpu_slug=offer.gpu_slug, image=image, disk_gb=disk_gb,
+        ssh_public_key=ssh_key, spot=spot, created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def save_from_instance(session: AsyncSession, user_id: int, instance_id: int, name: str) -> DeploymentTemplate:
+    instance = await get_owned_instance(session, user_id, instance_id)
+    if not instance.instance_type or not instance.region:
+        raise ConsoleError("the provider did not report this deployment's shape and region; create the template by hand")
+    row = DeploymentTemplate(
+        user_id=user_id, name=await _check_name(session, user_id, name), provider=instance.provider,
+        instance_type=instance.instance_type, region=instance.region, gpu_slug=instance.gpu_slug,
+        image=instance.image, disk_gb=instance.disk_gb, ssh_public_key=instance.ssh_public_key, spot=instance.spot,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def list_templates(session: AsyncSession, user_id: int) -> list[TemplateView]:
+    rows = await session.execute(select(DeploymentTemplate).where(DeploymentTemplate.user_id == user_id)
+                                 .order_by(DeploymentTemplate.name))
+    return [to_view(r) for r in rows.scalars()]
+
+
+async def get_owned(session: AsyncSession, user_id: int, template_id: int) -> DeploymentTemplate:
+    row = await session.get(DeploymentTemplate, template_id)
+    if row is None or row.user_id != user_id:
+        raise NotFoundForUser("no such template")
+    return row
+
+
+async def delete_template(session: AsyncSession, user_id: int, template_id: int) -> None:
+    await session.delete(await get_owned(session, user_id, template_id))
+
+
+async def launch_spec(session: AsyncSession, user_id: int, template_id: int, binding_id: int, name: str) -> LaunchSpec:
+    """The launch a template describes, on one of the user's keys for its provider."""
+    template = await get_owned(session, user_id, template_id)
+    binding = await get_owned_binding(session, user_id, binding_id)
+    if binding.provider != template.provider:
+        raise ConsoleError(f"choose a key for {provider_display_name(template.provider)}")
+    offer = await _find_offer(session, template.provider, template.instance_type, template.region, template.spot)
+    return LaunchSpec(
+        binding_id=binding.id, name=(name or "").strip(), instance_type=template.instance_type,
+        region=template.region, image=template.image, disk_gb=template.disk_gb,
+        ssh_public_key=template.ssh_public_key, spot=template.spot, gpu_slug=template.gpu_slug,
+        gpu_raw_name=offer.gpu_raw_name if offer else "", gpu_count=offer.gpu_count if offer else Decimal(0),
+        offer_price_per_hour=offer.price_per_hour if offer else None, template_id=template.id,
+    )

@@ -1,0 +1,123 @@
+"""``/compare``: specs and prices of a few GPUs side by side, best value per row highlighted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.services.prices import InvalidQuery
+from app.web.formatting import money, money_fine
+from app.web.pages.common import PageMeta, render
+from app.web.queries import GpuMarket, market_by_gpu
+from providers.gpus import GPUS, CanonicalGpu, gpus_in
+
+DEFAULT_COUNT = 8
+MAX_COUNT = 12
+
+
+@dataclass(frozen=True)
+class CompareCell:
+    text: str
+    best: bool
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    label: str
+    cells: list[CompareCell]
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    gpus: list[CanonicalGpu]
+    rows: list[CompareRow]
+    choices: list[CanonicalGpu]
+    """GPUs with offers, for the picker form."""
+
+
+def by_power(gpus: Sequence[CanonicalGpu]) -> list[CanonicalGpu]:
+    return sorted(gpus, key=lambda gpu: (-gpu.specs.fp16_tflops, -gpu.memory_gb, gpu.slug))
+
+
+def selected_gpus(requested: Sequence[str], markets: dict[str, GpuMarket]) -> list[CanonicalGpu]:
+    """The requested variants (a family stands for its variants with offers), else the top GPUs on offer."""
+    if not requested:
+        return by_power([GPUS[slug] for slug in markets])[:DEFAULT_COUNT]
+    chosen: dict[str, CanonicalGpu] = {}
+    for slug in requested:
+        gpus = gpus_in(slug.strip())
+        if not gpus:
+            raise InvalidQuery(f"unknown GPU {slug!r}")
+        on_offer = [gpu for gpu in gpus if gpu.slug in markets]
+        for gpu in on_offer if len(gpus) > 1 and on_offer else gpus:
+            chosen.setdefault(gpu.slug, gpu)
+    if len(chosen) > MAX_COUNT:
+        raise InvalidQuery(f"gpu: compare at most {MAX_COUNT} GPUs at a time")
+    return list(chosen.values())
+
+
+def _per_tflop(gpu: CanonicalGpu, market: GpuMarket | None) -> Decimal | None:
+    if market is None or market.on_demand is None:
+        return None
+    return market.on_demand / gpu.specs.fp16_tflops
+
+
+# (label, value getter, display, which value is best: "high", "low" or None, hint)
+_ROWS: list[tuple[str, Callable, Callable, str | None, str]] = [
+    ("Architecture", lambda g, m: g.specs.architecture, str, None, ""),
+    ("Memory", lambda g, m: g.memory_gb, lambda v: f"{v} GB", "high", ""),
+    ("Memory type", lambda g, m: g.specs.memory_type, str, None, ""),
+    ("Memory bandwidth", lambda g, m: g.specs.bandwidth_gbps, lambda v: f"{v:,} GB/s", "high", ""),
+    ("FP16 tensor TFLOPS", lambda g, m: g.specs.fp16_tflops, lambda v: f"{v:,}", "high", "dense, vendor figure"),
+    ("TDP", lambda g, m: g.specs.tdp_watts, lambda v: f"{v:,} W", "low", ""),
+    ("On-demand from", lambda g, m: m.on_demand if m else None, money, "low", "$ per GPU-hour"),
+    ("Spot from", lambda g, m: m.spot if m else None, money, "low", "$ per GPU-hour"),
+    ("$ per TFLOP-hour", _per_tflop, money_fine, "low", "on-demand price ÷ FP16 TFLOPS"),
+]
+
+
+def compare_rows(gpus: list[CanonicalGpu], markets: dict[str, GpuMarket]) -> list[CompareRow]:
+    rows = []
+    for label, value_of, show, better, hint in _ROWS:
+        values = [value_of(gpu, markets.get(gpu.slug)) for gpu in gpus]
+        present = [v for v in values if v is not None]
+        # Highlight only a real winner: not when every GPU has the same value.
+        best = None
+        if better and len(set(present)) > 1:
+            best = max(present) if better == "high" else min(present)
+        cells = [CompareCell("–" if v is None else show(v), v is not None and v == best) for v in values]
+        rows.append(CompareRow(label, cells, hint))
+    return rows
+
+
+async def build_comparison(session: AsyncSession, requested: Sequence[str]) -> Comparison:
+    markets = await market_by_gpu(session)
+    gpus = selected_gpus(requested, markets)
+    return Comparison(gpus, compare_rows(gpus, markets), by_power([GPUS[slug] for slug in markets]))
+
+
+def compare_meta(view: Comparison, requested: Sequence[str]) -> PageMeta:
+    names = ", ".join(gpu.name for gpu in view.gpus[:4]) + (" and more" if len(view.gpus) > 4 else "")
+    return PageMeta(
+        title=f"Compare {names or 'GPUs'}: specs and cloud prices · ComputeHub",
+        description=(
+            f"Side-by-side specs (memory, bandwidth, FP16 TFLOPS, TDP) and the cheapest on-demand and spot "
+            f"cloud prices for {names or 'data-center GPUs'}, with $ per TFLOP-hour."
+        ),
+        path="/compare",
+        noindex=bool(requested),
+    )
+
+
+@get("/compare", name="compare", include_in_schema=False)
+async def compare(request: Request, db: NamedDependency[AsyncSession]) -> Template:
+    requested = [slug for slug in request.query_params.getall("gpu", []) if slug.strip()]
+    view = await build_comparison(db, requested)
+    return render(request, "compare.html", compare_meta(view, requested), view=view)

@@ -1,0 +1,142 @@
+"""``/gpus`` (every GPU family) and ``/gpus/{slug}`` (a family or one variant: specs, offers, history)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.types import utcnow
+from app.services.history import DailyPoint, daily_series
+from app.services.prices import OfferView
+from app.web.charts import history_figure, series_label
+from app.web.formatting import money
+from app.web.notices import Notice, freshness_notices
+from app.web.pages.common import PageMeta, render
+from app.web.pages.compare import by_power
+from app.web.queries import GpuMarket, cheapest_offer_per_source, market_by_family, market_by_gpu
+from app.web.urls import compare_url
+from providers.gpus import FAMILIES, CanonicalGpu, family_name, gpus_in
+
+HISTORY_DAYS = 90
+
+
+@dataclass(frozen=True)
+class FamilyEntry:
+    slug: str
+    name: str
+    vendor: str
+    memory: str
+    market: GpuMarket | None
+
+
+@dataclass(frozen=True)
+class VariantEntry:
+    gpu: CanonicalGpu
+    market: GpuMarket | None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    point: DailyPoint
+    label: str
+
+
+@dataclass(frozen=True)
+class GpuPage:
+    slug: str
+    name: str
+    """"NVIDIA H100" for a family, "NVIDIA H100 SXM 80GB" for a variant."""
+    family: str
+    is_family: bool
+    variants: list[VariantEntry]
+    market: GpuMarket | None
+    best_offers: list[OfferView]
+    notices: list[Notice]
+    chart_json: str | None
+    history: list[HistoryRow]
+    compare_url: str
+
+
+def family_entries(markets: dict[str, GpuMarket]) -> list[FamilyEntry]:
+    """Families with offers first (most powerful first), then the rest of the catalog by name."""
+    by_family = market_by_family(markets)
+    entries = []
+    for slug, variants in FAMILIES.items():
+        sizes = sorted({gpu.memory_gb for gpu in variants})
+        memory = " / ".join(str(size) for size in sizes) + " GB"
+        entries.append(FamilyEntry(slug, variants[0].model, variants[0].vendor, memory, by_family.get(slug)))
+    power = {slug: max(gpu.specs.fp16_tflops for gpu in variants) for slug, variants in FAMILIES.items()}
+    return sorted(entries, key=lambda e: (e.market is None, -power[e.slug] if e.market else 0, e.name))
+
+
+async def build_gpu_page(session: AsyncSession, slug: str) -> GpuPage:
+    gpus = gpus_in(slug)
+    if not gpus:
+        raise NotFoundException(f"Unknown GPU {slug!r}")
+    slug = slug.lower()
+    now = utcnow()
+    markets = await market_by_gpu(session)
+    is_family = slug in FAMILIES
+    shown_market = GpuMarket()
+    for gpu in gpus:
+        if gpu.slug in markets:
+            shown_market.merge(markets[gpu.slug])
+    offers = await cheapest_offer_per_source(session, gpus, now)
+    points = await daily_series(session, [gpu.slug for gpu in gpus], since=(now - timedelta(days=HISTORY_DAYS)).date())
+    history = [HistoryRow(p, series_label(p.gpu_slug, p.spot))
+               for p in sorted(points, key=lambda p: (p.day, p.spot, p.gpu_slug), reverse=True)]
+    family = gpus[0].family
+    compare_with = by_power(gpus if is_family else (gpus[0], *(g for g in FAMILIES[family] if g.slug in markets)))
+    return GpuPage(
+        slug=slug,
+        name=f"{gpus[0].vendor} {family_name(family) if is_family else gpus[0].name}",
+        family=family,
+        is_family=is_family,
+        variants=[VariantEntry(gpu, markets.get(gpu.slug)) for gpu in gpus],
+        market=shown_market if shown_market.offer_count else None,
+        best_offers=offers,
+        notices=freshness_notices(offers, {o.source: o.freshness for o in offers}),
+        chart_json=history_figure(points),
+        history=history,
+        compare_url=compare_url(list(dict.fromkeys(g.slug for g in compare_with))[:8]),
+    )
+
+
+def gpu_meta(view: GpuPage) -> PageMeta:
+    if view.market and view.market.cheapest is not None:
+        price = f" from {money(view.market.cheapest)}/GPU-hour at {len(view.market.providers)} providers"
+    else:
+        price = ": specs and price history"
+    return PageMeta(
+        title=f"{view.name} cloud prices{price} · ComputeHub",
+        description=(
+            f"Rent an {view.name}: the cheapest on-demand and spot offers per cloud provider, "
+            f"daily price history and specs."
+        ),
+        path=f"/gpus/{view.slug}",
+    )
+
+
+@get("/gpus", name="gpu_index", include_in_schema=False)
+async def gpu_index(request: Request, db: NamedDependency[AsyncSession]) -> Template:
+    entries = family_entries(await market_by_gpu(db))
+    on_offer = sum(1 for e in entries if e.market)
+    meta = PageMeta(
+        title="GPU cloud prices by model: H100, H200, A100, L40S, RTX 4090 and more · ComputeHub",
+        description=f"{on_offer} GPU models on offer right now: the cheapest $/GPU-hour for each, across cloud providers.",
+        path="/gpus",
+    )
+    return render(request, "gpu_index.html", meta, entries=entries)
+
+
+@get("/gpus/{slug:str}", name="gpu_page", include_in_schema=False)
+async def gpu_page(request: Request, db: NamedDependency[AsyncSession], slug: FromPath[str]) -> Template:
+    view = await build_gpu_page(db, slug)
+    return render(request, "gpu.html", gpu_meta(view), view=view)

@@ -1,0 +1,96 @@
+"""``/sources``: where every price comes from and how fresh it is, plus the GPU names we could not place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.types import utcnow
+from app.services.freshness import source_freshness
+from app.services.prices import source_rows, unknown_gpu_names
+from app.services.sources import SourceStatus
+from app.settings import Settings
+from app.web.pages.common import PageMeta, render
+from app.web.source_info import key_missing, source_info
+from providers.registry import SOURCES
+
+
+@dataclass(frozen=True)
+class SourcePanel:
+    status: SourceStatus
+    pricing_url: str
+    not_configured: bool
+    """No operator key: the source is not polled (it may still show snapshot prices)."""
+
+    @property
+    def state(self) -> str:
+        if self.not_configured and self.status.freshness.state in ("no_data", "not_configured"):
+            return "not_configured"
+        return self.status.freshness.state
+
+    @property
+    def state_label(self) -> str:
+        if self.state == "not_configured":
+            return "not configured (no operator key)"
+        return self.status.freshness.label
+
+    @property
+    def key_note(self) -> str:
+        """Prices from earlier (e.g. the snapshot) but no key now: say why they will not refresh."""
+        return "not configured (no operator key)" if self.not_configured and self.state != "not_configured" else ""
+
+
+@dataclass(frozen=True)
+class UnknownName:
+    provider: str
+    raw_name: str
+    offer_count: int
+
+
+async def source_panels(session: AsyncSession, settings: Settings, now: datetime) -> list[SourcePanel]:
+    """Like app.services.sources.list_source_statuses, but a source whose adapter does not load
+    yet is still listed (by its bare name) instead of failing the page."""
+    rows = await source_rows(session)
+    panels = []
+    for name in SOURCES:
+        info, row = source_info(name), rows.get(name)
+        status = SourceStatus(
+            name=name, display_name=info.display_name, kind=info.kind, homepage=info.homepage,
+            requires_key=info.requires_key, poll_interval_seconds=info.poll_interval_seconds,
+            freshness=source_freshness(row, info.poll_interval_seconds, now),
+            last_attempt_at=row.last_attempt_at if row else None,
+            last_success_at=row.last_success_at if row else None,
+            last_error=row.last_error if row else None,
+            last_error_at=row.last_error_at if row else None,
+            offer_count=row.offer_count if row else 0,
+            skipped_count=row.skipped_count if row else 0,
+            last_duration_ms=row.last_duration_ms if row else None,
+            consecutive_failures=row.consecutive_failures if row else 0,
+        )
+        not_configured = bool(row and row.not_configured) or key_missing(name, settings)
+        panels.append(SourcePanel(status, info.pricing_url, not_configured))
+    return sorted(panels, key=lambda p: (p.status.offer_count == 0, p.status.display_name.lower()))
+
+
+async def unknown_names(session: AsyncSession) -> list[UnknownName]:
+    return [UnknownName(source_info(source).display_name, raw, count)
+            for source, raw, count in await unknown_gpu_names(session)]
+
+
+@get("/sources", name="sources", include_in_schema=False)
+async def sources_page(request: Request, db: NamedDependency[AsyncSession]) -> Template:
+    panels = await source_panels(db, request.app.state.settings, utcnow())
+    meta = PageMeta(
+        title="Price sources and their freshness · ComputeHub",
+        description=(
+            f"Where ComputeHub's GPU prices come from: {len(panels)} provider APIs and public price lists, "
+            "when each was last updated, and any errors."
+        ),
+        path="/sources",
+    )
+    return render(request, "sources.html", meta, panels=panels, unknown=await unknown_names(db))

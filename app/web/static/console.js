@@ -1,0 +1,54 @@
+// Console enhancements; every console page works without this file.
+(function () {
+  "use strict";
+
+  var POLL_MS = 4000;
+
+  function csrfToken() {
+    var field = document.querySelector("input[name=_csrf_token]");
+    return field ? field.value : "";
+  }
+
+  function selectionMade() {
+    return document.querySelector("input[form=batch][name=id]:checked") !== null;
+  }
+
+  // While a deployment is launching, booting, stopping or being deleted, ask the server to sync
+  // it and reload the page when a state changed (not while the user is selecting rows).
+  function startPolling(root) {
+    var fingerprint = root.getAttribute("data-fingerprint");
+    function tick() {
+      fetch("/console/poll", { method: "POST", headers: { "x-csrftoken": csrfToken(), "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (state) {
+          if (state && state.fingerprint !== fingerprint && !selectionMade()) {
+            window.location.reload();
+            return;
+          }
+          if (!state || state.polling || state.fingerprint !== fingerprint) window.setTimeout(tick, POLL_MS);
+        })
+        .catch(function () { window.setTimeout(tick, POLL_MS * 2); });
+    }
+    window.setTimeout(tick, POLL_MS);
+  }
+
+  function enhanceSelectAll(box) {
+    var rows = function () { return document.querySelectorAll("input[form=batch][name=id]"); };
+    box.hidden = false;
+    box.addEventListener("change", function () {
+      rows().forEach(function (row) { row.checked = box.checked; });
+    });
+    document.addEventListener("change", function (event) {
+      if (event.target.matches("input[form=batch][name=id]")) {
+        var all = Array.prototype.every.call(rows(), function (row) { return row.checked; });
+        box.checked = all;
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-select-all]").forEach(enhanceSelectAll);
+    var root = document.querySelector("[data-console-poll=on]");
+    if (root) startPolling(root);
+  });
+})();

@@ -1,0 +1,44 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  // Filter forms submit on change (selects, boxes, radios); text and number fields on Enter.
+  // Empty and default fields are left out so the URL stays short and shareable.
+  function enhanceForm(form) {
+    form.addEventListener("change", function (event) {
+      if (event.target.matches("select, input[type=checkbox], input[type=radio]")) {
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("[name]").forEach(function (field) {
+        var isDefault = field.hasAttribute("data-default") && field.value === field.getAttribute("data-default");
+        if (field.type === "radio" && !field.checked) return;
+        if (field.value === "" || isDefault) field.disabled = true;
+      });
+    });
+  }
+
+  // Re-enable fields when the page comes back from the back/forward cache.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form [name]:disabled").forEach(function (field) { field.disabled = false; });
+  });
+
+  function drawCharts() {
+    if (!window.Plotly) return;
+    document.querySelectorAll("[data-plotly-figure]").forEach(function (el) {
+      var figure = JSON.parse(el.getAttribute("data-plotly-figure"));
+      el.innerHTML = "";
+      window.Plotly.newPlot(el, figure.data, figure.layout, {
+        responsive: true,
+        displaylogo: false,
+        modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-autosubmit]").forEach(enhanceForm);
+    drawCharts();
+  });
+})();

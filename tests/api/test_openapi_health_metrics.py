@@ -1,0 +1,73 @@
+"""The OpenAPI document, /healthz and /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.services.prices import SORTS
+
+API_PATHS = {
+    "/api/v1/prices", "/api/v1/gpus", "/api/v1/gpus/{slug}", "/api/v1/gpus/{slug}/history",
+    "/api/v1/history", "/api/v1/sources", "/api/v1/unknown-gpus",
+}
+
+
+async def test_openapi_lists_every_api_path_with_ids_summaries_and_tags(client, sessions):
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    schema = response.json()
+    api = {path: ops for path, ops in schema["paths"].items() if path.startswith("/api/")}
+    assert set(api) == API_PATHS
+    operations = [op for ops in api.values() for op in ops.values()]
+    for op in operations:
+        assert op.get("operationId") and op.get("summary") and op.get("tags"), op
+    ids = [op["operationId"] for ops in schema["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+    assert {op["operationId"] for op in operations} == {
+        "listPrices", "listGpus", "getGpu", "getGpuPriceHistory", "listPriceChanges", "listSources", "listUnknownGpus",
+    }
+
+
+async def test_openapi_documents_parameter_ranges(client, sessions):
+    schema = (await client.get("/schema/openapi.json")).json()
+    params = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/prices"]["get"]["parameters"]}
+    assert (params["per_page"]["minimum"], params["per_page"]["maximum"]) == (1, 500)
+    assert params["page"]["minimum"] == 1
+    assert params["min_memory"]["minimum"] == 0
+    assert (params["max_price"]["minimum"], params["max_price"]["maximum"]) == (0, 10000)
+    assert params["sort"]["enum"] == list(SORTS)
+    history = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/gpus/{slug}/history"]["get"]["parameters"]}
+    assert (history["days"]["minimum"], history["days"]["maximum"]) == (1, 365)
+    assert history["market"]["enum"] == ["on-demand", "spot"]
+    links = schema["components"]["schemas"]["Links"]["properties"]
+    assert set(links) == {"self", "next", "prev"}
+
+
+async def test_openapi_page_is_served(client, sessions):
+    response = await client.get("/schema")
+    assert response.status_code == 200
+
+
+async def test_healthz(client, sessions):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def requests_counted(client, path: str) -> float:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            labels = sample.labels
+            if (sample.name.endswith("_requests_total") and labels.get("app_name") == "computehub"
+                    and labels.get("path") == path and labels.get("status_code") == "200"):
+                return sample.value
+    return 0.0
+
+
+async def test_metrics_count_api_requests(client, sessions):
+    before = await requests_counted(client, "/api/v1/prices")
+    for _ in range(2):
+        assert (await client.get("/api/v1/prices?per_page=5")).status_code == 200
+    assert await requests_counted(client, "/api/v1/prices") == before + 2
