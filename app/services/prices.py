@@ -17,7 +17,7 @@ from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
 from app.db.types import utcnow
 from app.services.freshness import Freshness, humanize_age, source_freshness
 from providers.gpus import GPUS, CanonicalGpu, gpus_in
-from providers.registry import SOURCES, get_source_class
+from providers.registry import SIMULATED, SOURCES, get_source_class
 
 SORTS = {
     "price": (Offer.price_per_gpu_hour.asc(), Offer.id.asc()),
@@ -62,7 +62,8 @@ class PriceQuery:
         # is_finite first: comparing NaN raises instead of answering False.
         if self.max_price is not None and not (self.max_price.is_finite() and 0 <= self.max_price <= 10_000):
             raise InvalidQuery("max_price must be between 0 and 10000 $/GPU-hour")
-        unknown = [p for p in self.providers if p not in SOURCES]
+        # The simulated cloud's offers are listed too (when enabled), so its name filters like any other.
+        unknown = [p for p in self.providers if p not in SOURCES and p not in SIMULATED]
         if unknown:
             raise InvalidQuery(f"unknown provider {unknown[0]!r}")
         if self.sort not in SORTS:
@@ -164,7 +165,7 @@ def _freshness_by_source(rows: dict[str, SourceRow], names: set[str], now: datet
 def poll_interval(source: str) -> int:
     try:
         return get_source_class(source).POLL_INTERVAL_SECONDS
-    except (KeyError, ImportError, AttributeError):  # adapter not written yet
+    except UnknownSource:  # offers of a source since removed from the registry
         return 900
 
 
@@ -187,7 +188,7 @@ def to_view(row: Offer, freshness: Freshness, now: datetime) -> OfferView:
 def display_name(source: str) -> str:
     try:
         return get_source_class(source).DISPLAY_NAME
-    except (KeyError, ImportError, AttributeError):  # adapter not written yet
+    except UnknownSource:  # offers of a source since removed from the registry
         return source
 
 

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.types import utcnow
 from app.services.freshness import Freshness, source_freshness
 from app.services.prices import source_rows
+from app.settings import Settings
+from providers.base import PriceSource
 from providers.registry import SOURCES, get_source_class
 
 
@@ -19,7 +21,10 @@ class SourceStatus:
     display_name: str
     kind: str
     homepage: str
+    pricing_url: str
     requires_key: bool
+    key_missing: bool
+    """The source needs an operator key and none is set: it is not polled."""
     poll_interval_seconds: int
     freshness: Freshness
     last_attempt_at: datetime | None
@@ -32,20 +37,27 @@ class SourceStatus:
     consecutive_failures: int
 
 
-async def list_source_statuses(session: AsyncSession, now: datetime | None = None) -> list[SourceStatus]:
+def key_missing(cls: type[PriceSource], settings: Settings | None) -> bool:
+    if not cls.REQUIRES_KEY or settings is None:
+        return False
+    return not all(cls.credentials_from_settings(settings).values())
+
+
+async def list_source_statuses(
+    session: AsyncSession, now: datetime | None = None, settings: Settings | None = None
+) -> list[SourceStatus]:
     now = now or utcnow()
     rows = await source_rows(session)
     statuses = []
     for name in sorted(SOURCES):
-        try:
-            cls = get_source_class(name)
-        except (ImportError, AttributeError):  # adapter not written yet: nothing to report
-            continue
+        cls = get_source_class(name)
         row = rows.get(name)
         statuses.append(
             SourceStatus(
                 name=name, display_name=cls.DISPLAY_NAME, kind=cls.KIND, homepage=cls.HOMEPAGE,
-                requires_key=cls.REQUIRES_KEY, poll_interval_seconds=cls.POLL_INTERVAL_SECONDS,
+                pricing_url=cls.PRICING_URL, requires_key=cls.REQUIRES_KEY,
+                key_missing=bool(row and row.not_configured) or key_missing(cls, settings),
+                poll_interval_seconds=cls.POLL_INTERVAL_SECONDS,
                 freshness=source_freshness(row, cls.POLL_INTERVAL_SECONDS, now),
                 last_attempt_at=row.last_attempt_at if row else None,
                 last_success_at=row.last_success_at if row else None,

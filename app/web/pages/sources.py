@@ -11,13 +11,11 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.types import utcnow
-from app.services.freshness import source_freshness
-from app.services.prices import source_rows, unknown_gpu_names
-from app.services.sources import SourceStatus
+from app.services.prices import unknown_gpu_names
+from app.services.sources import SourceStatus, list_source_statuses
 from app.settings import Settings
 from app.web.pages.common import PageMeta, render
-from app.web.source_info import key_missing, source_info
-from providers.registry import SOURCES
+from app.web.source_info import source_info
 
 
 @dataclass(frozen=True)
@@ -53,27 +51,8 @@ class UnknownName:
 
 
 async def source_panels(session: AsyncSession, settings: Settings, now: datetime) -> list[SourcePanel]:
-    """Like app.services.sources.list_source_statuses, but a source whose adapter does not load
-    yet is still listed (by its bare name) instead of failing the page."""
-    rows = await source_rows(session)
-    panels = []
-    for name in SOURCES:
-        info, row = source_info(name), rows.get(name)
-        status = SourceStatus(
-            name=name, display_name=info.display_name, kind=info.kind, homepage=info.homepage,
-            requires_key=info.requires_key, poll_interval_seconds=info.poll_interval_seconds,
-            freshness=source_freshness(row, info.poll_interval_seconds, now),
-            last_attempt_at=row.last_attempt_at if row else None,
-            last_success_at=row.last_success_at if row else None,
-            last_error=row.last_error if row else None,
-            last_error_at=row.last_error_at if row else None,
-            offer_count=row.offer_count if row else 0,
-            skipped_count=row.skipped_count if row else 0,
-            last_duration_ms=row.last_duration_ms if row else None,
-            consecutive_failures=row.consecutive_failures if row else 0,
-        )
-        not_configured = bool(row and row.not_configured) or key_missing(name, settings)
-        panels.append(SourcePanel(status, info.pricing_url, not_configured))
+    panels = [SourcePanel(status, status.pricing_url, status.key_missing)
+              for status in await list_source_statuses(session, now, settings)]
     return sorted(panels, key=lambda p: (p.status.offer_count == 0, p.status.display_name.lower()))
 
 
