@@ -46,11 +46,13 @@ def create_app(
     sessions = session_factory(engine)
     run_scheduler = settings.embedded_worker if run_scheduler is None else run_scheduler
 
+    from app.api.cache import PriceResponseCache
     from app.api.routes import API_HANDLERS
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_config, session_config
     from app.console.routes import CONSOLE_HANDLERS
     from app.web.errors import exception_handlers
+    from app.web.localtime import register_filters
     from app.web.routes import PAGE_HANDLERS
     from app.web.vendor import plotly_js
 
@@ -93,8 +95,10 @@ def create_app(
         stores=build_stores(settings),
         csrf_config=csrf_config(settings),
         dependencies={"db": Provide(provide_db_session)},
-        state=State({"settings": settings, "engine": engine, "sessions": sessions}),
-        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        state=State({"settings": settings, "engine": engine, "sessions": sessions,
+                     "price_cache": PriceResponseCache()}),
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=register_filters),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema"),
         middleware=[prometheus.middleware, session_config(settings).middleware],
         exception_handlers=exception_handlers(),

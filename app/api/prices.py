@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from litestar import Controller, Request, get
+import msgspec
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import convert
+from app.api.cache import PriceResponseCache
 from app.api.pagination import page_links
 from app.api.schemas import OfferPage
 from app.services.prices import MAX_PER_PAGE, SORTS, PriceQuery, list_offers
@@ -53,6 +55,19 @@ class PricesController(Controller):
         page: int = Parameter(default=1, ge=1, le=100_000),
         per_page: int = Parameter(default=50, ge=1, le=MAX_PER_PAGE),
     ) -> OfferPage:
+        cache: PriceResponseCache = request.app.state.price_cache
+        key = str(request.url.query)  # the same query string always renders the same body
+        version = await cache.data_version(request.app.state.sessions)
+        body = cache.get(key, version)
+        if body is None:
+            body = msgspec.json.encode(await self._render(request, db, gpu, min_memory, max_price, provider, region,
+                                                          spot, available, sort, page, per_page))
+            cache.put(key, version, body)
+        # A ready body: Litestar sends a returned Response as it is (the schema still comes from OfferPage).
+        return Response(content=body, media_type="application/json")
+
+    async def _render(self, request, db, gpu, min_memory, max_price, provider, region, spot, available, sort, page,
+                      per_page) -> OfferPage:
         query = PriceQuery(
             gpu=gpu or None, min_memory_gb=min_memory, max_price=max_price, providers=split_providers(provider),
             region=region or None, spot=spot, available_only=bool(available), sort=sort, page=page, per_page=per_page,
