@@ -62,7 +62,8 @@ def provider_choices(settings: Settings, user: User) -> list[ProviderChoice]:
     """Providers this user can bind a key for. An adapter that does not import (still being
     written) is left out with a warning instead of taking the page down."""
     names = enabled_source_names(settings.sandbox.enabled)
-    if user.email == settings.sandbox.demo_email.strip().lower():  # stored addresses are lower-cased
+    demo = settings.sandbox.demo_account and user.email == settings.sandbox.demo_email.strip().lower()
+    if demo:
         # Everyone shares the demo account: a real key bound there would be everyone's to use.
         names = [n for n in names if n in SIMULATED]
     choices = []
