@@ -2,8 +2,8 @@
 
 The new snapshot is bulk-loaded into a temporary staging table (COPY on PostgreSQL), then a
 few set-based statements diff it against the current offers: appeared, changed (price or
-availability) and disappeared offers each get one history row; unchanged offers only get a
-fresher ``observed_at``. History therefore grows with changes, not with polls.
+availability) and disappeared offers each get one history row, and only rows whose data
+differ are rewritten. History (and write volume) therefore grows with changes, not with polls.
 """
 
 from __future__ import annotations
@@ -159,25 +159,18 @@ async def ingest_offers(
         ),
         params,
     )
+    # Only rows whose data differ are rewritten: an unchanged offer was confirmed by this poll, and
+    # its age is read from the source's last success (see app.services.prices), not stored per row.
     set_cols = ", ".join(f"{c} = s.{c}" for c in _DATA_COLUMNS)
-    if dialect == "postgresql":
-        await conn.execute(
-            text(
-                f"UPDATE offers o SET {set_cols}, origin = :origin, observed_at = :at "
-                "FROM offer_stage s WHERE o.source = :source AND o.offer_key = s.offer_key"
-            ).bindparams(_AT),
-            params,
-        )
-    else:
-        await conn.execute(
-            text(
-                f"UPDATE offers SET ({', '.join(_DATA_COLUMNS)}) = "
-                f"(SELECT {', '.join('s.' + c for c in _DATA_COLUMNS)} FROM offer_stage s "
-                "WHERE s.offer_key = offers.offer_key), origin = :origin, observed_at = :at "
-                "WHERE source = :source AND offer_key IN (SELECT offer_key FROM offer_stage)"
-            ).bindparams(_AT),
-            params,
-        )
+    differs = " OR ".join([_distinct(dialect, f"o.{c}", f"s.{c}") for c in _DATA_COLUMNS]
+                          + [_distinct(dialect, "o.origin", "CAST(:origin AS VARCHAR(16))")])
+    await conn.execute(
+        text(
+            f"UPDATE offers AS o SET {set_cols}, origin = CAST(:origin AS VARCHAR(16)), observed_at = :at "
+            f"FROM offer_stage AS s WHERE o.source = :source AND o.offer_key = s.offer_key AND ({differs})"
+        ).bindparams(_AT),
+        params,
+    )
     cols = ", ".join(STAGE_COLUMNS)
     await conn.execute(
         text(

@@ -158,10 +158,6 @@ async def source_rows(session: AsyncSession) -> dict[str, SourceRow]:
     return {row.name: row for row in (await session.execute(select(SourceRow))).scalars()}
 
 
-def _freshness_by_source(rows: dict[str, SourceRow], names: set[str], now: datetime) -> dict[str, Freshness]:
-    return {name: source_freshness(rows.get(name), poll_interval(name), now) for name in names}
-
-
 def poll_interval(source: str) -> int:
     try:
         return get_source_class(source).POLL_INTERVAL_SECONDS
@@ -169,19 +165,24 @@ def poll_interval(source: str) -> int:
         return 900
 
 
-def to_view(row: Offer, freshness: Freshness, now: datetime) -> OfferView:
+def to_view(row: Offer, source: SourceRow | None, now: datetime) -> OfferView:
+    """``source`` is the offer's source status row: it gives the freshness, and for live offers the
+    time they were last confirmed (every successful poll confirms every offer it still lists)."""
+    observed = row.observed_at
     if row.origin == OFFER_ORIGIN_SNAPSHOT:
-        age = f"snapshot of {row.observed_at:%Y-%m-%d}"
+        age = f"snapshot of {observed:%Y-%m-%d}"
     else:
-        age = humanize_age(now - row.observed_at)
+        if source is not None and source.last_success_at is not None and source.last_success_at > observed:
+            observed = source.last_success_at
+        age = humanize_age(now - observed)
     return OfferView(
         id=row.id, source=row.source, provider_name=display_name(row.source),
         instance_type=row.instance_type, gpu=GPUS.get(row.gpu_slug) if row.gpu_slug else None,
         gpu_raw_name=row.gpu_raw_name, gpu_count=row.gpu_count, gpu_memory_gb=row.gpu_memory_gb,
         vcpus=row.vcpus, ram_gb=row.ram_gb, disk_gb=row.disk_gb, region=row.region, spot=row.spot,
         price_per_hour=row.price_per_hour, price_per_gpu_hour=row.price_per_gpu_hour,
-        available=row.available, buy_url=row.buy_url, observed_at=row.observed_at, origin=row.origin,
-        freshness=freshness, age_label=age,
+        available=row.available, buy_url=row.buy_url, observed_at=observed, origin=row.origin,
+        freshness=source_freshness(source, poll_interval(row.source), now), age_label=age,
     )
 
 
@@ -221,9 +222,9 @@ async def list_offers(session: AsyncSession, query: PriceQuery, now: datetime | 
     total, best = (await session.execute(totals)).one()
     stmt = base.order_by(*_page_order(query, direct)).limit(query.per_page).offset((query.page - 1) * query.per_page)
     rows = (await session.execute(stmt)).scalars().all()
-    fresh = _freshness_by_source(await source_rows(session), {r.source for r in rows}, now)
+    sources = await source_rows(session)
     return Page(
-        items=[to_view(r, fresh[r.source], now) for r in rows],
+        items=[to_view(r, sources.get(r.source), now) for r in rows],
         total=total, page=query.page, per_page=query.per_page, best_price=best,
     )
 

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Offer
-from app.services.freshness import source_freshness
-from app.services.prices import OfferView, poll_interval, source_rows, to_view
+from app.services.prices import OfferView, source_rows, to_view
 from providers.gpus import FAMILIES, GPUS, CanonicalGpu
 
 
@@ -99,4 +98,4 @@ async def cheapest_offer_per_source(
     )
     rows = (await session.execute(stmt)).scalars().all()
     status = await source_rows(session)
-    return [to_view(row, source_freshness(status.get(row.source), poll_interval(row.source), now), now) for row in rows]
+    return [to_view(row, status.get(row.source), now) for row in rows]

@@ -64,7 +64,6 @@ def upgrade() -> None:
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.create_index('ix_offers_gpu_price', ['gpu_slug', 'spot', 'price_per_gpu_hour'], unique=False)
         batch_op.create_index('ix_offers_price', ['price_per_gpu_hour'], unique=False)
-        batch_op.create_index(batch_op.f('ix_offers_source'), ['source'], unique=False)
 
     op.create_table('price_history',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -110,7 +109,6 @@ def downgrade() -> None:
 
     op.drop_table('price_history')
     with op.batch_alter_table('offers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_offers_source'))
         batch_op.drop_index('ix_offers_price')
         batch_op.drop_index('ix_offers_gpu_price')
 

@@ -50,9 +50,10 @@ async def test_history_grows_with_changes_not_polls(sessions):
     ]
     async with sessions() as s:
         rows = (await s.execute(select(OfferRow).order_by(OfferRow.region))).scalars().all()
+    # observed_at is when the row last changed: the unchanged poll at +3 h rewrote nothing
     assert [(r.region, r.price_per_hour, r.observed_at) for r in rows] == [
-        ("eu-central-1", Decimal("3.500000"), T0 + timedelta(hours=3)),
-        ("us-east-1", Decimal("2.490000"), T0 + timedelta(hours=3)),
+        ("eu-central-1", Decimal("3.500000"), T0 + timedelta(hours=2)),
+        ("us-east-1", Decimal("2.490000"), T0 + timedelta(hours=2)),
     ]
     assert rows[1].first_seen_at == T0
     assert rows[1].gpu_slug == "h100-sxm"

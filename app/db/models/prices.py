@@ -48,7 +48,7 @@ class Offer(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(64))  # indexed by the (source, offer_key) unique index
     offer_key: Mapped[str] = mapped_column(String(255))
     instance_type: Mapped[str] = mapped_column(String(255))
     gpu_slug: Mapped[str | None] = mapped_column(String(64))
@@ -70,7 +70,8 @@ class Offer(Base):
     origin: Mapped[str] = mapped_column(String(16), default=OFFER_ORIGIN_LIVE)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    """When the source last reported this offer (its age on the pages)."""
+    """When this row last changed. Live offers are confirmed by every successful poll of their
+    source, so their age on the pages is the source's ``last_success_at``."""
 
 
 class PriceHistory(Base):
