@@ -66,7 +66,7 @@ def _offers_for(raw: dict, result: FetchResult) -> list[Offer]:
         instance_type=f"{gpu_name} x{num_gpus} #{offer_id}",
         gpu_raw_name=gpu_name,
         gpu_count=Decimal(num_gpus),
-        region=_region(raw.get("geolocation")),
+        region=readable_region(raw.get("geolocation")),
         # Listed means rentable. The spec says the server drops our `rented` filter (the CLI
         # filters on the client), so a machine that is rented right now shows as unavailable.
         available=raw.get("rentable") is not False and raw.get("rented") is not True,
@@ -96,7 +96,7 @@ def _min_bid(raw: object) -> Decimal | None:
     return price if price > 0 else None
 
 
-def _region(geolocation: object) -> str:
+def readable_region(geolocation: object) -> str:
     """The host's location as Vast shows it: "Oslo, NO" (or just "NO"). Kept whole because a
     visitor recognises it and it still ends in the country code; uniqueness needs nothing
     from it, since instance_type already carries the machine's offer id."""

@@ -1,4 +1,4 @@
-"""Verda (formerly DataCrunch): offers now; the instance lifecycle lands with the console."""
+"""Verda (formerly DataCrunch): offers and the instance lifecycle (no reboot in Verda's API)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,23 @@ from collections.abc import Mapping
 
 import httpx
 
-from providers.base import FetchResult, PriceSource
+from providers.base import (
+    FetchResult,
+    Instance,
+    InstanceStatus,
+    LaunchRequest,
+    Provider,
+    SupportsStart,
+    SupportsStop,
+)
+from providers.errors import NotFound
 from providers.verda.client import VerdaClient
+from providers.verda.instances import parse_instance, parse_instances
+from providers.verda.launch import launch_body, require_location, ssh_key_ids
 from providers.verda.offers import PRICING_URL, parse_instance_types
 
 
-class VerdaSource(PriceSource):
+class VerdaSource(SupportsStart, SupportsStop, Provider):
     NAME = "verda"
     DISPLAY_NAME = "Verda"
     HOMEPAGE = "https://verda.com"
@@ -19,6 +30,27 @@ class VerdaSource(PriceSource):
     REQUIRES_KEY = True  # every endpoint, price list included, needs an OAuth2 token
     CREDENTIAL_FIELDS = ("client_id", "client_secret")  # an OAuth2 client, not one API key
     KIND = "provider"
+
+    # The SDK's InstanceStatus constants, plus two values it documents for clusters and volumes.
+    STATUS_MAP: Mapping[str, InstanceStatus] = {
+        "ordered": InstanceStatus.PROVISIONING,  # accepted, not yet provisioning
+        "provisioning": InstanceStatus.PROVISIONING,
+        "running": InstanceStatus.RUNNING,
+        "offline": InstanceStatus.STOPPED,  # shut down
+        # Hibernation frees the GPU and keeps the disk: the console treats it as a stop.
+        "starting_hibernation": InstanceStatus.STOPPING,
+        "hibernating": InstanceStatus.STOPPED,
+        "restoring": InstanceStatus.PROVISIONING,
+        "error": InstanceStatus.FAILED,
+        # Unconfirmed for instances (cluster and volume statuses in the SDK); a deleted instance
+        # fetched by id must not read as "unknown" forever.
+        "discontinued": InstanceStatus.TERMINATED,  # e.g. a spot instance reclaimed
+        "deleting": InstanceStatus.TERMINATING,
+        "deleted": InstanceStatus.TERMINATED,
+    }
+    UNSUPPORTED_REASONS: Mapping[str, str] = {
+        "reboot": "Verda's API has no reboot; stop the instance and start it again",
+    }
 
     def __init__(self, http: httpx.AsyncClient, credentials: Mapping[str, str] | None = None) -> None:
         super().__init__(http, credentials)
@@ -41,3 +73,41 @@ class VerdaSource(PriceSource):
         on_demand = await self.client.availability(spot=False)
         spot = await self.client.availability(spot=True)
         return parse_instance_types(instance_types, on_demand, spot)
+
+    async def list_instances(self) -> list[Instance]:
+        return parse_instances(await self.client.instances(), self.STATUS_MAP)
+
+    async def get_instance(self, instance_id: str) -> Instance:
+        return parse_instance(await self.client.instance(instance_id), self.STATUS_MAP)
+
+    async def create_instance(self, request: LaunchRequest) -> Instance:
+        require_location(request)
+        body = launch_body(request, await ssh_key_ids(self.client, request))
+        new_id = await self.client.create_instance(body)
+        # Built from what we sent, not fetched: the answer is only the id, and a second call
+        # could fail after the launch succeeded, recording a launch that did happen as failed.
+        return Instance(
+            provider=self.NAME,
+            instance_id=new_id,
+            name=body["hostname"],
+            status=self.STATUS_MAP["ordered"],
+            raw_status="ordered",
+            instance_type=request.instance_type,
+            region=request.region,
+            client_token=request.client_token,
+        )
+
+    async def terminate_instance(self, instance_id: str) -> None:
+        try:
+            await self.client.instance_action(instance_id, "delete")
+        except NotFound:
+            return  # already gone: terminating is idempotent
+
+    async def start_instance(self, instance_id: str) -> None:
+        await self.client.instance_action(instance_id, "start")
+
+    async def stop_instance(self, instance_id: str) -> None:
+        await self.client.instance_action(instance_id, "shutdown")
+
+    async def verify_credentials(self) -> None:
+        await self.client.balance()  # the token call checks the credentials; the balance is tiny

@@ -87,7 +87,7 @@ def _offers_for(entry: dict, where: dict[bool, dict[str, list[str]]], result: Fe
     if currency != "usd":
         raise ValueError(f"priced in {currency!r}, asked for usd")
     description = gpu["description"]
-    raw_name = _COUNT_PREFIX.sub("", description).strip() if isinstance(description, str) else ""
+    raw_name = gpu_name(description)
     if not raw_name:
         raise ValueError(f"bad gpu.description {description!r}")
 
@@ -123,6 +123,11 @@ def _offers_for(entry: dict, where: dict[bool, dict[str, list[str]]], result: Fe
             for location in locations
         )
     return offers
+
+
+def gpu_name(description: object) -> str:
+    """`gpu.description` without its count: "8x H100 SXM5 80GB" -> "H100 SXM5 80GB" ("" if none)."""
+    return _COUNT_PREFIX.sub("", description).strip() if isinstance(description, str) else ""
 
 
 def _price(raw: object) -> Decimal | None:
