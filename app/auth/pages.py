@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -27,6 +29,7 @@ from app.notifications.mail import build_message, mailer_from_settings
 from app.security.keyring import keyring_from_settings
 from app.settings import Settings
 
+log = logging.getLogger(__name__)
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -159,8 +162,11 @@ class AuthController(Controller):
             text = (f"Hello {user.name},\n\nSomeone asked to reset your ComputeHub password. "
                     f"Open this link within an hour to choose a new one:\n\n{link}\n\n"
                     "If it was not you, ignore this message: your password stays as it is.\n")
-            await mailer_from_settings(settings.mail).send(
-                build_message(settings.mail.sender, user.email, "Reset your ComputeHub password", text))
+            try:
+                await mailer_from_settings(settings.mail).send(
+                    build_message(settings.mail.sender, user.email, "Reset your ComputeHub password", text))
+            except Exception:  # noqa: BLE001 - a mail failure must not reveal that the account exists
+                log.exception("password reset mail for user %s could not be sent", user.id)
         # The same answer whether or not the address has an account: no account probing.
         return _form("auth/forgot.html", form={}, sent=True, error=None)
 
@@ -202,7 +208,12 @@ class SecurityController(Controller):
 
     @post("/totp/begin")
     async def begin(self, request: Request, db: AsyncSession, user: User) -> Template:
-        service.begin_totp(user, keyring_from_settings(request.app.state.settings))
+        settings: Settings = request.app.state.settings
+        if settings.sandbox.demo_account and user.email == settings.sandbox.demo_email:
+            # Everyone shares the demo login: one visitor's second factor would lock out the rest.
+            return await self._render(request, user, "The shared demo account cannot turn on two-factor "
+                                                     "authentication. Create your own account to use it.", 400)
+        service.begin_totp(user, keyring_from_settings(settings))
         await db.commit()
         return await self._render(request, user)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -14,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import passwords, totp
 from app.db.models import PasswordResetToken, User
 from app.db.types import utcnow
-from app.security.keyring import Keyring, totp_aad
+from app.security.keyring import DecryptionFailed, Keyring, totp_aad
 
+log = logging.getLogger(__name__)
 RESET_TOKEN_TTL = timedelta(hours=1)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -125,7 +127,11 @@ def pending_totp_secret(user: User, keyring: Keyring) -> str | None:
 
 
 def check_totp(user: User, keyring: Keyring, code: str) -> bool:
-    secret = pending_totp_secret(user, keyring)
+    try:
+        secret = pending_totp_secret(user, keyring)
+    except DecryptionFailed:  # the master key that sealed it is gone: no code can match
+        log.error("user %s: the stored two-factor secret cannot be decrypted", user.id)
+        return False
     return bool(secret) and totp.verify(secret, code)
 
 

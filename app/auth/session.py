@@ -83,7 +83,7 @@ def session_config(settings: Settings) -> ServerSideSessionConfig:
 
 def csrf_config(settings: Settings) -> CSRFConfig:
     # JSON API reads need no token; webhooks authenticate with their own signatures.
-    secret = settings.security.session_secret or _process_secret()
+    secret = settings.security.session_secret or _local_secret(settings)
     return CSRFConfig(
         secret=secret,
         cookie_name="computehub_csrf",
@@ -94,13 +94,17 @@ def csrf_config(settings: Settings) -> CSRFConfig:
     )
 
 
-_SECRET: list[str] = []
-
-
-def _process_secret() -> str:
-    if not _SECRET:
-        _SECRET.append(secrets.token_urlsafe(32))
-    return _SECRET[0]
+def _local_secret(settings: Settings) -> str:
+    """Local runs: a secret kept in var/, shared by every process on this machine (the web app and a
+    worker, or several uvicorn workers); production sets COMPUTEHUB_SESSION_SECRET."""
+    path = settings.security.var_dir / "session.secret"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return secret
 
 
 async def provide_current_user(request: Request, db: AsyncSession) -> User | None:
