@@ -51,6 +51,7 @@ def create_app(
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_config, session_config
     from app.console.routes import CONSOLE_HANDLERS
+    from app.notifications.webhook import close_webhook_application, telegram_webhook
     from app.web.errors import exception_handlers
     from app.web.localtime import register_filters
     from app.web.routes import PAGE_HANDLERS
@@ -78,6 +79,7 @@ def create_app(
         if scheduler is not None:
             scheduler.shutdown(wait=False)
             await app.state.jobs.close()
+        await close_webhook_application(app)
 
     prometheus = PrometheusConfig(app_name="computehub", group_path=True, exclude=["/metrics", "/static"])
     return Litestar(
@@ -91,6 +93,7 @@ def create_app(
             AuthController,
             SecurityController,
             *CONSOLE_HANDLERS,
+            telegram_webhook,
         ],
         stores=build_stores(settings),
         csrf_config=csrf_config(settings),

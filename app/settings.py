@@ -154,6 +154,20 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class RepairSettings:
+    """Auto-repair (Pro): health checks of instances that have it on, and the repair attempts."""
+
+    check_interval_seconds: int = field(default_factory=lambda: _env_int("REPAIR_CHECK_SECONDS", 30))
+    max_attempts: int = field(default_factory=lambda: _env_int("REPAIR_MAX_ATTEMPTS", 5))
+    """Repair attempts per incident before giving up (and telling the user once)."""
+    endpoint_failures: int = field(default_factory=lambda: _env_int("REPAIR_ENDPOINT_FAILURES", 3))
+    """Consecutive failed checks of the user's health endpoint before a running instance is repaired."""
+    unknown_grace_seconds: int = field(default_factory=lambda: _env_int("REPAIR_UNKNOWN_GRACE", 300))
+    """How long the provider may report no usable state (or not answer) before that counts as a failure."""
+    endpoint_timeout_seconds: float = field(default_factory=lambda: float(_env("REPAIR_ENDPOINT_TIMEOUT", "5")))
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     polling: PollingSettings = field(default_factory=PollingSettings)
@@ -164,6 +178,7 @@ class Settings:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    repair: RepairSettings = field(default_factory=RepairSettings)
     embedded_worker: bool = field(default_factory=lambda: _env_bool("EMBEDDED_WORKER", False))
     """Run the scheduler inside the web process (``make run``); production runs ``computehub worker``."""
 

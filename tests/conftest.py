@@ -75,8 +75,12 @@ async def engine(database_url) -> AsyncEngine:
     await engine.dispose()
 
 
+# Reference data the migrations seed (the plans): kept, as a fresh database would have it.
+SEEDED_TABLES = {"plans"}
+
+
 async def truncate_all(engine: AsyncEngine) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in SEEDED_TABLES]
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

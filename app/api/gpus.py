@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import convert
 from app.api.schemas import GpuCatalog, GpuDetail, GpuHistory, Market
+from app.billing.history_access import ensure_history_window
 from app.db.types import utcnow
 from app.services.history import daily_series
 from app.services.prices import cheapest_per_gpu, price_matrix
@@ -64,16 +65,19 @@ class GpusController(Controller):
         operation_id="getGpuPriceHistory",
         summary="Daily min/median/max $/GPU-hour of a GPU family or variant",
         tags=["history"],
-        raises=[NotFoundException],
+        raises=[NotFoundException, PermissionDeniedException],
     )
     async def gpu_history(
         self,
+        request: Request,
         db: NamedDependency[AsyncSession],
         slug: FromPath[str],
-        days: int = Parameter(default=30, ge=1, le=365, description="How many days back, today included."),
+        days: int = Parameter(default=30, ge=1, le=365, description="How many days back, today included. "
+                              "Up to 30 for everyone; more needs a logged-in Pro or Enterprise session (else 403)."),
         market: Market = Parameter(default="on-demand", description="on-demand or spot prices."),
     ) -> GpuHistory:
         gpus = gpus_or_404(slug)
+        await ensure_history_window(request, days)  # beyond 30 days: a Pro feature
         since = utcnow().date() - timedelta(days=days - 1)
         points = await daily_series(db, [g.slug for g in gpus], since, spot=market == "spot")
         return GpuHistory(gpu=slug.lower(), market=market, days=days, since=since, series=convert.daily_series(points))

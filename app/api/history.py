@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api import convert
 from app.api.pagination import page_count, page_links
 from app.api.schemas import ChangePage
+from app.billing.history_access import history_start
 from app.services.history import day_bounds, offer_history_page
 from app.services.prices import MAX_PER_PAGE, InvalidQuery
 from providers.gpus import gpus_in
@@ -33,13 +34,16 @@ class HistoryController(Controller):
         request: Request,
         db: NamedDependency[AsyncSession],
         gpu: str = Parameter(description="GPU family (h100) or variant slug (h100-sxm)."),
-        since: date | None = Parameter(default=None, description="Only events from this day on (ISO date, UTC)."),
+        since: date | None = Parameter(default=None, description="Only events from this day on (ISO date, UTC). "
+                                       "Before the last 30 days needs a logged-in Pro session; default: the last "
+                                       "30 days, or everything with Pro."),
         page: int = Parameter(default=1, ge=1, le=100_000),
         per_page: int = Parameter(default=100, ge=1, le=MAX_PER_PAGE),
     ) -> ChangePage:
         gpus = gpus_in(gpu)
         if not gpus:
             raise InvalidQuery(f"gpu: unknown GPU {gpu!r}")
+        since = await history_start(request, since)  # before the last 30 days: a Pro feature
         start = day_bounds(since)[0] if since else None
         rows, total = await offer_history_page(db, [g.slug for g in gpus], start, page, per_page)
         pages = page_count(total, per_page)

@@ -30,7 +30,8 @@ PAID_STATUSES = ("active", "trialing")
 
 class FeatureLocked(PermissionDeniedException):
     def __init__(self, feature: str, plan_name: str) -> None:
-        super().__init__(f"{FEATURE_LABELS.get(feature, feature)} needs the {plan_name} plan. "
+        label = FEATURE_LABELS.get(feature, feature)
+        super().__init__(f"{label[:1].upper()}{label[1:]} needs the {plan_name} plan. "
                          f"Upgrade at /settings/subscription.")
         self.feature = feature
         self.plan_name = plan_name
@@ -102,8 +103,9 @@ async def entitlements(session: AsyncSession, user_id: int, now: datetime | None
     )
 
 
-async def has_feature(session: AsyncSession, user_id: int, feature: str, now: datetime | None = None) -> bool:
-    return (await entitlements(session, user_id, now)).has(feature)
+async def has_feature(session: AsyncSession, user_id: int, feature: str, now: datetime | None = None,
+                      grace_days: int = 7) -> bool:
+    return (await entitlements(session, user_id, now, grace_days)).has(feature)
 
 
 async def cheapest_plan_with(session: AsyncSession, feature: str) -> str:
@@ -150,7 +152,7 @@ def require_subscription(plan_code: str):
             plans = await _plans(session)
             ents = await entitlements(session, int(user_id), grace_days=connection.app.state.settings.billing.grace_days)
             if plans[ents.plan_code].rank < plans[plan_code].rank:
-                raise FeatureLocked(f"the {plans[plan_code].name} plan", plans[plan_code].name)
+                raise FeatureLocked("this page", plans[plan_code].name)
 
     guard.__name__ = f"require_subscription_{plan_code}"
     return guard

@@ -110,6 +110,33 @@ def worker() -> None:
         pass
 
 
+@cli.command()
+@click.option("--mode", type=click.Choice(["polling", "webhook"]), default=None,
+              help="Default: COMPUTEHUB_TELEGRAM_MODE (polling).")
+def bot(mode: str | None) -> None:
+    """Telegram bot: run it by long polling (local runs), or point Telegram at the webhook."""
+    from app.notifications.bot import run_polling, set_webhook
+
+    settings = get_settings()
+    if not settings.telegram.enabled:
+        raise click.UsageError("set COMPUTEHUB_TELEGRAM_BOT_TOKEN (from @BotFather) first")
+    mode = mode or settings.telegram.mode
+    if mode == "webhook":
+        if not settings.telegram.webhook_secret:
+            raise click.UsageError("set COMPUTEHUB_TELEGRAM_WEBHOOK_SECRET: Telegram sends it with every update")
+        if not settings.web.base_url.startswith("https://"):
+            raise click.UsageError("Telegram only calls HTTPS webhooks: set COMPUTEHUB_BASE_URL to the public https URL")
+        url = asyncio.run(set_webhook(settings, _sessions()))
+        console.print(f"webhook set: Telegram now sends updates to [bold]{url}[/bold]")
+        return
+    migrate.upgrade(settings.database.url)
+    console.print(f"@{settings.telegram.bot_username.lstrip('@')} is polling for updates; Ctrl-C to stop")
+    try:
+        asyncio.run(run_polling(settings, _sessions()))
+    except KeyboardInterrupt:
+        pass
+
+
 # --- prices ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--source", "sources", multiple=True, help="Only these sources (repeatable).")

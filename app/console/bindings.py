@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.billing.limits import release_binding_slot, take_binding_slot
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.db.models import Instance, ProviderBinding
 from app.db.types import utcnow
@@ -111,6 +112,8 @@ async def add_binding(
     label = (label or "").strip() or cls.DISPLAY_NAME
     if len(label) > 120:
         raise ConsoleError("the name may have at most 120 characters")
+    # The plan's binding quota, taken atomically in the caller's transaction (QuotaExhausted names the plan).
+    await take_binding_slot(session, user_id)
     taken = await session.execute(
         select(func.count()).select_from(ProviderBinding)
         .where(ProviderBinding.user_id == user_id, ProviderBinding.label == label)
@@ -196,6 +199,7 @@ async def remove_binding(session: AsyncSession, user_id: int, binding_id: int) -
             Instance.binding_id == binding_id, Instance.status.not_in(("terminated", "failed")))
     )
     count = active.scalar_one()
+    await release_binding_slot(session, row)
     await session.delete(row)
     return count
 

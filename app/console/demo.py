@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import service
+from app.billing.limits import apply_plan_limits
 from app.console.bindings import add_binding, verify_binding
 from app.db.models import ProviderBinding, User
 from app.security.keyring import Keyring
@@ -46,6 +47,9 @@ async def ensure_demo_account(
             ProviderBinding.user_id == user_id, ProviderBinding.provider == "sandbox"))).first()
         binding_id = None
         if has_key is None:
+            # Recount the plan's binding quota from the rows first: a key deleted outside the app
+            # (or a database from before billing) must not block the demo key.
+            await apply_plan_limits(session, user_id)
             row = await add_binding(session, keyring, user_id, "sandbox", DEMO_KEY_LABEL, {"api_key": generate_api_key()})
             binding_id = row.id
         await session.commit()

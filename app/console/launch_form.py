@@ -15,6 +15,7 @@ from app.console.instances import LaunchSpec, spec_from_offer
 from app.console.templates_service import parse_disk_gb
 from app.db.models import Offer, ProviderBinding
 from providers.base import Provider
+from providers.gpus import GPUS
 from providers.registry import get_source_class
 
 FIELDS = ("binding_id", "name", "image", "disk_gb", "ssh_public_key")
@@ -34,6 +35,11 @@ class LaunchChoices:
     provider_name: str
     bindings: list[BindingView]
     """The user's keys for the offer's provider (the only ones that can launch it)."""
+
+    @property
+    def gpu_name(self) -> str:
+        gpu = GPUS.get(self.offer.gpu_slug) if self.offer.gpu_slug else None
+        return gpu.name if gpu else self.offer.gpu_raw_name
 
 
 async def get_launchable_offer(session: AsyncSession, offer_id: int) -> Offer:

@@ -14,3 +14,24 @@ CONSOLE_HANDLERS += [DeploymentsController, BatchController, LaunchController, T
 from app.console.pages.bindings import ProviderKeysController  # noqa: E402
 
 CONSOLE_HANDLERS += [ProviderKeysController]
+
+# Subscription (/settings/subscription), Stripe webhooks, billing admin.
+from app.billing.pages import AdminBillingController, SubscriptionController, stripe_webhook  # noqa: E402
+
+CONSOLE_HANDLERS += [SubscriptionController, stripe_webhook, AdminBillingController]
+
+# Costs (/costs), the overview (/console/overview) and the profile with the time zone (/settings/profile).
+from app.accounts.pages import ProfileController  # noqa: E402
+from app.costs.pages import CostsController, OverviewController  # noqa: E402
+
+CONSOLE_HANDLERS += [CostsController, OverviewController, ProfileController]
+
+# Auto-repair (the form of the instance page's "Auto-repair" section).
+from app.repair.pages import AutoRepairController  # noqa: E402
+
+CONSOLE_HANDLERS += [AutoRepairController]
+
+# Notifications (/settings/notifications): switches, the Telegram link, price alerts, the budget.
+from app.notifications.pages import NotificationSettingsController  # noqa: E402
+
+CONSOLE_HANDLERS += [NotificationSettingsController]

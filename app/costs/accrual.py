@@ -29,6 +29,9 @@ PERIOD = timedelta(minutes=15)
 BILLABLE_STATES = frozenset({"provisioning", "running", "stopping"})
 """Providers bill from allocation (booting included) until the machine is stopped or gone."""
 FINAL_STATES = frozenset({"terminated", "failed"})
+LATE_EVENT_MARGIN = timedelta(minutes=30)
+"""How far back an event may still arrive: a sync stamps events with the time it started, before
+its provider calls, and commits them afterwards. Periods this recent are recomputed on every run."""
 _MICROS_PER_HOUR = Decimal(3_600_000_000)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -98,9 +101,10 @@ async def accrue_instance(session: AsyncSession, instance: Instance, now: dateti
                                                    CostRecord.period_start >= since))
     if rows:
         await session.execute(insert(CostRecord), rows)
-    # Periods before the current one can no longer change (unless a late event arrives, which
-    # moves the watermark back: see note_late_event).
-    instance.cost_accrued_until = period_floor(until) if not final else period_floor(until) + PERIOD
+    # Periods older than the margin can no longer change (unless an even later event arrives,
+    # which moves the watermark back: see note_late_event).
+    instance.cost_accrued_until = (period_floor(until - LATE_EVENT_MARGIN) if not final
+                                   else period_floor(until) + PERIOD)
     return len(rows)
 
 

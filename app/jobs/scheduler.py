@@ -25,6 +25,7 @@ from providers.registry import enabled_source_names, get_source_class
 log = logging.getLogger(__name__)
 HISTORY_JOB_MINUTES = 10
 INSTANCE_SYNC_SECONDS = 30
+COST_ACCRUAL_SECONDS = 60
 
 
 class PriceJobs:
@@ -70,6 +71,39 @@ class PriceJobs:
         if report.sent or report.dead or report.retried:
             log.info("outbox: %s", report)
 
+    async def accrue_costs(self) -> None:
+        from app.costs.accrual import accrue_costs
+
+        written = await accrue_costs(self.sessions)
+        log.debug("costs: %d records written", written)
+        await self.check_budgets()  # right after accrual, so the warnings count this minute's costs
+
+    async def check_budgets(self) -> None:
+        from app.notifications.budgets import check_budgets
+
+        warned = await check_budgets(self.sessions, base_url=self.settings.web.base_url,
+                                     telegram_enabled=self.settings.telegram.enabled)
+        if warned:
+            log.info("budgets: %d cost warnings queued", warned)
+
+    async def enforce_billing_lapses(self) -> None:
+        from app.billing.lapses import enforce_lapsed
+
+        lapsed = await enforce_lapsed(self.sessions, self.settings.billing.grace_days)
+        if lapsed:
+            log.info("billing: %d accounts moved to Basic limits (trial, period or grace ended)", lapsed)
+
+    async def repair_instances(self) -> None:
+        """Auto-repair: check every watched instance; the lease inside keeps it to one worker at a time."""
+        from app.repair.jobs import run_repair_cycle
+        from app.security.keyring import keyring_from_settings
+
+        if self.http is None:
+            self.http = new_client(timeout=self.settings.polling.timeout_seconds)
+        report = await run_repair_cycle(self.sessions, keyring_from_settings(self.settings), self.http, self.settings)
+        for outcome in report.repairs:
+            log.info("auto-repair: %s", outcome)
+
     async def close(self) -> None:
         if self.http is not None:
             await self.http.aclose()
@@ -94,4 +128,11 @@ def build_scheduler(settings: Settings, sessions: async_sessionmaker[AsyncSessio
                       jitter=5, next_run_time=utcnow() + timedelta(seconds=5))
     scheduler.add_job(jobs.deliver_notifications, "interval", id="notifications:deliver", seconds=15,
                       next_run_time=utcnow() + timedelta(seconds=10))
+    scheduler.add_job(jobs.accrue_costs, "interval", id="costs:accrue", seconds=COST_ACCRUAL_SECONDS,
+                      max_instances=1, coalesce=True, next_run_time=utcnow() + timedelta(seconds=20))
+    scheduler.add_job(jobs.enforce_billing_lapses, "interval", id="billing:lapses", minutes=10,
+                      next_run_time=utcnow() + timedelta(seconds=40))
+    scheduler.add_job(jobs.repair_instances, "interval", id="repair:check",
+                      seconds=settings.repair.check_interval_seconds, max_instances=1, coalesce=True,
+                      next_run_time=utcnow() + timedelta(seconds=15))
     return scheduler, jobs

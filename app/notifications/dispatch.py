@@ -76,10 +76,16 @@ async def deliver_due(
     now = now or utcnow()
     report = DispatchReport()
     last_to_chat: dict[str, datetime] = {}
-    for message in await _claim(sessions, now, limit):
+    claimed = await _claim(sessions, now, limit)
+    stopped = await _stopped_chats(sessions, claimed)
+    for message in claimed:
         outcome: dict = {"claimed_until": None}
         sender = senders.get(message.channel)
-        if message.channel == "telegram" and message.destination in last_to_chat:
+        if message.channel == "telegram" and message.destination in stopped:
+            # Queued before the chat sent /stop or blocked the bot: it asked for nothing more.
+            outcome.update(status="dead", last_error="the chat stopped the bot")
+            report.dead += 1
+        elif message.channel == "telegram" and message.destination in last_to_chat:
             outcome.update(next_attempt_at=last_to_chat[message.destination] + PER_CHAT_INTERVAL)
             report.deferred += 1
         elif sender is None:
@@ -98,6 +104,7 @@ async def deliver_due(
                 report.retried += outcome["status"] == "pending"
                 if exc.deactivate_chat:
                     await _deactivate_chat(sessions, message.destination)
+                    stopped.add(message.destination)
             except Exception as exc:  # noqa: BLE001 - an unexpected sender bug must not lose the message
                 log.exception("sending outbox message %s failed", message.id)
                 outcome.update(_failure(message, SendFailed(f"{type(exc).__name__}: {exc}"), now))
@@ -114,6 +121,16 @@ def _failure(message: OutboxMessage, exc: SendFailed, now: datetime) -> dict:
         return {"status": "dead", "attempts": attempts, "last_error": str(exc)[:1000]}
     delay = timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_DELAYS[attempts - 1]
     return {"status": "pending", "attempts": attempts, "last_error": str(exc)[:1000], "next_attempt_at": now + delay}
+
+
+async def _stopped_chats(sessions: async_sessionmaker[AsyncSession], messages: list[OutboxMessage]) -> set[str]:
+    chat_ids = {int(m.destination) for m in messages if m.channel == "telegram"}
+    if not chat_ids:
+        return set()
+    async with sessions() as session:
+        rows = await session.execute(select(TelegramChat.chat_id).where(
+            TelegramChat.chat_id.in_(chat_ids), TelegramChat.active.is_(False)))
+        return {str(chat_id) for chat_id in rows.scalars()}
 
 
 async def _deactivate_chat(sessions: async_sessionmaker[AsyncSession], destination: str) -> None:

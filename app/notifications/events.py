@@ -16,3 +16,9 @@ DEFAULT_OFF = {("deployment_state", "email"), ("deployment_state", "telegram")}
 
 def default_enabled(event_type: str, channel: str) -> bool:
     return (event_type, channel) not in DEFAULT_OFF
+
+
+# Price alerts are open to every plan (Basic keeps one); every other event is part of the Pro
+# "notifications" feature.
+OPEN_TO_ALL_PLANS = {"price_alert"}
+NOTIFICATIONS_FEATURE = "notifications"

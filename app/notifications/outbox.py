@@ -3,18 +3,30 @@
 ``notify`` fans one event out to the channels the user has switched on and can receive on
 (an e-mail address always; Telegram once a chat is linked and the bot is configured). A
 ``dedupe_key`` makes "at most once" events idempotent across retries and workers.
+
+Only price alerts reach every plan; the other events are the Pro "notifications" feature, so an
+account without it gets none of them. Telegram messages are sent with parse_mode HTML: a plain
+``body_text`` is escaped for it unless a ready ``telegram_text`` (Telegram's HTML subset) is given.
 """
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.entitlements import has_feature
 from app.db.models import NotificationPreference, TelegramChat, User
 from app.db.types import UTCDateTime, utcnow
-from app.notifications.events import CHANNELS, EVENT_TYPES, default_enabled
+from app.notifications.events import (
+    CHANNELS,
+    EVENT_TYPES,
+    NOTIFICATIONS_FEATURE,
+    OPEN_TO_ALL_PLANS,
+    default_enabled,
+)
 
 _INSERT = text(
     "INSERT INTO outbox_messages (user_id, channel, destination, event_type, subject, body_text, body_html, "
@@ -52,13 +64,15 @@ async def _insert(session: AsyncSession, **values) -> int:
 async def notify(
     session: AsyncSession, user_id: int, event_type: str, subject: str, body_text: str,
     body_html: str | None = None, dedupe_key: str | None = None, telegram_enabled: bool = True,
-    now: datetime | None = None,
+    now: datetime | None = None, telegram_text: str | None = None,
 ) -> int:
     """Queue the event for every channel the user wants; returns how many messages were queued."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     user = await session.get(User, user_id)
     if user is None:
+        return 0
+    if event_type not in OPEN_TO_ALL_PLANS and not await has_feature(session, user_id, NOTIFICATIONS_FEATURE, now):
         return 0
     prefs = await preferences(session, user_id)
     now = now or utcnow()
@@ -71,9 +85,10 @@ async def notify(
     for channel, destination in destinations.items():
         if not prefs[(event_type, channel)]:
             continue
+        text_for_channel = body_text if channel == "email" else telegram_text or html.escape(body_text, quote=False)
         queued += await _insert(
             session, user_id=user_id, channel=channel, destination=destination, event_type=event_type,
-            subject=subject, body_text=body_text, body_html=body_html if channel == "email" else None,
+            subject=subject, body_text=text_for_channel, body_html=body_html if channel == "email" else None,
             dedupe_key=f"{dedupe_key}:{channel}" if dedupe_key else None, now=now,
         )
     return queued
@@ -81,7 +96,7 @@ async def notify(
 
 async def notify_chat(session: AsyncSession, chat_id: int, event_type: str, body_text: str,
                       dedupe_key: str | None = None, now: datetime | None = None) -> int:
-    """For bot users without an account (price alerts made in Telegram)."""
+    """For bot users without an account (price alerts made in Telegram); ``body_text`` is Telegram HTML."""
     return await _insert(
         session, user_id=None, channel="telegram", destination=str(chat_id), event_type=event_type, subject="",
         body_text=body_text, body_html=None, dedupe_key=f"{dedupe_key}:telegram" if dedupe_key else None,

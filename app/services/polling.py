@@ -138,6 +138,10 @@ async def _poll_locked(name, settings, sessions, http, at, respect_backoff) -> P
         return PollOutcome(name, "failed", duration_ms=ms, error=str(wrapped))
     ms = int((time.perf_counter() - started) * 1000)
     stats = await _record_success(sessions, name, result, at, ms)
+    # The new prices are committed: price alerts compare against them (in their own transaction).
+    from app.notifications.alerts import check_after_poll
+
+    await check_after_poll(sessions, settings, name, at)
     return PollOutcome(name, "ok", offers=len(result.offers), skipped_items=len(result.skipped),
                        duration_ms=ms, stats=stats)
 

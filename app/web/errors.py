@@ -9,6 +9,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundE
 from litestar.response import Redirect, Template
 
 from app.auth.session import TwoFactorEnrollmentRequired
+from app.billing.entitlements import FeatureLocked
+from app.billing.locked import locked_response
 from app.console.errors import ConsoleError, NotFoundForUser
 
 from app.services.prices import InvalidQuery
@@ -60,7 +62,12 @@ def exception_handlers() -> dict:
             return _error(request, 403, exc.detail)
         return Redirect("/settings/security")
 
+    def feature_locked(request: Request, exc: FeatureLocked) -> Response:
+        # A plan without the feature: 403 naming the plan, with the way to upgrade.
+        return locked_response(request, exc, as_json=_wants_json(request))
+
     return {
+        FeatureLocked: feature_locked,
         InvalidQuery: invalid_query,
         NotFoundException: not_found,
         NotAuthorizedException: not_authorized,

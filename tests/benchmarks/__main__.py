@@ -23,7 +23,7 @@ from rich.table import Table
 
 from app.db.engine import make_engine, session_factory
 from app.db.types import utcnow
-from tests.benchmarks import api, dataset, ingest, queries
+from tests.benchmarks import api, bench_costs, dataset, ingest, queries
 from tests.benchmarks.database import analyze, bench_url, prepare
 
 console = Console(width=max(Console().width, 132))
@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         figures += bench_api(url, args.requests, args.concurrency)
     except RuntimeError as exc:  # e.g. the endpoint is not there yet: still print the rest
         console.print(f"[red](b) skipped[/]: {exc}")
+    try:  # (d) the cost page over 1M cost records (100k with --quick)
+        records = 100_000 if args.quick else 1_000_000
+        figures += [Figure(**f) for f in asyncio.run(bench_costs.measure(url, records, args.runs, log=console.print))]
+    except RuntimeError as exc:
+        console.print(f"[red](d) skipped[/]: {exc}")
     report(figures, args)
     return 0
 

@@ -18,6 +18,7 @@ from app.server import create_app
 from app.settings import get_settings
 from providers.sandbox import generate_api_key
 from tests.auth.support import Browser, make_user
+from tests.billing.support import grant
 from tests.bindings.helpers import bindings_of, shown_status
 
 K1, K2 = generate_key_spec("k1"), generate_key_spec("k2")
@@ -110,6 +111,7 @@ async def test_an_unreadable_secret_is_reported_and_shown_as_needing_attention(s
     ring1 = Keyring.from_spec(K1)
     ada, _ = await make_user(sessions, "ada@example.com")
     bob, _ = await make_user(sessions, "bob@example.com")
+    await grant(sessions, ada.id, "pro")  # two keys: more than Basic's one binding
     good_id = await bind(sessions, ring1, ada.id, "Good", generate_api_key())
     tampered_id = await bind(sessions, ring1, ada.id, "Tampered", generate_api_key())
     stolen_id = await bind(sessions, ring1, bob.id, "Stolen", generate_api_key())

@@ -7,6 +7,7 @@ from litestar.params import Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.entitlements import require_feature
 from app.console import batch
 from app.console.pages.common import (
     CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_list, form_text, keyring, page, provider_http,
@@ -16,7 +17,7 @@ from app.db.models import User
 
 class BatchController(Controller):
     path = "/console/batch"
-    guards = CONSOLE_GUARDS
+    guards = [*CONSOLE_GUARDS, require_feature("batch")]
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")

@@ -3,6 +3,8 @@ history, the actions (stop and delete are confirmed first), "Sync now" and the p
 
 from __future__ import annotations
 
+import re
+
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +15,7 @@ from app.console.instances import OPERATIONS, get_owned, perform
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
 from app.db.models import User
 from app.db.types import utcnow
+from app.repair.views import RepairForm, repair_panel
 
 CONFIRMED_OPERATIONS = ("stop", "delete")
 """Destructive: they go through a confirmation step."""
@@ -23,12 +26,20 @@ DONE_MESSAGES = {
     "delete": "Delete requested: the provider is deleting it.",
     "launched": "Launch requested: the provider is starting it. This page updates by itself.",
     "template": "Saved as a template.",
+    "auto_repair": "Auto-repair settings saved.",
 }
 
 
 def _check_operation(operation: str) -> None:
     if operation not in OPERATIONS:
         raise ConsoleError(f"unknown action {operation!r}")
+
+
+def _back_to(path: str) -> str:
+    """Where "Sync now" returns: the console page it was pressed on, never another site."""
+    if re.fullmatch(r"/console(/instances/\d+)?", path or ""):
+        return path
+    return "/console"
 
 
 def sync_notice(synced: int | None, failed: int | None) -> str | None:
@@ -55,13 +66,13 @@ class DeploymentsController(Controller):
                     notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
     @post("/sync")
-    async def sync_now(self, request: Request, user: User) -> Redirect:
+    async def sync_now(self, request: Request, user: User, data: Form) -> Redirect:
         async with provider_http(request) as http:
             reports = await overview.sync_user(request.app.state.sessions, keyring(request), http, user.id)
         failed = sum(1 for r in reports if r.error)
-        return Redirect(f"/console?synced={len(reports)}&sync_failed={failed}")
+        return Redirect(f"{_back_to(form_text(data, 'next'))}?synced={len(reports)}&sync_failed={failed}")
 
-    @post("/poll")
+    @post("/poll", status_code=200)
     async def poll(self, request: Request, user: User) -> dict[str, object]:
         """The page's poll: sync what it waits for, then say whether the page is out of date."""
         sessions = request.app.state.sessions
@@ -73,8 +84,10 @@ class DeploymentsController(Controller):
                 "polling": any(d.transitional for d in deployments)}
 
     @get("/instances/{instance_id:int}")
-    async def detail(self, db: AsyncSession, user: User, instance_id: int, done: str | None = None) -> Template:
-        return await detail_page(db, user.id, instance_id, notice=DONE_MESSAGES.get(done or ""))
+    async def detail(self, db: AsyncSession, user: User, instance_id: int, done: str | None = None,
+                     synced: int | None = None, sync_failed: int | None = None) -> Template:
+        return await detail_page(db, user.id, instance_id,
+                                 notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
     @get("/instances/{instance_id:int}/confirm/{operation:str}")
     async def confirm(self, db: AsyncSession, user: User, instance_id: int, operation: str) -> Template:
@@ -100,8 +113,8 @@ class DeploymentsController(Controller):
 
 
 async def detail_page(db: AsyncSession, user_id: int, instance_id: int, *, notice: str | None = None,
-                       error: str | None = None, status: int = 200) -> Template:
+                       error: str | None = None, status: int = 200, repair_form: RepairForm | None = None) -> Template:
     deployment, events = await overview.deployment_detail(db, user_id, instance_id)
     return page("console/instance.html", status, deployment=deployment, events=events, now=utcnow(),
                 fingerprint=overview.fingerprint([deployment]), polling=deployment.transitional,
-                notice=notice, error=error)
+                notice=notice, error=error, repair=await repair_panel(db, user_id, instance_id, repair_form))

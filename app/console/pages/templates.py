@@ -7,6 +7,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.entitlements import require_feature
 from app.console import templates_service
 from app.console.overview import provider_display_name
 from app.console.pages.deployments import detail_page
@@ -39,7 +40,7 @@ async def _list_page(db: AsyncSession, user_id: int, *, values: dict[str, str] |
 
 class TemplatesController(Controller):
     path = "/console/templates"
-    guards = CONSOLE_GUARDS
+    guards = [*CONSOLE_GUARDS, require_feature("templates")]
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")

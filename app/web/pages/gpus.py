@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.history_access import PUBLIC_HISTORY_DAYS
 from app.db.types import utcnow
 from app.services.history import DailyPoint, daily_series
 from app.services.prices import OfferView
@@ -24,7 +25,7 @@ from app.web.queries import GpuMarket, cheapest_offer_per_source, market_by_fami
 from app.web.urls import compare_url
 from providers.gpus import FAMILIES, CanonicalGpu, family_name, gpus_in
 
-HISTORY_DAYS = 90
+HISTORY_DAYS = PUBLIC_HISTORY_DAYS  # more is a Pro feature, served by the API (app/billing/history_access.py)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,13 @@
     return field ? field.value : "";
   }
 
+  // A one-off notice ("Stop requested") must not come back with every refresh.
+  function withoutNotices(location) {
+    var url = new URL(location.href);
+    ["done", "synced", "sync_failed"].forEach(function (name) { url.searchParams.delete(name); });
+    return url.toString();
+  }
+
   function selectionMade() {
     return document.querySelector("input[form=batch][name=id]:checked") !== null;
   }
@@ -22,7 +29,7 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (state) {
           if (state && state.fingerprint !== fingerprint && !selectionMade()) {
-            window.location.reload();
+            window.location.replace(withoutNotices(window.location));
             return;
           }
           if (!state || state.polling || state.fingerprint !== fingerprint) window.setTimeout(tick, POLL_MS);

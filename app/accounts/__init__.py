@@ -1,0 +1,1 @@
+"""The user's own account settings (profile: name and time zone)."""

@@ -1,0 +1,127 @@
+"""``/settings/subscription`` (the account's plan), ``POST /webhooks/stripe`` and ``/admin/billing``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.session import requires_admin
+from app.billing import webhooks
+from app.billing.admin_stats import billing_stats
+from app.billing.client import BillingError, billing_client
+from app.billing.entitlements import FEATURE_LABELS
+from app.billing.service import Outcome, SubscriptionService, new_intent
+from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, page
+from app.db.models import User
+
+PLAN_FEATURE_LABELS = {"prices": "GPU price pages and API", "deployments": "Deployment management", **FEATURE_LABELS}
+
+DONE = {
+    "trial": "Your 7-day Pro trial has started: every Pro feature is open now.",
+    "subscribed": "Subscribed: your new plan is in force now.",
+    "switched": "Plan changed. Stripe prorates the difference on your next invoice.",
+    "canceled": "Canceled: your plan stays in force until the end of the period, then the account moves to Basic.",
+    "resumed": "Resumed: your plan renews as before.",
+}
+RETURNS = {
+    ("checkout", "success"): "Payment received. Your plan changes as soon as Stripe confirms it (a few seconds): "
+                             "reload this page if it has not yet.",
+    ("checkout", "canceled"): "Checkout canceled: nothing was charged.",
+    ("portal", "returned"): "Back from the payment settings.",
+}
+
+
+@asynccontextmanager
+async def subscription_service(request: Request) -> AsyncIterator[SubscriptionService]:
+    """A billing client for this request only (Stripe calls are rare: no pool to keep)."""
+    settings = request.app.state.settings
+    client = billing_client(settings)
+    try:
+        yield SubscriptionService(request.app.state.sessions, settings, client)
+    finally:
+        await client.close()
+
+
+def _notice(done: str | None, checkout: str | None, portal: str | None) -> str | None:
+    if done in DONE:
+        return DONE[done]
+    return RETURNS.get(("checkout", checkout or "")) or RETURNS.get(("portal", portal or ""))
+
+
+class SubscriptionController(Controller):
+    path = "/settings/subscription"
+    guards = CONSOLE_GUARDS
+    dependencies = CONSOLE_DEPENDENCIES
+
+    async def _page(self, request: Request, user: User, *, notice: str | None = None, error: str | None = None,
+                    status: int = 200) -> Template:
+        async with subscription_service(request) as service:
+            view = await service.overview(user.id)
+        return page("billing/subscription.html", status, view=view, notice=notice, error=error, intent=new_intent(),
+                    feature_labels=PLAN_FEATURE_LABELS)
+
+    async def _act(self, request: Request, user: User, action) -> Template | Redirect:
+        try:
+            async with subscription_service(request) as service:
+                outcome: Outcome = await action(service)
+        except BillingError as exc:
+            return await self._page(request, user, error=str(exc), status=400)
+        return Redirect(outcome.redirect, status_code=303)
+
+    @get("/", name="subscription")
+    async def index(self, request: Request, user: User, done: str | None = None, checkout: str | None = None,
+                    portal: str | None = None) -> Template:
+        return await self._page(request, user, notice=_notice(done, checkout, portal))
+
+    @post("/trial")
+    async def trial(self, request: Request, user: User, data: Form) -> Template | Redirect:
+        return await self._act(request, user, lambda s: s.subscribe(user, "pro", trial=True,
+                                                                   intent=form_text(data, "intent")))
+
+    @post("/subscribe")
+    async def subscribe(self, request: Request, user: User, data: Form) -> Template | Redirect:
+        return await self._act(request, user, lambda s: s.subscribe(user, form_text(data, "plan"),
+                                                                   intent=form_text(data, "intent")))
+
+    @post("/switch")
+    async def switch(self, request: Request, user: User, data: Form) -> Template | Redirect:
+        return await self._act(request, user, lambda s: s.switch_plan(user, form_text(data, "plan"),
+                                                                     form_text(data, "intent")))
+
+    @post("/cancel")
+    async def cancel(self, request: Request, user: User, data: Form) -> Template | Redirect:
+        return await self._act(request, user, lambda s: s.set_cancel(user, True, form_text(data, "intent")))
+
+    @post("/resume")
+    async def resume(self, request: Request, user: User, data: Form) -> Template | Redirect:
+        return await self._act(request, user, lambda s: s.set_cancel(user, False, form_text(data, "intent")))
+
+    @post("/payment-methods")
+    async def payment_methods(self, request: Request, user: User, data: Form) -> Template | Redirect:
+        return await self._act(request, user, lambda s: s.payment_portal(user, form_text(data, "intent")))
+
+
+@post("/webhooks/stripe", include_in_schema=False, status_code=200)
+async def stripe_webhook(request: Request) -> Response:
+    """Stripe's deliveries. The raw body is what was signed: it is verified before it is parsed."""
+    raw = await request.body()
+    try:
+        outcome = await webhooks.process(request.app.state.sessions, request.app.state.settings, raw,
+                                         request.headers.get("stripe-signature"))
+    except webhooks.BadSignature as exc:
+        return Response({"error": str(exc)}, status_code=400)
+    return Response({"received": True, "outcome": outcome}, status_code=200)
+
+
+class AdminBillingController(Controller):
+    path = "/admin/billing"
+    guards = [requires_admin]
+
+    @get("/", name="admin-billing")
+    async def index(self, request: Request, db: AsyncSession) -> Template:
+        stats = await billing_stats(db, request.app.state.settings.billing.grace_days)
+        return page("billing/admin.html", stats=stats)

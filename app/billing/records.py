@@ -1,0 +1,97 @@
+"""Writes to the subscription and invoice tables; the callers own the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.billing.client import SubscriptionState
+from app.billing.entitlements import BASIC
+from app.db.models import Invoice, Subscription
+from app.db.types import utcnow
+
+LIVE_STATUSES = ("trialing", "active", "past_due")
+
+
+async def subscription_of(session: AsyncSession, user_id: int, *, lock: bool = False) -> Subscription | None:
+    query = select(Subscription).where(Subscription.user_id == user_id)
+    if lock:  # PostgreSQL: events for one account apply one after another
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def subscription_by_stripe_ids(session: AsyncSession, subscription_id: str | None,
+                                     customer_id: str | None) -> Subscription | None:
+    for column, value in ((Subscription.stripe_subscription_id, subscription_id),
+                          (Subscription.stripe_customer_id, customer_id)):
+        if value:
+            row = (await session.execute(select(Subscription).where(column == value).with_for_update())).scalar_one_or_none()
+            if row is not None:
+                return row
+    return None
+
+
+def new_subscription(user_id: int) -> Subscription:
+    """A row for an account that had none: Basic, nothing live yet."""
+    return Subscription(user_id=user_id, plan_code=BASIC, status="canceled", cancel_at_period_end=False,
+                        trial_used=False, updated_at=utcnow())
+
+
+def state_of(row: Subscription | None) -> SubscriptionState | None:
+    if row is None:
+        return None
+    return SubscriptionState(row.plan_code, row.status, row.current_period_end, row.cancel_at_period_end,
+                             row.trial_end, row.trial_used, row.stripe_subscription_id, row.stripe_customer_id)
+
+
+def apply_state(row: Subscription, state: SubscriptionState, *, at: datetime, stamp: int | None = None) -> None:
+    """Write ``state`` onto ``row``. ``at`` is when it happened (starts the past_due grace period);
+    ``stamp`` is the Stripe event's ``created``, so older events arriving later are ignored."""
+    row.plan_code = state.plan_code
+    row.status = state.status
+    row.current_period_end = state.current_period_end
+    row.cancel_at_period_end = state.cancel_at_period_end
+    row.trial_end = state.trial_end
+    row.trial_used = row.trial_used or state.had_trial
+    if state.status == "past_due":
+        row.past_due_since = row.past_due_since or at
+    else:
+        row.past_due_since = None
+    if state.subscription_id:
+        row.stripe_subscription_id = state.subscription_id
+    if state.customer_id:
+        row.stripe_customer_id = state.customer_id
+    if stamp is not None:
+        row.stripe_state_at = max(stamp, row.stripe_state_at or 0)
+    row.updated_at = utcnow()
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    stripe_invoice_id: str
+    amount: Decimal
+    currency: str
+    status: str
+    """paid | payment_failed | open"""
+    hosted_invoice_url: str | None
+    created_at: datetime
+
+
+async def record_invoice(session: AsyncSession, user_id: int, record: InvoiceRecord) -> Invoice:
+    """Insert or update by Stripe id. Paid is final: a late failure event does not undo it."""
+    row = (await session.execute(select(Invoice).where(
+        Invoice.stripe_invoice_id == record.stripe_invoice_id))).scalar_one_or_none()
+    if row is None:
+        row = Invoice(user_id=user_id, stripe_invoice_id=record.stripe_invoice_id, amount=record.amount,
+                      currency=record.currency, status=record.status, hosted_invoice_url=record.hosted_invoice_url,
+                      created_at=record.created_at)
+        session.add(row)
+    elif row.status != "paid":
+        row.status, row.amount = record.status, record.amount
+        row.hosted_invoice_url = record.hosted_invoice_url or row.hosted_invoice_url
+    await session.flush()
+    return row

@@ -1,0 +1,74 @@
+"""What the cost pages are asked for: a range of local days, a provider, a GPU and a page,
+validated once (bad input raises InvalidQuery, which the app answers with 400 and the message)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from app.services.prices import InvalidQuery
+from providers.gpus import GPUS
+from providers.registry import SIMULATED, SOURCES
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+"""A year (leap years included) per view or export: the daily breakdown stays a few thousand rows."""
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class CostFilters:
+    first: date
+    last: date
+    """Local days in the user's time zone, both included."""
+    provider: str | None = None
+    gpu: str | None = None
+    page: int = 1
+    chosen_range: bool = False
+    """False when the range is the default (the last 30 days)."""
+
+    def each_day(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    def query(self, **changes: object) -> str:
+        """The query string of these filters (page 1 unless given), for links and the export."""
+        chosen = replace(self, **changes) if changes else self
+        params = {"from": chosen.first.isoformat(), "to": chosen.last.isoformat()} if chosen.chosen_range else {}
+        params |= {k: v for k, v in (("provider", chosen.provider), ("gpu", chosen.gpu)) if v}
+        if chosen.page > 1:
+            params["page"] = str(chosen.page)
+        return urlencode(params)
+
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
+
+
+def _day(name: str, value: str) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidQuery(f"{name}: expected a date like 2026-11-02, got {value[:40]!r}") from None
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidQuery(f"{name}: choose a date between {EARLIEST} and {LATEST}")
+    return day
+
+
+def parse_filters(today: date, date_from: str | None = None, date_to: str | None = None,
+                  provider: str | None = None, gpu: str | None = None, page: int = 1) -> CostFilters:
+    """``today`` is the user's local date: the default range ends there."""
+    date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
+    last = _day("to", date_to) if date_to else today
+    first = _day("from", date_from) if date_from else last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise InvalidQuery("from: the start date is after the end date")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise InvalidQuery(f"from: a range can span at most {MAX_DAYS} days")
+    provider, gpu = (provider or "").strip() or None, (gpu or "").strip() or None
+    if provider is not None and provider not in SOURCES and provider not in SIMULATED:
+        raise InvalidQuery(f"provider: unknown provider {provider[:40]!r}")
+    if gpu is not None and gpu not in GPUS:
+        raise InvalidQuery(f"gpu: unknown GPU {gpu[:40]!r}")
+    if page < 1:
+        raise InvalidQuery("page: must be 1 or more")
+    return CostFilters(first, last, provider, gpu, page, chosen_range=bool(date_from or date_to))

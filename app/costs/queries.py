@@ -1,0 +1,147 @@
+"""The cost pages' SQL: sums are taken in the database, scoped to one user, so a page reads a few
+hundred aggregated rows however many 15-minute cost records there are.
+
+Days are the user's local days, daylight saving included: the query computes each record's local
+date from the zone's UTC offsets (``app.costs.sql_time``), on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.costs.accrual import BILLABLE_STATES, FINAL_STATES
+from app.db.models import CostRecord, Instance, InstanceEvent, ProviderBinding
+from app.costs.sql_time import day_from_number, local_day_number
+from app.db.types import money
+from dashboards.local_days import local_midnight, utc_offsets
+
+ZERO = money(0)
+MICROS = 6
+"""Money leaves SQL as Decimal and is summed further as integer micro-dollars: exact and fast."""
+
+DAILY_COLUMNS = ["day", "instance_id", "instance", "provider", "gpu_slug", "price_micros", "seconds", "amount_micros"]
+
+
+def to_micros(value: Decimal | None) -> int:
+    return int((value or ZERO).scaleb(MICROS))
+
+
+def from_micros(value: int) -> Decimal:
+    return money(Decimal(int(value)).scaleb(-MICROS))
+
+
+def _scoped(stmt: Select, user_id: int, provider: str | None, gpu: str | None) -> Select:
+    stmt = stmt.where(CostRecord.user_id == user_id)
+    if provider:
+        stmt = stmt.where(CostRecord.provider == provider)
+    if gpu:
+        stmt = stmt.where(CostRecord.gpu_slug == gpu)
+    return stmt
+
+
+@dataclass(frozen=True)
+class CalendarTotals:
+    month: Decimal
+    week: Decimal
+
+
+async def calendar_totals(session: AsyncSession, user_id: int, month_start: datetime, week_start: datetime,
+                          provider: str | None = None, gpu: str | None = None) -> CalendarTotals:
+    """This month and this week (their starts: the user's local midnights), in one pass over the
+    recent records only, through the (user, period) index."""
+    def since(start: datetime):
+        return func.sum(case((CostRecord.period_start >= start, CostRecord.amount)))
+
+    stmt = _scoped(select(since(month_start), since(week_start)), user_id, provider, gpu)
+    month, week = (await session.execute(stmt.where(CostRecord.period_start >= min(month_start, week_start)))).one()
+    return CalendarTotals(*(money(v) if v is not None else ZERO for v in (month, week)))
+
+
+async def hourly_burn(session: AsyncSession, user_id: int, provider: str | None = None,
+                      gpu: str | None = None) -> tuple[Decimal, int]:
+    """What the user's instances cost per hour right now, and how many are billed: the price in
+    force (the latest event's, as accrual uses it) of every instance in a billable state."""
+    latest_price = (select(InstanceEvent.price_per_hour).where(InstanceEvent.instance_id == Instance.id)
+                    .order_by(InstanceEvent.at.desc(), InstanceEvent.id.desc()).limit(1).scalar_subquery())
+    stmt = select(latest_price).where(Instance.user_id == user_id, Instance.status.in_(BILLABLE_STATES))
+    if provider:
+        stmt = stmt.where(Instance.provider == provider)
+    if gpu:
+        stmt = stmt.where(Instance.gpu_slug == gpu)
+    prices = list((await session.execute(stmt)).scalars())
+    return money(sum((p for p in prices if p is not None), ZERO)), len(prices)
+
+
+async def daily_costs(session: AsyncSession, user_id: int, zone: ZoneInfo, first: date, last: date,
+                      provider: str | None = None, gpu: str | None = None) -> pd.DataFrame:
+    """Cost per local day (in ``zone``), instance and price, from ``first`` to ``last`` included.
+    A day with a price change has a row per price."""
+    start, end = local_midnight(zone, first), local_midnight(zone, last + timedelta(days=1))
+    day = local_day_number(CostRecord.period_start, utc_offsets(zone, start, end))
+    # Narrow keys, so the database can hash them; the instances' names come in a second, small query.
+    stmt = _scoped(
+        select(day, CostRecord.instance_id, CostRecord.price_per_hour,
+               func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount))
+        .where(CostRecord.period_start >= start, CostRecord.period_start < end)
+        .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour),
+        user_id, provider, gpu)
+    rows = (await session.execute(stmt)).all()
+    instances = await _instances(session, user_id, {row[1] for row in rows})
+    return pd.DataFrame(
+        [(day_from_number(number), iid, *instances[iid], to_micros(price), int(seconds), to_micros(amount))
+         for number, iid, price, seconds, amount in rows],
+        columns=DAILY_COLUMNS,
+    ).astype({"instance_id": "int64", "price_micros": "int64", "seconds": "int64", "amount_micros": "int64"})
+
+
+async def _instances(session: AsyncSession, user_id: int, ids: set[int]) -> dict[int, tuple[str, str, str | None]]:
+    """id -> (name, provider, gpu slug), for the instances that have costs in the range."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(Instance.id, Instance.name, Instance.provider, Instance.gpu_slug)
+                                 .where(Instance.user_id == user_id, Instance.id.in_(ids)))
+    return {iid: (name, provider, slug) for iid, name, provider, slug in rows}
+
+
+async def cost_dimensions(session: AsyncSession, user_id: int) -> tuple[list[str], list[str]]:
+    """The providers and GPUs the user has deployed on: the filters' choices. Read from the
+    instances, which are few, rather than from the (many) cost records they produced."""
+    rows = (await session.execute(
+        select(Instance.provider, Instance.gpu_slug).where(Instance.user_id == user_id).distinct())).all()
+    return sorted({p for p, _ in rows}), sorted({g for _, g in rows if g})
+
+
+@dataclass(frozen=True)
+class DeploymentCounts:
+    total: int
+    active: int
+    """Not terminated or failed (what the deployments list shows)."""
+    billed_now: int
+    """In a billable state right now (booting, running, stopping)."""
+
+
+async def deployment_counts(session: AsyncSession, user_id: int) -> DeploymentCounts:
+    row = (await session.execute(select(
+        func.count(),
+        func.count(case((Instance.status.not_in(FINAL_STATES), 1))),
+        func.count(case((Instance.status.in_(BILLABLE_STATES), 1))),
+    ).where(Instance.user_id == user_id))).one()
+    return DeploymentCounts(*row)
+
+
+async def binding_count(session: AsyncSession, user_id: int) -> int:
+    return (await session.execute(
+        select(func.count()).select_from(ProviderBinding).where(ProviderBinding.user_id == user_id))).scalar_one()
+
+
+async def recent_instances(session: AsyncSession, user_id: int, limit: int = 5) -> list[Instance]:
+    return list((await session.execute(
+        select(Instance).where(Instance.user_id == user_id)
+        .order_by(Instance.created_at.desc(), Instance.id.desc()).limit(limit))).scalars())

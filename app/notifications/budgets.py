@@ -1,0 +1,129 @@
+"""Monthly budgets and the cost warnings at 75, 90 and 95 % of them.
+
+The month is the user's own (``User.timezone``), like the cost pages: this month's cost is the sum
+of the user's cost records since local midnight on the 1st. Each threshold is told at most once a
+month: the ``BudgetAlert`` row (primary key user + month + threshold) and the message are written
+in one transaction, so a threshold is either recorded and queued, or neither. If the cost jumps
+past several thresholds at once, they are all recorded and one message names the highest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.models import Budget, CostRecord, User
+from app.db.types import UTCDateTime, money, utcnow
+from app.notifications.messages import send_event
+from app.web.localtime import user_zone
+from dashboards.local_days import local_midnight, local_today, month_start
+
+log = logging.getLogger(__name__)
+THRESHOLDS = (75, 90, 95)
+MAX_BUDGET = Decimal(10_000_000)
+
+_RECORD = text(
+    "INSERT INTO budget_alerts (user_id, month, threshold, sent_at) VALUES (:user_id, :month, :threshold, :now) "
+    "ON CONFLICT (user_id, month, threshold) DO NOTHING"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+class BudgetError(ValueError):
+    """A budget the form cannot take; the message is shown to the user."""
+
+
+def parse_budget(raw: str) -> Decimal | None:
+    """"" -> no budget; "500" or "$1,250.50" -> Decimal dollars a month."""
+    raw = (raw or "").strip().replace("$", "").replace(",", "").strip()
+    if not raw:
+        return None
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise BudgetError("enter the monthly budget in dollars, e.g. 500") from None
+    if not amount.is_finite() or not 0 < amount <= MAX_BUDGET:
+        raise BudgetError(f"the monthly budget must be more than $0 and at most ${MAX_BUDGET:,}")
+    return money(amount)
+
+
+async def get_budget(session: AsyncSession, user_id: int) -> Decimal | None:
+    row = await session.get(Budget, user_id)
+    return row.monthly_amount if row else None
+
+
+async def set_budget(session: AsyncSession, user_id: int, amount: Decimal | None) -> None:
+    """Set or (with None) remove the budget; the caller commits."""
+    row = await session.get(Budget, user_id)
+    if amount is None:
+        if row is not None:
+            await session.delete(row)
+    elif row is None:
+        session.add(Budget(user_id=user_id, monthly_amount=amount))
+    else:
+        row.monthly_amount = amount
+
+
+@dataclass(frozen=True)
+class MonthSpend:
+    month: str
+    """``YYYY-MM`` of the user's local month"""
+    label: str
+    spent: Decimal
+
+
+async def month_spend(session: AsyncSession, user: User, now: datetime) -> MonthSpend:
+    zone = user_zone(user)
+    first: date = month_start(local_today(zone, now))
+    since = local_midnight(zone, first)
+    spent = (await session.execute(select(func.sum(CostRecord.amount)).where(
+        CostRecord.user_id == user.id, CostRecord.period_start >= since))).scalar_one()
+    return MonthSpend(f"{first:%Y-%m}", f"{first:%B %Y}", money(spent or 0))
+
+
+def reached(spent: Decimal, budget: Decimal) -> list[int]:
+    return [t for t in THRESHOLDS if spent * 100 >= budget * t]
+
+
+async def check_user_budget(session: AsyncSession, user: User, budget: Decimal, *, base_url: str,
+                            telegram_enabled: bool, now: datetime) -> int | None:
+    """Record the thresholds newly reached this month and queue one warning; returns its threshold."""
+    spend = await month_spend(session, user, now)
+    new = []
+    for threshold in reached(spend.spent, budget):
+        inserted = await session.execute(_RECORD, {"user_id": user.id, "month": spend.month,
+                                                   "threshold": threshold, "now": now})
+        if inserted.rowcount == 1:
+            new.append(threshold)
+    if not new:
+        return None
+    top = max(new)
+    await send_event(session, user.id, "cost_warning", base_url=base_url, telegram_enabled=telegram_enabled,
+                     dedupe_key=f"budget:{user.id}:{spend.month}:{top}", now=now, threshold=top,
+                     spent=spend.spent, budget=budget, month_label=spend.label)
+    return top
+
+
+async def check_budgets(sessions: async_sessionmaker[AsyncSession], *, base_url: str, telegram_enabled: bool,
+                        now: datetime | None = None) -> int:
+    """The scheduler job (after cost accrual): each budget in its own short transaction."""
+    now = now or utcnow()
+    async with sessions() as session:
+        user_ids = list((await session.execute(select(Budget.user_id).order_by(Budget.user_id))).scalars())
+    warned = 0
+    for user_id in user_ids:
+        try:
+            async with sessions() as session, session.begin():
+                user, budget = await session.get(User, user_id), await get_budget(session, user_id)
+                if user is None or budget is None:
+                    continue
+                if await check_user_budget(session, user, budget, base_url=base_url,
+                                           telegram_enabled=telegram_enabled, now=now) is not None:
+                    warned += 1
+        except Exception:  # noqa: BLE001 - one account's problem must not stop the others' warnings
+            log.exception("checking the budget of user %s failed", user_id)
+    return warned

@@ -1,0 +1,40 @@
+"""The cost history as CSV: exactly the rows of the table under the same filters, all pages.
+Amounts are exact (6 decimals) so a spreadsheet's sum matches the page's total to the cent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pandas as pd
+
+COLUMNS = ["date", "instance_id", "instance", "provider", "gpu", "hours", "price_per_hour", "amount"]
+
+
+def _exact(micros: int) -> str:
+    return f"{Decimal(int(micros)).scaleb(-6):.6f}"
+
+
+def _text(value: str) -> str:
+    """Instance names come from providers too: one starting like a formula stays text in a spreadsheet."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _hours(seconds: int) -> str:
+    return f"{Decimal(int(seconds)) / 3600:.4f}"
+
+
+def history_csv(rows: pd.DataFrame, provider_name: Callable[[str], str],
+                gpu_name: Callable[[str | None], str]) -> str:
+    """``rows``: ``dashboards.cost_frames.history`` of the filtered range."""
+    out = pd.DataFrame({
+        "date": [d.isoformat() for d in rows["day"]],
+        "instance_id": rows["instance_id"].astype("int64"),
+        "instance": [_text(str(n)) for n in rows["instance"]],
+        "provider": [provider_name(p) for p in rows["provider"]],
+        "gpu": [gpu_name(g) for g in rows["gpu_slug"].astype(object).where(rows["gpu_slug"].notna(), None)],
+        "hours": [_hours(s) for s in rows["seconds"]],
+        "price_per_hour": [_exact(p) for p in rows["price_micros"]],
+        "amount": [_exact(a) for a in rows["amount_micros"]],
+    }, columns=COLUMNS)
+    return out.to_csv(index=False, lineterminator="\r\n")

@@ -1,0 +1,220 @@
+"""Every console route keeps users apart: another user's instance, key or template is a 404
+(exactly like a missing one), and lists never show it. The routes are read from the app, so a
+new console route without a case here fails ``test_every_console_route_has_a_case``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+
+from app.console.instances import LaunchSpec, launch
+from app.console.sync import sync_binding
+from app.db.models import DeploymentTemplate, Instance, Offer, ProviderBinding
+from app.db.types import utcnow
+from tests.console.conftest import Browser, sandbox_offers
+
+PREFIXES = ("/console", "/settings/providers", "/costs")
+BOBS = ("bobs-secret-box", "Bob's template", "Bob's key")
+
+
+@dataclass
+class World:
+    alice: Browser
+    alice_instance: int
+    alice_template: int
+    alice_binding: int
+    bob_instance: int
+    bob_template: int
+    bob_binding: int
+    offer: int
+
+
+async def check_404(response) -> None:
+    assert response.status_code == 404, (response.request.url, response.status_code, response.text[:300])
+    for secret in BOBS:
+        assert secret not in response.text
+
+
+async def check_no_leak(response) -> None:
+    assert response.status_code < 500, (response.request.url, response.status_code)
+    for secret in BOBS:
+        assert secret not in response.text, (response.request.url, secret)
+
+
+Case = Callable[[World], Awaitable[None]]
+
+
+def get(url: Callable[[World], str], check) -> Case:
+    async def case(w: World) -> None:
+        await check(await w.alice.get(url(w)))
+    return case
+
+
+def post(url: Callable[[World], str], check, data: dict | None = None) -> Case:
+    async def case(w: World) -> None:
+        await check(await w.alice.post(url(w), data))
+    return case
+
+
+async def each_operation(w: World) -> None:
+    for operation in ("start", "stop", "reboot", "delete"):
+        await check_404(await w.alice.post(f"/console/instances/{w.bob_instance}/actions/{operation}",
+                                           {"confirm": "yes"}))
+
+
+async def batch_with_a_foreign_id(w: World) -> None:
+    for operation in ("start", "stop", "delete"):
+        await check_404(await w.alice.get(
+            f"/console/batch?op={operation}&id={w.alice_instance}&id={w.bob_instance}"))
+        await check_404(await w.alice.post("/console/batch", [
+            ("op", operation), ("id", str(w.alice_instance)), ("id", str(w.bob_instance))]))
+
+
+async def launch_with_a_foreign_key(w: World) -> None:
+    await check_404(await w.alice.post("/console/launch", {"offer": w.offer, "binding_id": w.bob_binding,
+                                                           "name": "stolen-key"}))
+
+
+async def template_launches(w: World) -> None:
+    # Bob's template on Alice's key, and Alice's template on Bob's key.
+    await check_404(await w.alice.post(f"/console/templates/{w.bob_template}/launch",
+                                       {"name": "x-1", "binding_id": w.alice_binding}))
+    await check_404(await w.alice.post(f"/console/templates/{w.alice_template}/launch",
+                                       {"name": "x-2", "binding_id": w.bob_binding}))
+
+
+async def launch_page_lists_only_own_keys(w: World) -> None:
+    response = await w.alice.get(f"/console/launch?offer={w.offer}")
+    await check_no_leak(response)
+    assert f'value="{w.bob_binding}"' not in response.text and f'value="{w.alice_binding}"' in response.text
+
+
+async def poll_without_foreign_ids(w: World) -> None:
+    response = await w.alice.post("/console/poll")
+    ids = {int(part.split(":")[0]) for part in response.json()["fingerprint"].split(";") if part}
+    assert ids == {w.alice_instance}
+
+
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/console"): get(lambda w: "/console", check_no_leak),
+    ("POST", "/console/sync"): post(lambda w: "/console/sync", check_no_leak),
+    ("POST", "/console/poll"): poll_without_foreign_ids,
+    ("GET", "/console/overview"): get(lambda w: "/console/overview", check_no_leak),
+    ("GET", "/costs"): get(lambda w: "/costs", check_no_leak),
+    ("GET", "/costs/export.csv"): get(lambda w: "/costs/export.csv", check_no_leak),
+    ("GET", "/console/instances/{instance_id:int}"): get(lambda w: f"/console/instances/{w.bob_instance}", check_404),
+    ("GET", "/console/instances/{instance_id:int}/confirm/{operation:str}"):
+        get(lambda w: f"/console/instances/{w.bob_instance}/confirm/delete", check_404),
+    ("POST", "/console/instances/{instance_id:int}/actions/{operation:str}"): each_operation,
+    ("POST", "/console/instances/{instance_id:int}/auto-repair"):
+        post(lambda w: f"/console/instances/{w.bob_instance}/auto-repair", check_404,
+             {"auto_repair": "on", "health_check_url": "http://198.51.100.9/health"}),
+    ("GET", "/console/batch"): batch_with_a_foreign_id,
+    ("POST", "/console/batch"): batch_with_a_foreign_id,
+    ("GET", "/console/launch"): launch_page_lists_only_own_keys,
+    ("POST", "/console/launch"): launch_with_a_foreign_key,
+    ("GET", "/console/templates"): get(lambda w: "/console/templates", check_no_leak),
+    ("POST", "/console/templates"): post(lambda w: "/console/templates", check_no_leak, {"name": "mine"}),
+    ("POST", "/console/templates/from-instance/{instance_id:int}"):
+        post(lambda w: f"/console/templates/from-instance/{w.bob_instance}", check_404, {"name": "t"}),
+    ("POST", "/console/templates/{template_id:int}/launch"): template_launches,
+    ("POST", "/console/templates/{template_id:int}/delete"):
+        post(lambda w: f"/console/templates/{w.bob_template}/delete", check_404),
+    ("GET", "/settings/providers"): get(lambda w: "/settings/providers", check_no_leak),
+    ("GET", "/settings/providers/new"): get(lambda w: "/settings/providers/new", check_no_leak),
+    ("POST", "/settings/providers"): post(lambda w: "/settings/providers", check_no_leak, {"provider": "sandbox"}),
+    ("POST", "/settings/providers/{binding_id:int}/verify"):
+        post(lambda w: f"/settings/providers/{w.bob_binding}/verify", check_404),
+    ("POST", "/settings/providers/{binding_id:int}/rename"):
+        post(lambda w: f"/settings/providers/{w.bob_binding}/rename", check_404, {"label": "mine now"}),
+    ("GET", "/settings/providers/{binding_id:int}/remove"):
+        get(lambda w: f"/settings/providers/{w.bob_binding}/remove", check_404),
+    ("POST", "/settings/providers/{binding_id:int}/remove"):
+        post(lambda w: f"/settings/providers/{w.bob_binding}/remove", check_404, {"confirm": "yes"}),
+}
+
+
+def console_routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.routes:
+        if not route.path.startswith(PREFIXES):
+            continue
+        for handler in getattr(route, "route_handlers", ()):
+            found |= {(method, route.path) for method in handler.http_methods if method not in ("OPTIONS", "HEAD")}
+    return found
+
+
+def test_every_console_route_has_a_case(app):
+    routes = console_routes(app)
+    assert routes, "no console routes found"
+    assert routes - CASES.keys() == set(), "a console route has no owner-scoping case below"
+    assert CASES.keys() - routes == set(), "a case below names a route that no longer exists"
+
+
+async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
+    await sandbox_offers(sessions)
+    instances = {}
+    for account, name in ((alice, "alices-box"), (bob, BOBS[0])):
+        row = await launch(sessions, keyring, http, account.user_id, LaunchSpec(
+            binding_id=account.binding_id, name=name, instance_type="sbx.h100.1x", region="sandbox-eu-1"))
+        instances[account.user_id] = row.id
+    templates = {}
+    async with sessions() as session, session.begin():
+        for account, name in ((alice, "Alice's template"), (bob, BOBS[1])):
+            row = DeploymentTemplate(user_id=account.user_id, name=name, provider="sandbox",
+                                     instance_type="sbx.h100.1x", region="sandbox-eu-1", created_at=utcnow())
+            session.add(row)
+            await session.flush()
+            templates[account.user_id] = row.id
+        (await session.get(ProviderBinding, bob.binding_id)).label = BOBS[2]
+        offer = (await session.execute(select(Offer.id).where(Offer.source == "sandbox"))).scalars().first()
+    return World(as_alice, instances[alice.user_id], templates[alice.user_id], alice.binding_id,
+                 instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer)
+
+
+async def bobs_state(sessions, cloud, bob) -> tuple:
+    async with sessions() as session:
+        instance = (await session.execute(select(Instance.status, Instance.name)
+                                          .where(Instance.user_id == bob.user_id))).all()
+        templates = (await session.execute(select(DeploymentTemplate.name)
+                                           .where(DeploymentTemplate.user_id == bob.user_id))).scalars().all()
+        binding = await session.get(ProviderBinding, bob.binding_id)
+    remote = sorted((i["name"], i["status"]) for i in cloud.list_instances(bob.api_key))
+    return instance, templates, (binding.label, binding.status), remote
+
+
+@pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
+async def test_another_users_objects_are_not_found(route, as_alice, sessions, keyring, http, cloud, alice, bob):
+    world = await build_world(sessions, keyring, http, alice, bob, as_alice)
+    before = await bobs_state(sessions, cloud, bob)
+
+    await CASES[route](world)
+
+    assert await bobs_state(sessions, cloud, bob) == before, "another user's request changed Bob's things"
+
+
+async def test_every_console_route_needs_a_login(app, sessions):
+    async with AsyncTestClient(app=app) as anonymous:
+        browser = Browser(anonymous)
+        for method, path in sorted(console_routes(app)):
+            url = (path.replace("{instance_id:int}", "1").replace("{template_id:int}", "1")
+                   .replace("{binding_id:int}", "1").replace("{operation:str}", "stop"))
+            if method == "GET":
+                response = await anonymous.get(url, follow_redirects=False)
+            else:
+                response = await browser.post(url, follow_redirects=False)
+            assert response.status_code in (302, 303), (method, path, response.status_code)
+            assert response.headers["location"].startswith("/login"), (method, path)
+
+
+async def test_bobs_instance_is_still_synced_for_bob(sessions, keyring, http, cloud, clock, alice, bob, as_alice):
+    """The scoping does not stop Bob's own sync: after all of the above his instance boots normally."""
+    world = await build_world(sessions, keyring, http, alice, bob, as_alice)
+    clock.advance(21)
+    await sync_binding(sessions, keyring, http, bob.binding_id)
+    async with sessions() as session:
+        assert (await session.get(Instance, world.bob_instance)).status == "running"
