@@ -100,6 +100,11 @@ def upgrade() -> None:
              features=json.dumps(enterprise), quotas=json.dumps({"bindings": None, "price_alerts": None}),
              stripe_price_setting="STRIPE_PRICE_ENTERPRISE"),
     ])
+    # Accounts that already have bindings start with the right count against their quota.
+    op.execute(
+        "INSERT INTO quota_usage (user_id, resource, used) "
+        "SELECT user_id, 'bindings', COUNT(*) FROM provider_bindings WHERE status <> 'disabled' GROUP BY user_id"
+    )
 
 
 def downgrade() -> None:
