@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.profile import ProfileError, time_zones, update_profile
@@ -18,11 +19,11 @@ class ProfileController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="profile")
-    async def show(self, user: User, saved: bool = False) -> Template:
+    async def show(self, user: NamedDependency[User], saved: bool = False) -> Template:
         return _form(user, {"name": user.name, "timezone": user.timezone}, notice="Saved." if saved else None)
 
     @post("/")
-    async def save(self, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+    async def save(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         typed = {"name": form_text(data, "name"), "timezone": form_text(data, "timezone")}
         try:
             update_profile(user, typed["name"], typed["timezone"])
@@ -32,7 +33,7 @@ class ProfileController(Controller):
         return Redirect("/settings/profile?saved=true")
 
 
-def _form(user: User, form: dict[str, str], *, notice: str | None = None, error: str | None = None,
+def _form(user: NamedDependency[User], form: dict[str, str], *, notice: str | None = None, error: str | None = None,
           status: int = 200) -> Template:
     return page("account/profile.html", status, user=user, form=form, zones=time_zones(), now=utcnow(),
                 notice=notice, error=error)

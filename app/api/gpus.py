@@ -27,7 +27,7 @@ def gpus_or_404(slug: str) -> tuple[CanonicalGpu, ...]:
     return gpus
 
 
-async def cheapest_by_provider(db: AsyncSession, gpus: tuple[CanonicalGpu, ...], spot: bool) -> dict[str, Decimal]:
+async def cheapest_by_provider(db: NamedDependency[AsyncSession], gpus: tuple[CanonicalGpu, ...], spot: bool) -> dict[str, Decimal]:
     """Each provider's lowest $/GPU-hour over the given variants."""
     _, summaries = await price_matrix(db, spot=spot, gpu_slugs=[g.slug for g in gpus])
     best: dict[str, Decimal] = {}

@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service
@@ -55,7 +56,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _start_session(request: Request, user: User) -> None:
+def _start_session(request: Request, user: NamedDependency[User]) -> None:
     request.clear_session()
     renew_session_id(request)
     request.set_session({SESSION_USER: user.id, "is_admin": user.is_admin,
@@ -70,13 +71,13 @@ class AuthController(Controller):
     dependencies = {"user": Provide(provide_current_user)}
 
     @get("/signup", name="signup")
-    async def signup_page(self, user: User | None) -> Template | Redirect:
+    async def signup_page(self, user: NamedDependency[User | None]) -> Template | Redirect:
         if user is not None:
             return Redirect("/console")
         return _form("auth/signup.html", form={}, error=None)
 
     @post("/signup")
-    async def signup(self, request: Request, db: AsyncSession, data: Form) -> Template | Redirect:
+    async def signup(self, request: Request, db: NamedDependency[AsyncSession], data: Form) -> Template | Redirect:
         try:
             user = await service.signup(db, data.get("email", ""), data.get("name", ""), data.get("password", ""))
             await db.commit()
@@ -87,13 +88,13 @@ class AuthController(Controller):
         return Redirect("/console")
 
     @get("/login", name="login")
-    async def login_page(self, user: User | None, next: str | None = None) -> Template | Redirect:
+    async def login_page(self, user: NamedDependency[User | None], next: str | None = None) -> Template | Redirect:
         if user is not None:
             return Redirect(_safe_next(next))
         return _form("auth/login.html", form={"next": next or ""}, error=None)
 
     @post("/login")
-    async def login(self, request: Request, db: AsyncSession, data: Form) -> Template | Redirect:
+    async def login(self, request: Request, db: NamedDependency[AsyncSession], data: Form) -> Template | Redirect:
         email = data.get("email", "")
         kept = {"email": email, "next": data.get("next", "")}
         throttle = _throttle(request)
@@ -125,7 +126,7 @@ class AuthController(Controller):
         return _form("auth/login_2fa.html", error=None)
 
     @post("/login/2fa")
-    async def second_factor(self, request: Request, db: AsyncSession, data: Form) -> Template | Redirect:
+    async def second_factor(self, request: Request, db: NamedDependency[AsyncSession], data: Form) -> Template | Redirect:
         user_id = request.session.get(SESSION_PENDING_2FA)
         if not user_id:
             return Redirect("/login")
@@ -152,7 +153,7 @@ class AuthController(Controller):
         return _form("auth/forgot.html", form={}, sent=False, error=None)
 
     @post("/forgot")
-    async def forgot(self, request: Request, db: AsyncSession, data: Form) -> Template:
+    async def forgot(self, request: Request, db: NamedDependency[AsyncSession], data: Form) -> Template:
         settings: Settings = request.app.state.settings
         found = await service.create_reset_token(db, data.get("email", ""))
         await db.commit()
@@ -175,7 +176,7 @@ class AuthController(Controller):
         return _form("auth/reset.html", token=token, error=None)
 
     @post("/reset/{token:str}")
-    async def reset(self, request: Request, db: AsyncSession, token: str, data: Form) -> Template | Redirect:
+    async def reset(self, request: Request, db: NamedDependency[AsyncSession], token: str, data: Form) -> Template | Redirect:
         if data.get("password", "") != data.get("password_confirm", ""):
             return _form("auth/reset.html", 400, token=token, error="The two passwords differ.")
         try:
@@ -194,10 +195,10 @@ class SecurityController(Controller):
     dependencies = {"user": Provide(provide_current_user)}
 
     @get("/")
-    async def page(self, request: Request, db: AsyncSession, user: User) -> Template:
+    async def page(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
         return await self._render(request, user)
 
-    async def _render(self, request: Request, user: User, error: str | None = None, status: int = 200) -> Template:
+    async def _render(self, request: Request, user: NamedDependency[User], error: str | None = None, status: int = 200) -> Template:
         keyring = keyring_from_settings(request.app.state.settings)
         secret = None if user.totp_enabled else service.pending_totp_secret(user, keyring)
         return Template("auth/security.html", status_code=status, context={
@@ -207,7 +208,7 @@ class SecurityController(Controller):
         })
 
     @post("/totp/begin")
-    async def begin(self, request: Request, db: AsyncSession, user: User) -> Template:
+    async def begin(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
         settings: Settings = request.app.state.settings
         if settings.sandbox.demo_account and user.email == settings.sandbox.demo_email:
             # Everyone shares the demo login: one visitor's second factor would lock out the rest.
@@ -218,7 +219,7 @@ class SecurityController(Controller):
         return await self._render(request, user)
 
     @post("/totp/confirm")
-    async def confirm(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+    async def confirm(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         try:
             service.confirm_totp(user, keyring_from_settings(request.app.state.settings), data.get("code", ""))
             await db.commit()
@@ -228,7 +229,7 @@ class SecurityController(Controller):
         return Redirect("/settings/security")
 
     @post("/totp/disable")
-    async def disable(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+    async def disable(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         try:
             service.disable_totp(user, keyring_from_settings(request.app.state.settings), data.get("code", ""))
             await db.commit()

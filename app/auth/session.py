@@ -18,6 +18,7 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.types import Empty
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import User
@@ -107,7 +108,7 @@ def _local_secret(settings: Settings) -> str:
     return secret
 
 
-async def provide_current_user(request: Request, db: AsyncSession) -> User | None:
+async def provide_current_user(request: Request, db: NamedDependency[AsyncSession]) -> User | None:
     user_id = request.session.get(SESSION_USER) if request.scope.get("session") is not None else None
     if not user_id:
         return None

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.session import requires_admin
@@ -57,14 +58,14 @@ class SubscriptionController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    async def _page(self, request: Request, user: User, *, notice: str | None = None, error: str | None = None,
+    async def _page(self, request: Request, user: NamedDependency[User], *, notice: str | None = None, error: str | None = None,
                     status: int = 200) -> Template:
         async with subscription_service(request) as service:
             view = await service.overview(user.id)
         return page("billing/subscription.html", status, view=view, notice=notice, error=error, intent=new_intent(),
                     feature_labels=PLAN_FEATURE_LABELS)
 
-    async def _act(self, request: Request, user: User, action) -> Template | Redirect:
+    async def _act(self, request: Request, user: NamedDependency[User], action) -> Template | Redirect:
         try:
             async with subscription_service(request) as service:
                 outcome: Outcome = await action(service)
@@ -73,35 +74,35 @@ class SubscriptionController(Controller):
         return Redirect(outcome.redirect, status_code=303)
 
     @get("/", name="subscription")
-    async def index(self, request: Request, user: User, done: str | None = None, checkout: str | None = None,
+    async def index(self, request: Request, user: NamedDependency[User], done: str | None = None, checkout: str | None = None,
                     portal: str | None = None) -> Template:
         return await self._page(request, user, notice=_notice(done, checkout, portal))
 
     @post("/trial")
-    async def trial(self, request: Request, user: User, data: Form) -> Template | Redirect:
+    async def trial(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.subscribe(user, "pro", trial=True,
                                                                    intent=form_text(data, "intent")))
 
     @post("/subscribe")
-    async def subscribe(self, request: Request, user: User, data: Form) -> Template | Redirect:
+    async def subscribe(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.subscribe(user, form_text(data, "plan"),
                                                                    intent=form_text(data, "intent")))
 
     @post("/switch")
-    async def switch(self, request: Request, user: User, data: Form) -> Template | Redirect:
+    async def switch(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.switch_plan(user, form_text(data, "plan"),
                                                                      form_text(data, "intent")))
 
     @post("/cancel")
-    async def cancel(self, request: Request, user: User, data: Form) -> Template | Redirect:
+    async def cancel(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.set_cancel(user, True, form_text(data, "intent")))
 
     @post("/resume")
-    async def resume(self, request: Request, user: User, data: Form) -> Template | Redirect:
+    async def resume(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.set_cancel(user, False, form_text(data, "intent")))
 
     @post("/payment-methods")
-    async def payment_methods(self, request: Request, user: User, data: Form) -> Template | Redirect:
+    async def payment_methods(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.payment_portal(user, form_text(data, "intent")))
 
 
@@ -122,6 +123,6 @@ class AdminBillingController(Controller):
     guards = [requires_admin]
 
     @get("/", name="admin-billing")
-    async def index(self, request: Request, db: AsyncSession) -> Template:
+    async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         stats = await billing_stats(db, request.app.state.settings.billing.grace_days)
         return page("billing/admin.html", stats=stats)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, post
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.entitlements import require_feature
@@ -20,7 +21,7 @@ class AutoRepairController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @post("/{instance_id:int}/auto-repair", guards=[require_feature(FEATURE)])
-    async def save(self, request: Request, db: AsyncSession, user: User, instance_id: int,
+    async def save(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int,
                    data: Form) -> Template | Redirect:
         user_id = user.id
         enabled = form_text(data, "auto_repair") == "on"

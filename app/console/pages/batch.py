@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from litestar.response import Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.entitlements import require_feature
@@ -21,7 +22,7 @@ class BatchController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")
-    async def confirm(self, db: AsyncSession, user: User, op: str = "",
+    async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], op: str = "",
                       ids: list[str] | None = Parameter(query="id", default=None)) -> Template:
         """The confirmation: exactly what will happen to each selected deployment."""
         items = await batch.plan(db, user.id, op, batch.parse_ids(ids or []))
@@ -29,7 +30,7 @@ class BatchController(Controller):
                     runs=sum(1 for item in items if item.runs))
 
     @post("/")
-    async def run(self, request: Request, user: User, data: Form) -> Template:
+    async def run(self, request: Request, user: NamedDependency[User], data: Form) -> Template:
         operation, ids = form_text(data, "op"), batch.parse_ids(form_list(data, "id"))
         async with provider_http(request) as http:
             results = await batch.execute(request.app.state.sessions, keyring(request), http, user.id, operation, ids)

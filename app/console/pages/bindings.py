@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.bindings import (
@@ -58,7 +59,7 @@ def field_label(field: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def provider_choices(settings: Settings, user: User) -> list[ProviderChoice]:
+def provider_choices(settings: Settings, user: NamedDependency[User]) -> list[ProviderChoice]:
     """Providers this user can bind a key for. An adapter that does not import (still being
     written) is left out with a warning instead of taking the page down."""
     names = enabled_source_names(settings.sandbox.enabled)
@@ -79,17 +80,17 @@ def provider_choices(settings: Settings, user: User) -> list[ProviderChoice]:
     return sorted(choices, key=lambda c: c.display_name.lower())
 
 
-def _choice(request: Request, user: User, name: str | None) -> ProviderChoice | None:
+def _choice(request: Request, user: NamedDependency[User], name: str | None) -> ProviderChoice | None:
     return next((c for c in provider_choices(request.app.state.settings, user) if c.name == name), None)
 
 
-async def list_page(request: Request, db: AsyncSession, user: User, *, notice: str | None = None,
+async def list_page(request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], *, notice: str | None = None,
                     error: str | None = None, status: int = 200) -> Template:
     return page("console/bindings.html", status, bindings=await list_bindings(db, user.id, keyring(request)),
                 choices=provider_choices(request.app.state.settings, user), notice=notice, error=error)
 
 
-def new_page(request: Request, user: User, chosen: ProviderChoice | None, *, label: str = "",
+def new_page(request: Request, user: NamedDependency[User], chosen: ProviderChoice | None, *, label: str = "",
              error: str | None = None, status: int = 200) -> Template:
     return page("console/bindings_new.html", status, choices=provider_choices(request.app.state.settings, user),
                 chosen=chosen, label=label, error=error)
@@ -101,18 +102,18 @@ class ProviderKeysController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="provider-keys")
-    async def index(self, request: Request, db: AsyncSession, user: User, done: str | None = None) -> Template:
+    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], done: str | None = None) -> Template:
         return await list_page(request, db, user, notice=DONE_MESSAGES.get(done or ""))
 
     @get("/new")
-    async def new(self, request: Request, user: User, provider: str | None = None) -> Template:
+    async def new(self, request: Request, user: NamedDependency[User], provider: str | None = None) -> Template:
         chosen = _choice(request, user, provider)
         if provider and chosen is None:
             return new_page(request, user, None, error="choose a provider from the list", status=400)
         return new_page(request, user, chosen)
 
     @post("/")
-    async def add(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+    async def add(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         chosen = _choice(request, user, form_text(data, "provider"))
         label = form_text(data, "label")
         if chosen is None:
@@ -129,7 +130,7 @@ class ProviderKeysController(Controller):
         return Redirect(f"/settings/providers?done=added#binding-{row.id}")
 
     @post("/{binding_id:int}/verify")
-    async def verify(self, request: Request, db: AsyncSession, user: User, binding_id: int) -> Template | Redirect:
+    async def verify(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], binding_id: int) -> Template | Redirect:
         await get_owned(db, user.id, binding_id)  # another user's id: 404 before any provider call
         await db.commit()  # ends the read: no transaction stays open across the provider call
         try:
@@ -139,7 +140,7 @@ class ProviderKeysController(Controller):
         return Redirect(f"/settings/providers?done=verified#binding-{binding_id}")
 
     @post("/{binding_id:int}/rename")
-    async def rename(self, request: Request, db: AsyncSession, user: User, binding_id: int,
+    async def rename(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], binding_id: int,
                      data: Form) -> Template | Redirect:
         try:
             await rename_binding(db, user.id, binding_id, form_text(data, "label"))
@@ -150,13 +151,13 @@ class ProviderKeysController(Controller):
         return Redirect(f"/settings/providers?done=renamed#binding-{binding_id}")
 
     @get("/{binding_id:int}/remove")
-    async def confirm_remove(self, request: Request, db: AsyncSession, user: User, binding_id: int) -> Template:
+    async def confirm_remove(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], binding_id: int) -> Template:
         instances = await instances_left_unmanaged(db, user.id, binding_id)
         binding = to_view(await get_owned(db, user.id, binding_id))
         return page("console/bindings_remove.html", binding=binding, instances=instances)
 
     @post("/{binding_id:int}/remove")
-    async def remove(self, db: AsyncSession, user: User, binding_id: int, data: Form) -> Redirect:
+    async def remove(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], binding_id: int, data: Form) -> Redirect:
         if form_text(data, "confirm") != "yes":
             await get_owned(db, user.id, binding_id)
             return Redirect(f"/settings/providers/{binding_id}/remove")
@@ -165,7 +166,7 @@ class ProviderKeysController(Controller):
         return Redirect("/settings/providers?done=removed")
 
 
-async def _undo(db: AsyncSession, user: User) -> None:
+async def _undo(db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> None:
     """Roll back, and reload the user the rollback expired (the error page still needs it)."""
     await db.rollback()
     await db.refresh(user)

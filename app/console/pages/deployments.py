@@ -7,6 +7,7 @@ import re
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import overview
@@ -57,7 +58,7 @@ class DeploymentsController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="console")
-    async def index(self, db: AsyncSession, user: User, synced: int | None = None,
+    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], synced: int | None = None,
                     sync_failed: int | None = None, done: str | None = None) -> Template:
         deployments = await overview.list_deployments(db, user.id)
         return page("console/index.html", deployments=deployments, now=utcnow(),
@@ -66,14 +67,14 @@ class DeploymentsController(Controller):
                     notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
     @post("/sync")
-    async def sync_now(self, request: Request, user: User, data: Form) -> Redirect:
+    async def sync_now(self, request: Request, user: NamedDependency[User], data: Form) -> Redirect:
         async with provider_http(request) as http:
             reports = await overview.sync_user(request.app.state.sessions, keyring(request), http, user.id)
         failed = sum(1 for r in reports if r.error)
         return Redirect(f"{_back_to(form_text(data, 'next'))}?synced={len(reports)}&sync_failed={failed}")
 
     @post("/poll", status_code=200)
-    async def poll(self, request: Request, user: User) -> dict[str, object]:
+    async def poll(self, request: Request, user: NamedDependency[User]) -> dict[str, object]:
         """The page's poll: sync what it waits for, then say whether the page is out of date."""
         sessions = request.app.state.sessions
         async with provider_http(request) as http:
@@ -84,20 +85,20 @@ class DeploymentsController(Controller):
                 "polling": any(d.transitional for d in deployments)}
 
     @get("/instances/{instance_id:int}")
-    async def detail(self, db: AsyncSession, user: User, instance_id: int, done: str | None = None,
+    async def detail(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int, done: str | None = None,
                      synced: int | None = None, sync_failed: int | None = None) -> Template:
         return await detail_page(db, user.id, instance_id,
                                  notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
     @get("/instances/{instance_id:int}/confirm/{operation:str}")
-    async def confirm(self, db: AsyncSession, user: User, instance_id: int, operation: str) -> Template:
+    async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int, operation: str) -> Template:
         deployment, _ = await overview.deployment_detail(db, user.id, instance_id)
         _check_operation(operation)
         return page("console/confirm.html", deployment=deployment, operation=operation, now=utcnow(),
                     reason=deployment.operations[operation])
 
     @post("/instances/{instance_id:int}/actions/{operation:str}")
-    async def act(self, request: Request, db: AsyncSession, user: User, instance_id: int, operation: str,
+    async def act(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int, operation: str,
                   data: Form) -> Template | Redirect:
         await get_owned(db, user.id, instance_id)  # 404 before anything else for another user's id
         await db.commit()  # end the read: no transaction stays open across the provider call
@@ -112,7 +113,7 @@ class DeploymentsController(Controller):
         return Redirect(f"/console/instances/{instance_id}?done={operation}")
 
 
-async def detail_page(db: AsyncSession, user_id: int, instance_id: int, *, notice: str | None = None,
+async def detail_page(db: NamedDependency[AsyncSession], user_id: int, instance_id: int, *, notice: str | None = None,
                        error: str | None = None, status: int = 200, repair_form: RepairForm | None = None) -> Template:
     deployment, events = await overview.deployment_detail(db, user_id, instance_id)
     return page("console/instance.html", status, deployment=deployment, events=events, now=utcnow(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import launch_form
@@ -24,12 +25,12 @@ class LaunchController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")
-    async def form(self, db: AsyncSession, user: User, offer: int) -> Template:
+    async def form(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], offer: int) -> Template:
         choices = await launch_form.launch_choices(db, user.id, offer)
         return _form_page(choices, launch_form.default_values(choices))
 
     @post("/")
-    async def submit(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+    async def submit(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         fields = {key: form_text(data, key) for key in (*launch_form.FIELDS, "offer")}
         try:
             offer_id = int(fields["offer"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +24,7 @@ FORM_FIELDS = ("name", "provider", "instance_type", "region", "image", "disk_gb"
 DONE = {"created": "Template saved.", "deleted": "Template deleted."}
 
 
-async def _list_page(db: AsyncSession, user_id: int, *, values: dict[str, str] | None = None, error: str | None = None,
+async def _list_page(db: NamedDependency[AsyncSession], user_id: int, *, values: dict[str, str] | None = None, error: str | None = None,
                      notice: str | None = None, status: int = 200) -> Template:
     providers = [name for name in provider_names() if can_launch(name)]
     shapes = await db.execute(select(Offer.source, Offer.instance_type, Offer.region).where(Offer.source.in_(providers))
@@ -44,11 +45,11 @@ class TemplatesController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")
-    async def index(self, db: AsyncSession, user: User, done: str | None = None) -> Template:
+    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], done: str | None = None) -> Template:
         return await _list_page(db, user.id, notice=DONE.get(done or ""))
 
     @post("/")
-    async def create(self, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+    async def create(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         user_id = user.id  # read before a rollback expires the loaded user
         values = {key: form_text(data, key) for key in FORM_FIELDS}
         try:
@@ -60,7 +61,7 @@ class TemplatesController(Controller):
         return Redirect("/console/templates?done=created")
 
     @post("/from-instance/{instance_id:int}")
-    async def save_from_instance(self, db: AsyncSession, user: User, instance_id: int,
+    async def save_from_instance(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int,
                                  data: Form) -> Template | Redirect:
         user_id = user.id  # read before a rollback expires the loaded user
         try:
@@ -72,7 +73,7 @@ class TemplatesController(Controller):
         return Redirect(f"/console/instances/{instance_id}?done=template")
 
     @post("/{template_id:int}/launch")
-    async def launch_template(self, request: Request, db: AsyncSession, user: User, template_id: int,
+    async def launch_template(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], template_id: int,
                      data: Form) -> Template | Redirect:
         await templates_service.get_owned(db, user.id, template_id)  # 404 first for another user's template
         try:
@@ -89,7 +90,7 @@ class TemplatesController(Controller):
         return Redirect(f"/console/instances/{row.id}?done=launched")
 
     @post("/{template_id:int}/delete")
-    async def delete(self, db: AsyncSession, user: User, template_id: int) -> Redirect:
+    async def delete(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], template_id: int) -> Redirect:
         await templates_service.delete_template(db, user.id, template_id)
         await db.commit()
         return Redirect("/console/templates?done=deleted")
