@@ -26,13 +26,14 @@ def _dollars(micros: pd.Series) -> tuple[list[float], list[str]]:
 
 
 def _figure(traces: list[dict], height: int, **layout) -> str:
-    base = dict(height=height, margin=dict(l=56, r=16, t=16, b=8), font=FONT, paper_bgcolor="#fff",
+    base = dict(height=height, margin=dict(l=56, r=16, t=16, b=40), font=FONT, paper_bgcolor="#fff",
                 plot_bgcolor="#fff", hoverlabel=dict(font=FONT))
     return pio.to_json({"data": traces, "layout": base | layout}, validate=False)
 
 
 def _money_axis(**extra) -> dict:
-    return dict(tickprefix="$", rangemode="tozero", gridcolor=GRID, zerolinecolor="#c5cbd6", **extra)
+    return dict(tickprefix="$", rangemode="tozero", gridcolor=GRID, zerolinecolor="#c5cbd6", automargin=True,
+                **extra)
 
 
 def daily_figure(daily: pd.Series) -> str:
@@ -42,7 +43,7 @@ def daily_figure(daily: pd.Series) -> str:
                 marker=dict(color=PALETTE[0]), hovertemplate="%{x|%a %b %d}: $%{y:,.2f}<extra></extra>")
     return _figure([bars], 320, showlegend=False, bargap=0.25,
                    yaxis=_money_axis(title=dict(text="$ per day")),
-                   xaxis=dict(type="date", tickformat="%b %d", showgrid=False))
+                   xaxis=dict(type="date", tickformat="%b %d", showgrid=False, automargin=True))
 
 
 def share_figure(totals: pd.Series, title: str) -> str | None:
@@ -63,5 +64,6 @@ def bar_figure(totals: pd.Series, title: str) -> str | None:
     values, exact = _dollars(totals)
     bars = dict(type="bar", orientation="h", x=values[::-1], y=list(totals.index)[::-1], customdata=exact[::-1],
                 name=title, marker=dict(color=PALETTE[2]), hovertemplate="%{y}: $%{x:,.2f}<extra></extra>")
-    return _figure([bars], max(300, 70 + 42 * len(totals)), showlegend=False, bargap=0.35,
-                   xaxis=_money_axis(), yaxis=dict(automargin=True))
+    # Bars about 30 px thick whatever their number, up to the chart's height.
+    return _figure([bars], max(300, 70 + 42 * len(totals)), showlegend=False,
+                   bargap=max(0.35, 1 - 0.12 * len(totals)), xaxis=_money_axis(), yaxis=dict(automargin=True))

@@ -17,8 +17,8 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.costs.accrual import BILLABLE_STATES, FINAL_STATES
-from app.db.models import CostRecord, Instance, InstanceEvent, ProviderBinding
 from app.costs.sql_time import day_from_number, local_day_number
+from app.db.models import CostRecord, Instance, InstanceEvent, ProviderBinding
 from app.db.types import money
 from dashboards.local_days import local_midnight, utc_offsets
 
