@@ -88,9 +88,12 @@ def record_event(session: AsyncSession, row: Instance, status: str, raw: str = "
 
 
 def apply_provider_state(session: AsyncSession, row: Instance, remote: ProviderInstance, at: datetime) -> bool:
-    """Copy what the provider reports; store an event when the state changed. Returns changed."""
+    """Copy what the provider reports; store an event when the state or the hourly price changed
+    (events carry the price in force, so cost accrual sees a new rate from its time on).
+    Returns whether the state changed."""
     changed = row.status != remote.status.value
-    if remote.price_per_hour is not None and remote.price_per_hour != row.provider_price_per_hour:
+    repriced = remote.price_per_hour is not None and remote.price_per_hour != row.provider_price_per_hour
+    if repriced:
         row.provider_price_per_hour = remote.price_per_hour
     row.raw_status = remote.raw_status or ""
     row.public_ip = remote.public_ip or row.public_ip
@@ -100,7 +103,9 @@ def apply_provider_state(session: AsyncSession, row: Instance, remote: ProviderI
         row.updated_at = at
         if remote.status == InstanceStatus.TERMINATED:
             row.terminated_at = at
-        record_event(session, row, row.status, remote.raw_status, at=at)
+    if changed or repriced:
+        record_event(session, row, row.status, remote.raw_status,
+                     message=None if changed else "the provider reports a new hourly price", at=at)
     return changed
 
 

@@ -96,3 +96,19 @@ async def test_non_billable_states_cost_nothing(sessions, state):
     iid = await make_instance(sessions, [(t0, state, "5.00")], status=state)
     await accrue_costs(sessions, now=t0 + timedelta(hours=3))
     assert await total(sessions, iid) == 0
+
+
+async def test_a_price_change_reported_by_the_provider_is_costed_from_its_time(sessions):
+    from app.console.instances import apply_provider_state
+    from providers.base import Instance as ProviderInstance, InstanceStatus
+
+    t0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    iid = await make_instance(sessions, [(t0, "running", "2.00")])
+    async with sessions() as s, s.begin():
+        row = await s.get(Instance, iid)
+        row.provider_price_per_hour = Decimal("2.00")
+        remote = ProviderInstance(provider="sandbox", instance_id="x", name="gpu-1", status=InstanceStatus.RUNNING,
+                                  raw_status="running", price_per_hour=Decimal("3.00"))
+        assert apply_provider_state(s, row, remote, t0 + timedelta(minutes=30)) is False  # state unchanged
+    await accrue_costs(sessions, now=t0 + timedelta(hours=1))
+    assert await total(sessions, iid) == Decimal("2.50")  # 30 min at $2 + 30 min at $3
