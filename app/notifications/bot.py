@@ -16,12 +16,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from html import escape as _escape
 
-from litestar.exceptions import PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
+from app.billing.entitlements import QuotaExhausted
 from app.db.models import TelegramChat
 from app.notifications import alerts, linking
 from app.services.prices import PriceQuery, list_offers
@@ -133,7 +133,7 @@ class BotCommands:
                                                 **await self._owner(session, chat_id))
         except alerts.AlertError as exc:
             return sentence(str(exc))
-        except PermissionDeniedException as exc:  # QuotaExhausted: the plan's limit, with the upgrade path
+        except QuotaExhausted as exc:  # the plan's limit, with the upgrade path
             return escape(exc.detail)
         return (f"🔔 Alert #{row.id} set: {escape(alerts.describe(row))}.\n"
                 "You get one message when the cheapest matching price drops to it or under, and another only "

@@ -9,11 +9,10 @@ every plan, within the plan's quota (Basic keeps one).
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing.entitlements import ensure_feature
+from app.billing.entitlements import QuotaExhausted, ensure_feature
 from app.console.errors import NotFoundForUser
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_list, form_text, page
 from app.db.models import User
@@ -97,7 +96,7 @@ class NotificationSettingsController(Controller):
         except alerts.AlertError as exc:
             await _undo(db, user)
             return await _page(request, db, user, status=400, error=f"Not added: {exc}.", alert_form=typed)
-        except PermissionDeniedException as exc:  # QuotaExhausted: the plan's limit, with the upgrade path
+        except QuotaExhausted as exc:  # the plan's limit, with the upgrade path
             await _undo(db, user)
             return await _page(request, db, user, status=403, error=exc.detail, alert_form=typed)
         return Redirect(f"{PATH}?done=alert-added#price-alerts")

@@ -8,7 +8,6 @@ real SMTP server (aiosmtpd) on 127.0.0.1. Nothing leaves the machine.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs
@@ -172,6 +171,3 @@ def telegram_update(chat_id: int, text: str, *, update_id: int = 1, username: st
         message["entities"] = [{"offset": 0, "length": len(command), "type": "bot_command"}]
     return {"update_id": update_id, "message": message}
 
-
-def dumps(data: dict) -> str:
-    return json.dumps(data)

@@ -13,7 +13,7 @@ from app.db.models import PriceAlert, TelegramChat
 from app.notifications import alerts
 from app.services.polling import poll_source
 from providers.http import new_client
-from tests.notifications.conftest import BASE_URL, make_user, outbox
+from tests.notifications.conftest import make_user, outbox
 from tests.services.conftest import fake_registry  # noqa: F401 - the scripted sources
 from tests.support.factories import make_offer, seed
 
