@@ -6,9 +6,7 @@ from decimal import Decimal
 
 import msgspec
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import convert
 from app.api.cache import PriceResponseCache
@@ -36,7 +34,6 @@ class PricesController(Controller):
     async def list_prices(
         self,
         request: Request,
-        db: NamedDependency[AsyncSession],
         gpu: str | None = Parameter(default=None, description="GPU family (h100) or variant slug (h100-sxm)."),
         min_memory: int | None = Parameter(
             default=None, ge=0, le=1024, description="Minimum memory per GPU, GB.",
@@ -55,22 +52,20 @@ class PricesController(Controller):
         page: int = Parameter(default=1, ge=1, le=100_000),
         per_page: int = Parameter(default=50, ge=1, le=MAX_PER_PAGE),
     ) -> OfferPage:
-        cache: PriceResponseCache = request.app.state.price_cache
-        key = str(request.url.query)  # the same query string always renders the same body
-        version = await cache.data_version(request.app.state.sessions)
-        body = cache.get(key, version)
-        if body is None:
-            body = msgspec.json.encode(await self._render(request, db, gpu, min_memory, max_price, provider, region,
-                                                          spot, available, sort, page, per_page))
-            cache.put(key, version, body)
-        # A ready body: Litestar sends a returned Response as it is (the schema still comes from OfferPage).
-        return Response(content=body, media_type="application/json")
-
-    async def _render(self, request, db, gpu, min_memory, max_price, provider, region, spot, available, sort, page,
-                      per_page) -> OfferPage:
         query = PriceQuery(
             gpu=gpu or None, min_memory_gb=min_memory, max_price=max_price, providers=split_providers(provider),
             region=region or None, spot=spot, available_only=bool(available), sort=sort, page=page, per_page=per_page,
         )
-        result = await list_offers(db, query)  # validates: a bad filter is a 400 naming it
-        return convert.offer_page(result, page_links(request, result.page, result.pages))
+        query.validate()  # a bad filter is a 400 naming it, before any cache is consulted
+        sessions = request.app.state.sessions
+
+        async def render() -> bytes:  # its own session: it may finish after this request (see the cache)
+            async with sessions() as session:
+                result = await list_offers(session, query)
+            return msgspec.json.encode(convert.offer_page(result, page_links(request, result.page, result.pages)))
+
+        cache: PriceResponseCache = request.app.state.price_cache
+        version = await cache.data_version(sessions)
+        body = await cache.fetch(str(request.url.query), version, render)
+        # A ready body: Litestar sends a returned Response as it is (the schema still comes from OfferPage).
+        return Response(content=body, media_type="application/json")
