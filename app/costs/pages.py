@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.params import Parameter
 from litestar.response import Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, page
@@ -23,7 +24,7 @@ class CostsController(Controller):
 
     @get("/", name="costs")
     async def index(
-        self, db: AsyncSession, user: User,
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
         date_from: str | None = Parameter(query="from", default=None),
         date_to: str | None = Parameter(query="to", default=None),
         provider: str | None = None, gpu: str | None = None,
@@ -34,7 +35,7 @@ class CostsController(Controller):
 
     @get("/export.csv")
     async def export(
-        self, db: AsyncSession, user: User,
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
         date_from: str | None = Parameter(query="from", default=None),
         date_to: str | None = Parameter(query="to", default=None),
         provider: str | None = None, gpu: str | None = None,
@@ -50,5 +51,5 @@ class OverviewController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="overview")
-    async def index(self, db: AsyncSession, user: User) -> Template:
+    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
         return page("overview.html", user=user, view=await overview(db, user, utcnow()), cost=cost)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.entitlements import QuotaExhausted, ensure_feature
@@ -53,11 +54,11 @@ class NotificationSettingsController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="notification-settings")
-    async def index(self, request: Request, db: AsyncSession, user: User, done: str | None = None) -> Template:
+    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], done: str | None = None) -> Template:
         return await _page(request, db, user, notice=DONE_MESSAGES.get(done or ""))
 
     @post("/preferences")
-    async def save_preferences(self, request: Request, db: AsyncSession, user: User, data: Form) -> Redirect:
+    async def save_preferences(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Redirect:
         await _require_pro(request, db, user)
         on = set(form_list(data, "pref"))
         for event_type in EVENT_TYPES:
@@ -67,7 +68,7 @@ class NotificationSettingsController(Controller):
         return Redirect(f"{PATH}?done=saved")
 
     @post("/telegram/link")
-    async def create_link(self, request: Request, db: AsyncSession, user: User) -> Template:
+    async def create_link(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
         await _require_pro(request, db, user)
         if not request.app.state.settings.telegram.enabled:
             return await _page(request, db, user, status=400, error="Telegram is not set up on this server.")
@@ -77,13 +78,13 @@ class NotificationSettingsController(Controller):
         return await _page(request, db, user, new_link_token=token)
 
     @post("/telegram/unlink")
-    async def unlink(self, db: AsyncSession, user: User) -> Redirect:
+    async def unlink(self, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Redirect:
         await linking.unlink(db, user.id)
         await db.commit()
         return Redirect(f"{PATH}?done=unlinked")
 
     @post("/alerts")
-    async def add_alert(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+    async def add_alert(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         typed = {"gpu": form_text(data, "gpu"), "max_price": form_text(data, "max_price"),
                  "providers": form_list(data, "provider"), "market": form_text(data, "market") or "any"}
         try:
@@ -102,14 +103,14 @@ class NotificationSettingsController(Controller):
         return Redirect(f"{PATH}?done=alert-added#price-alerts")
 
     @post("/alerts/{alert_id:int}/delete")
-    async def delete_alert(self, db: AsyncSession, user: User, alert_id: int) -> Redirect:
+    async def delete_alert(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], alert_id: int) -> Redirect:
         if not await alerts.delete_alert(db, alert_id, user_id=user.id):
             raise NotFoundForUser("no such price alert")
         await db.commit()
         return Redirect(f"{PATH}?done=alert-removed#price-alerts")
 
     @post("/budget")
-    async def save_budget(self, request: Request, db: AsyncSession, user: User, data: Form) -> Template | Redirect:
+    async def save_budget(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         await _require_pro(request, db, user)
         raw = form_text(data, "monthly_budget")
         try:
