@@ -6,11 +6,10 @@ import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, get
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 
-from providers.errors import NotConfigured
+from providers.errors import NotConfigured, NotFound
 from providers.money import per_gpu_hour
 
 if TYPE_CHECKING:
@@ -218,6 +218,15 @@ class Provider(PriceSource):
     async def verify_credentials(self) -> None:
         """A cheap authenticated call; raises ``InvalidCredentials`` for a bad key."""
         await self.list_instances()
+
+
+async def already_gone_is_success(call: Awaitable[object]) -> None:
+    """Await a provider's delete call; "not found" means the instance is already gone, which is
+    what terminating wanted (terminate is idempotent)."""
+    try:
+        await call
+    except NotFound:
+        return
 
 
 class SupportsStart(ABC):

@@ -180,7 +180,7 @@ class AuthController(Controller):
         if data.get("password", "") != data.get("password_confirm", ""):
             return _form("auth/reset.html", 400, token=token, error="The two passwords differ.")
         try:
-            user = await service.reset_password(db, token, data.get("password", ""))
+            await service.reset_password(db, token, data.get("password", ""))
             await db.commit()
         except service.AccountError as exc:
             return _form("auth/reset.html", 400, token=token, error=str(exc))

@@ -74,13 +74,14 @@ def _decrypts(row: ProviderBinding, keyring: Keyring) -> bool:
 
 def _clean_credentials(cls: type[Provider], values: dict[str, str]) -> dict[str, str]:
     credentials = {}
-    for field in cls.CREDENTIAL_FIELDS:
-        value = (values.get(field) or "").strip()
+    for name in cls.CREDENTIAL_FIELDS:
+        label = name.replace("_", " ")
+        value = (values.get(name) or "").strip()
         if not value:
-            raise ConsoleError(f"enter the {field.replace('_', ' ')} for {cls.DISPLAY_NAME}")
+            raise ConsoleError(f"enter the {label} for {cls.DISPLAY_NAME}")
         if len(value) > MAX_SECRET_LENGTH or any(ch.isspace() for ch in value):
-            raise ConsoleError(f"that {field.replace('_', ' ')} does not look like a {cls.DISPLAY_NAME} key")
-        credentials[field] = value
+            raise ConsoleError(f"that {label} does not look like a {cls.DISPLAY_NAME} key")
+        credentials[name] = value
     return credentials
 
 

@@ -17,7 +17,7 @@ from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
 from app.db.types import utcnow
 from app.services.freshness import Freshness, humanize_age, source_freshness
 from providers.gpus import GPUS, CanonicalGpu, gpus_in
-from providers.registry import SIMULATED, SOURCES, get_source_class
+from providers.registry import SIMULATED, SOURCES, UnknownSource, get_source_class
 
 SORTS = {
     "price": (Offer.price_per_gpu_hour.asc(), Offer.id.asc()),

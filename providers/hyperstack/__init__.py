@@ -84,7 +84,7 @@ class HyperstackSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
         return parse_instance(created[0], self.STATUS_MAP)
 
     async def terminate_instance(self, instance_id: str) -> None:
-        try:
+        try:  # not `already_gone_is_success`: a malformed id is also "gone", before any call
             await self.client.delete_virtual_machine(_vm_id(instance_id))
         except NotFound:
             return  # already gone: terminating is idempotent

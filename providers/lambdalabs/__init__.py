@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from providers.base import FetchResult, Instance, InstanceStatus, LaunchRequest, Provider, SupportsReboot
-from providers.errors import BadResponse, InvalidRequest, NotFound
+from providers.base import (
+    FetchResult,
+    Instance,
+    InstanceStatus,
+    LaunchRequest,
+    Provider,
+    SupportsReboot,
+    already_gone_is_success,
+)
+from providers.errors import BadResponse, InvalidRequest
 from providers.lambdalabs.client import LambdaClient
 from providers.lambdalabs.instances import parse_instance, parse_instances
 from providers.lambdalabs.launch import launch_body, ssh_key_name
@@ -75,10 +83,7 @@ class LambdaSource(SupportsReboot, Provider):
         )
 
     async def terminate_instance(self, instance_id: str) -> None:
-        try:
-            await self.client.terminate([instance_id])
-        except NotFound:
-            return  # already gone: terminating is idempotent
+        await already_gone_is_success(self.client.terminate([instance_id]))
 
     async def reboot_instance(self, instance_id: str) -> None:
         await self.client.restart([instance_id])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from providers.base import (
+    already_gone_is_success,
     FetchResult,
     Instance,
     InstanceStatus,
@@ -14,7 +15,6 @@ from providers.base import (
     SupportsStart,
     SupportsStop,
 )
-from providers.errors import NotFound
 from providers.runpod.client import RunPodClient, RunPodRestClient
 from providers.runpod.launch import pod_body
 from providers.runpod.offers import PRICING_URL, parse_gpu_types
@@ -64,10 +64,7 @@ class RunPodSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
         return parse_pod(await self.rest.create_pod(body), self.STATUS_MAP)
 
     async def terminate_instance(self, instance_id: str) -> None:
-        try:
-            await self.rest.delete_pod(instance_id)
-        except NotFound:
-            return  # already gone: terminating is idempotent
+        await already_gone_is_success(self.rest.delete_pod(instance_id))
 
     async def start_instance(self, instance_id: str) -> None:
         await self.rest.pod_action(instance_id, "start")

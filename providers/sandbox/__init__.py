@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import httpx
 
 from providers.base import (
+    already_gone_is_success,
     FetchResult,
     Instance,
     InstanceStatus,
@@ -28,7 +29,6 @@ from providers.base import (
     SupportsStart,
     SupportsStop,
 )
-from providers.errors import NotFound
 from providers.sandbox import cloud as raw
 from providers.sandbox.client import SandboxClient
 from providers.sandbox.cloud import Faults, SandboxCloud, Timings, generate_api_key, get_cloud
@@ -112,10 +112,7 @@ class SandboxProvider(SupportsStart, SupportsStop, SupportsReboot, Provider):
         return parse_instance(await self.client.create_instance(body), self.STATUS_MAP)
 
     async def terminate_instance(self, instance_id: str) -> None:
-        try:
-            await self.client.delete_instance(instance_id)
-        except NotFound:
-            return  # already gone: terminating is idempotent
+        await already_gone_is_success(self.client.delete_instance(instance_id))
 
     async def start_instance(self, instance_id: str) -> None:
         await self.client.action(instance_id, "start")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import httpx
 
 from providers.base import (
+    already_gone_is_success,
     FetchResult,
     Instance,
     InstanceStatus,
@@ -15,7 +16,6 @@ from providers.base import (
     SupportsStart,
     SupportsStop,
 )
-from providers.errors import NotFound
 from providers.verda.client import VerdaClient
 from providers.verda.instances import parse_instance, parse_instances
 from providers.verda.launch import launch_body, require_location, ssh_key_ids
@@ -98,10 +98,7 @@ class VerdaSource(SupportsStart, SupportsStop, Provider):
         )
 
     async def terminate_instance(self, instance_id: str) -> None:
-        try:
-            await self.client.instance_action(instance_id, "delete")
-        except NotFound:
-            return  # already gone: terminating is idempotent
+        await already_gone_is_success(self.client.instance_action(instance_id, "delete"))
 
     async def start_instance(self, instance_id: str) -> None:
         await self.client.instance_action(instance_id, "start")
