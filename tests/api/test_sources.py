@@ -92,3 +92,10 @@ async def test_unknown_gpu_names_with_counts(client, sessions):
 async def test_no_unknown_gpus(client, offers):
     items = (await client.get("/api/v1/unknown-gpus")).json()["items"]
     assert [(i["provider"]["name"], i["raw_name"]) for i in items] == [("vastai", "Mystery X1000")]
+
+
+async def test_offers_of_a_source_no_longer_registered_still_list_by_its_name(client, sessions):
+    await seed(sessions, [make_offer("retired-cloud", "H100 SXM", "2.10")], at=recent())
+    body = (await client.get("/api/v1/prices")).json()
+    assert [item["provider"] for item in body["items"]] == [{"name": "retired-cloud", "display_name": "retired-cloud"}]
+    assert (await client.get("/")).status_code == 200
