@@ -157,3 +157,22 @@ async def as_bob(app, bob):
     browser, client = await logged_in(app, bob.email)
     yield browser
     await client.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def login(app):
+    """``await login(email)`` -> a browser-like client logged in as that user."""
+    clients: list[AsyncTestClient] = []
+
+    async def log_in(email: str) -> Browser:
+        client = AsyncTestClient(app=app)
+        await client.__aenter__()
+        clients.append(client)
+        browser = Browser(client)
+        response = await browser.post("/login", {"email": email, "password": PASSWORD})
+        assert response.status_code == 200, response.text[:300]
+        return browser
+
+    yield log_in
+    for client in reversed(clients):  # last in, first out: each client runs the app's lifespan
+        await client.__aexit__(None, None, None)

@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from app.costs import pages as cost_pages
 from app.security.keyring import Keyring, generate_key_spec
 from app.server import create_app
 from app.settings import PollingSettings, SandboxSettings, SecuritySettings, Settings
 from tests.auth.support import fast_password_hashing  # noqa: F401 - autouse: cheap argon2 in tests
-from tests.console.conftest import Browser
-from tests.costs.support import PASSWORD
+from tests.console.conftest import login  # noqa: F401 - the shared logged-in client fixture
 
 MASTER_KEYS = generate_key_spec("costs1")
 
@@ -46,21 +44,3 @@ def freeze(monkeypatch):
         return now
     return set_now
 
-
-@pytest.fixture
-async def login(app):
-    """``await login(email)`` -> a browser-like client logged in as that user."""
-    clients: list[AsyncTestClient] = []
-
-    async def log_in(email: str) -> Browser:
-        client = AsyncTestClient(app=app)
-        await client.__aenter__()
-        clients.append(client)
-        browser = Browser(client)
-        response = await browser.post("/login", {"email": email, "password": PASSWORD})
-        assert response.status_code == 200, response.text[:300]
-        return browser
-
-    yield log_in
-    for client in reversed(clients):  # last in, first out: each client runs the app's lifespan
-        await client.__aexit__(None, None, None)

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.auth import service as accounts
@@ -33,7 +32,7 @@ from app.settings import (
     WebSettings,
 )
 from tests.auth.support import fast_password_hashing  # noqa: F401 - autouse: cheap argon2 in tests
-from tests.console.conftest import PASSWORD, Browser
+from tests.console.conftest import PASSWORD, login  # noqa: F401 - the shared logged-in client fixture
 
 BOT_TOKEN = "123456789:AAH-test-token-not-real"
 BOT_ID = 123456789
@@ -73,24 +72,6 @@ async def make_user(sessions, email: str, plan: str = "basic", time_zone: str = 
                                      trial_used=True, updated_at=now))
         return user.id
 
-
-@pytest.fixture
-async def login(app):
-    """``await login(email)`` -> a browser-like client logged in as that user."""
-    clients: list[AsyncTestClient] = []
-
-    async def log_in(email: str) -> Browser:
-        client = AsyncTestClient(app=app)
-        await client.__aenter__()
-        clients.append(client)
-        browser = Browser(client)
-        response = await browser.post("/login", {"email": email, "password": PASSWORD})
-        assert response.status_code == 200, response.text[:300]
-        return browser
-
-    yield log_in
-    for client in clients:
-        await client.__aexit__(None, None, None)
 
 
 async def outbox(sessions, **where) -> list[OutboxMessage]:
