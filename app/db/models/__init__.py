@@ -1,6 +1,6 @@
 """All ORM models. Import from here so Alembic and the app see the same metadata."""
 
-from app.db.models.accounts import PasswordResetToken, User
+from app.db.models.accounts import EmailChangeToken, PasswordResetToken, RecoveryCode, StoreEntry, User
 from app.db.models.billing import Invoice, Plan, QuotaUsage, StripeEvent, Subscription
 from app.db.models.costs import CostRecord
 from app.db.models.console import DeploymentTemplate, Instance, InstanceEvent, ProviderBinding
@@ -26,6 +26,9 @@ from app.db.models.prices import (
 )
 
 __all__ = [
+    "EmailChangeToken",
+    "RecoveryCode",
+    "StoreEntry",
     "Budget",
     "BudgetAlert",
     "HealthCheck",
