@@ -12,8 +12,8 @@ import ipaddress
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_V4 = ipaddress.ip_network
-_REFUSED_V4: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple((_V4(net), reason) for net, reason in (
+_net = ipaddress.ip_network
+_REFUSED_V4: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple((_net(net), reason) for net, reason in (
     ("0.0.0.0/8", "an unspecified address"),
     ("10.0.0.0/8", "a private address"),
     ("100.64.0.0/10", "a shared address (carrier-grade NAT)"),
@@ -30,7 +30,7 @@ _REFUSED_V4: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple((_V4(net), re
     ("224.0.0.0/4", "a multicast address"),
     ("240.0.0.0/4", "a reserved address"),  # includes the broadcast 255.255.255.255
 ))
-_REFUSED_V6: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple((_V4(net), reason) for net, reason in (
+_REFUSED_V6: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple((_net(net), reason) for net, reason in (
     ("::/128", "an unspecified address"),
     ("::1/128", "a loopback address"),
     ("64:ff9b:1::/48", "a local-use NAT64 address"),

@@ -84,7 +84,8 @@ async def observe(provider: Provider | None, target: Target, *, no_provider_reas
     return Observation(state, remote, result.ok, f"{detail}; endpoint {vetted.endpoint.url}: {result.detail}")
 
 
-async def _check_endpoint(provider: Provider, target: Target, vetted: VettedEndpoint, timeout: float) -> ProbeResult | None:
+async def _check_endpoint(provider: Provider, target: Target, vetted: VettedEndpoint,
+                          timeout: float) -> ProbeResult | None:
     """The endpoint's answer; None when the provider that answers for it (a simulation) did not."""
     if isinstance(provider, SupportsHealthCheck):
         # A simulated instance has no real endpoint: its cloud answers, no socket is opened.

@@ -96,7 +96,7 @@ def parse_endpoint(raw: str) -> Endpoint:
         port = SCHEMES[scheme]
     if scheme == "tcp":
         if port is None:
-            raise EndpointRefused("a tcp:// health endpoint needs a port, e.g. tcp://203.0.113.7:22")
+            raise EndpointRefused("a tcp:// health endpoint needs a port, e.g. tcp://gpu.example.com:22")
         if match["path"] not in ("", "/") or match["query"] is not None:
             raise EndpointRefused("a tcp:// health endpoint is just tcp://host:port, without a path")
         return Endpoint("tcp", host, port, "")

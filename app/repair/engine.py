@@ -52,7 +52,7 @@ class RepairContext:
     sessions: async_sessionmaker[AsyncSession]
     keyring: Keyring
     http: httpx.AsyncClient
-    """For provider calls (endpoint probes use their own client, see endpoint.py)."""
+    """For provider calls (endpoint probes use their own client, see probe.py)."""
     settings: Settings
 
 

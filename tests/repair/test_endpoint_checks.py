@@ -138,6 +138,7 @@ async def test_at_a_real_provider_the_endpoint_is_probed(sessions, keyring, http
 
     found = await checks(sessions, row.id)
     assert [(c.healthy, c.endpoint_ok) for c in found] == [(True, True), (False, False)]
-    assert found[0].detail == f"the provider reports running (active); endpoint http://gpu.example.com:{server['port']}/health: HTTP 200"
+    assert found[0].detail == (f"the provider reports running (active); "
+                               f"endpoint http://gpu.example.com:{server['port']}/health: HTTP 200")
     assert len(server["requests"]) == 2
     assert f"host: gpu.example.com:{server['port']}" in server["requests"][0].lower()

@@ -44,7 +44,8 @@ async def refused(url: str) -> str:
     ("http://192.0.0.170/", "192.0.0.170 is an IETF protocol address"),
     ("http://[::ffff:192.168.1.1]/", "::ffff:c0a8:101 is the IPv4-mapped form of 192.168.1.1, a private address"),
     ("http://[::ffff:7f00:1]/", "::ffff:7f00:1 is the IPv4-mapped form of 127.0.0.1, a loopback address"),
-    ("http://[64:ff9b::169.254.169.254]/", "64:ff9b::a9fe:a9fe is the NAT64 form of 169.254.169.254, a link-local address"),
+    ("http://[64:ff9b::169.254.169.254]/",
+     "64:ff9b::a9fe:a9fe is the NAT64 form of 169.254.169.254, a link-local address"),
     ("http://[2002:a00:1::]/", "2002:a00:1:: is the 6to4 form of 10.0.0.1, a private address"),
     ("http://[fe80::1]/", "fe80::1 is a link-local address"),
     # spellings that normalise to a refused address

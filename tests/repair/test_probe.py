@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from app.repair import endpoint
 from app.repair.endpoint import parse_endpoint, vet_url
 from app.repair.probe import probe, request_target
 from tests.repair.support import let_loopback_through
@@ -98,6 +99,19 @@ def test_the_request_goes_to_the_vetted_address_under_the_users_host_name():
                                               ipaddress.ip_address("93.184.215.14"))
     assert (url, headers["Host"], extensions) == ("https://93.184.215.14:443/h", "gpu.example.com",
                                                   {"sni_hostname": "gpu.example.com"})
+
+
+async def test_the_probe_connects_to_the_vetted_address_without_a_second_lookup(allow_loopback, monkeypatch):
+    calls = []
+
+    async def rebinding(host: str, port: int) -> list[str]:  # DNS rebinding: public once, then internal
+        calls.append(host)
+        return ["127.0.0.1"] if len(calls) == 1 else ["169.254.169.254"]
+
+    monkeypatch.setattr(endpoint, "resolve_host", rebinding)
+    async with serve(status(200)) as server:
+        result = await checked(f"http://rebind.example.com:{server.port}/")
+    assert (result.ok, calls, server.connections) == (True, ["rebind.example.com"], 1)
 
 
 async def test_a_redirect_is_not_followed(allow_loopback):
