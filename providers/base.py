@@ -244,6 +244,21 @@ class SupportsReboot(ABC):
     async def reboot_instance(self, instance_id: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class HealthAnswer:
+    ok: bool
+    detail: str
+
+
+class SupportsHealthCheck(ABC):
+    """The provider itself answers an instance's health check: a simulated cloud, whose instances
+    have no real endpoint. Auto-repair asks it instead of opening a connection to the endpoint."""
+
+    @abstractmethod
+    async def check_health(self, instance_id: str, endpoint_url: str) -> HealthAnswer:
+        """What the instance's endpoint ``endpoint_url`` (already vetted) would answer now."""
+
+
 # Why an operation is missing, shown greyed-out in the console. Providers override entries.
 DEFAULT_UNSUPPORTED_REASONS: Mapping[str, str] = {
     "start": "this provider's API cannot start a stopped instance",

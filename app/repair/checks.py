@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.repair import policy
-from app.repair.endpoint import EndpointRefused, parse_endpoint, probe, vet
+from app.repair.endpoint import EndpointRefused, VettedEndpoint, vet_url
+from app.repair.probe import ProbeResult, probe
 from providers import errors
-from providers.base import Instance as ProviderInstance, InstanceStatus, Provider
+from providers.base import Instance as ProviderInstance, InstanceStatus, Provider, SupportsHealthCheck
 
 GONE = "gone"
 """Stored as the provider status when the provider no longer knows the instance."""
@@ -35,8 +36,6 @@ class Target:
     provider_instance_id: str
     status: str
     health_check_url: str | None
-    allow_private: bool
-    """Only the simulated sandbox in local runs may have a health endpoint on a private address."""
 
 
 @dataclass(frozen=True)
@@ -73,14 +72,29 @@ async def observe(provider: Provider | None, target: Target, *, no_provider_reas
     if remote.status != InstanceStatus.RUNNING or not target.health_check_url:
         return Observation(state, remote, None, detail)
     try:
-        endpoint = parse_endpoint(target.health_check_url)
-        addresses = await vet(endpoint, allow_private=target.allow_private, timeout=endpoint_timeout)
+        # The same gate as on save, for every provider: a stored URL that fails it now (DNS
+        # changed, a row written some other way, stricter rules) is never connected to.
+        vetted = await vet_url(target.health_check_url, timeout=endpoint_timeout)
     except EndpointRefused as exc:
-        # Refused now although it passed when saved (DNS changed): never connect, and never
-        # repair a running instance over it either; the reason is on the instance page.
+        # Nor is a running instance repaired over it; the reason is on the instance page.
         return Observation(state, remote, None, f"{detail}; endpoint not checked: {exc}")
-    result = await probe(endpoint, addresses[0], endpoint_timeout)
-    return Observation(state, remote, result.ok, f"{detail}; endpoint {endpoint.url}: {result.detail}")
+    result = await _check_endpoint(provider, target, vetted, endpoint_timeout)
+    if result is None:
+        return Observation(state, remote, None, f"{detail}; endpoint not checked: the provider did not answer")
+    return Observation(state, remote, result.ok, f"{detail}; endpoint {vetted.endpoint.url}: {result.detail}")
+
+
+async def _check_endpoint(provider: Provider, target: Target, vetted: VettedEndpoint,
+                          timeout: float) -> ProbeResult | None:
+    """The endpoint's answer; None when the provider that answers for it (a simulation) did not."""
+    if isinstance(provider, SupportsHealthCheck):
+        # A simulated instance has no real endpoint: its cloud answers, no socket is opened.
+        try:
+            answer = await provider.check_health(target.provider_instance_id, vetted.endpoint.url)
+        except errors.ProviderError:
+            return None
+        return ProbeResult(answer.ok, answer.detail)
+    return await probe(vetted, timeout)
 
 
 def judge(observation: Observation, *, now: datetime, state_since: datetime, stopped_on_request: bool,

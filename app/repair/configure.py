@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.billing.entitlements import ensure_feature
 from app.console.instances import get_owned
 from app.db.models import Instance
-from app.repair.endpoint import EndpointRefused, allows_private_endpoint, validate_url
+from app.repair.endpoint import EndpointRefused, vet_url
 from app.repair.engine import GAVE_UP, OK
 from app.settings import Settings
 
@@ -33,14 +33,13 @@ async def configure(sessions: async_sessionmaker[AsyncSession], settings: Settin
         if enabled:  # switching it off stays possible after a downgrade
             await ensure_feature(session, user_id, FEATURE, settings.billing.grace_days)
         problem = _not_repairable(row) if enabled else None
-        provider = row.provider
     if problem:
         raise RepairFormError(problem)
     url = None
     if health_check_url.strip():
         try:  # resolves the host name: no transaction is open here
-            url = await validate_url(health_check_url, allow_private=allows_private_endpoint(settings.sandbox.enabled, provider),
-                                     timeout=settings.repair.endpoint_timeout_seconds)
+            vetted = await vet_url(health_check_url, timeout=settings.repair.endpoint_timeout_seconds)
+            url = vetted.endpoint.url  # stored normalised: the form the next checks vet again
         except EndpointRefused as exc:
             raise RepairFormError(str(exc)) from None
     async with sessions() as session, session.begin():

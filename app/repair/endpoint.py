@@ -1,10 +1,18 @@
 """The user's health endpoint: ``http(s)://host[:port]/path`` (expects a 2xx) or ``tcp://host:port``.
 
 ComputeHub's workers make these requests, so an endpoint must never point them at our own
-network (SSRF): every address a host name resolves to must be public. The check runs when the
-user saves the URL and again before every probe (DNS can change in between), and the probe
-connects to the very address that was vetted, so a name cannot resolve once to a public address
-for the check and then to a private one for the connection. Redirects are not followed.
+network (SSRF), for any provider and in any mode. ``vet_url`` is the one gate: it runs when the
+user saves the URL and again before every check (DNS and the rules can change in between), and
+it returns the addresses it vetted, which are the only ones a probe connects to (no second
+lookup, so a name cannot resolve to a public address for the check and a private one for the
+connection).
+
+The parser is strict on purpose. Every spelling that some library might read as another host
+is refused instead of interpreted: user names (``evil@127.0.0.1``), fragments, backslashes,
+percent-encoding, control characters, zone ids, unbracketed IPv6, and IPv4 in any form but four
+decimal numbers (``2130706433``, ``0x7f000001``, ``0177.0.0.1``, ``127.1``). Non-ASCII names are
+IDNA-encoded first, so full-width digits become the ASCII address they stand for and are vetted
+as such.
 """
 
 from __future__ import annotations
@@ -14,16 +22,19 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-import httpx
-
-from providers.http import USER_AGENT
+from app.repair.addresses import IPAddress, refusal
 
 MAX_URL_LENGTH = 512
 SCHEMES = {"http": 80, "https": 443, "tcp": None}
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+PUBLIC_ONLY = "ComputeHub only checks endpoints on public addresses"
+
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<path>[^?#]*)"
+                  r"(?:\?(?P<query>[^#]*))?(?P<fragment>#.*)?", re.DOTALL)
+_PORT = re.compile(r"[0-9]{1,5}", re.ASCII)
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*", re.ASCII)
+_LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 
 class EndpointRefused(ValueError):
@@ -34,24 +45,33 @@ class EndpointRefused(ValueError):
 class Endpoint:
     scheme: str
     host: str
-    """A host name, or an IP address without brackets."""
+    """A lower-case ASCII host name, or an IP address without brackets."""
     port: int
     path: str = "/"
     """Path and query (http and https only)."""
 
     @property
-    def url(self) -> str:
+    def is_ip(self) -> bool:
+        return _ip_or_none(self.host) is not None
+
+    @property
+    def authority(self) -> str:
+        """``host[:port]`` as a URL and a ``Host`` header write it: IPv6 in brackets, default port left out."""
         host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == SCHEMES[self.scheme] else f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
         if self.scheme == "tcp":
-            return f"tcp://{host}:{self.port}"
-        default = SCHEMES[self.scheme]
-        return f"{self.scheme}://{host}{'' if self.port == default else f':{self.port}'}{self.path}"
+            return f"tcp://{self.authority}"
+        return f"{self.scheme}://{self.authority}{self.path}"
 
 
 @dataclass(frozen=True)
-class ProbeResult:
-    ok: bool
-    detail: str
+class VettedEndpoint:
+    endpoint: Endpoint
+    addresses: tuple[IPAddress, ...]
+    """Every address the host resolved to, all public: the only ones a probe may connect to."""
 
 
 def parse_endpoint(raw: str) -> Endpoint:
@@ -59,60 +79,99 @@ def parse_endpoint(raw: str) -> Endpoint:
     raw = (raw or "").strip()
     if len(raw) > MAX_URL_LENGTH:
         raise EndpointRefused(f"the health endpoint may have at most {MAX_URL_LENGTH} characters")
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError:
-        raise EndpointRefused("the health endpoint is not a valid URL (the port must be 1-65535)") from None
-    scheme = parts.scheme.lower()
-    if scheme not in SCHEMES:
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw) or "\\" in raw:
+        raise EndpointRefused("the health endpoint may not contain spaces, control characters or backslashes")
+    match = _URL.fullmatch(raw)
+    if match is None or match["scheme"].lower() not in SCHEMES:
         raise EndpointRefused("the health endpoint must start with http://, https:// or tcp://")
-    if parts.username is not None or parts.password is not None:
+    scheme = match["scheme"].lower()
+    if match["fragment"] is not None:
+        raise EndpointRefused("the health endpoint may not contain a fragment (#...)")
+    authority = match["authority"]
+    if "@" in authority:
         raise EndpointRefused("the health endpoint may not contain a user name or password")
-    host = parts.hostname or ""
-    if not _is_ip(host):
-        host = host.rstrip(".")
-    if not host:
-        raise EndpointRefused("the health endpoint needs a host name or an IP address")
-    if not _is_ip(host) and not _HOSTNAME.match(host):
-        raise EndpointRefused(f"{host!r} is not a valid host name")
-    if port == 0:
-        raise EndpointRefused("the health endpoint's port must be 1-65535")
+    host, port = _split_authority(authority)
+    host = _parse_host(host)
+    if port is None:
+        port = SCHEMES[scheme]
     if scheme == "tcp":
         if port is None:
-            raise EndpointRefused("a tcp:// health endpoint needs a port, e.g. tcp://203.0.113.7:22")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise EndpointRefused("a tcp:// health endpoint needs a port, e.g. tcp://gpu.example.com:22")
+        if match["path"] not in ("", "/") or match["query"] is not None:
             raise EndpointRefused("a tcp:// health endpoint is just tcp://host:port, without a path")
-        return Endpoint("tcp", host.lower(), port, "")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Endpoint(scheme, host.lower(), port or SCHEMES[scheme], path)
+        return Endpoint("tcp", host, port, "")
+    path = (match["path"] or "/") + (f"?{match['query']}" if match["query"] is not None else "")
+    if not path.isascii():
+        raise EndpointRefused("the health endpoint's path must be ASCII (percent-encode other characters)")
+    return Endpoint(scheme, host, port, path)
 
 
-def _is_ip(host: str) -> bool:
+def _split_authority(authority: str) -> tuple[str, int | None]:
+    if authority.startswith("["):
+        host, bracket, rest = authority[1:].partition("]")
+        if not bracket:
+            raise EndpointRefused("the health endpoint's IPv6 address lacks its closing bracket")
+        if not _is_ipv6(host):
+            raise EndpointRefused(f"[{host}] is not an IPv6 address without a zone id")
+        if rest and not rest.startswith(":"):
+            raise EndpointRefused("the health endpoint's host is not valid")
+        return host, _port(rest[1:]) if rest else None
+    if authority.count(":") > 1:
+        raise EndpointRefused("an IPv6 address must be written in brackets, e.g. http://[2001:db8::7]:8080/")
+    host, colon, port = authority.partition(":")
+    return host, _port(port) if colon else None
+
+
+def _port(text: str) -> int:
+    if not _PORT.fullmatch(text) or not 1 <= int(text) <= 65535:
+        raise EndpointRefused("the health endpoint's port must be 1-65535")
+    return int(text)
+
+
+def _is_ipv6(text: str) -> bool:
+    if "%" in text:  # a zone id names an interface of this machine
+        return False
     try:
-        ipaddress.ip_address(host)
+        ipaddress.IPv6Address(text)
     except ValueError:
         return False
     return True
 
 
-def refusal(ip: IPAddress) -> str | None:
-    """Why ComputeHub will not connect to ``ip`` (None: a public address)."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        # IPv4 carried inside IPv6 (mapped, 6to4, Teredo) is judged as the IPv4 address it is.
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None:
-            return refusal(embedded)
-    checks = (
-        (ip.is_unspecified, "an unspecified address"),
-        (ip.is_loopback, "a loopback address"),
-        (ip.is_link_local, "a link-local address"),
-        (ip.is_multicast, "a multicast address"),
-        (ip.is_reserved, "a reserved address"),
-        (ip.is_private, "a private address"),
-        (not ip.is_global, "not a public address"),
-    )
-    return next((reason for refused, reason in checks if refused), None)
+def _parse_host(host: str) -> str:
+    if _is_ipv6(host):
+        return str(ipaddress.IPv6Address(host))
+    if not host:
+        raise EndpointRefused("the health endpoint needs a host name or an IP address")
+    if "%" in host:
+        raise EndpointRefused("the health endpoint's host may not be percent-encoded")
+    if not host.isascii():
+        try:  # IDNA (with NFKC): full-width digits and dots become the ASCII they stand for
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise EndpointRefused(f"{host!r} is not a valid host name") from None
+    host = host.lower()
+    if host.endswith("."):
+        host = host[:-1]
+    labels = host.split(".")
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        # Ends in a number: an IPv4 address to every URL parser and resolver. Only the usual
+        # dotted form is accepted, so there is exactly one spelling of each address.
+        try:
+            return str(ipaddress.IPv4Address(host))
+        except ValueError:
+            raise EndpointRefused(f"{host} is not an IPv4 address in the usual form: write four numbers "
+                                  "0-255 without leading zeros, e.g. 203.0.113.7") from None
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise EndpointRefused(f"{host!r} is not a valid host name")
+    return host
+
+
+def _ip_or_none(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -121,82 +180,28 @@ async def resolve_host(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-async def vet(endpoint: Endpoint, *, allow_private: bool = False, timeout: float = 5.0) -> list[IPAddress]:
-    """The addresses to connect to; raises ``EndpointRefused`` if any of them is not public.
+async def vet_url(raw: str, *, timeout: float = 5.0) -> VettedEndpoint:
+    """Parse ``raw``, resolve its host once and vet every address; raises ``EndpointRefused``.
 
-    ``allow_private`` is only for the simulated sandbox cloud in local runs, whose instances
-    live on this machine or on documentation addresses.
+    The one check for a user's endpoint: on save and before every probe.
     """
-    if _is_ip(endpoint.host):
-        addresses = [ipaddress.ip_address(endpoint.host)]
+    endpoint = parse_endpoint(raw)
+    literal = _ip_or_none(endpoint.host)
+    if literal is not None:
+        addresses = [literal]
     else:
+        if endpoint.host in _LOCAL_NAMES or endpoint.host.endswith(".localhost"):
+            raise EndpointRefused(f"{endpoint.host} is this machine: {PUBLIC_ONLY}")
         try:
             found = await asyncio.wait_for(resolve_host(endpoint.host, endpoint.port), timeout)
-        except (OSError, asyncio.TimeoutError):
+            addresses = list(dict.fromkeys(ipaddress.ip_address(a) for a in found))
+        except (OSError, ValueError, asyncio.TimeoutError):
             raise EndpointRefused(f"the host name {endpoint.host} does not resolve") from None
-        # A scope suffix ("fe80::1%eth0") is not part of the address.
-        addresses = list(dict.fromkeys(ipaddress.ip_address(a.split("%", 1)[0]) for a in found))
         if not addresses:
             raise EndpointRefused(f"the host name {endpoint.host} does not resolve")
-    if not allow_private:
-        for ip in addresses:
-            reason = refusal(ip)
-            if reason:
-                where = endpoint.host if _is_ip(endpoint.host) else f"{endpoint.host} resolves to {ip}, which"
-                raise EndpointRefused(f"{where} is {reason}: ComputeHub only checks endpoints on public addresses")
-    return addresses
-
-
-def allows_private_endpoint(sandbox_enabled: bool, provider: str) -> bool:
-    """The simulated sandbox in local runs lives on this machine: the only exception to the guard."""
-    return sandbox_enabled and provider == "sandbox"
-
-
-async def validate_url(raw: str, *, allow_private: bool = False, timeout: float = 5.0) -> str:
-    """The URL as stored (normalised), after the same checks a probe makes."""
-    endpoint = parse_endpoint(raw)
-    await vet(endpoint, allow_private=allow_private, timeout=timeout)
-    return endpoint.url
-
-
-async def probe(endpoint: Endpoint, address: IPAddress, timeout: float) -> ProbeResult:
-    """Connect to ``address`` (already vetted) as ``endpoint`` says; never raises."""
-    if endpoint.scheme == "tcp":
-        return await _probe_tcp(endpoint, address, timeout)
-    return await _probe_http(endpoint, address, timeout)
-
-
-async def _probe_tcp(endpoint: Endpoint, address: IPAddress, timeout: float) -> ProbeResult:
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(str(address), endpoint.port), timeout)
-    except asyncio.TimeoutError:
-        return ProbeResult(False, f"no TCP connection to port {endpoint.port} within {timeout:g} s")
-    except OSError as exc:
-        return ProbeResult(False, f"TCP connection to port {endpoint.port} refused or unreachable ({exc.strerror or 'error'})")
-    writer.close()
-    try:
-        await writer.wait_closed()
-    except OSError:
-        pass
-    return ProbeResult(True, f"TCP port {endpoint.port} accepts connections")
-
-
-async def _probe_http(endpoint: Endpoint, address: IPAddress, timeout: float) -> ProbeResult:
-    host = f"[{address}]" if address.version == 6 else str(address)
-    url = f"{endpoint.scheme}://{host}:{endpoint.port}{endpoint.path}"
-    default_port = SCHEMES[endpoint.scheme]
-    headers = {"Host": endpoint.host if endpoint.port == default_port else f"{endpoint.host}:{endpoint.port}",
-               "User-Agent": f"{USER_AGENT} health-check"}
-    # TLS is verified against the name the user gave, while the socket goes to the vetted address.
-    extensions = {"sni_hostname": endpoint.host} if endpoint.scheme == "https" and not _is_ip(endpoint.host) else {}
-    try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            async with client.stream("GET", url, headers=headers, extensions=extensions) as response:
-                status = response.status_code  # the body is never read: only the status matters
-    except httpx.TimeoutException:
-        return ProbeResult(False, f"no answer within {timeout:g} s")
-    except httpx.HTTPError as exc:
-        return ProbeResult(False, f"cannot connect ({type(exc).__name__})")
-    if 200 <= status < 300:
-        return ProbeResult(True, f"HTTP {status}")
-    return ProbeResult(False, f"HTTP {status} (expected 2xx)")
+    for ip in addresses:
+        reason = refusal(ip)
+        if reason:
+            where = endpoint.host if literal is not None else f"{endpoint.host} resolves to {ip}, which"
+            raise EndpointRefused(f"{where} is {reason}: {PUBLIC_ONLY}")
+    return VettedEndpoint(endpoint, tuple(addresses))

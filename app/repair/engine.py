@@ -31,7 +31,6 @@ from app.repair import policy
 from app.repair.checks import (
     GONE, HEALTHY, TRANSITIONS, UNSETTLED, WAITING, Observation, Target, Verdict, judge, observe,
 )
-from app.repair.endpoint import allows_private_endpoint
 from app.security.keyring import Keyring
 from app.settings import Settings
 from providers import errors
@@ -53,7 +52,7 @@ class RepairContext:
     sessions: async_sessionmaker[AsyncSession]
     keyring: Keyring
     http: httpx.AsyncClient
-    """For provider calls (endpoint probes use their own client, see endpoint.py)."""
+    """For provider calls (endpoint probes use their own client, see probe.py)."""
     settings: Settings
 
 
@@ -114,8 +113,7 @@ async def _check_claimed(ctx: RepairContext, instance_id: int, token: str, now: 
     provider, no_provider_reason = _provider(ctx, binding)
     if row.replaced_by_id is not None:  # replaced earlier, but deleting it had failed: try again
         return await _finish_replacement(ctx, row, provider, token, now)
-    target = Target(row.id, row.provider_instance_id or "", row.status, row.health_check_url,
-                    allow_private=allows_private_endpoint(ctx.settings.sandbox.enabled, row.provider))
+    target = Target(row.id, row.provider_instance_id or "", row.status, row.health_check_url)
     observation = await observe(provider, target, no_provider_reason=no_provider_reason,
                                 endpoint_timeout=ctx.settings.repair.endpoint_timeout_seconds)
     async with ctx.sessions() as session, session.begin():

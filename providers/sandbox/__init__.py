@@ -3,6 +3,8 @@
 It behaves like a real provider through the same code path: the adapter below speaks HTTP
 (``client.py``, ``request_json``, typed errors) to a REST API (``server.py``) whose state lives
 in a ``SandboxCloud`` in this process. Boots take time, faults can be injected per account.
+Its instances have no real network: their health checks are answered by the simulation
+(``check_health``, the ``health_failing`` fault), so auto-repair never opens a socket for them.
 
 Construction:
 - ``SandboxProvider(http, credentials)``: what the poller and the console do via the registry.
@@ -21,10 +23,12 @@ import httpx
 from providers.base import (
     already_gone_is_success,
     FetchResult,
+    HealthAnswer,
     Instance,
     InstanceStatus,
     LaunchRequest,
     Provider,
+    SupportsHealthCheck,
     SupportsReboot,
     SupportsStart,
     SupportsStop,
@@ -32,13 +36,13 @@ from providers.base import (
 from providers.sandbox import cloud as raw
 from providers.sandbox.client import SandboxClient
 from providers.sandbox.cloud import Faults, SandboxCloud, Timings, generate_api_key, get_cloud
-from providers.sandbox.parse import PRICING_URL, parse_instance, parse_instances, parse_offers
+from providers.sandbox.parse import PRICING_URL, parse_health, parse_instance, parse_instances, parse_offers
 from providers.sandbox.server import BASE_URL, in_process_client
 
 __all__ = ["Faults", "SandboxCloud", "SandboxProvider", "Timings", "generate_api_key", "get_cloud"]
 
 
-class SandboxProvider(SupportsStart, SupportsStop, SupportsReboot, Provider):
+class SandboxProvider(SupportsStart, SupportsStop, SupportsReboot, SupportsHealthCheck, Provider):
     NAME = "sandbox"
     DISPLAY_NAME = "Sandbox (simulated)"
     HOMEPAGE = "https://sandbox.computehub.invalid"
@@ -122,3 +126,7 @@ class SandboxProvider(SupportsStart, SupportsStop, SupportsReboot, Provider):
 
     async def reboot_instance(self, instance_id: str) -> None:
         await self.client.action(instance_id, "reboot")
+
+    async def check_health(self, instance_id: str, endpoint_url: str) -> HealthAnswer:
+        answer = parse_health(await self.client.health(instance_id))
+        return HealthAnswer(answer.ok, f"{answer.detail} (simulated by the sandbox, no connection made)")

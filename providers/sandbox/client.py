@@ -68,6 +68,9 @@ class SandboxClient:
     async def get_instance(self, instance_id: str) -> Any:
         return await self._call("GET", f"/instances/{quote(instance_id, safe='')}")
 
+    async def health(self, instance_id: str) -> Any:
+        return await self._call("GET", f"/instances/{quote(instance_id, safe='')}/health")
+
     async def create_instance(self, body: dict[str, Any]) -> Any:
         return await self._call("POST", "/instances", json=body)
 

@@ -102,6 +102,8 @@ class Faults:
     """Launching these instance types answers 409 ``no_capacity``."""
     quota: int | None = None
     """At most this many instances that are not terminated; one more answers 403 ``quota_exceeded``."""
+    health_failing: bool = False
+    """Running instances fail their health checks (the machine runs, the service on it does not)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "no_capacity_types", frozenset(self.no_capacity_types))
@@ -136,6 +138,7 @@ _JSON_TYPES = {
     "fail_boot": "boolean", "crash_after_seconds": "number or null", "api_error_rate": "number",
     "seed": "integer", "rate_limited": "boolean", "retry_after_seconds": "integer",
     "latency_seconds": "number", "no_capacity_types": "list of strings", "quota": "integer or null",
+    "health_failing": "boolean",
 }
 
 
@@ -242,6 +245,20 @@ class SandboxCloud:
             account = self._account(api_key)
             self._settle_all(account)
             return self._to_json(self._find(account, instance_id))
+
+    def health(self, api_key: str, instance_id: str) -> dict[str, Any]:
+        """What the instance's health endpoint answers, decided by the simulation alone: a
+        running instance is healthy unless the ``health_failing`` fault is on. Nothing is
+        contacted: the simulated instances have no real endpoint."""
+        with self._lock:
+            account = self._account(api_key)
+            self._settle_all(account)
+            inst = self._find(account, instance_id)
+            if inst.status != RUNNING:
+                return {"healthy": False, "detail": f"the instance is {inst.status}"}
+            if account.faults.health_failing:
+                return {"healthy": False, "detail": "the service on the instance does not answer (injected fault)"}
+            return {"healthy": True, "detail": "the service on the instance answers"}
 
     # -- writes --------------------------------------------------------------------------
 

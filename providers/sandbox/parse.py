@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Instance, InstanceStatus, Offer, map_status
+from providers.base import FetchResult, HealthAnswer, Instance, InstanceStatus, Offer, map_status
 from providers.errors import BadResponse
 from providers.money import BadPrice, to_decimal
 
@@ -81,3 +81,11 @@ def parse_instance(body: Any, status_map: Mapping[str, InstanceStatus]) -> Insta
 
 def parse_instances(body: Any, status_map: Mapping[str, InstanceStatus]) -> list[Instance]:
     return [parse_instance(item, status_map) for item in _data(body, "instances")]
+
+
+def parse_health(body: Any) -> HealthAnswer:
+    healthy = body.get("healthy") if isinstance(body, dict) else None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(healthy, bool) or not isinstance(detail, str):
+        raise BadResponse("health: response needs `healthy` (boolean) and `detail` (string)", provider=NAME)
+    return HealthAnswer(healthy, detail)

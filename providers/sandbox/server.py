@@ -11,6 +11,7 @@ REST API (JSON; errors are ``{"error": {"code": "...", "message": "..."}}``)::
     POST   /v1/instances                        201 instance (200: same client_token seen before)
            {name, instance_type, region, image?, disk_gb?, ssh_public_key?, spot?, client_token?}
            400 invalid_request | 403 quota_exceeded | 409 no_capacity
+    GET    /v1/instances/{id}/health            {healthy: bool, detail} (simulated; fault health_failing)
     POST   /v1/instances/{id}/actions/{start|stop|reboot}
                                                 202 instance | 409 invalid_state | 404 not_found
     DELETE /v1/instances/{id}                   202 instance (terminating) | 204 already terminated
@@ -92,6 +93,12 @@ async def get_instance(request: Request, instance_id: FromPath[str]) -> dict:
     return _cloud(request).get_instance(key, instance_id)
 
 
+@get("/v1/instances/{instance_id:str}/health")
+async def instance_health(request: Request, instance_id: FromPath[str]) -> dict:
+    key = await _authorized_call(request)
+    return _cloud(request).health(key, instance_id)
+
+
 @post("/v1/instances")
 async def create_instance(request: Request) -> Response:
     key = await _authorized_call(request)
@@ -142,7 +149,7 @@ def _http_error(_: Request, exc: HTTPException) -> Response:
 def create_app(cloud: SandboxCloud) -> Litestar:
     """The ASGI app for one cloud (mountable into the web app for a demo)."""
     app = Litestar(
-        route_handlers=[list_offers, list_instances, get_instance, create_instance, instance_action,
+        route_handlers=[list_offers, list_instances, get_instance, instance_health, create_instance, instance_action,
                         delete_instance, read_faults, replace_faults],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
         openapi_config=None,

@@ -68,3 +68,54 @@ async def messages(sessions, event_type: str) -> list[OutboxMessage]:
 async def count(sessions, model) -> int:
     async with sessions() as session:
         return (await session.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+# ---- an instance at a real (non-simulated) provider: Lambda, its API mocked with respx ---------
+
+LAMBDA_INSTANCE_ID = "7d3b1c0e9a2f4e61b8c5d4a3f2e1d0c9"
+
+
+def lambda_api(router, status: str = "active"):
+    """Lambda's ``GET /instances/{id}`` in its recorded shape (tests/fixtures/lambdalabs), with ``status``."""
+    import json
+
+    from tests.support.recorded import FIXTURES
+
+    recorded = json.loads((FIXTURES / "lambdalabs" / "lifecycle.json").read_text())["scenarios"]["get"]["routes"][0]
+    body = json.loads(json.dumps(recorded["json"]))
+    body["data"]["status"] = status
+    return router.get(recorded["url"]).respond(200, json=body)
+
+
+async def lambda_instance(sessions, keyring, account, *, url: str | None = None, auto_repair: bool = False,
+                          name: str = "lambda-1") -> Instance:
+    """A running Lambda instance of ``account``'s, bound with its own (fake) Lambda key."""
+    from app.console import bindings
+    from app.db.types import utcnow
+
+    now = utcnow()
+    async with sessions() as session, session.begin():
+        binding = await bindings.add_binding(session, keyring, account.user_id, "lambdalabs", "",
+                                             {"api_key": "secret_ch-recorded-key-not-real.0001"})
+        binding.status, binding.verified_at = "verified", now
+        await session.flush()
+        row = Instance(user_id=account.user_id, binding_id=binding.id, provider="lambdalabs",
+                       provider_instance_id=LAMBDA_INSTANCE_ID, client_token=f"lambda-{name}", name=name,
+                       instance_type="gpu_1x_h100_sxm5", region="us-south-1", status="running", raw_status="active",
+                       created_at=now, updated_at=now, auto_repair=auto_repair, health_check_url=url)
+        session.add(row)
+    return await reload(sessions, row.id)
+
+
+def let_loopback_through(monkeypatch, resolve_to: str = "127.0.0.1") -> None:
+    """For tests of the probe against a server on this machine only: vet as usual, but let
+    loopback through and resolve every name to ``resolve_to``. Product code has no such switch."""
+    from app.repair import addresses, endpoint
+
+    real = addresses.refusal
+    monkeypatch.setattr(endpoint, "refusal", lambda ip: None if ip.is_loopback else real(ip))
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return [resolve_to]
+
+    monkeypatch.setattr(endpoint, "resolve_host", resolve)

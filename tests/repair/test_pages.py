@@ -56,8 +56,7 @@ async def test_pro_switches_auto_repair_on_with_an_endpoint(sessions, keyring, h
 async def test_a_refused_endpoint_is_explained_and_the_input_kept(sessions, keyring, http, clock, cloud, settings, pro,
                                                                  as_pro):
     row = await running_instance(sessions, keyring, http, clock, pro)
-    # Not the sandbox's own machine: a cloud metadata address is refused for every provider but the local sandbox,
-    # and the sandbox exception does not cover malformed URLs.
+    # Refused for its syntax before its address is even looked at (a metadata address is refused anyway).
     response = await as_pro.post(f"/console/instances/{row.id}/auto-repair",
                                  {"auto_repair": "on", "health_check_url": "http://admin:pw@169.254.169.254/"})
 

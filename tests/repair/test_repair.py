@@ -83,8 +83,8 @@ async def test_an_instance_gone_at_the_provider_is_replaced_from_the_same_spec(s
         True, "https://gpu.example.com/health", "repairing")
 
     clock.advance(CHECK_EVERY)
-    # The sandbox may check endpoints on this machine (local runs); nothing listens on port 443 here.
-    monkeypatch.setattr("app.repair.endpoint.resolve_host", _resolves_to("127.0.0.1"))
+    # The replacement's endpoint fails too: the simulated cloud answers for it (no connection).
+    cloud.set_faults(pro.api_key, health_failing=True)
     report = await run_repair_cycle(sessions, keyring, http, settings, now=clock())
     # The old row is no longer watched; the replacement booted and is running, its endpoint now checked.
     assert [o.instance_id for o in report.outcomes] == [new.id]
