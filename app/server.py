@@ -94,7 +94,7 @@ def create_app(
             *CONSOLE_HANDLERS,
             telegram_webhook,
         ],
-        stores=build_stores(settings),
+        stores=build_stores(settings, engine),
         csrf_config=csrf_config(settings),
         dependencies={"db": Provide(provide_db_session)},
         state=State({"settings": settings, "engine": engine, "sessions": sessions,

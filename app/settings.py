@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,17 @@ def _env_bool(name: str, default: bool) -> bool:
 def _env_int(name: str, default: int) -> int:
     raw = _env(name, "")
     return int(raw) if raw else default
+
+
+IPNetwork = IPv4Network | IPv6Network
+
+
+def _env_networks(name: str) -> tuple[IPNetwork, ...]:
+    specs = [part.strip() for part in _env(name, "").split(",") if part.strip()]
+    try:
+        return tuple(ip_network(spec, strict=False) for spec in specs)
+    except ValueError as exc:
+        raise ValueError(f"COMPUTEHUB_{name}: {exc}") from None
 
 
 def default_database_url() -> str:
@@ -95,7 +107,13 @@ class SecuritySettings:
     session_max_age_seconds: int = field(default_factory=lambda: _env_int("SESSION_MAX_AGE", 14 * 24 * 3600))
     secure_cookies: bool = field(default_factory=lambda: _env_bool("SECURE_COOKIES", False))
     login_attempts_per_window: int = field(default_factory=lambda: _env_int("LOGIN_ATTEMPTS", 5))
+    """Failed logins (password or second step) one client address may make for one account per window."""
+    login_attempts_per_address: int = field(default_factory=lambda: _env_int("LOGIN_ADDRESS_ATTEMPTS", 30))
+    """Failed logins one client address may make in all, over every account, per window."""
     login_window_seconds: int = field(default_factory=lambda: _env_int("LOGIN_WINDOW", 300))
+    trusted_proxies: tuple[IPNetwork, ...] = field(default_factory=lambda: _env_networks("TRUSTED_PROXIES"))
+    """Comma-separated addresses or CIDRs of the reverse proxies in front of the app: only their
+    X-Forwarded-For is believed. Empty (the default): the socket peer is the client."""
     var_dir: Path = field(default_factory=_var_dir)
 
 

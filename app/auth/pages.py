@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import service
+from app.auth import recovery_codes, service
 from app.auth.session import (
     SESSION_PENDING_2FA,
     SESSION_USER,
@@ -23,12 +23,13 @@ from app.auth.session import (
     renew_session_id,
     requires_login,
 )
-from app.auth.throttle import LoginThrottle
+from app.auth.throttle import Budgets, LoginThrottle
 from app.auth import totp
 from app.db.models import User
 from app.notifications.mail import build_message, mailer_from_settings
 from app.security.keyring import keyring_from_settings
 from app.settings import Settings
+from app.web.client_address import client_address
 
 log = logging.getLogger(__name__)
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -47,13 +48,9 @@ def _safe_next(target: str | None) -> str:
 
 
 def _throttle(request: Request) -> LoginThrottle:
-    settings: Settings = request.app.state.settings
-    return LoginThrottle(request.app.stores.get("throttle"), settings.security.login_attempts_per_window,
-                         settings.security.login_window_seconds)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The failure counts of this request's client address (behind trusted proxies: the real client)."""
+    return LoginThrottle(request.app.stores.get("throttle"), client_address(request),
+                         Budgets.from_settings(request.app.state.settings))
 
 
 def _start_session(request: Request, user: NamedDependency[User]) -> None:
@@ -98,7 +95,7 @@ class AuthController(Controller):
         email = data.get("email", "")
         kept = {"email": email, "next": data.get("next", "")}
         throttle = _throttle(request)
-        wait = await throttle.retry_after(_client(request), email)
+        wait = await throttle.retry_after(email)
         if wait is not None:
             minutes = max(1, round(wait / 60))
             return _form("auth/login.html", 429, form=kept,
@@ -106,7 +103,7 @@ class AuthController(Controller):
         user = await service.authenticate(db, email, data.get("password", ""))
         await db.commit()
         if user is None:
-            await throttle.record_failure(_client(request), email)
+            await throttle.record_failure(email)
             return _form("auth/login.html", 400, form=kept, error="Wrong e-mail address or password.")
         if user.totp_enabled:
             # The counters reset only once the code is right too: else each correct password
@@ -132,11 +129,13 @@ class AuthController(Controller):
             return Redirect("/login")
         user = await db.get(User, int(user_id))
         throttle = _throttle(request)
-        if user is None or await throttle.retry_after(_client(request), user.email) is not None:
+        if user is None or await throttle.retry_after(user.email) is not None:
             return _form("auth/login_2fa.html", 429, error="Too many attempts. Log in again later.")
         keyring = keyring_from_settings(request.app.state.settings)
-        if not service.check_totp(user, keyring, data.get("code", "")):
-            await throttle.record_failure(_client(request), user.email)
+        accepted = await service.check_second_factor(db, user, keyring, data.get("code", ""))
+        await db.commit()  # the code is spent before the session starts
+        if not accepted:
+            await throttle.record_failure(user.email)
             return _form("auth/login_2fa.html", 400, error="That code is not right.")
         target = request.session.get("next") or "/console"
         await throttle.reset(user.email)
@@ -196,43 +195,74 @@ class SecurityController(Controller):
 
     @get("/")
     async def page(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
-        return await self._render(request, user)
+        return await self._render(request, db, user)
 
-    async def _render(self, request: Request, user: NamedDependency[User], error: str | None = None, status: int = 200) -> Template:
+    async def _render(self, request: Request, db: AsyncSession, user: User, error: str | None = None,
+                      status: int = 200, new_codes: list[str] | None = None) -> Template:
         keyring = keyring_from_settings(request.app.state.settings)
         secret = None if user.totp_enabled else service.pending_totp_secret(user, keyring)
+        uri = totp.provisioning_uri(secret, user.email) if secret else None
         return Template("auth/security.html", status_code=status, context={
-            "user": user, "secret": secret, "error": error,
-            "uri": totp.provisioning_uri(secret, user.email) if secret else None,
+            "user": user, "secret": secret, "error": error, "uri": uri,
+            "qr_svg": totp.provisioning_qr_svg(uri) if uri else None,
+            "new_codes": new_codes,
+            "codes_left": await recovery_codes.remaining(db, user.id) if user.totp_enabled else 0,
             "must_enroll": bool(request.session.get("enroll_2fa")),
         })
+
+    async def _with_code(self, request: Request, db: AsyncSession, user: User, change) -> Template | list[str] | None:
+        """Run ``change`` (a service call that checks a code) under the login throttle: a stolen
+        session must not be a way to guess codes without limit. Returns the error page or the result."""
+        throttle = _throttle(request)
+        if await throttle.retry_after(user.email) is not None:
+            return await self._render(request, db, user, "Too many attempts. Try again in a few minutes.", 429)
+        try:
+            result = await change()
+            await db.commit()
+        except service.AccountError as exc:
+            if isinstance(exc, service.WrongCode):
+                await throttle.record_failure(user.email)
+            return await self._render(request, db, user, str(exc), 400)
+        return result
 
     @post("/totp/begin")
     async def begin(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
         settings: Settings = request.app.state.settings
         if settings.sandbox.demo_account and user.email == settings.sandbox.demo_email:
             # Everyone shares the demo login: one visitor's second factor would lock out the rest.
-            return await self._render(request, user, "The shared demo account cannot turn on two-factor "
-                                                     "authentication. Create your own account to use it.", 400)
-        service.begin_totp(user, keyring_from_settings(settings))
+            return await self._render(request, db, user, "The shared demo account cannot turn on two-factor "
+                                                         "authentication. Create your own account to use it.", 400)
+        try:
+            service.begin_totp(user, keyring_from_settings(settings))
+        except service.AccountError as exc:
+            return await self._render(request, db, user, str(exc), 400)
         await db.commit()
-        return await self._render(request, user)
+        return await self._render(request, db, user)
 
     @post("/totp/confirm")
-    async def confirm(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
-        try:
-            service.confirm_totp(user, keyring_from_settings(request.app.state.settings), data.get("code", ""))
-            await db.commit()
-        except service.AccountError as exc:
-            return await self._render(request, user, str(exc), 400)
+    async def confirm(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template:
+        keyring = keyring_from_settings(request.app.state.settings)
+        codes = await self._with_code(request, db, user,
+                                      lambda: service.confirm_totp(db, user, keyring, data.get("code", "")))
+        if isinstance(codes, Template):
+            return codes
         request.set_session({**request.session, "enroll_2fa": False})
-        return Redirect("/settings/security")
+        return await self._render(request, db, user, new_codes=codes)  # shown this once, never stored
+
+    @post("/recovery-codes")
+    async def regenerate_codes(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template:
+        keyring = keyring_from_settings(request.app.state.settings)
+        codes = await self._with_code(request, db, user,
+                                      lambda: service.regenerate_recovery_codes(db, user, keyring, data.get("code", "")))
+        if isinstance(codes, Template):
+            return codes
+        return await self._render(request, db, user, new_codes=codes)
 
     @post("/totp/disable")
     async def disable(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
-        try:
-            service.disable_totp(user, keyring_from_settings(request.app.state.settings), data.get("code", ""))
-            await db.commit()
-        except service.AccountError as exc:
-            return await self._render(request, user, str(exc), 400)
+        keyring = keyring_from_settings(request.app.state.settings)
+        failed = await self._with_code(request, db, user,
+                                       lambda: service.disable_totp(db, user, keyring, data.get("code", "")))
+        if isinstance(failed, Template):
+            return failed
         return Redirect("/settings/security")

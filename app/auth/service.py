@@ -8,11 +8,12 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth import passwords, totp
+from app.auth import passwords, recovery_codes, totp
 from app.db.models import PasswordResetToken, User
 from app.db.types import utcnow
 from app.security.keyring import DecryptionFailed, Keyring, totp_aad
@@ -24,6 +25,10 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 class AccountError(ValueError):
     """A message safe to show the user."""
+
+
+class WrongCode(AccountError):
+    """A two-factor or recovery code that is not right: counts as a failed attempt."""
 
 
 def normalize_email(email: str) -> str:
@@ -116,9 +121,12 @@ async def reset_password(session: AsyncSession, token: str, new_password: str, n
 
 def begin_totp(user: User, keyring: Keyring) -> str:
     """Store a new (not yet enabled) secret; returns it for the set-up page."""
+    if user.totp_enabled:  # else a stolen session could swap the secret without a code
+        raise AccountError("two-factor authentication is already on; turn it off first to set it up again")
     secret = totp.new_secret()
     user.totp_secret = keyring.encrypt(secret, totp_aad(user.id))
     user.totp_enabled = False
+    user.totp_last_step = None  # a new secret starts a new sequence of codes
     return secret
 
 
@@ -126,25 +134,69 @@ def pending_totp_secret(user: User, keyring: Keyring) -> str | None:
     return keyring.decrypt(user.totp_secret, totp_aad(user.id)) if user.totp_secret else None
 
 
-def check_totp(user: User, keyring: Keyring, code: str) -> bool:
+def _readable_secret(user: User, keyring: Keyring) -> str | None:
     try:
-        secret = pending_totp_secret(user, keyring)
+        return pending_totp_secret(user, keyring)
     except DecryptionFailed:  # the master key that sealed it is gone: no code can match
         log.error("user %s: the stored two-factor secret cannot be decrypted", user.id)
+        return None
+
+
+async def accept_totp(session: AsyncSession, user: User, keyring: Keyring, code: str) -> bool:
+    """Check an authenticator code and record its time step, so that no code counts twice and no
+    older code counts after a newer one. The record is a conditional write: of two concurrent
+    requests with one code only one updates the row (PostgreSQL re-checks the condition after the
+    first commits; SQLite runs one write at a time)."""
+    secret = _readable_secret(user, keyring)
+    if not secret:
         return False
-    return bool(secret) and totp.verify(secret, code)
+    step = totp.verify(secret, code, after_step=user.totp_last_step)
+    if step is None:
+        return False
+    recorded = await session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if recorded.rowcount != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
+    return True
 
 
-def confirm_totp(user: User, keyring: Keyring, code: str) -> None:
-    if not check_totp(user, keyring, code):
-        raise AccountError("that code is not right; check your authenticator app's clock and try again")
+async def check_second_factor(session: AsyncSession, user: User, keyring: Keyring, code: str) -> bool:
+    """A current authenticator code, or else one of the account's unused recovery codes."""
+    if totp.looks_like_code(code):
+        return await accept_totp(session, user, keyring, code)
+    return await recovery_codes.use(session, user.id, code)
+
+
+async def confirm_totp(session: AsyncSession, user: User, keyring: Keyring, code: str) -> list[str]:
+    """Turn two-factor on with a first code; returns the new recovery codes, to show once."""
+    if user.totp_enabled:
+        raise AccountError("two-factor authentication is already on")
+    if not await accept_totp(session, user, keyring, code):
+        raise WrongCode("that code is not right; check your authenticator app's clock and try again")
     user.totp_enabled = True
+    return await recovery_codes.issue(session, user.id)
 
 
-def disable_totp(user: User, keyring: Keyring, code: str) -> None:
+async def regenerate_recovery_codes(session: AsyncSession, user: User, keyring: Keyring, code: str) -> list[str]:
+    """Ten new recovery codes for a current authenticator code; the old ones stop working."""
+    if not user.totp_enabled:
+        raise AccountError("turn on two-factor authentication first")
+    if not await accept_totp(session, user, keyring, code):
+        raise WrongCode("that code is not right")
+    return await recovery_codes.issue(session, user.id)
+
+
+async def disable_totp(session: AsyncSession, user: User, keyring: Keyring, code: str) -> None:
+    """Needs a current code, or a recovery code (the way back for someone who lost the phone)."""
     if user.is_admin:
         raise AccountError("administrators must keep two-factor authentication on")
-    if not check_totp(user, keyring, code):
-        raise AccountError("that code is not right")
+    if not await check_second_factor(session, user, keyring, code):
+        raise WrongCode("that code is not right")
     user.totp_enabled = False
     user.totp_secret = None
+    await recovery_codes.discard(session, user.id)

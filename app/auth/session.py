@@ -19,8 +19,9 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.types import Empty
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.auth.throttle import throttle_store
 from app.db.models import User
 from app.settings import Settings
 
@@ -29,15 +30,17 @@ SESSION_PENDING_2FA = "pending_2fa_uid"
 CSRF_FIELD = "_csrf_token"
 
 
-def build_stores(settings: Settings) -> dict[str, Store]:
+def build_stores(settings: Settings, engine: AsyncEngine) -> dict[str, Store]:
+    # Login throttle counters: in Redis when configured, else in the database (never in memory:
+    # they must be shared by every process and survive a restart).
     if settings.security.session_store == "redis":
         from litestar.stores.redis import RedisStore
 
         root = RedisStore.with_client(url=settings.security.redis_url)
-        return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
+        return {"sessions": root.with_namespace("sessions"), "throttle": throttle_store(settings, engine)}
     if settings.security.session_store != "memory":
         raise ValueError("COMPUTEHUB_SESSION_STORE must be memory or redis")
-    return {"sessions": MemoryStore(), "throttle": MemoryStore()}
+    return {"sessions": MemoryStore(), "throttle": throttle_store(settings, engine)}
 
 
 _NEW_SESSION_ID = "computehub.new_session_id"

@@ -79,7 +79,9 @@ def run(host: str | None, port: int | None, no_worker: bool) -> None:
     host = host or settings.web.host
     port = port or settings.web.port
     console.print(f"ComputeHub on [bold]http://{host}:{port}[/bold]")
-    uvicorn.run("app.asgi:app", host=host, port=port, log_level="info")
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client
+    # (anyone on the host could then rotate it); the app decides (COMPUTEHUB_TRUSTED_PROXIES).
+    uvicorn.run("app.asgi:app", host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @cli.command()
