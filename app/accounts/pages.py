@@ -118,7 +118,7 @@ class AccountController(Controller):
 
     @post("/delete")
     async def delete(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
-                     data: Form) -> Template:
+                     data: Form) -> Template | Redirect:
         typed = {"confirmation": form_text(data, "confirmation")[:32]}
         if is_shared_demo(user, request.app.state.settings):
             return _delete_page(request, user, error=DEMO_REFUSAL, status=400, form=typed)
@@ -130,7 +130,7 @@ class AccountController(Controller):
         except AccountError as exc:
             return _delete_page(request, user, error=str(exc), status=400, form=typed)
         request.clear_session()
-        return page("account/deleted.html")
+        return Redirect(DELETED_PATH)
 
 
 def _account_page(request: Request, user: User, *, notice: str | None = None, error: str | None = None,
@@ -155,19 +155,24 @@ async def _mail(settings: Settings, to: str, subject: str, text: str) -> bool:
     return True
 
 
-# ---- the link mailed to the new address: works logged in or not ------------------------------
+# ---- pages without login: the link mailed to the new address, the farewell --------------------
 
 CONFIRM_PATH = "/account/email"
+DELETED_PATH = "/account/deleted"
 
 
-class EmailConfirmController(Controller):
-    """``GET`` shows what the link does and a button; only the ``POST`` changes the address (mail
-    scanners open links in e-mails: a GET must not use the token up)."""
+class PublicAccountController(Controller):
+    """The e-mail link works logged in or not. Its ``GET`` shows what it does and a button; only the
+    ``POST`` changes the address (mail scanners open links in e-mails: a GET must not use it up)."""
 
-    path = CONFIRM_PATH
+    path = "/account"
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/{token:str}")
+    @get("/deleted")
+    async def deleted(self) -> Template:
+        return page("account/deleted.html")
+
+    @get("/email/{token:str}")
     async def show(self, db: NamedDependency[AsyncSession], user: NamedDependency[User | None], token: str) -> Template:
         try:
             pending = await email_change.pending_link(db, token)
@@ -175,7 +180,7 @@ class EmailConfirmController(Controller):
             return page("account/email_confirm.html", 400, user=user, token=token, new_email=None, error=str(exc))
         return page("account/email_confirm.html", user=user, token=token, new_email=pending.new_email, error=None)
 
-    @post("/{token:str}")
+    @post("/email/{token:str}")
     async def confirm(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User | None],
                       token: str) -> Template | Redirect:
         settings: Settings = request.app.state.settings
