@@ -49,6 +49,7 @@ def create_app(
     from app.api.routes import API_HANDLERS
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_config, session_config
+    from app.auth.session_validity import SessionValidityMiddleware
     from app.console.routes import CONSOLE_HANDLERS
     from app.notifications.webhook import close_webhook_application, telegram_webhook
     from app.web.errors import exception_handlers
@@ -102,7 +103,7 @@ def create_app(
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_filters),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema"),
-        middleware=[prometheus.middleware, session_config(settings).middleware],
+        middleware=[prometheus.middleware, session_config(settings).middleware, SessionValidityMiddleware],
         exception_handlers=exception_handlers(),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import recovery_codes, service
 from app.auth.session import (
+    SESSION_EPOCH,
     SESSION_PENDING_2FA,
-    SESSION_USER,
     provide_current_user,
     renew_session_id,
     requires_login,
+    start_session,
 )
 from app.auth.throttle import Budgets, LoginThrottle
 from app.auth import totp
@@ -53,13 +54,6 @@ def _throttle(request: Request) -> LoginThrottle:
                          Budgets.from_settings(request.app.state.settings))
 
 
-def _start_session(request: Request, user: NamedDependency[User]) -> None:
-    request.clear_session()
-    renew_session_id(request)
-    request.set_session({SESSION_USER: user.id, "is_admin": user.is_admin,
-                         "enroll_2fa": user.is_admin and not user.totp_enabled})
-
-
 def _form(template: str, status: int = 200, **context: Any) -> Template:
     return Template(template, context=context, status_code=status)
 
@@ -81,7 +75,7 @@ class AuthController(Controller):
         except service.AccountError as exc:
             kept = {"email": data.get("email", ""), "name": data.get("name", "")}
             return _form("auth/signup.html", 400, form=kept, error=str(exc))
-        _start_session(request, user)
+        start_session(request, user)
         return Redirect("/console")
 
     @get("/login", name="login")
@@ -110,10 +104,11 @@ class AuthController(Controller):
             # would buy the attacker a fresh round of code guesses.
             request.clear_session()
             renew_session_id(request)
-            request.set_session({SESSION_PENDING_2FA: user.id, "next": _safe_next(kept["next"])})
+            request.set_session({SESSION_PENDING_2FA: user.id, SESSION_EPOCH: user.session_epoch,
+                                 "next": _safe_next(kept["next"])})
             return Redirect("/login/2fa")
         await throttle.reset(email)
-        _start_session(request, user)
+        start_session(request, user)
         return Redirect("/settings/security" if user.is_admin else _safe_next(kept["next"]))
 
     @get("/login/2fa")
@@ -139,7 +134,7 @@ class AuthController(Controller):
             return _form("auth/login_2fa.html", 400, error="That code is not right.")
         target = request.session.get("next") or "/console"
         await throttle.reset(user.email)
-        _start_session(request, user)
+        start_session(request, user)
         return Redirect(target)
 
     @post("/logout")

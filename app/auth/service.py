@@ -79,16 +79,41 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def find_account(session: AsyncSession, email: str) -> User | None:
+    """The live account with that (normalized) address; deleted accounts are never found."""
+    return (await session.execute(
+        select(User).where(User.email == email, User.deleted_at.is_(None)))).scalar_one_or_none()
+
+
+async def end_all_sessions(session: AsyncSession, user: User) -> None:
+    """Bump the account's session epoch: every session opened before is over (see
+    ``app.auth.session_validity``); a caller keeping its own session re-issues it afterwards."""
+    await session.flush()
+    await session.execute(update(User).where(User.id == user.id)
+                          .values(session_epoch=User.session_epoch + 1).execution_options(synchronize_session=False))
+    await session.refresh(user, attribute_names=["session_epoch"])
+
+
+async def retire_reset_tokens(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Every unused reset link of the account stops working."""
+    await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False))
+
+
 async def create_reset_token(session: AsyncSession, email: str, now: datetime | None = None) -> tuple[User, str] | None:
-    """A single-use token for the user with that address, or None (the caller answers the same either way)."""
+    """A single-use token for the user with that address, or None (the caller answers the same either way).
+    Only the newest link works: issuing one retires the account's earlier unused ones."""
     try:
         email = normalize_email(email)
     except AccountError:
         return None
-    user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    user = await find_account(session, email)
     if user is None:
         return None
     now = now or utcnow()
+    await retire_reset_tokens(session, user.id, now)
     token = secrets.token_urlsafe(32)
     session.add(PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), created_at=now,
                                    expires_at=now + RESET_TOKEN_TTL))
@@ -96,6 +121,7 @@ async def create_reset_token(session: AsyncSession, email: str, now: datetime | 
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str, now: datetime | None = None) -> User:
+    """Set the new password, retire every other reset link of the account and end all its sessions."""
     now = now or utcnow()
     row = (
         await session.execute(select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token or "")))
@@ -115,7 +141,11 @@ async def reset_password(session: AsyncSession, token: str, new_password: str, n
     if used.rowcount != 1:
         raise AccountError("this reset link has already been used")
     user = await session.get(User, row.user_id)
+    if user is None or user.deleted_at is not None:
+        raise AccountError("this reset link is invalid or has expired; ask for a new one")
+    await retire_reset_tokens(session, user.id, now)
     user.password_hash = passwords.hash_password(new_password)
+    await end_all_sessions(session, user)
     return user
 
 

@@ -27,6 +27,8 @@ from app.settings import Settings
 
 SESSION_USER = "uid"
 SESSION_PENDING_2FA = "pending_2fa_uid"
+SESSION_EPOCH = "epoch"
+"""The account's ``session_epoch`` when the session was opened; see ``app.auth.session_validity``."""
 CSRF_FIELD = "_csrf_token"
 
 
@@ -109,6 +111,14 @@ def _local_secret(settings: Settings) -> str:
     path.write_text(secret + "\n")
     path.chmod(0o600)
     return secret
+
+
+def start_session(request: Request, user: User) -> None:
+    """Log ``user`` in: a fresh session under a new id (no fixation), tied to the account's epoch."""
+    request.clear_session()
+    renew_session_id(request)
+    request.set_session({SESSION_USER: user.id, SESSION_EPOCH: user.session_epoch, "is_admin": user.is_admin,
+                         "enroll_2fa": user.is_admin and not user.totp_enabled})
 
 
 async def provide_current_user(request: Request, db: NamedDependency[AsyncSession]) -> User | None:

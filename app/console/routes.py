@@ -26,6 +26,11 @@ from app.costs.pages import CostsController, OverviewController  # noqa: E402
 
 CONSOLE_HANDLERS += [CostsController, OverviewController, ProfileController]
 
+# The account itself: password, e-mail address (confirmed by a mailed link), deletion.
+from app.accounts.pages import AccountController, PublicAccountController  # noqa: E402
+
+CONSOLE_HANDLERS += [AccountController, PublicAccountController]
+
 # Auto-repair (the form of the instance page's "Auto-repair" section).
 from app.repair.pages import AutoRepairController  # noqa: E402
 
