@@ -52,6 +52,7 @@ def create_app(
     from app.console.routes import CONSOLE_HANDLERS
     from app.notifications.webhook import close_webhook_application, telegram_webhook
     from app.web.errors import exception_handlers
+    from app.web.input_guard import input_guard
     from app.web.localtime import register_filters
     from app.web.routes import PAGE_HANDLERS
     from app.web.vendor import plotly_js
@@ -102,7 +103,7 @@ def create_app(
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_filters),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema"),
-        middleware=[prometheus.middleware, session_config(settings).middleware],
+        middleware=[prometheus.middleware, session_config(settings).middleware, input_guard],
         exception_handlers=exception_handlers(),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
