@@ -53,6 +53,7 @@ def create_app(
     from app.console.routes import CONSOLE_HANDLERS
     from app.notifications.webhook import close_webhook_application, telegram_webhook
     from app.web.errors import exception_handlers
+    from app.web.input_guard import input_guard
     from app.web.localtime import register_filters
     from app.web.routes import PAGE_HANDLERS
     from app.web.vendor import plotly_js
@@ -103,7 +104,7 @@ def create_app(
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_filters),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema"),
-        middleware=[prometheus.middleware, session_config(settings).middleware, SessionValidityMiddleware],
+        middleware=[input_guard, prometheus.middleware, session_config(settings).middleware, SessionValidityMiddleware],
         exception_handlers=exception_handlers(),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

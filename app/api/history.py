@@ -14,6 +14,7 @@ from app.api.pagination import page_count, page_links
 from app.api.schemas import ChangePage
 from app.billing.history_access import history_start
 from app.services.history import day_bounds, offer_history_page
+from app.services.inputs import check_day
 from app.services.prices import MAX_PER_PAGE, InvalidQuery
 from providers.gpus import gpus_in
 
@@ -43,6 +44,8 @@ class HistoryController(Controller):
         gpus = gpus_in(gpu)
         if not gpus:
             raise InvalidQuery(f"gpu: unknown GPU {gpu!r}")
+        if since is not None:
+            check_day(since, "since")  # 9999-12-31 has no next day to end on
         since = await history_start(request, since)  # before the last 30 days: a Pro feature
         start = day_bounds(since)[0] if since else None
         rows, total = await offer_history_page(db, [g.slug for g in gpus], start, page, per_page)

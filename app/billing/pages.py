@@ -113,7 +113,7 @@ async def stripe_webhook(request: Request) -> Response:
     try:
         outcome = await webhooks.process(request.app.state.sessions, request.app.state.settings, raw,
                                          request.headers.get("stripe-signature"))
-    except webhooks.BadSignature as exc:
+    except webhooks.Refused as exc:  # a bad signature or a malformed event: nothing changed
         return Response({"error": str(exc)}, status_code=400)
     return Response({"received": True, "outcome": outcome}, status_code=200)
 

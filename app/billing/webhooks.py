@@ -1,6 +1,9 @@
 """Stripe webhooks: verified, applied once, in any order.
 
-- The signature is checked on the raw body (``stripe.Webhook.construct_event``) before anything else.
+- The signature is checked on the raw body (``stripe.Webhook.construct_event``) before anything else,
+  and a timestamp too far in the future is refused as well (the SDK only checks the past).
+- Every field a handler reads must have Stripe's type (``event_problem``): anything else is a
+  400 that changes nothing, never a 500 half-way through.
 - The event id is inserted into ``stripe_events`` in the same transaction as its effects: a
   replay finds the id and changes nothing; a failure rolls both back and Stripe retries.
 - Stripe does not promise order. Each subscription change is stamped with its event's
@@ -9,8 +12,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -41,26 +44,47 @@ from app.billing.stripe_objects import (
 )
 from app.db.models import StripeEvent, Subscription, User
 from app.db.types import utcnow
+from app.services.inputs import DB_ID_MAX, BadInput, is_row_id, load_json
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class BadSignature(Exception):
-    """Not from Stripe (or not for this endpoint): answered with 400."""
+class Refused(Exception):
+    """A delivery we do not apply: answered with 400, nothing changed."""
 
 
-def verify(raw: bytes, signature: str | None, secret: str) -> dict[str, Any]:
-    """The event, if ``raw`` was signed with ``secret``; the body is parsed only after the check."""
+class BadSignature(Refused):
+    """Not from Stripe (or not for this endpoint)."""
+
+
+class MalformedEvent(Refused):
+    """Signed, but not an event of the shape its type has (a field missing or of another type)."""
+
+
+TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE
+
+
+def verify(raw: bytes, signature: str | None, secret: str, now: float | None = None) -> dict[str, Any]:
+    """The event, if ``raw`` was signed with ``secret`` within the tolerance of ``now``, either way;
+    the body is parsed only after the check (the SDK's own parse included: depth bounded first)."""
     if not secret:
         raise BadSignature("Stripe webhooks are not configured (COMPUTEHUB_STRIPE_WEBHOOK_SECRET)")
     try:
-        stripe.Webhook.construct_event(raw, signature or "", secret)
+        event = load_json(raw)
+    except BadInput as exc:
+        raise BadSignature(f"invalid payload: {exc}") from None
+    try:
+        stripe.Webhook.construct_event(raw, signature or "", secret, tolerance=TOLERANCE_SECONDS)
+        # The timestamp the SDK just verified (its parser, so the same one of several t=).
+        signed_at, _ = stripe.WebhookSignature._get_timestamp_and_signatures(signature, "v1")
     except stripe.SignatureVerificationError:
         raise BadSignature("invalid Stripe-Signature") from None
     except ValueError:  # not JSON
         raise BadSignature("invalid payload") from None
-    return json.loads(raw)
+    if signed_at > (time.time() if now is None else now) + TOLERANCE_SECONDS:
+        raise BadSignature("invalid Stripe-Signature: timestamp in the future")
+    return event
 
 
 @dataclass(frozen=True)
@@ -85,6 +109,9 @@ async def process(sessions: async_sessionmaker[AsyncSession], settings: Settings
                   signature: str | None) -> str:
     """Verify and apply one delivery; returns what happened (for the log and the response)."""
     event = verify(raw, signature, settings.billing.stripe_webhook_secret)
+    problem = event_problem(event)
+    if problem:
+        raise MalformedEvent(f"malformed event: {problem}")
     ctx = Context(settings, event)
     async with sessions() as session, session.begin():
         if not await _first_delivery(session, ctx):
@@ -118,6 +145,8 @@ async def _row_for_user(session: AsyncSession, user_id: Any) -> Subscription | N
     try:
         user_id = int(user_id)
     except (TypeError, ValueError):
+        return None
+    if not is_row_id(user_id):
         return None
     if await session.get(User, user_id) is None:
         return None
@@ -220,3 +249,110 @@ HANDLERS: dict[str, Callable[[AsyncSession, Context], Awaitable[str]]] = {
     "invoice.paid": invoice_event,
     "invoice.payment_failed": invoice_event,
 }
+
+
+# ---- the shape of what the handlers read --------------------------------------------------
+
+def _stripe_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64  # the id columns are 64 wide
+
+
+def _expandable_id(value: Any) -> bool:
+    """An id, or the expanded object carrying it."""
+    return _stripe_id(value) or (isinstance(value, dict) and (value.get("id") is None or _stripe_id(value["id"])))
+
+
+def _timestamp(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= DB_ID_MAX  # an INTEGER column
+
+
+def _short_text(limit: int) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and len(value) <= limit
+
+
+def _amount(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**15
+
+
+def _any_scalar(value: Any) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+# Dotted paths into data.object ("[]" walks a list); every field may be missing or null unless
+# REQUIRED names it. Containers on the way must be objects (or lists at "[]").
+_SUBSCRIPTION = {
+    "id": _stripe_id, "customer": _expandable_id, "status": _short_text(64), "metadata.user_id": _any_scalar,
+    "items.data[].id": _stripe_id, "items.data[].price.id": _short_text(255),
+    "items.data[].current_period_end": _timestamp, "current_period_end": _timestamp, "trial_end": _timestamp,
+    "cancel_at": _timestamp, "cancel_at_period_end": _flag,
+}
+_INVOICE = {
+    "id": _stripe_id, "customer": _expandable_id, "subscription": _expandable_id,
+    "parent.subscription_details.subscription": _expandable_id,
+    "parent.subscription_details.metadata.user_id": _any_scalar, "currency": _short_text(8),
+    "amount_paid": _amount, "amount_due": _amount, "hosted_invoice_url": _short_text(512), "created": _timestamp,
+}
+FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
+    "checkout.session.completed": {"mode": _short_text(64), "client_reference_id": _any_scalar,
+                                   "customer": _stripe_id, "subscription": _stripe_id},
+    "customer.subscription.created": _SUBSCRIPTION,
+    "customer.subscription.updated": _SUBSCRIPTION,
+    "customer.subscription.deleted": _SUBSCRIPTION,
+    "invoice.paid": _INVOICE,
+    "invoice.payment_failed": _INVOICE,
+}
+REQUIRED = {"invoice.paid": {"id"}, "invoice.payment_failed": {"id"}}
+
+
+class _Wrong(Exception):
+    pass
+
+
+def _values(obj: Any, path: list[str]) -> list[Any]:
+    """The values at ``path`` (None where a step is missing); _Wrong when a container is not one."""
+    if not path:
+        return [obj]
+    if obj is None:
+        return [None]
+    step, rest = path[0], path[1:]
+    listed = step.endswith("[]")
+    if not isinstance(obj, dict):
+        raise _Wrong
+    value = obj.get(step.removesuffix("[]"))
+    if listed:
+        if value is None:
+            return [None]
+        if not isinstance(value, list):
+            raise _Wrong
+        return [found for item in value for found in _values(item, rest)]
+    return _values(value, rest)
+
+
+def event_problem(event: Any) -> str | None:
+    """What is wrong with the event's shape (the envelope and every field its handler reads), or None."""
+    if not isinstance(event, dict):
+        return "not an object"
+    if not _short_text(255)(event.get("id")) or not event["id"]:  # the stripe_events key is 255 wide
+        return "id"
+    if not (isinstance(event.get("type"), str) and 0 < len(event["type"]) <= 64):
+        return "type"
+    if not _timestamp(event.get("created")):
+        return "created"
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        return "data.object"
+    for path, valid in FIELDS.get(event["type"], {}).items():
+        try:
+            values = _values(data["object"], path.split("."))
+        except _Wrong:
+            return f"data.object.{path}"
+        for value in values:
+            required = path in REQUIRED.get(event["type"], ())
+            if (value is None and required) or (value is not None and not valid(value)):
+                return f"data.object.{path}"
+    return None
+

@@ -18,6 +18,7 @@ from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import available_operations, perform
 from app.db.models import Instance
 from app.security.keyring import Keyring
+from app.services.inputs import BadInput, parse_row_id
 
 BATCH_OPERATIONS = ("start", "stop", "delete")
 MAX_BATCH = 100
@@ -69,9 +70,11 @@ def parse_ids(values: list[str]) -> list[int]:
     ids: list[int] = []
     for value in values:
         try:
-            instance_id = int(value)
-        except (TypeError, ValueError):
-            raise ConsoleError("the selection contains something that is not a deployment") from None
+            instance_id = parse_row_id(value, "id")
+        except BadInput:
+            instance_id = None
+        if instance_id is None:
+            raise ConsoleError("the selection contains something that is not a deployment")
         if instance_id not in ids:
             ids.append(instance_id)
     if not ids:

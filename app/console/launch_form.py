@@ -14,6 +14,7 @@ from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import LaunchSpec, spec_from_offer
 from app.console.templates_service import parse_disk_gb
 from app.db.models import Offer, ProviderBinding
+from app.services.inputs import parse_row_id
 from providers.base import Provider
 from providers.gpus import GPUS
 from providers.registry import get_source_class
@@ -73,10 +74,9 @@ def kept_values(form: Mapping[str, str]) -> dict[str, str]:
 
 
 async def spec_from_form(session: AsyncSession, user_id: int, offer: Offer, form: Mapping[str, str]) -> LaunchSpec:
-    try:
-        binding_id = int(form.get("binding_id") or "")
-    except ValueError:
-        raise ConsoleError("choose which of your keys launches it") from None
+    binding_id = parse_row_id(form.get("binding_id"), "binding_id")
+    if binding_id is None:
+        raise ConsoleError("choose which of your keys launches it")
     binding = await get_owned_binding(session, user_id, binding_id)  # another user's key: 404
     if binding.provider != offer.source:
         raise ConsoleError(f"choose a key for {get_source_class(offer.source).DISPLAY_NAME}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from app.services.inputs import EARLIEST_DAY, LATEST_DAY
 from app.services.prices import InvalidQuery
 from providers.gpus import GPUS
 from providers.registry import SIMULATED, SOURCES
@@ -41,7 +42,8 @@ class CostFilters:
         return urlencode(params)
 
 
-EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
+EARLIEST, LATEST = EARLIEST_DAY, LATEST_DAY
+MAX_PAGE = 100_000
 
 
 def _day(name: str, value: str) -> date:
@@ -69,6 +71,6 @@ def parse_filters(today: date, date_from: str | None = None, date_to: str | None
         raise InvalidQuery(f"provider: unknown provider {provider[:40]!r}")
     if gpu is not None and gpu not in GPUS:
         raise InvalidQuery(f"gpu: unknown GPU {gpu[:40]!r}")
-    if page < 1:
-        raise InvalidQuery("page: must be 1 or more")
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidQuery(f"page: must be between 1 and {MAX_PAGE}")
     return CostFilters(first, last, provider, gpu, page, chosen_range=bool(date_from or date_to))

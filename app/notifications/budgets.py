@@ -25,6 +25,8 @@ from dashboards.local_days import local_midnight, local_today, month_start
 
 log = logging.getLogger(__name__)
 THRESHOLDS = (75, 90, 95)
+MIN_BUDGET = Decimal("0.01")
+"""A cent: less rounds to $0.00, and every warning would fire at once."""
 MAX_BUDGET = Decimal(10_000_000)
 
 _RECORD = text(
@@ -46,8 +48,9 @@ def parse_budget(raw: str) -> Decimal | None:
         amount = Decimal(raw)
     except InvalidOperation:
         raise BudgetError("enter the monthly budget in dollars, e.g. 500") from None
-    if not amount.is_finite() or not 0 < amount <= MAX_BUDGET:
-        raise BudgetError(f"the monthly budget must be more than $0 and at most ${MAX_BUDGET:,}")
+    # is_finite first: NaN compares by raising. Checked before rounding: $0.004 is not $0.00.
+    if not amount.is_finite() or not MIN_BUDGET <= amount <= MAX_BUDGET:
+        raise BudgetError(f"the monthly budget must be between ${MIN_BUDGET} and ${MAX_BUDGET:,}")
     return money(amount)
 
 

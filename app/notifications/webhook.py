@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 
 from litestar import Litestar, Request, Response, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
@@ -18,6 +17,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from app.notifications.bot import build_application
+from app.services.inputs import BadInput, load_json
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _STATE_KEY = "telegram_application"
@@ -47,6 +47,29 @@ async def close_webhook_application(app: Litestar) -> None:
         await application.shutdown()
 
 
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_update(data: object) -> bool:
+    """The parts of an update the bot reads have Telegram's types (the bot only asks for messages)."""
+    if not isinstance(data, dict) or not _int(data.get("update_id")):
+        return False
+    message = data.get("message")
+    if message is None:
+        return True
+    if not isinstance(message, dict) or not _int(message.get("message_id")) or not _int(message.get("date")):
+        return False
+    chat, sender = message.get("chat"), message.get("from")
+    if not isinstance(chat, dict) or not _int(chat.get("id")) or not isinstance(chat.get("type"), str):
+        return False
+    if sender is not None and not (isinstance(sender, dict) and _int(sender.get("id"))
+                                   and isinstance(sender.get("first_name"), str)):
+        return False
+    text = message.get("text")
+    return text is None or isinstance(text, str)
+
+
 @post("/webhooks/telegram", include_in_schema=False, status_code=200)
 async def telegram_webhook(request: Request) -> Response:
     telegram = request.app.state.settings.telegram
@@ -55,11 +78,15 @@ async def telegram_webhook(request: Request) -> Response:
     if not _secret_ok(request.headers.get(SECRET_HEADER, ""), telegram.webhook_secret):
         raise PermissionDeniedException("missing or wrong secret token")
     try:
-        data = json.loads(await request.body())
-    except ValueError:
-        raise ValidationException("the body is not JSON") from None
-    if not isinstance(data, dict) or "update_id" not in data:
+        data = load_json(await request.body())  # nesting bounded before parsing: no RecursionError
+    except BadInput as exc:
+        raise ValidationException(str(exc)) from None
+    if not is_update(data):
         raise ValidationException("the body is not a Telegram update")
     application = await webhook_application(request.app)
-    await application.process_update(Update.de_json(data, application.bot))
+    try:
+        update = Update.de_json(data, application.bot)
+    except (TypeError, ValueError, KeyError, AttributeError):  # fields of the wrong type
+        raise ValidationException("the body is not a Telegram update") from None
+    await application.process_update(update)
     return Response(content=b"", status_code=200)

@@ -32,6 +32,8 @@ SORTS = {
     "updated": (Offer.observed_at.desc(), Offer.id.asc()),
 }
 MAX_PER_PAGE = 500
+MAX_FILTER_TEXT = 128
+"""A text filter (GPU, region, provider): longer than any real value, far under SQLite's LIKE limit."""
 
 
 class InvalidQuery(ValueError):
@@ -55,6 +57,9 @@ class PriceQuery:
     per_page: int = 50
 
     def validate(self) -> PriceQuery:
+        for name, text in (("gpu", self.gpu), ("region", self.region), *(("provider", p) for p in self.providers)):
+            if text is not None and len(text) > MAX_FILTER_TEXT:
+                raise InvalidQuery(f"{name} is too long (at most {MAX_FILTER_TEXT} characters)")
         if self.gpu is not None and not gpus_in(self.gpu):
             raise InvalidQuery(f"unknown GPU {self.gpu!r}")
         if self.min_memory_gb is not None and not 0 <= self.min_memory_gb <= 1024:

@@ -13,6 +13,7 @@ from app.billing.entitlements import FeatureLocked
 from app.billing.locked import locked_response
 from app.console.errors import ConsoleError, NotFoundForUser
 
+from app.services.inputs import BadInput, BodyTooLarge
 from app.services.prices import InvalidQuery
 
 
@@ -33,6 +34,9 @@ def _error(request: Request, status: int, message: str) -> Response:
 def exception_handlers() -> dict:
     def invalid_query(request: Request, exc: InvalidQuery) -> Response:
         return _error(request, 400, str(exc))
+
+    def bad_input(request: Request, exc: BadInput) -> Response:
+        return _error(request, 413 if isinstance(exc, BodyTooLarge) else 400, str(exc))
 
     def http_exception(request: Request, exc: HTTPException) -> Response:
         detail = exc.detail
@@ -69,6 +73,7 @@ def exception_handlers() -> dict:
     return {
         FeatureLocked: feature_locked,
         InvalidQuery: invalid_query,
+        BadInput: bad_input,
         NotFoundException: not_found,
         NotAuthorizedException: not_authorized,
         TwoFactorEnrollmentRequired: enroll_2fa,

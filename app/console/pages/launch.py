@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
+from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import launch_form
@@ -12,6 +13,7 @@ from app.console.errors import ConsoleError
 from app.console.instances import launch
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
 from app.db.models import User
+from app.services.inputs import DB_ID_MAX, parse_row_id
 
 
 def _form_page(choices: launch_form.LaunchChoices, values: dict[str, str], error: str | None = None,
@@ -25,17 +27,17 @@ class LaunchController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")
-    async def form(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], offer: int) -> Template:
+    async def form(self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+                   offer: int = Parameter(ge=1, le=DB_ID_MAX)) -> Template:
         choices = await launch_form.launch_choices(db, user.id, offer)
         return _form_page(choices, launch_form.default_values(choices))
 
     @post("/")
     async def submit(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         fields = {key: form_text(data, key) for key in (*launch_form.FIELDS, "offer")}
-        try:
-            offer_id = int(fields["offer"])
-        except ValueError:
-            raise ConsoleError("choose an offer on the price pages first") from None
+        offer_id = parse_row_id(fields["offer"], "offer")
+        if offer_id is None:
+            raise ConsoleError("choose an offer on the price pages first")
         choices = await launch_form.launch_choices(db, user.id, offer_id)
         values = launch_form.kept_values(fields)
         try:

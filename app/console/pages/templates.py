@@ -18,6 +18,7 @@ from app.console.instances import launch
 from app.console.launch_form import can_launch
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
 from app.db.models import Offer, User
+from app.services.inputs import parse_row_id
 from providers.registry import provider_names
 
 FORM_FIELDS = ("name", "provider", "instance_type", "region", "image", "disk_gb", "ssh_public_key", "spot")
@@ -76,9 +77,8 @@ class TemplatesController(Controller):
     async def launch_template(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], template_id: int,
                      data: Form) -> Template | Redirect:
         await templates_service.get_owned(db, user.id, template_id)  # 404 first for another user's template
-        try:
-            binding_id = int(form_text(data, "binding_id") or "")
-        except ValueError:
+        binding_id = parse_row_id(form_text(data, "binding_id"), "binding_id")
+        if binding_id is None:
             return await _list_page(db, user.id, error="choose which of your keys launches it", status=400)
         try:
             spec = await templates_service.launch_spec(db, user.id, template_id, binding_id, form_text(data, "name"))

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from app.services.prices import InvalidQuery, PriceQuery
+from app.services.prices import MAX_FILTER_TEXT, InvalidQuery, PriceQuery
 from app.web.urls import SPOT_BY_MARKET
 
-MAX_TEXT = 128
+MAX_TEXT = MAX_FILTER_TEXT
 
 
 def _text(params: Mapping, name: str) -> str | None:
