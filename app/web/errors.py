@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response
+import logging
 from urllib.parse import quote
+
+from litestar import Request, Response
 
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.response import Redirect, Template
@@ -14,20 +16,36 @@ from app.billing.locked import locked_response
 from app.console.errors import ConsoleError, NotFoundForUser
 
 from app.services.prices import InvalidQuery
+from app.web.request_id import request_id_of
+
+log = logging.getLogger(__name__)
+INTERNAL_ERROR = "Something went wrong on our side. We have logged it"
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path in ("/schema", "/healthz")
+    return request.url.path.startswith("/api/") or request.url.path in ("/schema", "/healthz", "/metrics")
 
 
-def _error(request: Request, status: int, message: str) -> Response:
+def _error(request: Request, status: int, message: str, *, request_id: str | None = None) -> Response:
     if _wants_json(request):
-        return Response({"status_code": status, "detail": message}, status_code=status)
+        body = {"status_code": status, "detail": message}
+        if request_id:
+            body["request_id"] = request_id
+        return Response(body, status_code=status)
     return Template(
         "error.html",
-        context={"status": status, "message": message, "title": f"{status} · ComputeHub"},
+        context={"status": status, "message": message, "title": f"{status} · ComputeHub", "request_id": request_id},
         status_code=status,
     )
+
+
+def _server_error(request: Request, exc: Exception, status: int = 500) -> Response:
+    """Logged once, with the traceback and the request id the answer shows: the id is what a user
+    quotes and what finds the traceback. Method and path only: no query, headers or body (secrets)."""
+    request_id = request_id_of(request.scope)
+    log.error("unhandled %s on %s %s (request %s)", type(exc).__name__, request.method, request.url.path,
+              request_id, exc_info=exc, extra={"request_id": request_id})
+    return _error(request, status, INTERNAL_ERROR, request_id=request_id)
 
 
 def exception_handlers() -> dict:
@@ -35,6 +53,8 @@ def exception_handlers() -> dict:
         return _error(request, 400, str(exc))
 
     def http_exception(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code >= 500:
+            return _server_error(request, exc, exc.status_code)
         detail = exc.detail
         if isinstance(exc, ValidationException) and exc.extra:
             parts = [f"{e.get('key', '')}: {e.get('message', '')}".strip(": ") for e in exc.extra if isinstance(e, dict)]
@@ -66,7 +86,11 @@ def exception_handlers() -> dict:
         # A plan without the feature: 403 naming the plan, with the way to upgrade.
         return locked_response(request, exc, as_json=_wants_json(request))
 
+    def unhandled(request: Request, exc: Exception) -> Response:
+        return _server_error(request, exc)
+
     return {
+        Exception: unhandled,
         FeatureLocked: feature_locked,
         InvalidQuery: invalid_query,
         NotFoundException: not_found,
