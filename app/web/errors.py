@@ -16,6 +16,7 @@ from app.billing.locked import locked_response
 from app.console.errors import ConsoleError, NotFoundForUser
 
 from app.services.prices import InvalidQuery
+from app.web.body_timeout import RequestBodyTimeout
 from app.web.request_id import request_id_of
 
 log = logging.getLogger(__name__)
@@ -86,11 +87,17 @@ def exception_handlers() -> dict:
         # A plan without the feature: 403 naming the plan, with the way to upgrade.
         return locked_response(request, exc, as_json=_wants_json(request))
 
+    def body_timeout(request: Request, exc: RequestBodyTimeout) -> Response:
+        response = _error(request, 408, exc.detail)
+        response.headers["Connection"] = "close"  # the rest of the body may still come: do not read it
+        return response
+
     def unhandled(request: Request, exc: Exception) -> Response:
         return _server_error(request, exc)
 
     return {
         Exception: unhandled,
+        RequestBodyTimeout: body_timeout,
         FeatureLocked: feature_locked,
         InvalidQuery: invalid_query,
         NotFoundException: not_found,
