@@ -96,10 +96,12 @@ def session_config(settings: Settings) -> ServerSideSessionConfig:
 
 def csrf_middleware(settings: Settings) -> DefineMiddleware:
     """Goes right before the session middleware (outside it): see app/auth/csrf.py."""
-    # The JSON API only reads (no cookie-authenticated writes); webhooks carry their own signatures.
+    # The JSON API only reads (no cookie-authenticated writes); webhooks carry their own signatures;
+    # static files, health and metrics only answer GET and render no form.
     secret = settings.security.session_secret or _local_secret(settings)
     return DefineMiddleware(SessionBoundCSRFMiddleware, tokens=CSRFTokens(secret), session_cookie=SESSION_COOKIE,
-                            secure=settings.secure_cookies, exclude_prefixes=("/api/", "/webhooks/", "/schema"))
+                            secure=settings.secure_cookies,
+                            exclude_prefixes=("/api/", "/webhooks/", "/schema", "/static/", "/healthz", "/metrics"))
 
 
 def _local_secret(settings: Settings) -> str:
