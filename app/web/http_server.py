@@ -71,5 +71,8 @@ def server_config(app, web: WebSettings, *, host: str, port: int, **kwargs) -> u
         http=protocol_class(web.header_timeout_seconds),
         timeout_keep_alive=max(1, round(web.keepalive_timeout_seconds)),
         h11_max_incomplete_event_size=16 * 1024,  # request line + headers larger than 16 KiB: 400
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and rewrite the client address
+        # before the app sees it; which proxies to trust is the app's decision (COMPUTEHUB_TRUSTED_PROXIES).
+        proxy_headers=False,
         **kwargs,
     )
