@@ -11,7 +11,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -48,14 +48,19 @@ def create_app(
     from app.api.cache import PriceResponseCache
     from app.api.routes import API_HANDLERS
     from app.auth.pages import AuthController, SecurityController
-    from app.auth.session import build_stores, csrf_config, session_config
+    from app.auth.session import build_stores, csrf_middleware, session_config
     from app.auth.session_validity import SessionValidityMiddleware
     from app.console.routes import CONSOLE_HANDLERS
     from app.notifications.webhook import close_webhook_application, telegram_webhook
+    from app.web.api_docs import API_DOCS_CSP, ApiDocsPlugin
+    from app.web.body_timeout import BodyTimeoutMiddleware
     from app.web.errors import exception_handlers
     from app.web.input_guard import input_guard
     from app.web.localtime import register_filters
+    from app.web.metrics_access import MetricsAccess, MetricsController
+    from app.web.request_id import RequestIdMiddleware
     from app.web.routes import PAGE_HANDLERS
+    from app.web.security_headers import SecurityHeadersMiddleware
     from app.web.vendor import plotly_js
 
     async def on_startup(app: Litestar) -> None:
@@ -83,10 +88,10 @@ def create_app(
         await close_webhook_application(app)
 
     prometheus = PrometheusConfig(app_name="computehub", group_path=True, exclude=["/metrics", "/static"])
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
-            PrometheusController,
+            MetricsController,
             plotly_js,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             *PAGE_HANDLERS,
@@ -97,16 +102,26 @@ def create_app(
             telegram_webhook,
         ],
         stores=build_stores(settings, engine),
-        csrf_config=csrf_config(settings),
         dependencies={"db": Provide(provide_db_session)},
         state=State({"settings": settings, "engine": engine, "sessions": sessions,
-                     "price_cache": PriceResponseCache()}),
+                     "price_cache": PriceResponseCache(), "metrics_access": MetricsAccess.from_settings(settings)}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_filters),
-        openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema"),
-        middleware=[input_guard, prometheus.middleware, session_config(settings).middleware, SessionValidityMiddleware],
+        openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",
+                                     render_plugins=[ApiDocsPlugin()]),
+        # CSRF sits outside the session middleware: it re-issues its token when a response logs in or out.
+        middleware=[input_guard, prometheus.middleware, csrf_middleware(settings), session_config(settings).middleware,
+                    SessionValidityMiddleware],
         exception_handlers=exception_handlers(),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=settings.web.debug,
+        logging_config=None,  # app/logging_setup.py configures logging once per process
     )
+    # Outside Litestar's routing and exception handling, so every response passes through them,
+    # 404s of unknown paths and 500 pages included.
+    app.asgi_handler = BodyTimeoutMiddleware(app.asgi_handler, timeout=settings.web.body_timeout_seconds)
+    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=settings.web.is_https,
+                                                 overrides={"/schema": API_DOCS_CSP})
+    app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
+    return app

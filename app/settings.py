@@ -26,6 +26,16 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_optional_bool(name: str) -> bool | None:
+    """None when the variable is unset: the setting is then derived from another one."""
+    raw = _env(name, "").strip()
+    return None if not raw else raw.lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in _env(name, "").split(",") if item.strip())
+
+
 def _env_int(name: str, default: int) -> int:
     raw = _env(name, "")
     return int(raw) if raw else default
@@ -89,6 +99,23 @@ class WebSettings:
     port: int = field(default_factory=lambda: _env_int("PORT", 8000))
     base_url: str = field(default_factory=lambda: _env("BASE_URL", "http://127.0.0.1:8000"))
     debug: bool = field(default_factory=lambda: _env_bool("DEBUG", False))
+    log_format: str = field(default_factory=lambda: _env("LOG_FORMAT", "text"))
+    """text (default) | json: one JSON object a line, for log collectors in production."""
+    header_timeout_seconds: float = field(default_factory=lambda: float(_env("HTTP_HEADER_TIMEOUT", "10")))
+    """A client must send its whole request line and headers within this time, or is disconnected."""
+    body_timeout_seconds: float = field(default_factory=lambda: float(_env("HTTP_BODY_TIMEOUT", "30")))
+    """A request body must arrive within this time after the headers: 408 otherwise."""
+    keepalive_timeout_seconds: float = field(default_factory=lambda: float(_env("HTTP_KEEPALIVE_TIMEOUT", "5")))
+    """An idle kept-alive connection is closed after this time."""
+    metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN"))
+    """/metrics answers a request with ``Authorization: Bearer <token>``."""
+    metrics_allow: tuple[str, ...] = field(default_factory=lambda: _env_list("METRICS_ALLOW"))
+    """Client networks (CIDRs, comma-separated) that may read /metrics without the token.
+    With neither set, /metrics answers 404 to everyone."""
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.strip().lower().startswith("https://")
 
 
 def _var_dir() -> Path:
@@ -105,7 +132,8 @@ class SecuritySettings:
     """memory | redis"""
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", "redis://127.0.0.1:6379/0"))
     session_max_age_seconds: int = field(default_factory=lambda: _env_int("SESSION_MAX_AGE", 14 * 24 * 3600))
-    secure_cookies: bool = field(default_factory=lambda: _env_bool("SECURE_COOKIES", False))
+    secure_cookies: bool | None = field(default_factory=lambda: _env_optional_bool("SECURE_COOKIES"))
+    """Unset: cookies are ``Secure`` exactly when COMPUTEHUB_BASE_URL is https (see Settings.secure_cookies)."""
     login_attempts_per_window: int = field(default_factory=lambda: _env_int("LOGIN_ATTEMPTS", 5))
     """Failed logins (password or second step) one client address may make for one account per window."""
     login_attempts_per_address: int = field(default_factory=lambda: _env_int("LOGIN_ADDRESS_ATTEMPTS", 30))
@@ -199,6 +227,12 @@ class Settings:
     repair: RepairSettings = field(default_factory=RepairSettings)
     embedded_worker: bool = field(default_factory=lambda: _env_bool("EMBEDDED_WORKER", False))
     """Run the scheduler inside the web process (``make run``); production runs ``computehub worker``."""
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Every cookie we set is ``Secure`` on an https site, unless COMPUTEHUB_SECURE_COOKIES says otherwise."""
+        explicit = self.security.secure_cookies
+        return self.web.is_https if explicit is None else explicit
 
 
 @lru_cache(maxsize=1)

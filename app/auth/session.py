@@ -10,10 +10,11 @@ import secrets
 from typing import Any
 
 from litestar import Request
-from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
@@ -21,6 +22,7 @@ from litestar.types import Empty
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.auth.csrf import CSRFTokens, SessionBoundCSRFMiddleware
 from app.auth.throttle import throttle_store
 from app.db.models import User
 from app.settings import Settings
@@ -29,7 +31,7 @@ SESSION_USER = "uid"
 SESSION_PENDING_2FA = "pending_2fa_uid"
 SESSION_EPOCH = "epoch"
 """The account's ``session_epoch`` when the session was opened; see ``app.auth.session_validity``."""
-CSRF_FIELD = "_csrf_token"
+SESSION_COOKIE = "computehub_session"
 
 
 def build_stores(settings: Settings, engine: AsyncEngine) -> dict[str, Store]:
@@ -65,11 +67,21 @@ class _SessionBackend(ServerSideSessionBackend):
         old_id = connection.cookies.get(self.config.key)
         if not old_id and (scope_session is Empty or not scope_session):
             return
+        if scope_session is Empty:  # logged out: gone from the store, and the cookie expired at once
+            await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            MutableScopeHeaders.from_message(message).add("Set-Cookie", self._expired_cookie())
+            return
         if connection.scope.get(_NEW_SESSION_ID) is True:
             if old_id:
                 await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
             connection.scope[_NEW_SESSION_ID] = self.generate_session_id()  # type: ignore[literal-required]
         await super().store_in_message(scope_session, message, connection)
+
+    def _expired_cookie(self) -> str:
+        # Litestar's own deletion keeps the configured Max-Age (two weeks) next to an expiry of now.
+        secure = "; Secure" if self.config.secure else ""
+        return (f"{self.config.key}=; Path={self.config.path}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; "
+                f"HttpOnly; SameSite={str(self.config.samesite).capitalize()}{secure}")
 
 
 class _SessionConfig(ServerSideSessionConfig):
@@ -79,25 +91,22 @@ class _SessionConfig(ServerSideSessionConfig):
 def session_config(settings: Settings) -> ServerSideSessionConfig:
     return _SessionConfig(
         store="sessions",
-        key="computehub_session",
+        key=SESSION_COOKIE,
         max_age=settings.security.session_max_age_seconds,
-        secure=settings.security.secure_cookies,
+        secure=settings.secure_cookies,
         httponly=True,
         samesite="lax",
     )
 
 
-def csrf_config(settings: Settings) -> CSRFConfig:
-    # JSON API reads need no token; webhooks authenticate with their own signatures.
+def csrf_middleware(settings: Settings) -> DefineMiddleware:
+    """Goes right before the session middleware (outside it): see app/auth/csrf.py."""
+    # The JSON API only reads (no cookie-authenticated writes); webhooks carry their own signatures;
+    # static files, health and metrics only answer GET and render no form.
     secret = settings.security.session_secret or _local_secret(settings)
-    return CSRFConfig(
-        secret=secret,
-        cookie_name="computehub_csrf",
-        cookie_secure=settings.security.secure_cookies,
-        cookie_samesite="lax",
-        header_name="x-csrftoken",
-        exclude=["/api/", "/webhooks/", "/schema"],
-    )
+    return DefineMiddleware(SessionBoundCSRFMiddleware, tokens=CSRFTokens(secret), session_cookie=SESSION_COOKIE,
+                            secure=settings.secure_cookies,
+                            exclude_prefixes=("/api/", "/webhooks/", "/schema", "/static/", "/healthz", "/metrics"))
 
 
 def _local_secret(settings: Settings) -> str:

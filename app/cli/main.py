@@ -27,8 +27,12 @@ def _sessions():
 @click.option("-v", "--verbose", is_flag=True, help="Log debug output.")
 def cli(verbose: bool) -> None:
     """ComputeHub: GPU prices from many clouds, and one console for all of them."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from app.logging_setup import configure_logging
+
+    try:  # once per process, for every command: text lines, or JSON with COMPUTEHUB_LOG_FORMAT=json
+        configure_logging(get_settings().web.log_format, logging.DEBUG if verbose else logging.INFO)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 # --- database -------------------------------------------------------------------------------------
@@ -71,6 +75,8 @@ def run(host: str | None, port: int | None, no_worker: bool) -> None:
 
     import uvicorn
 
+    from app.web.http_server import server_config
+
     settings = get_settings()
     migrate.upgrade(settings.database.url)
     if not no_worker:
@@ -79,9 +85,9 @@ def run(host: str | None, port: int | None, no_worker: bool) -> None:
     host = host or settings.web.host
     port = port or settings.web.port
     console.print(f"ComputeHub on [bold]http://{host}:{port}[/bold]")
-    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from 127.0.0.1 as the client
-    # (anyone on the host could then rotate it); the app decides (COMPUTEHUB_TRUSTED_PROXIES).
-    uvicorn.run("app.asgi:app", host=host, port=port, log_level="info", proxy_headers=False)
+    # log_config=None: uvicorn's own lines go through the handler configure_logging() set up.
+    config = server_config("app.asgi:app", settings.web, host=host, port=port, log_level="info", log_config=None)
+    uvicorn.Server(config).run()
 
 
 @cli.command()

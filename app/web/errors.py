@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response
+import logging
 from urllib.parse import quote
+
+from litestar import Request, Response
 
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.response import Redirect, Template
@@ -15,20 +17,37 @@ from app.console.errors import ConsoleError, NotFoundForUser
 
 from app.services.inputs import BadInput, BodyTooLarge
 from app.services.prices import InvalidQuery
+from app.web.body_timeout import RequestBodyTimeout
+from app.web.request_id import request_id_of
+
+log = logging.getLogger(__name__)
+INTERNAL_ERROR = "Something went wrong on our side. We have logged it"
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path in ("/schema", "/healthz")
+    return request.url.path.startswith("/api/") or request.url.path in ("/schema", "/healthz", "/metrics")
 
 
-def _error(request: Request, status: int, message: str) -> Response:
+def _error(request: Request, status: int, message: str, *, request_id: str | None = None) -> Response:
     if _wants_json(request):
-        return Response({"status_code": status, "detail": message}, status_code=status)
+        body = {"status_code": status, "detail": message}
+        if request_id:
+            body["request_id"] = request_id
+        return Response(body, status_code=status)
     return Template(
         "error.html",
-        context={"status": status, "message": message, "title": f"{status} · ComputeHub"},
+        context={"status": status, "message": message, "title": f"{status} · ComputeHub", "request_id": request_id},
         status_code=status,
     )
+
+
+def _server_error(request: Request, exc: Exception, status: int = 500) -> Response:
+    """Logged once, with the traceback and the request id the answer shows: the id is what a user
+    quotes and what finds the traceback. Method and path only: no query, headers or body (secrets)."""
+    request_id = request_id_of(request.scope)
+    log.error("unhandled %s on %s %s (request %s)", type(exc).__name__, request.method, request.url.path,
+              request_id, exc_info=exc, extra={"request_id": request_id})
+    return _error(request, status, INTERNAL_ERROR, request_id=request_id)
 
 
 def exception_handlers() -> dict:
@@ -39,6 +58,8 @@ def exception_handlers() -> dict:
         return _error(request, 413 if isinstance(exc, BodyTooLarge) else 400, str(exc))
 
     def http_exception(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code >= 500:
+            return _server_error(request, exc, exc.status_code)
         detail = exc.detail
         if isinstance(exc, ValidationException) and exc.extra:
             parts = [f"{e.get('key', '')}: {e.get('message', '')}".strip(": ") for e in exc.extra if isinstance(e, dict)]
@@ -70,7 +91,17 @@ def exception_handlers() -> dict:
         # A plan without the feature: 403 naming the plan, with the way to upgrade.
         return locked_response(request, exc, as_json=_wants_json(request))
 
+    def body_timeout(request: Request, exc: RequestBodyTimeout) -> Response:
+        response = _error(request, 408, exc.detail)
+        response.headers["Connection"] = "close"  # the rest of the body may still come: do not read it
+        return response
+
+    def unhandled(request: Request, exc: Exception) -> Response:
+        return _server_error(request, exc)
+
     return {
+        Exception: unhandled,
+        RequestBodyTimeout: body_timeout,
         FeatureLocked: feature_locked,
         InvalidQuery: invalid_query,
         BadInput: bad_input,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.server import create_app
 from app.services.prices import SORTS
+from app.settings import Settings, WebSettings
+
+METRICS_TOKEN = "metrics-token-for-tests"
 
 API_PATHS = {
     "/api/v1/prices", "/api/v1/gpus", "/api/v1/gpus/{slug}", "/api/v1/gpus/{slug}/history",
@@ -54,6 +60,15 @@ async def test_healthz(client, sessions):
     assert response.json() == {"status": "ok"}
 
 
+@pytest.fixture
+async def scraper(engine, sessions):
+    """A client with the metrics token, as Prometheus would scrape (/metrics is closed without one)."""
+    app = create_app(Settings(web=WebSettings(metrics_token=METRICS_TOKEN)), engine=engine, run_scheduler=False)
+    async with AsyncTestClient(app=app) as client:
+        client.headers["Authorization"] = f"Bearer {METRICS_TOKEN}"
+        yield client
+
+
 async def requests_counted(client, path: str) -> float:
     response = await client.get("/metrics")
     assert response.status_code == 200
@@ -66,8 +81,8 @@ async def requests_counted(client, path: str) -> float:
     return 0.0
 
 
-async def test_metrics_count_api_requests(client, sessions):
-    before = await requests_counted(client, "/api/v1/prices")
+async def test_metrics_count_api_requests(scraper, sessions):
+    before = await requests_counted(scraper, "/api/v1/prices")
     for _ in range(2):
-        assert (await client.get("/api/v1/prices?per_page=5")).status_code == 200
-    assert await requests_counted(client, "/api/v1/prices") == before + 2
+        assert (await scraper.get("/api/v1/prices?per_page=5")).status_code == 200
+    assert await requests_counted(scraper, "/api/v1/prices") == before + 2

@@ -64,7 +64,7 @@ class Browser:
         return await self.submit("/login", "/login", {"email": email, "password": password, "next": next})
 
     async def logout(self) -> httpx.Response:
-        await self.get("/login")  # any page with a form gives the token
+        await self.get("/")  # the header's log-out form carries this session's token
         return await self.post("/logout")
 
     @property

@@ -110,9 +110,19 @@ async def page(browser) -> Page:
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    watch_csp(page, errors)
     yield page
     await context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def watch_csp(page: Page, errors: list[str]) -> None:
+    """Chromium reports every Content-Security-Policy violation on the console: each is an error."""
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            errors.append(f"CSP violation: {message.text}")
+
+    page.on("console", on_console)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 // Progressive enhancement only: every page works without this file.
+// Loaded in <head> without defer: the "js" class must be on <html> before the first paint.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
 
   // Filter forms submit on change (selects, boxes, radios); text and number fields on Enter.
   // Empty and default fields are left out so the URL stays short and shareable.

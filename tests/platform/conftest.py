@@ -1,0 +1,1 @@
+from tests.auth.support import app, browser, fast_password_hashing, new_browser, settings  # noqa: F401  (fixtures)
