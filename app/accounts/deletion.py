@@ -41,10 +41,10 @@ CONFIRM_WORD = "DELETE"
 DELETED_NAME = "Deleted user"
 UNUSABLE_PASSWORD_HASH = "!deleted"
 """Not an argon2 hash: ``verify_password`` answers False for every password."""
-_PERSONAL_ROWS = (ProviderBinding, DeploymentTemplate, PriceAlert, TelegramLinkToken, NotificationPreference,
+_PERSONAL_ROWS = (DeploymentTemplate, PriceAlert, TelegramLinkToken, NotificationPreference,
                   Budget, BudgetAlert, OutboxMessage, QuotaUsage, RecoveryCode, PasswordResetToken, EmailChangeToken)
-"""Every table of the account's own data, except cost records (kept) and instances (they own
-the cost records: kept, with their personal fields cleared)."""
+"""Every table of the account's own data besides its provider keys (deleted first), cost records
+(kept) and instances (they own the cost records: kept, with their personal fields cleared)."""
 
 
 class AccountInUse(AccountError):
@@ -75,10 +75,14 @@ async def _end_local_subscription(session: AsyncSession, user_id: int, now: date
 async def delete_account(session: AsyncSession, user: User, password: str, confirmation: str,
                          now: datetime | None = None) -> None:
     """Check the password and the typed confirmation, refuse while instances live, then erase.
-    The caller commits (one transaction: all or nothing)."""
+    One transaction, all or nothing: the caller commits, or (on an error) rolls back."""
     check_current_password(user, password)
     if (confirmation or "").strip() != CONFIRM_WORD:
         raise AccountError(f"type {CONFIRM_WORD} to confirm")
+    # The keys go first: a launch still under way then either committed its instance (counted
+    # next) or waits on the key rows and fails once they are gone. Nothing runs unseen.
+    await session.execute(delete(ProviderBinding).where(ProviderBinding.user_id == user.id)
+                          .execution_options(synchronize_session=False))
     live = await _live_instances(session, user.id)
     if live:
         raise AccountInUse(f"{live} of your deployments {'is' if live == 1 else 'are'} not terminated yet: "
@@ -86,7 +90,7 @@ async def delete_account(session: AsyncSession, user: User, password: str, confi
     now = now or utcnow()
     await _end_local_subscription(session, user.id, now)
     await unlink(session, user.id)  # the Telegram chat stays the bot's, no longer this account's
-    for table in _PERSONAL_ROWS:  # provider bindings first: instances keep no key (binding_id SET NULL)
+    for table in _PERSONAL_ROWS:
         await session.execute(delete(table).where(table.user_id == user.id).execution_options(synchronize_session=False))
     await session.execute(update(Instance).where(Instance.user_id == user.id).values(
         ssh_public_key="", public_ip=None, health_check_url=None, auto_repair=False,

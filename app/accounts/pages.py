@@ -93,7 +93,7 @@ class AccountController(Controller):
     async def change_email(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                            data: Form) -> Template | Redirect:
         settings: Settings = request.app.state.settings
-        typed = {"new_email": form_text(data, "new_email")[:320]}
+        typed = {"new_email": form_text(data, "new_email")}
         if is_shared_demo(user, settings):
             return _account_page(request, user, error=DEMO_REFUSAL, status=400, form=typed)
         try:
@@ -119,16 +119,15 @@ class AccountController(Controller):
     @post("/delete")
     async def delete(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                      data: Form) -> Template | Redirect:
-        typed = {"confirmation": form_text(data, "confirmation")[:32]}
+        typed = {"confirmation": form_text(data, "confirmation")}
         if is_shared_demo(user, request.app.state.settings):
             return _delete_page(request, user, error=DEMO_REFUSAL, status=400, form=typed)
         try:
             await deletion.delete_account(db, user, form_text(data, "password"), typed["confirmation"])
             await db.commit()
-        except deletion.AccountInUse as exc:
-            return _delete_page(request, user, error=str(exc), status=400, form=typed, in_use=True)
-        except AccountError as exc:
-            return _delete_page(request, user, error=str(exc), status=400, form=typed)
+        except AccountError as exc:  # not committed: the request's session rolls back whatever was begun
+            return _delete_page(request, user, error=str(exc), status=400, form=typed,
+                                in_use=isinstance(exc, deletion.AccountInUse))
         request.clear_session()
         return Redirect(DELETED_PATH)
 
