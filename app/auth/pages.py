@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -205,7 +206,8 @@ class SecurityController(Controller):
             "must_enroll": bool(request.session.get("enroll_2fa")),
         })
 
-    async def _with_code(self, request: Request, db: AsyncSession, user: User, change) -> Template | list[str] | None:
+    async def _with_code(self, request: Request, db: AsyncSession, user: User,
+                         change: Callable[[], Awaitable[Any]]) -> Any:
         """Run ``change`` (a service call that checks a code) under the login throttle: a stolen
         session must not be a way to guess codes without limit. Returns the error page or the result."""
         throttle = _throttle(request)
