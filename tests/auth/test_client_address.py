@@ -102,14 +102,15 @@ async def test_the_served_app_ignores_forwarded_for_from_localhost(app, sessions
     monkeypatch.setenv("COMPUTEHUB_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'served.sqlite3'}")
     get_settings.cache_clear()
     served: dict = {}
-    monkeypatch.setattr(uvicorn, "run", lambda target, **options: served.update(options))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: served.update(config=self.config))
     try:
         result = CliRunner().invoke(cli_main.cli, ["run", "--no-worker"], catch_exceptions=False)
     finally:
         get_settings.cache_clear()
         get_engine.cache_clear()
     assert result.exit_code == 0, result.output
-    config = uvicorn.Config(app, **{**served, "log_config": None})
+    config = served["config"]
+    config.app = app  # the test's app, behind exactly the middleware stack the command configured
     config.load()
 
     transport = httpx.ASGITransport(app=config.loaded_app, client=("127.0.0.1", 50000))
