@@ -46,7 +46,9 @@ BASE_URL = "https://computehub.test"
 def settings(tmp_path) -> Settings:
     return Settings(
         polling=PollingSettings(enabled=False, load_snapshot=False),
-        security=SecuritySettings(master_keys=generate_key_spec("notify1"), var_dir=tmp_path / "var"),
+        # Links use the https BASE_URL; the test client speaks plain http, so cookies must not be Secure.
+        security=SecuritySettings(master_keys=generate_key_spec("notify1"), var_dir=tmp_path / "var",
+                                  secure_cookies=False),
         sandbox=SandboxSettings(enabled=False, demo_account=False),
         web=WebSettings(base_url=BASE_URL),
         mail=MailSettings(backend="outbox", outbox_dir=tmp_path / "outbox"),

@@ -95,3 +95,12 @@ def test_json_log_lines_carry_time_level_logger_message_request_id_and_traceback
 def test_records_outside_a_request_get_a_placeholder_id():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", (), None)
     assert RequestIdFilter().filter(record) and record.request_id == "-"
+
+
+def test_an_unknown_log_format_is_refused_with_the_setting_name():
+    import pytest
+
+    from app.logging_setup import configure_logging
+
+    with pytest.raises(ValueError, match="COMPUTEHUB_LOG_FORMAT"):
+        configure_logging("xml")
