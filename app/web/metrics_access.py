@@ -16,14 +16,9 @@ from litestar.handlers import BaseRouteHandler
 from litestar.plugins.prometheus import PrometheusController
 
 from app.settings import Settings
+from app.web.client_address import client_address
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def client_address(connection: ASGIConnection) -> str | None:
-    """The address /metrics checks against the allow-list.
-    TODO(lead): switch to the central trusted-proxy aware client address once it is merged."""
-    return connection.client.host if connection.client else None
 
 
 def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
