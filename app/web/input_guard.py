@@ -71,12 +71,13 @@ def check_path(scope: Scope) -> None:
 
 
 def check_query(raw: bytes) -> None:
-    if len(raw) > MAX_QUERY_STRING:
-        raise BadInput(f"the query string is too long (at most {MAX_QUERY_STRING:,} bytes)")
-    # The way Litestar decodes it (percent-escapes as UTF-8, invalid bytes replaced).
+    # The way Litestar decodes it (percent-escapes as UTF-8, invalid bytes replaced). Each value
+    # first, so the answer names the parameter; the server bounds the whole line already.
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
         check_text("a query parameter name", key, MAX_PARAM_CHARS)
         check_text(f"query parameter {key!r}", value, MAX_PARAM_CHARS)
+    if len(raw) > MAX_QUERY_STRING:
+        raise BadInput(f"the query string is too long (at most {MAX_QUERY_STRING:,} bytes)")
 
 
 def check_fields(fields: Iterable[tuple[str, Any]]) -> None:
