@@ -84,7 +84,7 @@ async def test_a_nul_in_a_multipart_form_is_a_400_too(anonymous, sessions):
 
 async def test_a_field_longer_than_its_column_is_a_400_naming_it(anonymous, sessions):
     form = {"email": "long@example.com", "name": "N" * 121, "password": "correct horse battery staple"}
-    assert_400(await anonymous.post("/signup", form), "name", "at most 120")
+    assert_400(await anonymous.post("/signup", form), "name", "120 characters")
     assert_400(await anonymous.post("/signup", {**form, "name": "N", "password": "p" * 5_000}),
                "password", "at most 4,096")
     assert await user_count(sessions) == 0
@@ -159,3 +159,12 @@ async def test_a_budget_of_a_cent_is_kept(as_alice, sessions, alice):
     assert response.status_code == 200
     async with sessions() as session:
         assert (await session.get(Budget, alice.user_id)).monthly_amount == Decimal("0.01")
+
+
+@pytest.mark.parametrize("part", [b"\xff\xfe", b"ok\x00"])
+async def test_a_multipart_field_that_is_no_text_is_a_400(anonymous, sessions, part):
+    await anonymous.get("/login")
+    body = (b'--xx\r\nContent-Disposition: form-data; name="email"\r\n\r\n' + part + b"\r\n--xx--\r\n")
+    response = await anonymous.client.post("/forgot", content=body, headers={
+        "content-type": "multipart/form-data; boundary=xx", "x-csrftoken": anonymous.client.cookies["computehub_csrf"]})
+    assert response.status_code == 400, response.text[:300]
