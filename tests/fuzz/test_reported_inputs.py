@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from app.db.models import Budget, ProviderBinding, User
+from app.db.models import Budget, DeploymentTemplate, ProviderBinding, User
 from app.services.inputs import MAX_BODY_BYTES
 from tests.console.conftest import Browser, sandbox_offers
 from tests.fuzz.support import app_routes
@@ -136,8 +136,6 @@ async def test_an_id_field_no_row_can_have_is_a_400(as_alice, sessions, alice, b
     await as_alice.post("/console/templates", {"name": "t", "provider": "sandbox", "instance_type": "sbx.h100.1x",
                                                "region": "sandbox-eu-1"})
     async with sessions() as session:
-        from app.db.models import DeploymentTemplate
-
         template = (await session.execute(select(DeploymentTemplate.id))).scalar_one()
     assert_400(await as_alice.post(f"/console/templates/{template}/launch", {"binding_id": bad, "name": "x"}))
 
