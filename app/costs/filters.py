@@ -71,6 +71,8 @@ def parse_filters(today: date, date_from: str | None = None, date_to: str | None
         raise InvalidQuery(f"provider: unknown provider {provider[:40]!r}")
     if gpu is not None and gpu not in GPUS:
         raise InvalidQuery(f"gpu: unknown GPU {gpu[:40]!r}")
-    if not 1 <= page <= MAX_PAGE:
-        raise InvalidQuery(f"page: must be between 1 and {MAX_PAGE}")
+    if page < 1:
+        raise InvalidQuery("page: must be 1 or more")
+    if page > MAX_PAGE:  # (page - 1) * size must stay a database integer
+        raise InvalidQuery(f"page: must be at most {MAX_PAGE}")
     return CostFilters(first, last, provider, gpu, page, chosen_range=bool(date_from or date_to))

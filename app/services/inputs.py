@@ -19,7 +19,7 @@ MAX_QUERY_STRING = 16_384
 MAX_PARAM_CHARS = 1_024
 """A query or path parameter."""
 MAX_FIELD_CHARS = 4_096
-"""A form field (an SSH public key is the longest we expect); tighter where the column is shorter."""
+"""A form field (an SSH public key is the longest we expect); each form checks shorter columns itself."""
 MAX_JSON_DEPTH = 32
 """Nesting of a JSON body: Telegram updates and Stripe events stay under ten."""
 DB_ID_MAX = 2**31 - 1

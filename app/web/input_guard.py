@@ -4,7 +4,8 @@ Refused with 400 (the app's error page, JSON under /api, see app/web/errors.py):
 - a NUL byte or an unpaired surrogate in any path or query parameter, form field (urlencoded,
   %00 included, or multipart) or JSON string: PostgreSQL text cannot hold either;
 - a query parameter over ``MAX_PARAM_CHARS``, a query string over ``MAX_QUERY_STRING``, a form
-  field over ``MAX_FIELD_CHARS`` or over its column's length (``FIELD_LIMITS``);
+  field over ``MAX_FIELD_CHARS`` (each form checks its shorter columns itself, with its own
+  message next to the field: the fuzz sends every field a value longer than any column);
 - a JSON body nested deeper than ``MAX_JSON_DEPTH`` (checked before it is parsed);
 and with 413 a body over ``MAX_BODY_BYTES``. An integer path parameter (every ``{…:int}`` route
 names a row) that no row id can be answers 404, like a missing row.
@@ -24,7 +25,6 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db.models import DeploymentTemplate, Instance, ProviderBinding, User
 from app.services.inputs import (
     MAX_BODY_BYTES,
     MAX_FIELD_CHARS,
@@ -37,17 +37,6 @@ from app.services.inputs import (
     storable_text_problem,
 )
 
-# Form fields that land in a shorter column than MAX_FIELD_CHARS: the same name means the same
-# thing on every form (a "name" is a user's, a deployment's or a template's: 120 each).
-FIELD_LIMITS: dict[str, int] = {
-    field: column.type.length
-    for field, column in {
-        "name": User.name, "email": User.email, "new_email": User.email, "timezone": User.timezone,
-        "label": ProviderBinding.label, "image": Instance.image, "health_check_url": Instance.health_check_url,
-        "region": DeploymentTemplate.region, "instance_type": DeploymentTemplate.instance_type,
-        "provider": ProviderBinding.provider, "gpu": Instance.gpu_slug,
-    }.items()
-}
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -71,19 +60,20 @@ def check_path(scope: Scope) -> None:
 
 
 def check_query(raw: bytes) -> None:
-    if len(raw) > MAX_QUERY_STRING:
-        raise BadInput(f"the query string is too long (at most {MAX_QUERY_STRING:,} bytes)")
-    # The way Litestar decodes it (percent-escapes as UTF-8, invalid bytes replaced).
+    # The way Litestar decodes it (percent-escapes as UTF-8, invalid bytes replaced). Each value
+    # first, so the answer names the parameter; the server bounds the whole line already.
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
         check_text("a query parameter name", key, MAX_PARAM_CHARS)
         check_text(f"query parameter {key!r}", value, MAX_PARAM_CHARS)
+    if len(raw) > MAX_QUERY_STRING:
+        raise BadInput(f"the query string is too long (at most {MAX_QUERY_STRING:,} bytes)")
 
 
 def check_fields(fields: Iterable[tuple[str, Any]]) -> None:
     for key, value in fields:
         check_text("a form field name", key, MAX_PARAM_CHARS)
         if isinstance(value, str):
-            check_text(f"field {key!r}", value, FIELD_LIMITS.get(key, MAX_FIELD_CHARS))
+            check_text(f"field {key!r}", value, MAX_FIELD_CHARS)
 
 
 def _content_type(scope: Scope) -> tuple[str, dict[str, str]]:
@@ -100,7 +90,10 @@ async def _multipart_fields(body: bytes, boundary: str) -> list[tuple[str, Any]]
         yield body
 
     # Litestar's own parser: the guard sees exactly the fields the handler will.
-    parsed = await parse_multipart_form(stream(), boundary.encode("latin-1"))
+    try:
+        parsed = await parse_multipart_form(stream(), boundary.encode("latin-1"))
+    except UnicodeDecodeError:  # the parser decodes each text field as UTF-8
+        raise BadInput("a multipart field is not valid UTF-8") from None
     fields = [(key, value) for key, values in parsed.items()
               for value in (values if isinstance(values, list) else [values])]
     for _, value in fields:

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.billing.entitlements import entitlements
@@ -178,4 +179,103 @@ async def test_checkout_completed_links_the_customer_to_the_account(browser, ses
 async def test_an_event_for_an_unknown_account_is_acknowledged_and_ignored(browser, sessions):
     sub = subscription(999_999, customer="cus_nobody", sub_id="sub_nobody")
     answer = await deliver(browser.http, event("evt_x", "customer.subscription.updated", sub, int(time.time())))
+    assert (answer.status_code, answer.json()["outcome"]) == (200, "unknown account")
+
+
+async def _nothing_recorded(sessions, user_id: int) -> None:
+    assert await subscription_row(sessions, user_id) is None
+    async with sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(StripeEvent))).scalar_one() == 0
+
+
+async def test_a_signature_from_the_future_is_refused_and_changes_nothing(browser, sessions, ada):
+    raw = json.dumps(event("evt_future", "customer.subscription.created", subscription(ada), int(time.time()))).encode()
+    tolerance = 300  # Stripe's default, both ways
+
+    future = await browser.http.post("/webhooks/stripe", content=raw,
+                                     headers={"stripe-signature": sign(raw, timestamp=int(time.time()) + 3600)})
+    just_over = await browser.http.post("/webhooks/stripe", content=raw, headers={
+        "stripe-signature": sign(raw, timestamp=int(time.time()) + tolerance + 30)})
+
+    assert (future.status_code, just_over.status_code) == (400, 400)
+    assert "future" in future.json()["error"]
+    await _nothing_recorded(sessions, ada)
+
+    # A clock a little ahead of ours is fine.
+    slightly = await browser.http.post("/webhooks/stripe", content=raw,
+                                       headers={"stripe-signature": sign(raw, timestamp=int(time.time()) + 60)})
+    assert slightly.status_code == 200
+
+
+def _without(obj: dict, path: str) -> dict:
+    *parents, last = path.split(".")
+    for key in parents:
+        obj = obj[key]
+    del obj[last]
+    return obj
+
+
+def _with(obj: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        obj = obj[key] if not isinstance(obj, list) else obj[int(key)]
+    obj[last] = value
+
+
+MALFORMED = [
+    # (event type, dotted path in the envelope, None to delete it or the wrong value)
+    ("customer.subscription.created", "created", None),
+    ("customer.subscription.created", "created", "yesterday"),
+    ("customer.subscription.created", "created", 2**63),
+    ("customer.subscription.created", "id", None),
+    ("customer.subscription.created", "id", 42),
+    ("customer.subscription.created", "type", None),
+    ("customer.subscription.created", "data", None),
+    ("customer.subscription.created", "data.object", None),
+    ("customer.subscription.created", "data.object", "sub_1"),
+    ("customer.subscription.created", "data.object.id", ["sub_1"]),
+    ("customer.subscription.created", "data.object.customer", 12),
+    ("customer.subscription.created", "data.object.customer", "cus_" + "x" * 100),
+    ("customer.subscription.created", "data.object.metadata", "user 1"),
+    ("customer.subscription.created", "data.object.metadata.user_id", {"id": 1}),
+    ("customer.subscription.created", "data.object.items", ["si_1"]),
+    ("customer.subscription.created", "data.object.items.data", {"id": "si_1"}),
+    ("customer.subscription.created", "data.object.items.data.0.price", "price_1"),
+    ("customer.subscription.created", "data.object.items.data.0.current_period_end", "soon"),
+    ("customer.subscription.created", "data.object.trial_end", 10**20),
+    ("customer.subscription.created", "data.object.cancel_at_period_end", "yes"),
+    ("invoice.paid", "data.object.id", None),
+    ("invoice.paid", "data.object.amount_paid", "29.00"),
+    ("invoice.paid", "data.object.currency", 840),
+    ("invoice.paid", "data.object.created", -5),
+    ("invoice.paid", "data.object.parent", ["x"]),
+    ("invoice.paid", "data.object.hosted_invoice_url", "https://invoice.stripe.com/" + "x" * 600),
+    ("checkout.session.completed", "data.object.customer", {"id": "cus_1"}),
+]
+
+
+@pytest.mark.parametrize(("type_", "path", "value"), MALFORMED)
+async def test_an_event_with_a_missing_or_mistyped_field_is_a_400_and_changes_nothing(
+        browser, sessions, ada, type_, path, value):
+    obj = {"invoice.paid": lambda: invoice(ada), "checkout.session.completed": lambda: fixture(
+        "checkout_session", client_reference_id=str(ada), customer="cus_ComputeHubAda01",
+        subscription="sub_1ComputeHubAda01")}.get(type_, lambda: subscription(ada))()
+    evt = event("evt_malformed", type_, obj, int(time.time()))
+    if value is None:
+        _without(evt, path)
+    else:
+        _with(evt, path, value)
+
+    answer = await deliver(browser.http, evt)
+
+    assert answer.status_code == 400, answer.text
+    # Named by the webhook, or (a number no JSON field should hold) by the app's input guard before it.
+    assert any(reason in answer.text for reason in ("malformed event", "out of range")), answer.text[:300]
+    await _nothing_recorded(sessions, ada)
+
+
+async def test_an_account_id_no_row_can_have_is_an_unknown_account(browser, sessions, ada):
+    sub = subscription(ada, customer="cus_nobody", sub_id="sub_nobody")
+    sub["metadata"] = {"user_id": "99999999999999999999"}
+    answer = await deliver(browser.http, event("evt_big", "customer.subscription.updated", sub, int(time.time())))
     assert (answer.status_code, answer.json()["outcome"]) == (200, "unknown account")

@@ -15,6 +15,7 @@ ALWAYS = {
     "huge": "x" * 100_000,
     "int64": str(2**63),
     "far-date": "9999-12-31",
+    "over-column": "x" * 600,  # longer than every String(n) column, under the guard's field cap
 }
 # Each field gets a few of these in turn, so every value is sent to many fields.
 SAMPLED = {

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pytest
 from sqlalchemy import select
 
 from app.db.models import DeploymentTemplate, Instance, Offer, PriceAlert
-from app.services.inputs import BadInput  # noqa: F401 - the 400 these answers come from
 from tests.console.conftest import Browser, sandbox_offers
 from tests.fuzz.support import (
     ALWAYS,
@@ -28,7 +26,6 @@ from tests.fuzz.support import (
     read_forms,
     values_for,
 )
-from tests.support.factories import seed  # noqa: F401
 
 # Sample values for path parameters of valid requests, by name.
 STR_SAMPLES = {"slug": "h100", "operation": "stop", "token": "not-a-real-token"}

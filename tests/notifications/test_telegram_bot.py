@@ -217,3 +217,41 @@ async def test_the_webhook_is_not_there_when_telegram_is_off(sessions, engine, s
         response = await send(client, ALICE_CHAT, "/start")
     assert response.status_code == 404
     assert telegram.router.calls.call_count == 0
+
+
+def _nested(depth: int) -> str:
+    return '{"update_id": 7, "message": ' + '{"a": [' * depth + "1" + "]}" * depth + "}"
+
+
+@pytest.mark.parametrize("body", [
+    _nested(50_000),  # json.loads alone raises RecursionError at this depth
+    "[" * 100_000 + "]" * 100_000,
+    '{"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}, '
+    '"text": "\\u0000"}}',  # NUL: no PostgreSQL text column can hold it
+    '{"update_id": "seven"}',
+    '{"update_id": 7, "message": "hello"}',
+    '{"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": "x", "type": "private"}}}',
+    '{"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": 1e999, "type": "private"}}}',
+    '{"update_id": 7, "message": {"message_id": 1, "date": 1, '
+    '"chat": {"id": 123456789012345678901234567890, "type": "private"}}}',
+    '{"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}, "text": 5}}',
+    '{"update_id": NaN}',
+    "not json",
+])
+async def test_a_deep_huge_or_malformed_update_is_a_400_and_nothing_happens(sessions, client, telegram, body):
+    response = await client.post("/webhooks/telegram", content=body.encode(),
+                                 headers={SECRET_HEADER: WEBHOOK_SECRET, "content-type": "application/json"})
+
+    assert response.status_code == 400, response.text[:300]
+    assert telegram.router.calls.call_count == 0
+    async with sessions() as session:
+        assert (await session.execute(select(TelegramChat))).first() is None
+
+
+async def test_a_deep_update_sent_as_text_is_refused_too(sessions, client, telegram):
+    # The webhook reads the body itself whatever its Content-Type: it bounds the depth itself.
+    response = await client.post("/webhooks/telegram", content=_nested(50_000).encode(),
+                                 headers={SECRET_HEADER: WEBHOOK_SECRET, "content-type": "text/plain"})
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.text
