@@ -52,7 +52,7 @@ def create_app(
     from app.auth.session_validity import SessionValidityMiddleware
     from app.console.routes import CONSOLE_HANDLERS
     from app.notifications.webhook import close_webhook_application, telegram_webhook
-    from app.web.api_docs import API_DOCS_CSP, ApiDocsPlugin
+    from app.web.api_docs import ApiDocsPlugin
     from app.web.body_timeout import BodyTimeoutMiddleware
     from app.web.errors import exception_handlers
     from app.web.input_guard import input_guard
@@ -121,7 +121,6 @@ def create_app(
     # Outside Litestar's routing and exception handling, so every response passes through them,
     # 404s of unknown paths and 500 pages included.
     app.asgi_handler = BodyTimeoutMiddleware(app.asgi_handler, timeout=settings.web.body_timeout_seconds)
-    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=settings.web.is_https,
-                                                 overrides={"/schema": API_DOCS_CSP})
+    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=settings.web.is_https)
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app

@@ -63,6 +63,17 @@ async def _live_instances(session: AsyncSession, user_id: int) -> int:
     return found.scalar_one()
 
 
+class SubscriptionStillBilled(AccountError):
+    """A Stripe subscription that would renew: deleting the account must not leave it charging."""
+
+
+async def _refuse_renewing_stripe_subscription(session: AsyncSession, user_id: int) -> None:
+    row = await subscription_of(session, user_id)
+    if row is not None and row.stripe_subscription_id and row.status in LIVE_STATUSES and not row.cancel_at_period_end:
+        raise SubscriptionStillBilled("your paid subscription would keep renewing: cancel it on the Subscription "
+                                      "page first (it stays active until the end of the period), then delete the account")
+
+
 async def _end_local_subscription(session: AsyncSession, user_id: int, now: datetime) -> None:
     """A local (non-Stripe) subscription ends now. One billed by Stripe is left as it is: ending it
     is Stripe's to do, and its webhooks keep updating the row."""
@@ -79,6 +90,7 @@ async def delete_account(session: AsyncSession, user: User, password: str, confi
     check_current_password(user, password)
     if (confirmation or "").strip() != CONFIRM_WORD:
         raise AccountError(f"type {CONFIRM_WORD} to confirm")
+    await _refuse_renewing_stripe_subscription(session, user.id)
     # The keys go first: a launch still under way then either committed its instance (counted
     # next) or waits on the key rows and fails once they are gone. Nothing runs unseen.
     await session.execute(delete(ProviderBinding).where(ProviderBinding.user_id == user.id)

@@ -26,9 +26,9 @@ CONTENT_SECURITY_POLICY = "; ".join((
 HSTS = "max-age=31536000"
 
 
-def security_headers(*, https: bool, csp: str = CONTENT_SECURITY_POLICY) -> list[tuple[bytes, bytes]]:
+def security_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
     headers = {
-        "content-security-policy": csp,
+        "content-security-policy": CONTENT_SECURITY_POLICY,
         "referrer-policy": "strict-origin-when-cross-origin",
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",  # frame-ancestors for browsers that predate CSP 2
@@ -39,25 +39,17 @@ def security_headers(*, https: bool, csp: str = CONTENT_SECURITY_POLICY) -> list
 
 
 class SecurityHeadersMiddleware:
-    """Adds the headers unless the response set its own (a page that needs a wider CSP says so)."""
+    """Adds the headers unless the response set its own."""
 
-    def __init__(self, app: ASGIApp, *, https: bool, overrides: dict[str, str] | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
-        self.default = security_headers(https=https)
-        # Path prefix -> CSP, for pages we do not write ourselves (the API docs).
-        self.overrides = {prefix: security_headers(https=https, csp=csp) for prefix, csp in (overrides or {}).items()}
-
-    def _headers_for(self, path: str) -> list[tuple[bytes, bytes]]:
-        for prefix, headers in self.overrides.items():
-            if path == prefix or path.startswith(prefix + "/"):
-                return headers
-        return self.default
+        self.headers = security_headers(https=https)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self._headers_for(scope["path"])
+        extra = self.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

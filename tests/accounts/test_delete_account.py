@@ -141,11 +141,30 @@ async def test_refused_while_a_deployment_lives_then_erases_and_keeps_the_costs(
     assert fresh.id != user.id and await cost_total(sessions, fresh.id) == (0, Decimal(0))
 
 
+async def test_a_renewing_stripe_subscription_must_be_canceled_first(new_browser, sessions):
+    billed, _ = await make_user(sessions, "bob@example.com", name="Bob")
+    await grant(sessions, billed.id, "pro", stripe_subscription_id="sub_1Bob", stripe_customer_id="cus_Bob")
+    browser = new_browser()
+    await browser.login("bob@example.com")
+    refused = await browser.submit(PAGE, ACTION, CONFIRMED)
+    assert refused.status_code == 400 and "cancel it on the Subscription page first" in refused.text
+    assert (await user_by_email(sessions, "bob@example.com")).deleted_at is None
+    async with sessions() as session:
+        (await session.execute(select(Subscription).where(Subscription.user_id == billed.id))).scalar_one() \
+            .cancel_at_period_end = True
+        await session.commit()
+    assert (await browser.submit(PAGE, ACTION, CONFIRMED)).headers["location"] == "/account/deleted"
+
+
 async def test_a_local_subscription_ends_a_stripe_one_is_left_to_stripe(new_browser, sessions):
     local, _ = await make_user(sessions, "ada@example.com")
     billed, _ = await make_user(sessions, "bob@example.com", name="Bob")
     await grant(sessions, local.id, "pro")
     await grant(sessions, billed.id, "pro", stripe_subscription_id="sub_1Bob", stripe_customer_id="cus_Bob")
+    async with sessions() as session:  # canceled at period end: Stripe bills nothing more
+        (await session.execute(select(Subscription).where(Subscription.user_id == billed.id))).scalar_one() \
+            .cancel_at_period_end = True
+        await session.commit()
     for email in ("ada@example.com", "bob@example.com"):
         browser = new_browser()
         await browser.login(email)

@@ -52,6 +52,9 @@ async def test_openapi_documents_parameter_ranges(client, sessions):
 async def test_openapi_page_is_served(client, sessions):
     response = await client.get("/schema")
     assert response.status_code == 200
+    # Rendered here from the document: every API operation with its parameters, nothing from a CDN.
+    assert "GET /api/v1/prices" in response.text and "<code>region</code>" in response.text
+    assert all('src="/' in tag for tag in response.text.split("<script")[1:])
 
 
 async def test_healthz(client, sessions):
