@@ -47,11 +47,16 @@ class QuotaExhausted(FeatureLocked):
 
 
 FEATURE_LABELS = {
-    "templates": "Deployment templates", "batch": "Batch actions", "auto_repair": "Auto-repair",
-    "notifications": "Notifications", "migration": "Migration between providers",
-    "price_history": "Full price history", "unlimited_bindings": "More than one provider binding",
-    "organizations": "Organizations", "project_billing": "Project billing", "node_pools": "Node pools",
+    "prices": "GPU price pages and API", "deployments": "Deployment management",
+    "unlimited_bindings": "More than one provider binding", "templates": "Deployment templates",
+    "batch": "Batch actions", "auto_repair": "Auto-repair", "notifications": "Notifications",
+    "price_history": "Full price history",
 }
+BUILT_FEATURES = tuple(FEATURE_LABELS)
+"""The features the code has today, in the order the plans page lists them: every gate below
+refuses any other name, so a plan can only show or sell what a check actually enforces. The
+plans table may name planned features too (the seed did: migration, organizations, ...); they
+stay hidden until their code and its gate land here."""
 RESOURCE_LABELS = {"bindings": "provider binding(s)", "price_alerts": "price alert(s)"}
 
 
@@ -67,7 +72,13 @@ class Entitlements:
     grace_until: datetime | None = None
 
     def has(self, feature: str) -> bool:
-        return feature in self.features
+        return feature in self.features and _built(feature)
+
+
+def _built(feature: str) -> bool:
+    if feature not in BUILT_FEATURES:
+        raise ValueError(f"{feature!r} is not a built feature: add it to BUILT_FEATURES with its gate")
+    return True
 
 
 async def _plans(session: AsyncSession) -> dict[str, Plan]:
@@ -109,6 +120,7 @@ async def has_feature(session: AsyncSession, user_id: int, feature: str, now: da
 
 
 async def cheapest_plan_with(session: AsyncSession, feature: str) -> str:
+    _built(feature)
     for plan in (await _plans(session)).values():
         if feature in json.loads(plan.features):
             return plan.name
@@ -124,6 +136,7 @@ async def ensure_feature(session: AsyncSession, user_id: int, feature: str, grac
 
 def require_feature(feature: str):
     """Litestar guard: the logged-in account's plan must include ``feature``."""
+    _built(feature)
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         user_id = connection.session.get("uid") if connection.scope.get("session") is not None else None

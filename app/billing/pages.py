@@ -15,11 +15,12 @@ from app.billing import webhooks
 from app.billing.admin_stats import billing_stats
 from app.billing.client import BillingError, billing_client
 from app.billing.entitlements import FEATURE_LABELS
-from app.billing.service import Outcome, SubscriptionService, new_intent
+from app.billing.service import Outcome, Quote, SubscriptionService, new_intent
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, page
 from app.db.models import User
 
-PLAN_FEATURE_LABELS = {"prices": "GPU price pages and API", "deployments": "Deployment management", **FEATURE_LABELS}
+CONFIRMED = "yes"
+"""The value of the ``confirm`` field of the second step of a paid change."""
 
 DONE = {
     "trial": "Your 7-day Pro trial has started: every Pro feature is open now.",
@@ -27,6 +28,13 @@ DONE = {
     "switched": "Plan changed. Stripe prorates the difference on your next invoice.",
     "canceled": "Canceled: your plan stays in force until the end of the period, then the account moves to Basic.",
     "resumed": "Resumed: your plan renews as before.",
+    "downgrade-scheduled": "Downgrade scheduled: your plan stays in force until the end of the period already "
+                           "paid for, then the account moves to Basic.",
+    "downgraded": "You are on Basic now: paid features are closed.",
+}
+LOCAL_DONE = {
+    **DONE,
+    "switched": "Plan changed: the new plan is in force now. Local billing mode: nothing is charged.",
 }
 RETURNS = {
     ("checkout", "success"): "Payment received. Your plan changes as soon as Stripe confirms it (a few seconds): "
@@ -47,9 +55,10 @@ async def subscription_service(request: Request) -> AsyncIterator[SubscriptionSe
         await client.close()
 
 
-def _notice(done: str | None, checkout: str | None, portal: str | None) -> str | None:
-    if done in DONE:
-        return DONE[done]
+def _notice(mode: str, done: str | None, checkout: str | None, portal: str | None) -> str | None:
+    notices = LOCAL_DONE if mode == "local" else DONE
+    if done in notices:
+        return notices[done]
     return RETURNS.get(("checkout", checkout or "")) or RETURNS.get(("portal", portal or ""))
 
 
@@ -59,11 +68,28 @@ class SubscriptionController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     async def _page(self, request: Request, user: NamedDependency[User], *, notice: str | None = None, error: str | None = None,
-                    status: int = 200) -> Template:
+                    status: int = 200, quote: Quote | None = None,
+                    returned: tuple[str | None, str | None, str | None] | None = None) -> Template:
         async with subscription_service(request) as service:
             view = await service.overview(user.id)
+        if returned is not None:  # done / checkout / portal from the query: the notice depends on the mode
+            notice = _notice(view.mode, *returned)
         return page("billing/subscription.html", status, view=view, notice=notice, error=error, intent=new_intent(),
-                    feature_labels=PLAN_FEATURE_LABELS)
+                    feature_labels=FEATURE_LABELS, quote=quote)
+
+    async def _paid_change(self, request: Request, user: NamedDependency[User], data: Form, action: str,
+                           change) -> Template | Redirect:
+        """A paid change takes two steps: the first shows what it costs per month, the confirmed
+        second one makes it. A form without ``confirm`` never changes the plan."""
+        plan = form_text(data, "plan")
+        if form_text(data, "confirm") == CONFIRMED:
+            return await self._act(request, user, lambda s: change(s, plan))
+        try:
+            async with subscription_service(request) as service:
+                quote = await service.quote(user, action, plan, form_text(data, "intent"))
+        except BillingError as exc:
+            return await self._page(request, user, error=str(exc), status=400)
+        return await self._page(request, user, quote=quote)
 
     async def _act(self, request: Request, user: NamedDependency[User], action) -> Template | Redirect:
         try:
@@ -76,7 +102,7 @@ class SubscriptionController(Controller):
     @get("/", name="subscription")
     async def index(self, request: Request, user: NamedDependency[User], done: str | None = None, checkout: str | None = None,
                     portal: str | None = None) -> Template:
-        return await self._page(request, user, notice=_notice(done, checkout, portal))
+        return await self._page(request, user, returned=(done, checkout, portal))
 
     @post("/trial")
     async def trial(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
@@ -85,13 +111,17 @@ class SubscriptionController(Controller):
 
     @post("/subscribe")
     async def subscribe(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
-        return await self._act(request, user, lambda s: s.subscribe(user, form_text(data, "plan"),
-                                                                   intent=form_text(data, "intent")))
+        return await self._paid_change(request, user, data, "subscribe",
+                                       lambda s, plan: s.subscribe(user, plan, intent=form_text(data, "intent")))
 
     @post("/switch")
     async def switch(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
-        return await self._act(request, user, lambda s: s.switch_plan(user, form_text(data, "plan"),
-                                                                     form_text(data, "intent")))
+        return await self._paid_change(request, user, data, "switch",
+                                       lambda s, plan: s.switch_plan(user, plan, form_text(data, "intent")))
+
+    @post("/downgrade")
+    async def downgrade(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
+        return await self._act(request, user, lambda s: s.downgrade(user, form_text(data, "intent")))
 
     @post("/cancel")
     async def cancel(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -35,6 +35,8 @@ from app.db.types import utcnow
 from app.settings import Settings
 
 TRIAL_PLAN = "pro"
+PAID_STATUSES = ("active", "past_due")
+"""Statuses in which the plan on record is being paid for (a trial is not)."""
 _INTENT = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -69,7 +71,37 @@ class SubscriptionView:
     can_cancel: bool
     can_resume: bool
     can_manage_payment: bool
+    can_downgrade: bool = False
+    """To Basic: at once in local mode, at the end of the period with Stripe."""
     invoices: list[Invoice] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a paid change costs per month, shown for confirmation before it is made."""
+
+    action: str
+    """subscribe | switch"""
+    plan: PlanView
+    current: PlanView
+    """The plan in force now."""
+    paying_now: Decimal
+    """Per month: 0 on Basic and during a trial."""
+    intent: str
+
+    @property
+    def difference(self) -> Decimal:
+        return Decimal(self.plan.monthly_price) - self.paying_now
+
+    @property
+    def difference_amount(self) -> str:
+        """In dollars and cents, signed: "29.00", "-170.00"."""
+        return str(self.difference.quantize(Decimal("0.01")))
+
+    @property
+    def difference_label(self) -> str:
+        sign = "+" if self.difference >= 0 else "−"
+        return f"{sign}${abs(self.difference).quantize(Decimal('0.01')):,}/month"
 
 
 @dataclass(frozen=True)
@@ -117,7 +149,7 @@ class SubscriptionService:
                                                    .order_by(Invoice.created_at.desc(), Invoice.id.desc()))).scalars())
         live = row is not None and row.status in LIVE_STATUSES and ents.plan_code != BASIC
         stripe_managed = live and bool(row.stripe_subscription_id)
-        paid = [p for p in plans.values() if p.is_paid]
+        paid = [p for p in plans.values() if p.on_sale]
         local_trial = live and row.status == "trialing" and not stripe_managed
         return SubscriptionView(
             mode=self.client.mode,
@@ -137,6 +169,7 @@ class SubscriptionService:
             can_cancel=live and not row.cancel_at_period_end,
             can_resume=live and row.cancel_at_period_end,
             can_manage_payment=self.client.mode == "stripe" and row is not None and bool(row.stripe_customer_id),
+            can_downgrade=live and (self.client.mode == "local" or not row.cancel_at_period_end),
             invoices=invoices,
         )
 
@@ -149,14 +182,8 @@ class SubscriptionService:
             plan = await self._paid_plan(session, plan_code)
             row = await subscription_of(session, user.id)
             ents = await entitlements(session, user.id, now, self.grace_days)
-        live = row is not None and row.status in LIVE_STATUSES and ents.plan_code != BASIC
-        if live and not (row.status == "trialing" and not row.stripe_subscription_id and not trial):
-            raise BillingError("You already have a subscription: switch plans or cancel it below.")
-        if trial and (plan.code != TRIAL_PLAN or (row is not None and row.trial_used)):
-            raise BillingError("The free trial is for the Pro plan, once per account, and this account had it.")
+        self._check_subscribe(plan, row, ents, trial)
         price = price_id(self.settings.billing, plan)
-        if self.client.mode == "stripe" and not price:
-            raise BillingError(f"The {plan.name} plan cannot be bought yet (no Stripe price configured).")
         expected = row.updated_at if row is not None else None
         result = await self.client.start_checkout(CheckoutRequest(
             user_id=user.id, email=user.email, plan_code=plan.code, price_id=price,
@@ -181,10 +208,7 @@ class SubscriptionService:
         async with self.sessions() as session:
             plan = await self._paid_plan(session, plan_code)
             row = await subscription_of(session, user.id)
-        if row is None or row.status not in ("active", "past_due"):
-            raise BillingError("Switching is for an active paid plan; subscribe first.")
-        if row.plan_code == plan.code:
-            raise BillingError(f"You are already on the {plan.name} plan.")
+        self._check_switch(plan, row)
         current = state_of(row)
         updated = await self.client.change_plan(
             current, plan.code, price_id(self.settings.billing, plan),
@@ -205,6 +229,35 @@ class SubscriptionService:
         await self._write(user.id, row, updated)
         return Outcome(f"/settings/subscription?done={'canceled' if cancel else 'resumed'}")
 
+    async def quote(self, user: User, action: str, plan_code: str, intent: str | None = None) -> Quote:
+        """The confirmation of a paid change: refused here for the same reasons the change would be."""
+        async with self.sessions() as session:
+            plan = await self._paid_plan(session, plan_code)
+            plans = await all_plans(session)
+            row = await subscription_of(session, user.id)
+            ents = await entitlements(session, user.id, grace_days=self.grace_days)
+        if action == "switch":
+            self._check_switch(plan, row)
+        else:
+            self._check_subscribe(plan, row, ents, trial=False)
+        paying = row is not None and row.status in PAID_STATUSES and ents.plan_code != BASIC
+        return Quote(action, plan, plans[ents.plan_code],
+                     Decimal(plans[row.plan_code].monthly_price) if paying else Decimal(0), _intent(intent))
+
+    async def downgrade(self, user: User, intent: str | None = None) -> Outcome:
+        """Back to Basic. Locally at once (nothing is charged, so nothing is left to run out);
+        with Stripe the subscription is canceled at the end of the period already paid for."""
+        if self.client.mode != "local":
+            await self.set_cancel(user, True, intent)
+            return Outcome("/settings/subscription?done=downgrade-scheduled")
+        async with self.sessions() as session:
+            row = await subscription_of(session, user.id)
+        if row is None or row.status not in LIVE_STATUSES or row.plan_code == BASIC:
+            raise BillingError("You are on Basic already.")
+        ended = replace(state_of(row), status="canceled", cancel_at_period_end=False, current_period_end=utcnow())
+        await self._write(user.id, row, ended)
+        return Outcome("/settings/subscription?done=downgraded")
+
     async def payment_portal(self, user: User, intent: str | None = None) -> Outcome:
         async with self.sessions() as session:
             row = await subscription_of(session, user.id)
@@ -217,10 +270,30 @@ class SubscriptionService:
     # ---- helpers ------------------------------------------------------------------------------
 
     async def _paid_plan(self, session: AsyncSession, plan_code: str) -> PlanView:
-        plan = (await all_plans(session)).get(plan_code)
+        plans = await all_plans(session)
+        plan = plans.get(plan_code)
+        if plan is not None and plan.is_paid and not plan.on_sale:
+            raise BillingError(f"The {plan.name} plan is not on sale: today it gives nothing beyond {plan.same_as}.")
         if plan is None or not plan.is_paid:
-            raise BillingError("Choose the Pro or the Enterprise plan.")
+            on_sale = " or the ".join(p.name for p in plans.values() if p.on_sale)
+            raise BillingError(f"Choose the {on_sale} plan.")
         return plan
+
+    def _check_subscribe(self, plan: PlanView, row: Subscription | None, ents: Entitlements, trial: bool) -> None:
+        live = row is not None and row.status in LIVE_STATUSES and ents.plan_code != BASIC
+        if live and not (row.status == "trialing" and not row.stripe_subscription_id and not trial):
+            raise BillingError("You already have a subscription: switch plans or cancel it below.")
+        if trial and (plan.code != TRIAL_PLAN or (row is not None and row.trial_used)):
+            raise BillingError("The free trial is for the Pro plan, once per account, and this account had it.")
+        if self.client.mode == "stripe" and not price_id(self.settings.billing, plan):
+            raise BillingError(f"The {plan.name} plan cannot be bought yet (no Stripe price configured).")
+
+    @staticmethod
+    def _check_switch(plan: PlanView, row: Subscription | None) -> None:
+        if row is None or row.status not in PAID_STATUSES:
+            raise BillingError("Switching is for an active paid plan; subscribe first.")
+        if row.plan_code == plan.code:
+            raise BillingError(f"You are already on the {plan.name} plan.")
 
     async def _expect(self, session: AsyncSession, user_id: int, expected: datetime | None) -> Subscription:
         row = await subscription_of(session, user_id, lock=True)

@@ -31,14 +31,81 @@ async def post(browser, action: str, data: dict | None = None):
     return await browser.submit("/settings/subscription", f"/settings/subscription/{action}", data or {})
 
 
+async def confirmed(browser, action: str, plan: str):
+    """Both steps of a paid change: the confirmation is shown first, then its form is sent."""
+    asked = await post(browser, action, {"plan": plan})
+    assert asked.status_code == 200, asked.text[:300]
+    assert parse_html(asked.text).find("section", data_confirm=f"{action}-{plan}") is not None
+    return await browser.post(f"/settings/subscription/{action}", {"plan": plan, "confirm": "yes"})
+
+
 async def test_basic_sees_its_plan_and_the_ways_up(as_ada):
     doc = await open_page(as_ada)
     assert doc.one("span", data_current_plan="basic").text == "Basic"
-    assert actions(doc) == ["trial", "subscribe-pro", "subscribe-enterprise"]
-    assert "Local billing mode" in doc.one("p", data_billing_mode="local").text
+    assert actions(doc) == ["trial", "subscribe-pro"]
+    banner = doc.one("p", data_billing_mode="local").text
+    assert "Local billing mode" in banner and "nothing is charged" in banner
     assert doc.one("p", class_="empty-state").text == "No invoices yet."
     pro = doc.one("div", data_plan="pro").text
     assert "$29.00" in pro and "Deployment templates" in pro and "Unlimited provider bindings" in pro
+
+
+async def test_the_plans_list_only_features_that_are_built(as_ada):
+    page = (await as_ada.get("/settings/subscription")).text
+    for planned in ("Migration", "Organizations", "Project billing", "Node pools", "migration", "node_pools"):
+        assert planned not in page
+    doc = parse_html(page)
+    pro_lines = [li.text for li in doc.one("div", data_plan="pro").find_all("li")]
+    enterprise_lines = [li.text for li in doc.one("div", data_plan="enterprise").find_all("li")]
+    assert "Batch actions" in pro_lines and "Auto-repair" in pro_lines and "Full price history" in pro_lines
+    # Enterprise has nothing beyond Pro today: it says so and is not sold.
+    assert enterprise_lines == pro_lines
+    assert "nothing beyond Pro" in doc.one("div", data_plan="enterprise").one("p", data_not_on_sale="").text
+    refused = await post(as_ada, "subscribe", {"plan": "enterprise", "confirm": "yes"})
+    assert refused.status_code == 400
+    assert "not on sale" in parse_html(refused.text).one("p", class_="alert-error").text
+
+
+async def test_a_paid_change_shows_the_price_difference_before_it_is_made(as_ada, sessions, ada):
+    asked = await post(as_ada, "subscribe", {"plan": "pro"})
+    assert asked.status_code == 200
+    doc = parse_html(asked.text)
+    assert doc.one("dd", data_price_difference="29.00").text == "+$29.00/month"
+    assert doc.find("button", data_action="confirm-subscribe-pro") is not None
+    assert "Stripe" not in doc.one("section", data_confirm="subscribe-pro").text
+    assert await subscription_row(sessions, ada) is None  # nothing changed yet
+
+    done = await as_ada.post("/settings/subscription/subscribe", {"plan": "pro", "confirm": "yes"})
+    assert done.headers["location"] == "/settings/subscription?done=subscribed"
+    assert (await subscription_row(sessions, ada)).plan_code == "pro"
+
+    # An Enterprise subscriber from before moving to Pro: a saving, shown, then made on confirmation.
+    await grant(sessions, ada, "enterprise")
+    asked = parse_html((await post(as_ada, "switch", {"plan": "pro"})).text)
+    assert asked.one("dd", data_price_difference="-170.00").text == "\u2212$170.00/month"
+    assert (await subscription_row(sessions, ada)).plan_code == "enterprise"
+    switched = await as_ada.post("/settings/subscription/switch", {"plan": "pro", "confirm": "yes"})
+    assert switched.headers["location"] == "/settings/subscription?done=switched"
+    assert (await subscription_row(sessions, ada)).plan_code == "pro"
+    notice = parse_html((await as_ada.get(switched.headers["location"])).text).one("p", class_="alert-ok").text
+    assert "Stripe" not in notice and "prorat" not in notice and "nothing is charged" in notice
+
+
+async def test_downgrade_to_basic_is_immediate_in_local_mode(as_ada, sessions, keyring, ada):
+    await grant(sessions, ada, "pro", trial_used=True)
+    for label in ("a", "b"):
+        await add_sandbox_binding(sessions, keyring, ada, label)
+    assert "downgrade" in actions(await open_page(as_ada))
+
+    done = await post(as_ada, "downgrade")
+    assert done.headers["location"] == "/settings/subscription?done=downgraded"
+    doc = parse_html((await as_ada.get(done.headers["location"])).text)
+    assert doc.one("span", data_current_plan="basic").text == "Basic"
+    assert "You are on Basic now" in doc.one("p", class_="alert-ok").text
+    assert actions(doc) == ["subscribe-pro"]
+    assert (await as_ada.get("/console/templates")).status_code == 403
+    assert [b.status for b in await bindings_of(sessions, ada)] == ["verified", "disabled"]
+    assert (await post(as_ada, "downgrade")).status_code == 400
 
 
 async def test_the_trial_starts_once_and_opens_pro_features(as_ada, sessions, ada):
@@ -66,22 +133,26 @@ async def test_the_trial_starts_once_and_opens_pro_features(as_ada, sessions, ad
 
 
 async def test_upgrade_switch_cancel_and_resume(as_ada, sessions, ada):
-    upgraded = await post(as_ada, "subscribe", {"plan": "enterprise"})
+    upgraded = await confirmed(as_ada, "subscribe", "pro")
     assert upgraded.headers["location"] == "/settings/subscription?done=subscribed"
     doc = await open_page(as_ada)
-    assert doc.one("span", data_current_plan="enterprise").text == "Enterprise"
+    assert doc.one("span", data_current_plan="pro").text == "Pro"
     assert doc.find("dd", data_renews="") is not None
-    assert actions(doc) == ["switch-pro", "cancel"]
+    assert actions(doc) == ["cancel", "downgrade"]
     [invoice] = [tr for tr in doc.find_all("tr") if tr.get("data-invoice")]
-    assert "199.00 USD" in invoice.text and "local demo: nothing charged" in invoice.text
+    assert "29.00 USD" in invoice.text and "local demo: nothing charged" in invoice.text
 
-    assert (await post(as_ada, "switch", {"plan": "pro"})).headers["location"] == "/settings/subscription?done=switched"
+    await grant(sessions, ada, "enterprise")  # subscribed before Enterprise was taken off sale
+    doc = await open_page(as_ada)
+    assert actions(doc) == ["switch-pro", "cancel", "downgrade"]
+    assert "prorat" not in doc.text and "Stripe" not in doc.text  # local mode: nothing is prorated
+    assert (await confirmed(as_ada, "switch", "pro")).headers["location"] == "/settings/subscription?done=switched"
     assert (await open_page(as_ada)).one("span", data_current_plan="pro").text == "Pro"
 
     assert (await post(as_ada, "cancel")).headers["location"] == "/settings/subscription?done=canceled"
     doc = await open_page(as_ada)
     assert "then the account moves to Basic" in doc.one("dd", data_ends="").text
-    assert actions(doc) == ["switch-enterprise", "resume"]
+    assert actions(doc) == ["resume", "downgrade"]
     assert (await as_ada.get("/console/templates")).status_code == 200  # paid until the period ends
 
     await post(as_ada, "resume")
@@ -92,13 +163,13 @@ async def test_upgrade_switch_cancel_and_resume(as_ada, sessions, ada):
 async def test_bad_requests_are_explained(as_ada):
     unknown = await post(as_ada, "subscribe", {"plan": "basic"})
     assert unknown.status_code == 400
-    assert parse_html(unknown.text).one("p", class_="alert-error").text == "Choose the Pro or the Enterprise plan."
+    assert parse_html(unknown.text).one("p", class_="alert-error").text == "Choose the Pro plan."
     no_sub = await post(as_ada, "switch", {"plan": "pro"})
     assert "subscribe first" in parse_html(no_sub.text).one("p", class_="alert-error").text
     portal = await post(as_ada, "payment-methods")
     assert portal.status_code == 400
     assert "Local billing mode has no payment methods" in portal.text
-    await post(as_ada, "subscribe", {"plan": "pro"})
+    await confirmed(as_ada, "subscribe", "pro")
     twice = await post(as_ada, "subscribe", {"plan": "pro"})
     assert "already have a subscription" in parse_html(twice.text).one("p", class_="alert-error").text
 

@@ -43,6 +43,8 @@ async def test_upgrade_walk(page: Page, live_server, sessions, artifacts):
     await shot(page, artifacts, "02-subscription-basic")
 
     await page.click("button[data-action=subscribe-pro]")
+    await expect(page.locator("dd[data-price-difference]")).to_have_text("+$29.00/month")
+    await page.click("button[data-action=confirm-subscribe-pro]")
     await expect(page).to_have_url(re.compile(r"/settings/subscription\?done=subscribed"))
     await expect(page.locator("p.alert-ok")).to_contain_text("Subscribed")
     await expect(page.locator("[data-current-plan]")).to_have_text("Pro")
