@@ -1,12 +1,17 @@
 """The answer to a feature the account's plan does not include: 403 naming the plan to upgrade to,
-as JSON in the API and as a page with an upgrade link elsewhere (wired in app/web/errors.py)."""
+as JSON in the API and as a page with an upgrade link elsewhere (wired in app/web/errors.py);
+and, before that, the console's controls for such a feature shown locked rather than live."""
 
 from __future__ import annotations
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing.entitlements import FEATURE_LABELS, RESOURCE_LABELS, FeatureLocked
+from app.billing.entitlements import BUILT_FEATURES, FEATURE_LABELS, RESOURCE_LABELS, FeatureLocked, entitlements
+from app.billing.plans import all_plans
 
 UPGRADE_URL = "/settings/subscription"
 
@@ -27,3 +32,24 @@ def locked_response(request: Request, exc: FeatureLocked, *, as_json: bool) -> R
         "feature": exc.feature, "feature_label": label, "plan_name": exc.plan_name, "message": exc.detail,
         "title": f"{label} needs {exc.plan_name} · ComputeHub",
     })
+
+
+async def locked_features(session: AsyncSession, user_id: int, grace_days: int = 7) -> dict[str, str]:
+    """Each built feature the account's plan lacks, with the name of the cheapest plan that has it."""
+    ents = await entitlements(session, user_id, grace_days=grace_days)
+    plans = (await all_plans(session)).values()
+    return {feature: next((p.name for p in plans if feature in p.features), "a higher")
+            for feature in BUILT_FEATURES if not ents.has(feature)}
+
+
+async def load_locked_features(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Console guard, after the login check: what the account's plan lacks goes on
+    ``request.state.locked_features``, the one source the console templates read to show a
+    gated control locked (naming the plan, linking to the upgrade) instead of live. The
+    handlers' own gates still refuse the request itself."""
+    user_id = connection.session.get("uid")
+    if not user_id:
+        return
+    async with connection.app.state.sessions() as session:
+        connection.state.locked_features = await locked_features(
+            session, int(user_id), connection.app.state.settings.billing.grace_days)

@@ -15,13 +15,14 @@ from litestar.params import Body
 from litestar.response import Template
 
 from app.auth.session import provide_current_user, requires_login
+from app.billing.locked import load_locked_features
 from app.console.overview import since_label
 from app.security.keyring import Keyring, keyring_from_settings
 from app.web.formatting import HELPERS
 from providers.http import new_client
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-CONSOLE_GUARDS = [requires_login]
+CONSOLE_GUARDS = [requires_login, load_locked_features]
 CONSOLE_DEPENDENCIES = {"user": Provide(provide_current_user)}
 
 
