@@ -28,6 +28,9 @@ async def test_upgrade_walk(page: Page, live_server, sessions, artifacts):
     await page.fill("input[name=password]", "a long enough passphrase 42")
     await page.click("form[action='/signup'] button[type=submit]")
     await expect(page).to_have_url(f"{base}/console")
+    # The console shows the Pro feature locked, naming the plan, rather than a link that answers 403.
+    await expect(page.locator("nav.console-nav a[data-locked=templates]")).to_contain_text("Pro")
+    await expect(page.locator("nav.console-nav a[data-locked=templates]")).to_have_attribute("href", "/settings/subscription")
 
     # A Basic account opens templates: the locked page says which plan has them.
     response = await page.goto(f"{base}/console/templates")
