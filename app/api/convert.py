@@ -24,6 +24,11 @@ def optional_money(value: Decimal | None) -> str | None:
     return None if value is None else money_str(value)
 
 
+def optional_unit_price(value: Decimal | None) -> str | None:
+    """A small unit price ($/TFLOP-hour) as an exact string with 8 decimals, e.g. "0.003023"."""
+    return None if value is None else format(value.quantize(Decimal("1e-8")), "f")
+
+
 def market(spot: bool) -> s.Market:
     return "spot" if spot else "on-demand"
 
@@ -48,7 +53,7 @@ def freshness(value: Freshness) -> s.Freshness:
     return s.Freshness(state=value.state, label=value.label, as_of=value.as_of)
 
 
-def offer(view: OfferView, best_price: Decimal | None) -> s.Offer:
+def offer(view: OfferView, page: Page) -> s.Offer:
     return s.Offer(
         id=view.id, provider=s.ProviderRef(name=view.source, display_name=view.provider_name),
         instance_type=view.instance_type, gpu=gpu_ref(view.gpu), gpu_raw_name=view.gpu_raw_name,
@@ -57,13 +62,13 @@ def offer(view: OfferView, best_price: Decimal | None) -> s.Offer:
         price_per_hour=money_str(view.price_per_hour), price_per_gpu_hour=money_str(view.price_per_gpu_hour),
         currency="USD", available=view.available, buy_url=view.buy_url, observed_at=view.observed_at,
         age=view.age_label, origin=view.origin, freshness=freshness(view.freshness),
-        best_value=view.price_per_gpu_hour == best_price,
+        best_value=page.is_best_value(view), price_per_tflop_hour=optional_unit_price(view.price_per_tflop_hour),
     )
 
 
 def offer_page(page: Page, links: s.Links) -> s.OfferPage:
     return s.OfferPage(
-        items=[offer(view, page.best_price) for view in page.items], page=page.page, per_page=page.per_page,
+        items=[offer(view, page) for view in page.items], page=page.page, per_page=page.per_page,
         total=page.total, pages=page.pages, best_price_per_gpu_hour=optional_money(page.best_price), links=links,
     )
 

@@ -29,7 +29,8 @@ class PricesController(Controller):
         operation_id="listPrices",
         summary="Search current GPU offers",
         description="Every offer of every source, with its provider, age and freshness. "
-        "Money is a decimal string in USD; best_value marks the lowest $/GPU-hour across all matching offers.",
+        "Money is a decimal string in USD; best_value marks the lowest $/GPU-hour across all matching offers, never one reported unavailable; "
+        "price_per_tflop_hour is $/GPU-hour divided by the GPU's dense FP16/BF16 tensor TFLOPS (sort=tflop_price).",
     )
     async def list_prices(
         self,
@@ -47,14 +48,19 @@ class PricesController(Controller):
         provider: list[str] | None = Parameter(default=None, description="Provider name(s); repeat or comma-separate."),
         region: str | None = Parameter(default=None, description="Region contains this text (case-insensitive)."),
         spot: bool | None = Parameter(default=None, description="true: spot only; false: on-demand only."),
-        available: bool | None = Parameter(default=None, description="true: hide offers marked unavailable."),
+        available: bool | None = Parameter(
+            default=None, description="true: only offers the provider reports available now "
+            "(offers with no availability reported are hidden too, unless include_unreported=true)."),
+        include_unreported: bool | None = Parameter(
+            default=None, description="With available=true, also list offers whose availability is not reported."),
         sort: str = Parameter(default="price", description="Sort order.", schema_extra={"enum": list(SORTS)}),
         page: int = Parameter(default=1, ge=1, le=100_000),
         per_page: int = Parameter(default=50, ge=1, le=MAX_PER_PAGE),
     ) -> OfferPage:
         query = PriceQuery(
             gpu=gpu or None, min_memory_gb=min_memory, max_price=max_price, providers=split_providers(provider),
-            region=region or None, spot=spot, available_only=bool(available), sort=sort, page=page, per_page=per_page,
+            region=region or None, spot=spot, available_only=bool(available),
+            include_unreported=bool(include_unreported), sort=sort, page=page, per_page=per_page,
         )
         query.validate()  # a bad filter is a 400 naming it, before any cache is consulted
         sessions = request.app.state.sessions

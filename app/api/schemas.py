@@ -17,6 +17,11 @@ Money = Annotated[
 ]
 
 
+UnitPrice = Annotated[
+    str, Meta(pattern=r"^\d+\.\d{8}$", description="USD per unit, exact decimal as a string", examples=["0.00302326"])
+]
+
+
 class ProviderRef(Struct):
     name: str
     """Registry name, usable as the ``provider`` filter."""
@@ -63,7 +68,10 @@ class Offer(Struct):
     origin: Literal["live", "snapshot"]
     freshness: Freshness
     best_value: bool
-    """True when this offer has the lowest $/GPU-hour of everything matching the filters."""
+    """True when this offer has the lowest $/GPU-hour of everything matching the filters; never
+    on an offer reported unavailable."""
+    price_per_tflop_hour: UnitPrice | None = None
+    """$/GPU-hour per dense FP16/BF16 tensor TFLOPS of the GPU (catalog specs); null without specs."""
 
 
 class Links(Struct):

@@ -237,7 +237,7 @@ def prices(gpu: str | None, max_price: Decimal | None, spot: bool, providers: tu
                          ("provider", "left"), ("region", "left"), ("market", "left"), ("as of", "left")):
         table.add_column(col, justify=justify)
     for o in page.items:
-        best = " ★" if o.price_per_gpu_hour == page.best_price else ""
+        best = " ★" if page.is_best_value(o) else ""
         table.add_row(o.gpu_name, f"{o.gpu_count.normalize()}", f"{o.price_per_gpu_hour:.2f}{best}",
                       f"{o.price_per_hour:.2f}", o.provider_name, o.region, "spot" if o.spot else "on-demand",
                       f"{o.age_label}{' (stale)' if o.freshness.state == 'stale' else ''}")

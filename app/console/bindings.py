@@ -100,10 +100,32 @@ async def get_owned(session: AsyncSession, user_id: int, binding_id: int) -> Pro
     return row
 
 
-async def add_binding(
-    session: AsyncSession, keyring: Keyring, user_id: int, provider: str, label: str, secret_fields: dict[str, str]
-) -> ProviderBinding:
-    """Validate and store (encrypted). The caller commits, then verifies outside the transaction."""
+class KeyNotSaved(ConsoleError):
+    """The provider did not confirm the key, so nothing was stored and no binding slot was taken."""
+
+
+def key_check_message(display_name: str, exc: errors.ProviderError) -> str:
+    """What failed, in the user's words; the type decides, never the provider's message text."""
+    if isinstance(exc, errors.InvalidCredentials):
+        return f"Not saved: {display_name} refused this key (wrong, expired or revoked). Copy the whole key and try again."
+    if isinstance(exc, errors.RateLimited):
+        wait = f" in {int(exc.retry_after)} s" if exc.retry_after else ""
+        return f"Not saved: could not check the key: {display_name} is limiting requests right now; try again{wait}."
+    if isinstance(exc, errors.ProviderUnavailable):  # 5xx, refused connection, timeout
+        return f"Not saved: could not check the key: {display_name} did not answer; try again."
+    return f"Not saved: could not check the key: {display_name} gave an answer ComputeHub could not use; try again."
+
+
+async def _refuse_taken_label(session: AsyncSession, user_id: int, label: str) -> None:
+    taken = await session.execute(
+        select(func.count()).select_from(ProviderBinding)
+        .where(ProviderBinding.user_id == user_id, ProviderBinding.label == label)
+    )
+    if taken.scalar_one():
+        raise ConsoleError(f"you already have a binding named {label!r}")
+
+
+def _validated(provider: str, label: str, secret_fields: dict[str, str]) -> tuple[type[Provider], str, dict[str, str]]:
     try:
         # Not provider_names(): that imports every adapter, and one being written must not break this.
         cls = provider_class(provider)
@@ -113,18 +135,53 @@ async def add_binding(
     label = (label or "").strip() or cls.DISPLAY_NAME
     if len(label) > 120:
         raise ConsoleError("the name may have at most 120 characters")
+    return cls, label, credentials
+
+
+async def add_checked_binding(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
+    provider: str, label: str, secret_fields: dict[str, str],
+) -> ProviderBinding:
+    """Validate, check the key with the provider, and only then store it (encrypted, verified).
+
+    A key the provider does not confirm (refused, or the provider did not answer) raises
+    ``KeyNotSaved``: nothing is stored and the plan's binding slot stays free. The provider call
+    runs with no transaction open; the slot is taken atomically in the transaction that inserts.
+    """
+    cls, label, credentials = _validated(provider, label, secret_fields)
+    async with sessions() as session:
+        # Only a look (rolled back): an account at its limit gets the upgrade message (QuotaExhausted)
+        # before its key is sent anywhere. The slot itself is taken below, once the key works.
+        await take_binding_slot(session, user_id)
+        await _refuse_taken_label(session, user_id, label)
+        await session.rollback()
+    try:
+        await cls(http, credentials).verify_credentials()
+    except errors.ProviderError as exc:
+        raise KeyNotSaved(key_check_message(cls.DISPLAY_NAME, exc)) from None
+    async with sessions() as session, session.begin():
+        # Atomic with the insert: a concurrent add may have taken the last slot meanwhile.
+        return await add_binding(session, keyring, user_id, provider, label, secret_fields, verified_at=utcnow())
+
+
+async def add_binding(
+    session: AsyncSession, keyring: Keyring, user_id: int, provider: str, label: str, secret_fields: dict[str, str],
+    *, verified_at: datetime | None = None,
+) -> ProviderBinding:
+    """Store a key (encrypted) and take its binding slot, in the caller's transaction.
+
+    The pages go through ``add_checked_binding``: a key is stored only once the provider accepted
+    it (``verified_at``). Without ``verified_at`` the row is "unverified" (set-ups and tests).
+    """
+    cls, label, credentials = _validated(provider, label, secret_fields)
     # The plan's binding quota, taken atomically in the caller's transaction (QuotaExhausted names the plan).
     await take_binding_slot(session, user_id)
-    taken = await session.execute(
-        select(func.count()).select_from(ProviderBinding)
-        .where(ProviderBinding.user_id == user_id, ProviderBinding.label == label)
-    )
-    if taken.scalar_one():
-        raise ConsoleError(f"you already have a binding named {label!r}")
+    await _refuse_taken_label(session, user_id, label)
     row = ProviderBinding(
         user_id=user_id, provider=provider, label=label,
         key_ciphertext=keyring.encrypt(json.dumps(credentials), binding_aad(user_id, provider)),
-        key_hint=credentials[cls.CREDENTIAL_FIELDS[-1]][-4:], status="unverified", created_at=utcnow(),
+        key_hint=credentials[cls.CREDENTIAL_FIELDS[-1]][-4:], status="verified" if verified_at else "unverified",
+        verified_at=verified_at, created_at=utcnow(),
     )
     session.add(row)
     await session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import service
 from app.billing.limits import apply_plan_limits
-from app.console.bindings import add_binding, verify_binding
+from app.console.bindings import add_checked_binding
 from app.db.models import ProviderBinding, User
 from app.security.keyring import Keyring
 from app.settings import Settings
@@ -45,16 +45,13 @@ async def ensure_demo_account(
         user_id = user.id
         has_key = (await session.execute(select(ProviderBinding.id).where(
             ProviderBinding.user_id == user_id, ProviderBinding.provider == "sandbox"))).first()
-        binding_id = None
         if has_key is None:
             # Recount the plan's binding quota from the rows first: a key deleted outside the app
             # (or a database from before billing) must not block the demo key.
             await apply_plan_limits(session, user_id)
-            row = await add_binding(session, keyring, user_id, "sandbox", DEMO_KEY_LABEL, {"api_key": generate_api_key()})
-            binding_id = row.id
         await session.commit()
-    if binding_id is not None:
+    if has_key is None:
         # The simulated cloud runs in this process: checking the key makes no network call.
         async with new_client() as http:
-            await verify_binding(sessions, keyring, http, user_id, binding_id)
+            await add_checked_binding(sessions, keyring, http, user_id, "sandbox", DEMO_KEY_LABEL, {"api_key": generate_api_key()})
     return user_id

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Numeric, Select, and_, case, func, literal_column, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
@@ -19,8 +19,17 @@ from app.services.freshness import Freshness, humanize_age, source_freshness
 from providers.gpus import GPUS, CanonicalGpu, gpus_in
 from providers.registry import SIMULATED, SOURCES, UnknownSource, get_source_class
 
+DENSE_TFLOPS = case({slug: gpu.specs.fp16_tflops for slug, gpu in GPUS.items()}, value=Offer.gpu_slug)
+"""Dense FP16/BF16 tensor TFLOPS per GPU from the catalog; NULL for a GPU the catalog does not know."""
+# $ per dense TFLOP-hour, scaled by 10^6 before dividing: SQLite stores money as integer micros and
+# divides integers, so this keeps 10^-12 $ of resolution there (PostgreSQL divides NUMERIC exactly).
+# type_coerce: the literal must not go through Money's bind processing (it would become micros).
+PRICE_PER_TFLOP_KEY = type_coerce(Offer.price_per_gpu_hour, Numeric()) * literal_column("1000000") / DENSE_TFLOPS
+
 SORTS = {
     "price": (Offer.price_per_gpu_hour.asc(), Offer.id.asc()),
+    # Cheapest compute first; offers without catalog specs have no value measure and sort last.
+    "tflop_price": (PRICE_PER_TFLOP_KEY.asc().nulls_last(), Offer.price_per_gpu_hour.asc(), Offer.id.asc()),
     "-price": (Offer.price_per_gpu_hour.desc(), Offer.id.asc()),
     "instance_price": (Offer.price_per_hour.asc(), Offer.id.asc()),
     "-instance_price": (Offer.price_per_hour.desc(), Offer.id.asc()),
@@ -51,6 +60,9 @@ class PriceQuery:
     region: str | None = None
     spot: bool | None = None
     available_only: bool = False
+    """Only offers the provider reports available now (with ``include_unreported``, also the ones
+    whose availability is not reported); an offer reported unavailable is never included."""
+    include_unreported: bool = False
     include_unknown: bool = True
     sort: str = "price"
     page: int = 1
@@ -112,6 +124,13 @@ class OfferView:
     def is_snapshot(self) -> bool:
         return self.origin == OFFER_ORIGIN_SNAPSHOT
 
+    @property
+    def price_per_tflop_hour(self) -> Decimal | None:
+        """$ per dense FP16/BF16 TFLOP-hour (catalog specs); None without specs."""
+        if self.gpu is None:
+            return None
+        return self.price_per_gpu_hour / Decimal(self.gpu.specs.fp16_tflops)
+
 
 @dataclass
 class Page:
@@ -120,7 +139,12 @@ class Page:
     page: int
     per_page: int
     best_price: Decimal | None = None
-    """Lowest $/GPU-hour across all matching offers (not just this page): "best value"."""
+    """Lowest $/GPU-hour across all matching offers (not just this page) that are not reported
+    unavailable: "best value"."""
+
+    def is_best_value(self, offer: OfferView) -> bool:
+        """The "best value" badge: the lowest price, never on an offer known to be unavailable."""
+        return offer.available is not False and offer.price_per_gpu_hour == self.best_price
 
     @property
     def pages(self) -> int:
@@ -155,7 +179,7 @@ def _filtered(query: PriceQuery) -> Select:
     if query.spot is not None:
         conds.append(Offer.spot.is_(query.spot))
     if query.available_only:
-        conds.append(Offer.available.is_not(False))
+        conds.append(Offer.available.is_not(False) if query.include_unreported else Offer.available.is_(True))
     return stmt.where(and_(*conds)) if conds else stmt
 
 
@@ -219,11 +243,14 @@ async def list_offers(session: AsyncSession, query: PriceQuery, now: datetime | 
     base = _filtered(query)
     direct = _clusters_in_price(query)
     matching = base.subquery()
+    # Best value: an offer reported unavailable never holds it, even when it is the cheapest.
     if direct:  # one pass over the (few) matching offers, index-only for a GPU filter
-        totals = select(func.count(), func.min(matching.c.price_per_gpu_hour))
+        bookable = case((matching.c.available.is_(False), None), else_=matching.c.price_per_gpu_hour)
+        totals = select(func.count(), func.min(bookable))
     else:  # broad queries: min() on its own is one index lookup, not a comparison of every price
         totals = select(select(func.count()).select_from(matching).scalar_subquery(),
-                        base.with_only_columns(func.min(Offer.price_per_gpu_hour)).scalar_subquery())
+                        base.where(Offer.available.is_not(False))
+                        .with_only_columns(func.min(Offer.price_per_gpu_hour)).scalar_subquery())
     total, best = (await session.execute(totals)).one()
     stmt = base.order_by(*_page_order(query, direct)).limit(query.per_page).offset((query.page - 1) * query.per_page)
     rows = (await session.execute(stmt)).scalars().all()

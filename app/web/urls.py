@@ -25,6 +25,8 @@ def query_params(query: PriceQuery) -> list[tuple[str, str]]:
         params.append(("market", MARKET_BY_SPOT[query.spot]))
     if query.available_only:
         params.append(("available", "1"))
+        if query.include_unreported:
+            params.append(("unreported", "1"))
     if query.max_price is not None:
         params.append(("max_price", f"{query.max_price.normalize():f}"))
     if query.sort != _DEFAULT.sort:

@@ -37,7 +37,8 @@ async def instance_types(client, query: str) -> list[str]:
         ("region=eu-ro", ["4090-1x", "h100-pcie"]),
         ("spot=true", ["h100-spot"]),
         ("spot=false", [t for t in BY_PRICE if t != "h100-spot"]),
-        ("available=true", [t for t in BY_PRICE if t != "h100-spot"]),  # unknown availability is kept
+        ("available=true", [t for t in BY_PRICE if t not in ("h100-spot", "4090-2x")]),  # reported available only
+        ("available=true&include_unreported=true", [t for t in BY_PRICE if t != "h100-spot"]),
         ("gpu=h100&spot=false&max_price=2.5", ["h100-pcie", "h100-8x"]),
         ("gpu=a100&provider=runpod", []),
     ],
@@ -132,6 +133,7 @@ async def test_an_item_says_everything_with_exact_money(client, offers):
         "origin": "live",
         "freshness": {"state": "live", "label": "live: updated 5 min ago", "as_of": item["freshness"]["as_of"]},
         "best_value": False,
+        "price_per_tflop_hour": "0.00251769",  # 2.49 / 989 dense FP16 TFLOPS
     }
     assert datetime.fromisoformat(item["freshness"]["as_of"]) == offers
 

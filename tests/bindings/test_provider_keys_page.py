@@ -75,14 +75,13 @@ async def test_add_a_working_key(ada, sessions):
     assert row.verified_at is not None
 
 
-async def test_a_refused_key_is_stored_as_invalid(ada, sessions):
-    added = await add_key(ada.browser, "sandbox", "this-is-not-a-sandbox-key")
+async def test_a_refused_key_is_not_stored(ada, sessions):
+    refused = await add_key(ada.browser, "sandbox", "this-is-not-a-sandbox-key", label="Typo")
 
-    page = await ada.browser.get(added.headers["location"])
-    row = await only_binding(sessions)
-    assert shown_status(page.text, row.id) == "invalid"
-    assert "the provider refused this key" in binding_row(page.text, row.id)
-    assert (row.status, row.verified_at) == ("invalid", None)
+    assert refused.status_code == 400
+    assert "Not saved: Sandbox (simulated) refused this key" in refused.text
+    assert 'value="Typo"' in refused.text and "this-is-not-a-sandbox-key" not in refused.text
+    assert await bindings_of(sessions, ada.user_id) == []
 
 
 async def test_a_form_error_keeps_the_name_but_never_the_key(ada, sessions):

@@ -236,6 +236,8 @@ async def test_page_metadata_for_search_engines(client, sessions):
     assert "GPU cloud providers" in doc.one("meta", name="description").get("content")
     assert doc.one("link", rel="canonical").get("href") == "https://computehub.test/"
     assert doc.find("meta", name="robots") is None
-    filtered = await get_page(client, "/?gpu=h100&market=spot")
-    assert filtered.one("title").text.startswith("H100 prices from $1.49 per GPU-hour")
+    filtered = await get_page(client, "/?gpu=h100&market=on-demand")
+    assert filtered.one("title").text.startswith("H100 prices from $2.69 per GPU-hour")
+    sold_out = await get_page(client, "/?gpu=h100&market=spot")  # the only spot H100 is sold out: no "from" price
+    assert sold_out.one("title").text.startswith("H100 prices: compare")
     assert filtered.one("meta", name="robots").get("content") == "noindex, follow"

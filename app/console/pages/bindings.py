@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.bindings import (
-    add_binding,
+    add_checked_binding,
     get_owned,
     instances_left_unmanaged,
     list_bindings,
@@ -119,14 +119,13 @@ class ProviderKeysController(Controller):
         if chosen is None:
             return new_page(request, user, None, label=label, error="choose a provider from the list", status=400)
         credentials = {field: form_text(data, field) for field, _ in chosen.fields}
+        await db.commit()  # ends the request's read: no transaction stays open across the provider call
         try:
-            row = await add_binding(db, keyring(request), user.id, chosen.name, label, credentials)
-            await db.commit()
-        except ConsoleError as exc:
-            await _undo(db, user)
+            async with provider_http(request) as http:
+                row = await add_checked_binding(request.app.state.sessions, keyring(request), http, user.id, chosen.name,
+                                        label, credentials)
+        except ConsoleError as exc:  # KeyNotSaved included: the key was checked first and not stored
             return new_page(request, user, chosen, label=label, error=str(exc), status=400)
-        # The check runs after the commit: no transaction is open during the provider call.
-        await _check(request, user.id, row.id)
         return Redirect(f"/settings/providers?done=added#binding-{row.id}")
 
     @post("/{binding_id:int}/verify")

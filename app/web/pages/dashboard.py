@@ -26,6 +26,7 @@ SORT_LABELS = {
     "-price": "Priciest per GPU",
     "instance_price": "Cheapest instance",
     "-instance_price": "Priciest instance",
+    "tflop_price": "Cheapest per TFLOP",
     "gpu": "GPU name",
     "provider": "Provider",
     "memory": "Most GPU memory",
@@ -105,11 +106,12 @@ _COLUMNS = {
     "gpu": ("gpu", None, "ascending"),
     "price": ("price", "-price", "ascending"),
     "instance_price": ("instance_price", "-instance_price", "ascending"),
+    "tflop_price": ("tflop_price", None, "ascending"),
     "provider": ("provider", None, "ascending"),
     "updated": ("updated", None, "descending"),
 }
-_LABELS = {"gpu": "GPU", "price": "$/GPU-h", "instance_price": "Instance", "provider": "Provider",
-           "updated": "Updated"}
+_LABELS = {"gpu": "GPU", "price": "$/GPU-h", "instance_price": "Instance", "tflop_price": "$/TFLOP-h",
+           "provider": "Provider", "updated": "Updated"}
 
 
 def sort_headers(query: PriceQuery) -> dict[str, SortHeader]:

@@ -68,6 +68,7 @@ def parse_price_query(params: Mapping) -> PriceQuery:
         region=_text(params, "region"),
         spot=SPOT_BY_MARKET[market],
         available_only=_flag(params, "available"),
+        include_unreported=_flag(params, "unreported"),
         sort=_text(params, "sort") or PriceQuery.sort,
         page=_int_or(params, "page", 1),
         per_page=_int_or(params, "per_page", PriceQuery.per_page),
