@@ -89,3 +89,16 @@ async def test_sitemap_lists_pages_and_every_gpu_page(client, sessions):
     assert {f"{base}/gpus/h100", f"{base}/gpus/h100-sxm", f"{base}/gpus/a100"} <= set(locs)
     for loc in locs:  # every listed page exists
         assert (await client.get(loc.removeprefix(base))).status_code == 200
+
+
+async def test_the_footer_states_the_real_polling_range_and_sources_lists_each_interval(client, sessions):
+    intervals = {name: source_info(name).poll_interval_seconds for name in SOURCES}
+    doc = await get_page(client, "/sources")
+    footer = doc.one("footer").text
+    assert "every few minutes" not in footer
+    fastest, slowest = min(intervals.values()), max(intervals.values())
+    assert f"every {fastest // 60} min" in footer
+    assert ("daily" if slowest == 86400 else f"{slowest // 3600} h") in footer
+    for name, seconds in intervals.items():
+        polled = source_row(doc, name).find_all("td")[-1].text
+        assert polled == (f"every {seconds // 3600} h" if seconds % 3600 == 0 else f"every {seconds // 60} min")
