@@ -34,6 +34,15 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def register_template_helpers(engine: JinjaTemplateEngine) -> None:
+    """Filters, and the globals the shared layout needs on every page (the footer's polling schedule)."""
+    from app.web.localtime import register_filters
+    from app.web.source_info import polling_schedule
+
+    register_filters(engine)
+    engine.engine.globals["polling_schedule"] = polling_schedule
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -56,7 +65,6 @@ def create_app(
     from app.web.body_timeout import BodyTimeoutMiddleware
     from app.web.errors import exception_handlers
     from app.web.input_guard import input_guard
-    from app.web.localtime import register_filters
     from app.web.metrics_access import MetricsAccess, MetricsController
     from app.web.request_id import RequestIdMiddleware
     from app.web.routes import PAGE_HANDLERS
@@ -106,7 +114,7 @@ def create_app(
         state=State({"settings": settings, "engine": engine, "sessions": sessions,
                      "price_cache": PriceResponseCache(), "metrics_access": MetricsAccess.from_settings(settings)}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
-                                       engine_callback=register_filters),
+                                       engine_callback=register_template_helpers),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",
                                      render_plugins=[ApiDocsPlugin()]),
         # CSRF sits outside the session middleware: it re-issues its token when a response logs in or out.

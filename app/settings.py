@@ -97,7 +97,9 @@ class ProviderKeys:
 class WebSettings:
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env_int("PORT", 8000))
-    base_url: str = field(default_factory=lambda: _env("BASE_URL", "http://127.0.0.1:8000"))
+    base_url: str = field(default_factory=lambda: _env("BASE_URL"))
+    """The public address every link we send out starts with (e-mails, Telegram, robots.txt, sitemap,
+    canonical URLs). Unset: derived from ``host`` and ``port`` (see ``__post_init__``)."""
     debug: bool = field(default_factory=lambda: _env_bool("DEBUG", False))
     log_format: str = field(default_factory=lambda: _env("LOG_FORMAT", "text"))
     """text (default) | json: one JSON object a line, for log collectors in production."""
@@ -113,9 +115,28 @@ class WebSettings:
     """Client networks (CIDRs, comma-separated) that may read /metrics without the token.
     With neither set, /metrics answers 404 to everyone."""
 
+    def __post_init__(self) -> None:
+        # One place decides the public address: an explicit COMPUTEHUB_BASE_URL wins, otherwise the
+        # address the server listens on, so COMPUTEHUB_PORT=8101 alone gives links to :8101.
+        if not self.base_url.strip():
+            object.__setattr__(self, "base_url", listen_url(self.host, self.port))
+
     @property
     def is_https(self) -> bool:
         return self.base_url.strip().lower().startswith("https://")
+
+
+_ANY_ADDRESS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def listen_url(host: str, port: int) -> str:
+    """``http://host:port`` for the address the server binds; a bind-all host is reached on loopback."""
+    host = host.strip()
+    if host in _ANY_ADDRESS:
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 def _var_dir() -> Path:

@@ -25,7 +25,7 @@ from app.auth.session import (
     requires_login,
     start_session,
 )
-from app.auth.throttle import Budgets, LoginThrottle
+from app.auth.throttle import Budgets, LoginThrottle, locked_out_message
 from app.auth import totp
 from app.db.models import User
 from app.notifications.mail import build_message, mailer_from_settings
@@ -92,9 +92,7 @@ class AuthController(Controller):
         throttle = _throttle(request)
         wait = await throttle.retry_after(email)
         if wait is not None:
-            minutes = max(1, round(wait / 60))
-            return _form("auth/login.html", 429, form=kept,
-                         error=f"Too many attempts. Try again in about {minutes} minute{'s' if minutes > 1 else ''}.")
+            return _form("auth/login.html", 429, form=kept, error=locked_out_message(wait))
         user = await service.authenticate(db, email, data.get("password", ""))
         await db.commit()
         if user is None:
@@ -125,8 +123,10 @@ class AuthController(Controller):
             return Redirect("/login")
         user = await db.get(User, int(user_id))
         throttle = _throttle(request)
-        if user is None or await throttle.retry_after(user.email) is not None:
+        if user is None:
             return _form("auth/login_2fa.html", 429, error="Too many attempts. Log in again later.")
+        if (wait := await throttle.retry_after(user.email)) is not None:
+            return _form("auth/login_2fa.html", 429, error=locked_out_message(wait))
         keyring = keyring_from_settings(request.app.state.settings)
         accepted = await service.check_second_factor(db, user, keyring, data.get("code", ""))
         await db.commit()  # the code is spent before the session starts
@@ -211,8 +211,8 @@ class SecurityController(Controller):
         """Run ``change`` (a service call that checks a code) under the login throttle: a stolen
         session must not be a way to guess codes without limit. Returns the error page or the result."""
         throttle = _throttle(request)
-        if await throttle.retry_after(user.email) is not None:
-            return await self._render(request, db, user, "Too many attempts. Try again in a few minutes.", 429)
+        if (wait := await throttle.retry_after(user.email)) is not None:
+            return await self._render(request, db, user, locked_out_message(wait), 429)
         try:
             result = await change()
             await db.commit()

@@ -17,6 +17,7 @@ database (``app.db.store``): shared by every process and kept across restarts ei
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import IPv6Address, ip_address, ip_network
@@ -88,6 +89,13 @@ def address_bucket(address: str) -> str:
 
 def account_key(account: str) -> str:
     return hashlib.sha256((account or "").strip().lower().encode("utf-8", "replace")).hexdigest()[:40]
+
+
+def locked_out_message(wait_seconds: int) -> str:
+    """What a locked-out user reads: the real remaining time, rounded up (4 min 10 s says 5 minutes,
+    never a time after which the next try would still be refused)."""
+    minutes = max(1, math.ceil(wait_seconds / 60))
+    return f"Too many attempts. Try again in about {minutes} minute{'s' if minutes > 1 else ''}."
 
 
 class LoginThrottle:

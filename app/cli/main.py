@@ -77,13 +77,17 @@ def run(host: str | None, port: int | None, no_worker: bool) -> None:
 
     from app.web.http_server import server_config
 
-    settings = get_settings()
-    migrate.upgrade(settings.database.url)
+    # --host/--port act like COMPUTEHUB_HOST/PORT, so links derived from them (no BASE_URL) match.
+    if host:
+        os.environ["COMPUTEHUB_HOST"] = host
+    if port:
+        os.environ["COMPUTEHUB_PORT"] = str(port)
     if not no_worker:
         os.environ["COMPUTEHUB_EMBEDDED_WORKER"] = "true"
-        get_settings.cache_clear()
-    host = host or settings.web.host
-    port = port or settings.web.port
+    get_settings.cache_clear()
+    settings = get_settings()
+    migrate.upgrade(settings.database.url)
+    host, port = settings.web.host, settings.web.port
     console.print(f"ComputeHub on [bold]http://{host}:{port}[/bold]")
     # log_config=None: uvicorn's own lines go through the handler configure_logging() set up.
     config = server_config("app.asgi:app", settings.web, host=host, port=port, log_level="info", log_config=None)

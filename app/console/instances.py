@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.console.bindings import build_provider, get_owned as get_owned_binding, provider_class
@@ -107,6 +107,23 @@ def apply_provider_state(session: AsyncSession, row: Instance, remote: ProviderI
         record_event(session, row, row.status, remote.raw_status,
                      message=None if changed else "the provider reports a new hourly price", at=at)
     return changed
+
+
+def same_name(column, name: str):
+    """A name compared the way a person reads it: case and surrounding spaces do not count."""
+    return func.lower(func.trim(column)) == name.strip().lower()
+
+
+_GONE = (InstanceStatus.TERMINATED.value, InstanceStatus.FAILED.value)
+
+
+async def ensure_name_free(session: AsyncSession, user_id: int, name: str) -> None:
+    """A launch the user names must not take the name of one of their instances still around
+    (a repair's replacement keeps its instance's name on purpose, so ``launch`` does not check)."""
+    taken = (await session.execute(select(Instance.id).where(
+        Instance.user_id == user_id, same_name(Instance.name, name), Instance.status.not_in(_GONE)).limit(1))).scalar()
+    if taken is not None:
+        raise ConsoleError(f"you already have an instance named {name.strip()!r}; choose another name")
 
 
 async def get_owned(session: AsyncSession, user_id: int, instance_id: int) -> Instance:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.bindings import BindingView, get_owned as get_owned_binding, to_view as binding_view
 from app.console.errors import ConsoleError, NotFoundForUser
-from app.console.instances import LaunchSpec, spec_from_offer
+from app.console.instances import LaunchSpec, ensure_name_free, spec_from_offer
 from app.console.templates_service import parse_disk_gb
 from app.db.models import Offer, ProviderBinding
 from app.services.inputs import parse_row_id
@@ -80,7 +80,9 @@ async def spec_from_form(session: AsyncSession, user_id: int, offer: Offer, form
     binding = await get_owned_binding(session, user_id, binding_id)  # another user's key: 404
     if binding.provider != offer.source:
         raise ConsoleError(f"choose a key for {get_source_class(offer.source).DISPLAY_NAME}")
-    return spec_from_offer(
+    spec = spec_from_offer(
         offer, binding.id, (form.get("name") or "").strip(), image=(form.get("image") or "").strip(),
         disk_gb=parse_disk_gb(form.get("disk_gb")), ssh_public_key=(form.get("ssh_public_key") or "").strip(),
     ).validate()
+    await ensure_name_free(session, user_id, spec.name)
+    return spec

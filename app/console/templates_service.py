@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.bindings import get_owned as get_owned_binding, provider_class
 from app.console.errors import ConsoleError, NotFoundForUser
-from app.console.instances import LaunchSpec, get_owned as get_owned_instance
+from app.console.instances import LaunchSpec, ensure_name_free, get_owned as get_owned_instance, same_name
 from app.console.overview import provider_display_name
 from app.db.models import DeploymentTemplate, Offer
 from app.db.types import utcnow
@@ -70,7 +70,7 @@ async def _check_name(session: AsyncSession, user_id: int, name: str) -> str:
     if not 1 <= len(name) <= MAX_NAME:
         raise ConsoleError(f"give the template a name of up to {MAX_NAME} characters")
     taken = await session.execute(select(func.count()).select_from(DeploymentTemplate).where(
-        DeploymentTemplate.user_id == user_id, DeploymentTemplate.name == name))
+        DeploymentTemplate.user_id == user_id, same_name(DeploymentTemplate.name, name)))
     if taken.scalar_one():
         raise ConsoleError(f"you already have a template named {name!r}")
     return name
@@ -149,10 +149,12 @@ async def launch_spec(session: AsyncSession, user_id: int, template_id: int, bin
     if binding.provider != template.provider:
         raise ConsoleError(f"choose a key for {provider_display_name(template.provider)}")
     offer = await _find_offer(session, template.provider, template.instance_type, template.region, template.spot)
-    return LaunchSpec(
+    spec = LaunchSpec(
         binding_id=binding.id, name=(name or "").strip(), instance_type=template.instance_type,
         region=template.region, image=template.image, disk_gb=template.disk_gb,
         ssh_public_key=template.ssh_public_key, spot=template.spot, gpu_slug=template.gpu_slug,
         gpu_raw_name=offer.gpu_raw_name if offer else "", gpu_count=offer.gpu_count if offer else Decimal(0),
         offer_price_per_hour=offer.price_per_hour if offer else None, template_id=template.id,
-    )
+    ).validate()
+    await ensure_name_free(session, user_id, spec.name)
+    return spec

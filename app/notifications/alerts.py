@@ -128,6 +128,14 @@ async def create_alert(session: AsyncSession, *, gpu: str, max_price: Decimal, u
         raise ValueError("an alert belongs to an account or to a chat")
     if not gpus_in(gpu):
         raise AlertError(f"unknown GPU {gpu!r}")
+    max_price = money(max_price)
+    owner = PriceAlert.user_id == user_id if user_id is not None else PriceAlert.chat_id == chat_id
+    twin = (await session.execute(select(PriceAlert.id).where(
+        owner, PriceAlert.gpu == gpu, PriceAlert.max_price == max_price, PriceAlert.providers == providers,
+        PriceAlert.spot.is_(None) if spot is None else PriceAlert.spot.is_(spot)).limit(1))).scalar()
+    if twin is not None:
+        raise AlertError(f"you already have this alert (#{twin}): {gpu_label(gpu)} at most "
+                         f"{fmt_money(max_price)}/GPU-h with the same providers and market")
     if user_id is not None:
         await take_quota(session, user_id, QUOTA, await entitlements(session, user_id, grace_days=grace_days))
     else:
@@ -137,11 +145,27 @@ async def create_alert(session: AsyncSession, *, gpu: str, max_price: Decimal, u
         if count >= limit:
             raise AlertError(f"a chat without an account can keep {limit} alert{'s' if limit != 1 else ''}; "
                              "remove one with /unalert, or link a ComputeHub account for more")
-    row = PriceAlert(user_id=user_id, chat_id=chat_id, gpu=gpu, max_price=money(max_price), providers=providers,
-                     spot=spot, active=True, below=False, created_at=now or utcnow())
+    # Start from where the price is now: an alert made while the price is already under its
+    # threshold is "under" from the start, so it fires on the next drop after a rise, not at once
+    # for a price the person has just seen (added_note says so).
+    current = await cheapest_match(session, gpu, providers, spot)
+    price = current.price_per_gpu_hour if current is not None else None
+    row = PriceAlert(user_id=user_id, chat_id=chat_id, gpu=gpu, max_price=max_price, providers=providers,
+                     spot=spot, active=True, below=price is not None and price <= max_price, last_price=price,
+                     created_at=now or utcnow())
     session.add(row)
     await session.flush()
     return row
+
+
+def added_note(row: PriceAlert) -> str:
+    """What to tell the person who just made ``row``: true to how check_price_alerts fires."""
+    if row.below:
+        return (f"The cheapest matching price is already {fmt_money(row.last_price)}, at or under your "
+                f"{fmt_money(row.max_price)}: no message for that one. You hear when it has gone back above "
+                "and drops to it or under again.")
+    return ("You get one message when the cheapest matching price drops to it or under, and another only "
+            "after it went back above and drops again.")
 
 
 async def list_alerts(session: AsyncSession, *, user_id: int | None = None,

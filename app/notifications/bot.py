@@ -135,9 +135,7 @@ class BotCommands:
             return sentence(str(exc))
         except QuotaExhausted as exc:  # the plan's limit, with the upgrade path
             return escape(exc.detail)
-        return (f"🔔 Alert #{row.id} set: {escape(alerts.describe(row))}.\n"
-                "You get one message when the cheapest matching price drops to it or under, and another only "
-                "after it went back above and drops again.")
+        return f"🔔 Alert #{row.id} set: {escape(alerts.describe(row))}.\n{escape(alerts.added_note(row))}"
 
     async def remove_alert(self, chat_id: int, username: str | None, args: list[str]) -> str:
         if len(args) != 1 or not args[0].lstrip("#").isdigit():

@@ -27,6 +27,8 @@ PATH = "/settings/notifications"
 DONE_MESSAGES = {
     "saved": "Saved: you will be told about what is switched on.",
     "alert-added": "Price alert added. You get one message each time the price drops to it or under.",
+    "alert-added-under": ("Price alert added. The cheapest matching price is already at or under it, so there is "
+                          "no message for that: you hear when it has gone back above and drops again."),
     "alert-removed": "Price alert removed.",
     "budget-saved": "Monthly budget saved.",
     "budget-removed": "Monthly budget removed: no more cost warnings.",
@@ -88,7 +90,7 @@ class NotificationSettingsController(Controller):
         typed = {"gpu": form_text(data, "gpu"), "max_price": form_text(data, "max_price"),
                  "providers": form_list(data, "provider"), "market": form_text(data, "market") or "any"}
         try:
-            await alerts.create_alert(
+            row = await alerts.create_alert(
                 db, user_id=user.id, gpu=alerts.resolve_gpu(typed["gpu"]),
                 max_price=alerts.parse_max_price(typed["max_price"]),
                 providers=alerts.parse_providers(typed["providers"]), spot=alerts.parse_market(typed["market"]),
@@ -100,7 +102,7 @@ class NotificationSettingsController(Controller):
         except QuotaExhausted as exc:  # the plan's limit, with the upgrade path
             await _undo(db, user)
             return await _page(request, db, user, status=403, error=exc.detail, alert_form=typed)
-        return Redirect(f"{PATH}?done=alert-added#price-alerts")
+        return Redirect(f"{PATH}?done={'alert-added-under' if row.below else 'alert-added'}#price-alerts")
 
     @post("/alerts/{alert_id:int}/delete")
     async def delete_alert(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], alert_id: int) -> Redirect:

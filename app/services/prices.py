@@ -210,7 +210,9 @@ def to_view(row: Offer, source: SourceRow | None, now: datetime) -> OfferView:
         gpu_raw_name=row.gpu_raw_name, gpu_count=row.gpu_count, gpu_memory_gb=row.gpu_memory_gb,
         vcpus=row.vcpus, ram_gb=row.ram_gb, disk_gb=row.disk_gb, region=row.region, spot=row.spot,
         price_per_hour=row.price_per_hour, price_per_gpu_hour=row.price_per_gpu_hour,
-        available=row.available, buy_url=row.buy_url, observed_at=observed, origin=row.origin,
+        # A simulated cloud sells nothing: no buy link (its provider name says "simulated").
+        available=row.available, buy_url="" if row.source in SIMULATED else row.buy_url, observed_at=observed,
+        origin=row.origin,
         freshness=source_freshness(source, poll_interval(row.source), now), age_label=age,
     )
 

@@ -7,8 +7,9 @@ rows until they age out): those degrade to the bare source name instead of faili
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from providers.registry import UnknownSource, get_source_class
+from providers.registry import SOURCES, UnknownSource, get_source_class
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,22 @@ def source_info(name: str) -> SourceInfo:
         pricing_url=cls.PRICING_URL, requires_key=cls.REQUIRES_KEY,
         poll_interval_seconds=cls.POLL_INTERVAL_SECONDS, loaded=True,
     )
+
+
+def _every(seconds: int) -> str:
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return "daily" if seconds == 86400 else f"every {seconds // 86400} days"
+    if seconds % 3600 == 0:
+        return f"every {seconds // 3600} h"
+    return f"every {max(1, seconds // 60)} min"
+
+
+@cache
+def polling_schedule() -> str:
+    """The footer's promise, true to the registry: "every 15 min to daily" over the public sources."""
+    intervals = sorted({source_info(name).poll_interval_seconds for name in SOURCES})
+    if not intervals:
+        return "on each source's schedule"
+    if len(intervals) == 1:
+        return _every(intervals[0])
+    return f"{_every(intervals[0])} to {_every(intervals[-1]).removeprefix('every ')}"

@@ -18,9 +18,15 @@ ADDRESS_LIMIT = 12
 
 
 @pytest.fixture
-def settings(settings):
+def window() -> int:
+    return 300
+
+
+@pytest.fixture
+def settings(settings, window):
     return replace(settings, security=replace(settings.security, login_attempts_per_window=LIMIT,
-                                              login_attempts_per_address=ADDRESS_LIMIT))
+                                              login_attempts_per_address=ADDRESS_LIMIT,
+                                              login_window_seconds=window))
 
 
 def assert_throttled(response) -> None:
@@ -117,3 +123,28 @@ async def test_an_ipv6_client_is_counted_by_its_64_prefix(new_browser, sessions)
         assert (await rotating.login("ada@example.com", "wrong password!")).status_code == 400
     assert_throttled(await new_browser("2001:db8:1:2:ffff::1").login("ada@example.com", PASSWORD))
     assert logged_in(await new_browser("2001:db8:1:3::1").login("ada@example.com", PASSWORD))
+
+
+async def lock_out(browser, email: str) -> None:
+    for _ in range(LIMIT):
+        assert (await browser.login(email, "wrong password!")).status_code == 400
+
+
+@pytest.mark.parametrize("window", [250])  # 4 min 10 s: the wait is rounded up, not to the nearest
+async def test_the_lock_out_message_rounds_the_remaining_time_up(browser, sessions, window):
+    await make_user(sessions, "ada@example.com")
+    await lock_out(browser, "ada@example.com")
+    refused = await browser.login("ada@example.com", PASSWORD)
+    assert refused.status_code == 429 and "Try again in about 5 minutes." in refused.text
+
+
+async def test_the_second_step_lock_out_says_how_long(browser, sessions, settings):
+    from app.auth import totp
+    from app.security.keyring import keyring_from_settings
+
+    _, secret = await make_user(sessions, "ada@example.com", totp_keyring=keyring_from_settings(settings))
+    assert (await browser.login("ada@example.com")).headers["location"] == "/login/2fa"
+    wrong = "000000" if totp.code_at(secret) != "000000" else "111111"
+    for _ in range(LIMIT):
+        assert (await browser.submit("/login/2fa", "/login/2fa", {"code": wrong})).status_code == 400
+    assert_throttled(await browser.submit("/login/2fa", "/login/2fa", {"code": totp.code_at(secret)}))

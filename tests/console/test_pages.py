@@ -297,3 +297,23 @@ async def test_sync_now_on_a_deployment_page_returns_there(as_alice, sessions, k
     # Only console pages: anything else goes back to the list.
     response = await as_alice.post("/console/sync", {"next": "https://elsewhere.example/"})
     assert response.url.path == "/console"
+
+
+async def test_a_launch_under_the_name_of_a_live_instance_is_refused(as_alice, sessions, cloud, alice):
+    offer = await sandbox_offer(sessions)
+    form = {"offer": offer.id, "binding_id": alice.binding_id, "name": "train-1"}
+    assert (await as_alice.post("/console/launch", form)).url.path.startswith("/console/instances/")
+
+    again = await as_alice.post("/console/launch", {**form, "name": "TRAIN-1"})
+
+    assert again.status_code == 400
+    doc = parse_html(again.text)
+    assert doc.one("p", class_="alert-error").text == (
+        "you already have an instance named 'TRAIN-1'; choose another name")
+    assert doc.one("input", name="name").get("value") == "TRAIN-1"
+    assert len(cloud.list_instances(alice.api_key)) == 1
+
+    # once that instance is gone, its name is free again
+    async with sessions() as session, session.begin():
+        await session.execute(update(Instance).values(status="terminated", terminated_at=utcnow()))
+    assert (await as_alice.post("/console/launch", form)).url.path.startswith("/console/instances/")

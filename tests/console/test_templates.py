@@ -92,3 +92,29 @@ async def test_launching_a_template_with_a_bad_name_says_so(as_alice, sessions, 
     assert parse_html(response.text).one("p", class_="alert-error").text == (
         "the name must be 1-63 letters, digits, dots, dashes or underscores")
     assert cloud.list_instances(alice.api_key) == []
+
+
+async def test_a_template_name_differing_only_in_case_or_spaces_is_a_duplicate(as_alice, sessions, cloud, alice):
+    await sandbox_offers(sessions)
+    assert (await as_alice.post("/console/templates", FORM)).status_code == 200
+
+    response = await as_alice.post("/console/templates", {**FORM, "name": "  h100 TRAINER "})
+
+    assert response.status_code == 400
+    assert "you already have a template named" in parse_html(response.text).one("p", class_="alert-error").text
+    assert len(await templates(sessions)) == 1
+
+
+async def test_launching_a_template_under_a_name_in_use_is_refused(as_alice, sessions, cloud, alice):
+    await sandbox_offers(sessions)
+    await as_alice.post("/console/templates", FORM)
+    [template] = await templates(sessions)
+    first = await as_alice.post(f"/console/templates/{template.id}/launch", {"name": "box-1", "binding_id": alice.binding_id})
+    assert first.url.path.startswith("/console/instances/")
+
+    again = await as_alice.post(f"/console/templates/{template.id}/launch", {"name": "Box-1", "binding_id": alice.binding_id})
+
+    assert again.status_code == 400
+    assert parse_html(again.text).one("p", class_="alert-error").text == (
+        "you already have an instance named 'Box-1'; choose another name")
+    assert len(cloud.list_instances(alice.api_key)) == 1

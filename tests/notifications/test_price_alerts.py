@@ -110,3 +110,18 @@ def test_prices_people_type(text, expected):
 def test_prices_that_are_refused(text):
     with pytest.raises(alerts.AlertError):
         alerts.parse_max_price(text)
+
+
+async def test_an_alert_made_under_the_price_fires_after_the_next_rise_and_drop(sessions, settings, fake_registry):  # noqa: F811
+    user_id = await make_user(sessions, "alice@example.com", "pro")
+    await poll(fake_registry, settings, sessions, 0, [h100("1.50")])
+    async with sessions() as session, session.begin():
+        row = await alerts.create_alert(session, now=T0, user_id=user_id, gpu="h100", max_price=Decimal("2.00"))
+        assert (row.below, row.last_price) == (True, Decimal("1.500000"))
+        assert "already $1.50" in alerts.added_note(row)
+
+    await poll(fake_registry, settings, sessions, 1, [h100("1.60")])
+    assert await outbox(sessions, event_type="price_alert") == []  # what the person was just told
+    await poll(fake_registry, settings, sessions, 2, [h100("2.40")])
+    await poll(fake_registry, settings, sessions, 3, [h100("1.90")])
+    assert len(await outbox(sessions, event_type="price_alert")) == 1

@@ -179,3 +179,36 @@ async def test_monthly_budget(sessions, login):
     assert "Monthly budget removed" in response.text
     async with sessions() as session:
         assert await session.get(Budget, user_id) is None
+
+
+async def test_an_alert_made_while_the_price_is_already_under_says_so(sessions, login):
+    from tests.support.factories import make_offer, seed
+
+    await seed(sessions, [make_offer("runpod", "H100 SXM", "1.50")])
+    await make_user(sessions, "pro@example.com", "pro")
+    browser = await login("pro@example.com")
+
+    doc = parse_html((await browser.post(f"{PAGE}/alerts", {"gpu": "h100", "max_price": "2.00"})).text)
+    assert "already at or under it" in doc.one("p", class_="alert-ok").text
+    [row] = alert_rows(doc)
+    assert "$1.50" in row.text and "at or under" in row.text and "above" not in row.text
+
+    doc = parse_html((await browser.post(f"{PAGE}/alerts", {"gpu": "h100", "max_price": "1.00"})).text)
+    above = alert_rows(doc)[1]
+    assert "$1.50" in above.text and "above" in above.text
+
+
+async def test_the_same_alert_twice_is_refused(sessions, login):
+    await make_user(sessions, "pro@example.com", "pro")
+    browser = await login("pro@example.com")
+    data = {"gpu": "h100", "max_price": "2.00", "market": "spot"}
+    assert (await browser.post(f"{PAGE}/alerts", data)).status_code == 200
+
+    again = await browser.post(f"{PAGE}/alerts", {**data, "max_price": "$2"})
+    assert again.status_code == 400
+    assert "already have this alert" in parse_html(again.text).one(class_="alert-error").text
+    # another market or threshold is another alert
+    assert (await browser.post(f"{PAGE}/alerts", {**data, "market": "any"})).status_code == 200
+    assert (await browser.post(f"{PAGE}/alerts", {**data, "max_price": "2.10"})).status_code == 200
+    async with sessions() as session:
+        assert len((await session.execute(select(PriceAlert))).all()) == 3

@@ -77,14 +77,40 @@ async def test_robots_txt_points_at_the_sitemap(client, sessions):
     assert "User-agent: *" in response.text
 
 
-async def test_sitemap_lists_pages_and_gpu_families_with_offers(client, sessions):
+async def test_sitemap_lists_pages_and_every_gpu_page(client, sessions):
     await seed(sessions, [make_offer("runpod", "H100 SXM", "2.69"), make_offer("runpod", "H100 PCIe", "2.39"),
                           make_offer("lambdalabs", "A100 SXM", "1.29", memory=80)], at=minutes_ago(4))
     response = await client.get("/sitemap.xml")
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
     locs = [loc.text for loc in ElementTree.fromstring(response.text).iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     base = "https://computehub.test"
-    assert locs == [f"{base}/", f"{base}/gpus", f"{base}/gpus/h100", f"{base}/gpus/a100",
-                    f"{base}/compare", f"{base}/sources"]
+    assert locs[:2] == [f"{base}/", f"{base}/gpus"] and locs[-2:] == [f"{base}/compare", f"{base}/sources"]
+    # every catalog page, with or without offers (tests/platform/test_public_links.py checks the set)
+    assert {f"{base}/gpus/h100", f"{base}/gpus/h100-sxm", f"{base}/gpus/a100"} <= set(locs)
     for loc in locs:  # every listed page exists
         assert (await client.get(loc.removeprefix(base))).status_code == 200
+
+
+async def test_the_footer_states_the_real_polling_range_and_sources_lists_each_interval(client, sessions):
+    intervals = {name: source_info(name).poll_interval_seconds for name in SOURCES}
+    doc = await get_page(client, "/sources")
+    footer = doc.one("footer").text
+    assert "every few minutes" not in footer
+    fastest, slowest = min(intervals.values()), max(intervals.values())
+    assert f"every {fastest // 60} min" in footer
+    assert ("daily" if slowest == 86400 else f"{slowest // 3600} h") in footer
+    for name, seconds in intervals.items():
+        polled = source_row(doc, name).find_all("td")[-1].text
+        assert polled == (f"every {seconds // 3600} h" if seconds % 3600 == 0 else f"every {seconds // 60} min")
+
+
+async def test_a_simulated_offer_is_labelled_and_has_no_buy_link(client, sessions):
+    await seed(sessions, [make_offer("sandbox", "H100 SXM", "1.11", buy_url="https://sandbox.computehub.invalid/p"),
+                          make_offer("runpod", "H100 SXM", "2.69")], at=minutes_ago(4))
+
+    response = await client.get("/gpus/h100-sxm")
+    assert response.status_code == 200
+    assert ".invalid" not in response.text and "Sandbox (simulated)" in response.text
+    api = await client.get("/api/v1/prices", params={"gpu": "h100-sxm"})
+    assert api.status_code == 200 and "sandbox" in api.text and ".invalid" not in api.text
+    assert "example-provider.test" in api.text  # a real provider keeps its link

@@ -5,11 +5,9 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from litestar import Request, Response, get
-from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.web.pages.common import base_url
-from app.web.queries import families_with_offers, market_by_gpu
+from providers.gpus import FAMILIES
 
 
 @get("/robots.txt", name="robots", include_in_schema=False, media_type="text/plain")
@@ -17,14 +15,16 @@ async def robots_txt(request: Request) -> str:
     return f"User-agent: *\nDisallow: /api/\nAllow: /\n\nSitemap: {base_url(request)}/sitemap.xml\n"
 
 
-async def sitemap_paths(session: AsyncSession) -> list[str]:
-    families = families_with_offers(await market_by_gpu(session))
-    return ["/", "/gpus", *(f"/gpus/{family}" for family in families), "/compare", "/sources"]
+def sitemap_paths() -> list[str]:
+    """Every page a search engine should know: each GPU family and each variant the catalog has
+    (the GPU pages serve all of them, with or without current offers)."""
+    gpu_pages = dict.fromkeys([*FAMILIES, *(gpu.slug for variants in FAMILIES.values() for gpu in variants)])
+    return ["/", "/gpus", *(f"/gpus/{slug}" for slug in gpu_pages), "/compare", "/sources"]
 
 
 @get("/sitemap.xml", name="sitemap", include_in_schema=False)
-async def sitemap_xml(request: Request, db: NamedDependency[AsyncSession]) -> Response[str]:
+async def sitemap_xml(request: Request) -> Response[str]:
     base = base_url(request)
-    urls = "".join(f"  <url><loc>{escape(base + path)}</loc></url>\n" for path in await sitemap_paths(db))
+    urls = "".join(f"  <url><loc>{escape(base + path)}</loc></url>\n" for path in sitemap_paths())
     body = f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{urls}</urlset>\n'
     return Response(body, media_type="application/xml")
