@@ -46,7 +46,7 @@ def create_app(
     run_scheduler = settings.embedded_worker if run_scheduler is None else run_scheduler
 
     from app.api.cache import PriceResponseCache
-    from app.api.routes import API_HANDLERS
+    from app.api.routes import API_ROUTER
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_middleware, session_config
     from app.auth.session_validity import SessionValidityMiddleware
@@ -95,7 +95,7 @@ def create_app(
             plotly_js,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             *PAGE_HANDLERS,
-            *API_HANDLERS,
+            API_ROUTER,
             AuthController,
             SecurityController,
             *CONSOLE_HANDLERS,
@@ -109,6 +109,7 @@ def create_app(
                                        engine_callback=register_filters),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",
                                      render_plugins=[ApiDocsPlugin()]),
+        include_in_schema=False,  # only the JSON API (API_ROUTER) is documented; a new page stays out
         # CSRF sits outside the session middleware: it re-issues its token when a response logs in or out.
         middleware=[input_guard, prometheus.middleware, csrf_middleware(settings), session_config(settings).middleware,
                     SessionValidityMiddleware],
