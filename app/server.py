@@ -7,12 +7,12 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 
 from litestar import Litestar, get
+from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -22,6 +22,8 @@ from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
+# /static answers with bodies compressed once and kept (app/web/assets.py), never again per response.
+COMPRESSION = CompressionConfig(backend="brotli", brotli_gzip_fallback=True, exclude=["^/static/"])
 
 
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -55,7 +57,7 @@ def create_app(
     run_scheduler = settings.embedded_worker if run_scheduler is None else run_scheduler
 
     from app.api.cache import PriceResponseCache
-    from app.api.routes import API_HANDLERS
+    from app.api.routes import API_ROUTER
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_middleware, session_config
     from app.auth.session_validity import SessionValidityMiddleware
@@ -69,7 +71,7 @@ def create_app(
     from app.web.request_id import RequestIdMiddleware
     from app.web.routes import PAGE_HANDLERS
     from app.web.security_headers import SecurityHeadersMiddleware
-    from app.web.vendor import plotly_js
+    from app.web.assets import static_file
 
     async def on_startup(app: Litestar) -> None:
         if settings.polling.load_snapshot:
@@ -100,10 +102,9 @@ def create_app(
         route_handlers=[
             healthz,
             MetricsController,
-            plotly_js,
-            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
+            static_file,
             *PAGE_HANDLERS,
-            *API_HANDLERS,
+            API_ROUTER,
             AuthController,
             SecurityController,
             *CONSOLE_HANDLERS,
@@ -117,10 +118,12 @@ def create_app(
                                        engine_callback=register_template_helpers),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",
                                      render_plugins=[ApiDocsPlugin()]),
+        include_in_schema=False,  # only the JSON API (API_ROUTER) is documented; a new page stays out
         # CSRF sits outside the session middleware: it re-issues its token when a response logs in or out.
         middleware=[input_guard, prometheus.middleware, csrf_middleware(settings), session_config(settings).middleware,
                     SessionValidityMiddleware],
         exception_handlers=exception_handlers(),
+        compression_config=COMPRESSION,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=settings.web.debug,

@@ -1,8 +1,13 @@
 """JSON API under /api/v1: every controller the app mounts."""
 
+from litestar import Router
+
 from app.api.gpus import GpusController
 from app.api.history import HistoryController
 from app.api.prices import PricesController
 from app.api.sources import SourcesController
 
-API_HANDLERS: list = [PricesController, GpusController, HistoryController, SourcesController]
+# The public OpenAPI document is this API and nothing else: the app leaves every other route (pages,
+# forms, webhooks, /metrics) out of it by default, and this router opts its handlers back in.
+API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, HistoryController, SourcesController],
+                    include_in_schema=True)

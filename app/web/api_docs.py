@@ -15,7 +15,7 @@ from app.auth.csrf import CSRF_FIELD
 
 METHODS = ("get", "post", "put", "patch", "delete")
 DOCUMENTED_PREFIXES = ("/api/",)
-"""The JSON API; the HTML pages are in the document for the fuzz tests, not for readers."""
+"""The JSON API: the only routes in the document (app/api/routes.py), checked here once more."""
 
 
 def _type_of(schema: dict[str, Any]) -> str:

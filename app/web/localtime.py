@@ -39,4 +39,7 @@ def localtime(value: datetime | None, user: object | None = None, fmt: str = DEF
 
 
 def register_filters(engine: JinjaTemplateEngine) -> None:
+    from app.web.assets import static_url
+
     engine.engine.filters["localtime"] = localtime
+    engine.engine.globals["static_url"] = static_url

@@ -34,6 +34,15 @@ async def test_openapi_lists_every_api_path_with_ids_summaries_and_tags(client, 
     }
 
 
+async def test_openapi_documents_only_the_json_api(client, sessions):
+    """Pages, forms, webhooks and /metrics are not part of the public API: a route that is not under
+    /api/ stays out of the document without having to say so."""
+    paths = set((await client.get("/schema/openapi.json")).json()["paths"])
+    assert paths == API_PATHS
+    routes = {route.path for route in client.app.routes}
+    assert {"/console", "/settings/account", "/login", "/metrics", "/webhooks/telegram", "/costs/export.csv"} <= routes
+
+
 async def test_openapi_documents_parameter_ranges(client, sessions):
     schema = (await client.get("/schema/openapi.json")).json()
     params = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/prices"]["get"]["parameters"]}

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from app.costs.accrual import accrue_costs
+from app.web.assets import static_url
 from tests.costs.support import (
     add_instance, card, chart_points, csv_rows, daily_points, figure, make_user, table_amounts,
 )
@@ -184,7 +185,7 @@ async def test_the_page_has_the_trend_figure_and_a_csv_link_with_the_same_filter
     assert trace["type"] == "bar" and [x[:10] for x in trace["x"]] == [f"2026-11-0{d}" for d in range(1, 8)]
     assert trace["y"] == [12.0] * 7
     assert doc.one("a", data_export="").get("href") == "/costs/export.csv?from=2026-11-01&to=2026-11-07&provider=vastai"
-    assert doc.find("script", src="/static/vendor/plotly.min.js") is not None
+    assert doc.find("script", src=static_url("vendor/plotly.min.js")) is not None
 
 
 @pytest.mark.parametrize("query, message", [
@@ -240,3 +241,14 @@ async def test_costs_before_the_accrual_job_ran_are_not_invented(sessions, keyri
     assert card(await costs_page(browser), "burn") == Decimal("3.00")  # it is billed, the cost just isn't written yet
     await accrue_costs(sessions, now=NOW)
     assert card(await costs_page(browser), "total") == Decimal("6.00")
+
+
+async def test_the_csv_export_is_compressed_for_a_client_that_accepts_it_and_reads_the_same(fleet, login, freeze):
+    freeze(NOW)
+    alice = await login("alice@example.com")
+    plain = await alice.get("/costs/export.csv", headers={"Accept-Encoding": "identity"})
+    for encoding in ("br", "gzip"):
+        packed = await alice.get("/costs/export.csv", headers={"Accept-Encoding": encoding})
+        assert packed.headers["content-encoding"] == encoding  # httpx decodes it back below
+        assert packed.headers["content-disposition"] == plain.headers["content-disposition"]
+        assert packed.text == plain.text and len(csv_rows(packed.text)) > 10

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from app.db.types import utcnow
 from app.services.history import refresh_daily_stats
+from app.web.assets import static_url
 from app.web.source_info import source_info
 from tests.support.factories import make_offer, seed
 from tests.web.conftest import get_page, minutes_ago
@@ -95,7 +96,7 @@ async def test_history_chart_and_table_show_daily_min_median_max(client, session
     assert median["y"] == [2.7, 2.65, 2.5]
     assert traces["H100 SXM 80GB on-demand max"]["y"] == [3.1, 3.1, 2.9]
     assert traces["H100 SXM 80GB on-demand min–max"]["y"] == [2.5, 2.4, 2.2]
-    assert 'src="/static/vendor/plotly.min.js"' in (await client.get("/gpus/h100")).text
+    assert f'src="{static_url("vendor/plotly.min.js")}"' in (await client.get("/gpus/h100")).text
 
     # The same numbers without JavaScript: newest day first.
     table = doc.one("table", class_="history").find("tbody").find_all("tr")
