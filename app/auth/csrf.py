@@ -57,9 +57,31 @@ class CSRFTokens:
         nonce, _, mac = rest.partition(".")
         return kind == "a" and bool(nonce) and hmac.compare_digest(mac, self._mac("anonymous", nonce))
 
+    @staticmethod
+    def masked(token: str) -> str:
+        """The token as a page shows it: XORed with a fresh pad on every response, so a compressed
+        page never repeats the same secret bytes across responses (BREACH)."""
+        raw = token.encode()
+        pad = secrets.token_bytes(len(raw))
+        return f"m.{pad.hex()}.{bytes(a ^ b for a, b in zip(pad, raw)).hex()}"
+
+    @staticmethod
+    def unmasked(submitted: str) -> str:
+        """The token inside a masked one; any other value as it is."""
+        kind, _, rest = submitted.partition(".")
+        pad_hex, _, body_hex = rest.partition(".")
+        if kind != "m" or len(pad_hex) != len(body_hex):
+            return submitted
+        try:
+            pad, body = bytes.fromhex(pad_hex), bytes.fromhex(body_hex)
+            return bytes(a ^ b for a, b in zip(pad, body)).decode()
+        except (ValueError, UnicodeDecodeError):
+            return ""
+
     def accepts(self, submitted: str | None, *, session_id: str | None, cookie_token: str | None) -> bool:
         if not submitted:
             return False
+        submitted = self.unmasked(submitted)
         if session_id:
             return hmac.compare_digest(submitted, self.for_session(session_id))
         return (cookie_token is not None and self.is_anonymous(submitted)
@@ -106,7 +128,7 @@ class SessionBoundCSRFMiddleware:
             if not self.tokens.accepts(submitted, session_id=session_id, cookie_token=cookie_token):
                 raise PermissionDeniedException("CSRF token verification failed")
         token = self._token_for(session_id, cookie_token)
-        ScopeState.from_scope(scope).csrf_token = token
+        ScopeState.from_scope(scope).csrf_token = self.tokens.masked(token)  # what templates put in forms
         await self.app(scope, receive, self._send_token_cookie(send, token, cookie_token))
 
     def _token_for(self, session_id: str | None, cookie_token: str | None) -> str:

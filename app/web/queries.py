@@ -67,9 +67,6 @@ def market_by_family(markets: dict[str, GpuMarket]) -> dict[str, GpuMarket]:
     return families
 
 
-def families_with_offers(markets: dict[str, GpuMarket]) -> list[str]:
-    present = {GPUS[slug].family for slug in markets}
-    return [family for family in FAMILIES if family in present]
 
 
 async def sources_with_offers(session: AsyncSession) -> list[str]:

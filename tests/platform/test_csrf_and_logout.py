@@ -82,3 +82,19 @@ async def test_logout_expires_the_cookie_and_deletes_the_server_side_session(bro
     # Replaying the old cookie (copied before logout) is not logged in.
     browser.http.cookies.set("computehub_session", session_id, domain="testserver.local")
     assert (await browser.get("/settings/security")).status_code in (302, 303)
+
+
+async def test_pages_show_a_fresh_mask_of_the_token_each_time_and_each_one_works(new_browser, sessions):
+    """Compressed pages must not repeat the session's secret token byte for byte (BREACH)."""
+    ada = await logged_in(new_browser, sessions, "ada@example.com")
+    first = ada.form_token
+    await ada.get("/settings/security")
+    second = ada.form_token
+    session_token = ada.http.cookies.get("computehub_csrf")
+    assert first != second and session_token not in (first, second)
+    assert session_token not in (await ada.get("/settings/security")).text
+    # A forged mask (right shape, wrong content) is refused; the older mask still works.
+    kind, pad, body = first.split(".")
+    forged = f"{kind}.{pad}.{'0' * len(body)}"
+    assert (await ada.http.post("/logout", data={"_csrf_token": forged})).status_code == 403
+    assert (await ada.http.post("/logout", data={"_csrf_token": first})).status_code in (302, 303)
