@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Offer
 from app.services.prices import OfferView, source_rows, to_view
-from providers.gpus import FAMILIES, GPUS, CanonicalGpu
+from providers.gpus import GPUS, CanonicalGpu
 
 
 @dataclass
