@@ -52,7 +52,7 @@ async def shot(page: Page, artifacts, name: str) -> None:
 async def test_notifications_walk(page: Page, telegram_server, sessions, artifacts):
     base = telegram_server.url
     await make_user(sessions, "pro@example.com", "pro")
-    await seed(sessions, [make_offer("lambdalabs", "H100 SXM", "2.39"), make_offer("runpod", "H100 SXM", "1.89")],
+    await seed(sessions, [make_offer("lambdalabs", "H100 SXM", "2.39"), make_offer("runpod", "H100 SXM", "2.19")],
                at=utcnow())
 
     await page.goto(f"{base}/login?next=/settings/notifications")
@@ -100,7 +100,8 @@ async def test_notifications_walk(page: Page, telegram_server, sessions, artifac
     await expect(row).to_contain_text("H100 at most $2.00/GPU-h · any provider · on-demand")
     await shot(page, artifacts, "04-price-alert")
 
-    # The check after a poll finds RunPod at $1.89: the alert fires once, the page shows it.
+    # The next poll finds RunPod down to $1.89: the alert fires once, the page shows it.
+    await seed(sessions, [make_offer("runpod", "H100 SXM", "1.89")])
     report = await check_price_alerts(sessions, base_url=base, telegram_enabled=True)
     assert report.fired == 1
     await page.reload()
