@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.demo import is_shared_demo
 from app.auth import recovery_codes, service
 from app.auth.session import (
     SESSION_EPOCH,
@@ -225,7 +226,7 @@ class SecurityController(Controller):
     @post("/totp/begin")
     async def begin(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
         settings: Settings = request.app.state.settings
-        if settings.sandbox.demo_account and user.email == settings.sandbox.demo_email:
+        if is_shared_demo(user, settings):
             # Everyone shares the demo login: one visitor's second factor would lock out the rest.
             return await self._render(request, db, user, "The shared demo account cannot turn on two-factor "
                                                          "authentication. Create your own account to use it.", 400)

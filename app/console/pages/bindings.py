@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.demo import is_shared_demo
 from app.console.bindings import (
     add_checked_binding,
     get_owned,
@@ -63,8 +64,7 @@ def provider_choices(settings: Settings, user: NamedDependency[User]) -> list[Pr
     """Providers this user can bind a key for. An adapter that does not import (still being
     written) is left out with a warning instead of taking the page down."""
     names = enabled_source_names(settings.sandbox.enabled)
-    demo = settings.sandbox.demo_account and user.email == settings.sandbox.demo_email.strip().lower()
-    if demo:
+    if is_shared_demo(user, settings):
         # Everyone shares the demo account: a real key bound there would be everyone's to use.
         names = [n for n in names if n in SIMULATED]
     choices = []
