@@ -26,6 +26,33 @@
     document.querySelectorAll("form [name]:disabled").forEach(function (field) { field.disabled = false; });
   });
 
+  // Each table's scroll box gets a frame whose edges fade while there is more to scroll that
+  // way ("more-left", "more-right"); a wide box's "bleed" moves to the frame, the outer box.
+  function frameTable(box) {
+    var frame = document.createElement("div");
+    frame.className = "table-frame";
+    if (box.classList.contains("bleed")) {
+      box.classList.remove("bleed");
+      frame.classList.add("bleed");
+    }
+    box.parentNode.insertBefore(frame, box);
+    frame.appendChild(box);
+    function update() {
+      var rest = box.scrollWidth - box.clientWidth - box.scrollLeft;
+      frame.classList.toggle("more-left", box.scrollLeft > 1);
+      frame.classList.toggle("more-right", rest > 1);
+    }
+    box.addEventListener("scroll", update, { passive: true });
+    if (window.ResizeObserver) {
+      var observer = new ResizeObserver(update);
+      observer.observe(box);
+      if (box.firstElementChild) observer.observe(box.firstElementChild);
+    } else {
+      window.addEventListener("resize", update);
+    }
+    update();
+  }
+
   function drawCharts() {
     if (!window.Plotly) return;
     document.querySelectorAll("[data-plotly-figure]").forEach(function (el) {
@@ -41,6 +68,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-autosubmit]").forEach(enhanceForm);
+    document.querySelectorAll(".table-scroll").forEach(frameTable);
     drawCharts();
   });
 })();
