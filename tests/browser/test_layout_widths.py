@@ -201,7 +201,7 @@ async def table_fits(page: Page, selector: str) -> dict:
     }""")
 
 
-async def check_price_tables(page: Page, width: int) -> None:
+async def check_price_tables(page: Page, width: int, artifacts) -> None:
     """What the issue saw cut off: at 1920 px the matrix (every provider, "Spot from") and the
     offers table show every column without scrolling; below that the GPU column and the header
     stay put while the table scrolls, with a cue that there is more to the right."""
@@ -235,6 +235,7 @@ async def check_price_tables(page: Page, width: int) -> None:
     assert abs(after["x"] - before["x"]) < 1, "the GPU column scrolled away"
     classes = (await frame.get_attribute("class")).split()
     assert "more-left" in classes and "more-right" not in classes, classes
+    await frame.screenshot(path=str(artifacts / f"layout-matrix-scrolled-{width}.png"))
     await page.eval_on_selector(matrix, "t => { t.closest('.table-scroll').scrollLeft = 0; }")
 
 
@@ -286,8 +287,16 @@ async def test_nothing_is_cut_off(browser, live_server, wide_account, artifacts,
             await screenshots(page, artifacts, f"layout-{name}-{width}", width)
             if name == "prices":
                 await check_offer_cards(page, width)
-                await check_price_tables(page, width)
+                await check_price_tables(page, width, artifacts)
             await check_page(page, width, name)
+        # The rest of the console holds to the same rules (no screenshots: the must-show is the four above).
+        await page.goto(live_server.url + "/console")
+        href = await page.locator("table.deployments a.deployment-name").first.get_attribute("href")
+        for path in ("/console/overview", "/console/templates", "/settings/providers", href):
+            response = await page.goto(live_server.url + path)
+            assert response.status == 200, path
+            await settle(page)
+            await check_page(page, width, path)
         assert not errors, errors
     finally:
         await page.context.close()
