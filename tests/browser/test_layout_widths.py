@@ -289,10 +289,11 @@ async def test_nothing_is_cut_off(browser, live_server, wide_account, artifacts,
                 await check_offer_cards(page, width)
                 await check_price_tables(page, width, artifacts)
             await check_page(page, width, name)
-        # The rest of the console holds to the same rules (no screenshots: the must-show is the four above).
+        # The rest of the console and the other price pages hold to the same rules (no screenshots:
+        # the must-show is the four above).
         await page.goto(live_server.url + "/console")
         href = await page.locator("table.deployments a.deployment-name").first.get_attribute("href")
-        for path in ("/console/overview", "/console/templates", "/settings/providers", href):
+        for path in ("/console/overview", "/console/templates", "/settings/providers", href, "/gpus", "/compare"):
             response = await page.goto(live_server.url + path)
             assert response.status == 200, path
             await settle(page)
