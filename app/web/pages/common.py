@@ -19,6 +19,11 @@ class PageMeta:
     noindex: bool = False
 
 
+def simulated_shown(request: Request) -> bool:
+    """Sandbox mode on the public price pages: list the simulated cloud there (else it is left out)."""
+    return request.app.state.settings.sandbox.on_price_pages
+
+
 def base_url(request: Request) -> str:
     return request.app.state.settings.web.base_url.rstrip("/")
 
