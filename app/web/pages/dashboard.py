@@ -13,7 +13,7 @@ from app.db.types import utcnow
 from app.services.prices import Page, PriceQuery, list_offers, regions
 from app.web.formatting import money
 from app.web.notices import Notice, freshness_by_source, freshness_notices
-from app.web.pages.common import PageMeta, render, simulated_shown
+from app.web.pages.common import PageMeta, render, simulated_for_viewer
 from app.web.pages.filters import parse_price_query
 from app.web.pages.matrix import PriceMatrix, build_matrix
 from app.web.queries import market_by_gpu, sources_with_offers
@@ -193,5 +193,6 @@ def dashboard_meta(view: Dashboard) -> PageMeta:
 
 @get("/", name="dashboard", include_in_schema=False)
 async def dashboard(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    view = await build_dashboard(db, parse_price_query(request.query_params, include_simulated=simulated_shown(request)))
+    simulated = await simulated_for_viewer(request, db)
+    view = await build_dashboard(db, parse_price_query(request.query_params, include_simulated=simulated))
     return render(request, "dashboard.html", dashboard_meta(view), view=view)
