@@ -175,7 +175,9 @@ async def test_the_sitemap_lists_every_variant_page_once(client, sessions):
     locs = [loc.text for loc in ElementTree.fromstring(response.text).iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     pages = {loc.removeprefix(BASE_URL) for loc in locs}
     variants = [gpu.slug for members in FAMILIES.values() for gpu in members]
-    assert len(set(variants)) == len(variants)  # each variant is a page of its own
+    assert len(set(variants)) == len(variants)  # each variant is a page of its own...
+    several = {family for family, members in FAMILIES.items() if len(members) > 1}
+    assert not set(variants) & several  # ...never its family's page ("H100 80GB" was /gpus/h100)
     assert {f"/gpus/{slug}" for slug in variants} <= pages
     assert {f"/gpus/{slug}" for slug in FAMILIES} <= pages
     assert "/gpus/h100-80gb" not in pages  # not a page: its offers are on /gpus/h100
