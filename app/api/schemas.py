@@ -79,7 +79,8 @@ class Offer(Struct):
     """GPU memory of the whole instance: gpu_memory_gb (one whole card) × gpu_count; a 1/8 slice of a
     16 GB card has 2."""
     interconnect: str | None = None
-    """NVLink, Infinity Fabric or PCIe when the provider's names or the form factor say so; else null."""
+    """How the instance's GPUs are linked (NVLink, Infinity Fabric or PCIe) when the provider's names or the
+    form factor say so; null when not stated, and for a single GPU."""
     on_demand_price_per_gpu_hour: Money | None = None
     """This shape (provider, instance type, region) on demand: this offer's price, or its on-demand twin's."""
     spot_price_per_gpu_hour: Money | None = None

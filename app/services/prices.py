@@ -141,7 +141,8 @@ class OfferView:
     freshness: Freshness
     age_label: str
     interconnect: str | None = None
-    """NVLink, Infinity Fabric or PCIe when the provider's names or the form factor say so."""
+    """How the instance's GPUs are linked (NVLink, Infinity Fabric, PCIe) when the provider's names or
+    the form factor say so; None for a single GPU."""
     other_market_per_gpu_hour: Decimal | None = None
     """The same shape (provider, instance type, region) in the other market: the spot price of an
     on-demand offer, the on-demand price of a spot one; None when only one market lists it."""
@@ -281,8 +282,10 @@ def to_view(row: Offer, source: SourceRow | None, now: datetime) -> OfferView:
         available=row.available, buy_url="" if row.source in SIMULATED else row.buy_url, observed_at=observed,
         origin=row.origin,
         freshness=source_freshness(source, poll_interval(row.source), now), age_label=age,
+        # Between the GPUs of one machine: nothing to say for one GPU or a slice.
         interconnect=interconnect(GPUS.get(row.gpu_slug) if row.gpu_slug else None,
-                                  row.gpu_raw_name, row.gpu_hint or "", row.instance_type),
+                                  row.gpu_raw_name, row.gpu_hint or "", row.instance_type)
+        if row.gpu_count > 1 else None,
     )
 
 

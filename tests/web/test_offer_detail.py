@@ -59,8 +59,9 @@ async def test_offers_table_shows_vcpus_ram_disk_and_interconnect(client, sessio
     assert priorities["vCPUs"] == "3" and priorities["RAM"] == "3" and priorities["Disk"] == "4"
     h100 = rows(doc)["h100-1x/od"]
     assert (text(h100, "vcpus"), text(h100, "ram"), text(h100, "disk")) == ("26", "225 GB", "1000 GB")
-    assert h100.one("span", class_="interconnect").text == "NVLink"  # an SXM board
-    assert h100.find("span", class_="interconnect") and "SXM" in h100.one("td", class_="gpu-cell").text
+    assert "SXM" in h100.one("td", class_="gpu-cell").text  # the form factor
+    assert h100.find("span", class_="interconnect") is None  # one GPU: linked to nothing
+    assert rows(doc)["h100-8x/od"].one("span", class_="interconnect").text == "NVLink"  # 8 SXM boards
     assert rows(doc)["4090-2x/od"].find("span", class_="interconnect") is None  # not stated: nothing claimed
 
     page = await get_page(client, "/gpus/h100-sxm")  # the GPU page's table too
