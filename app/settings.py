@@ -187,6 +187,15 @@ class SandboxSettings:
     demo_email: str = field(default_factory=lambda: _env("DEMO_EMAIL", "demo@computehub.local"))
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password-123"))
     time_scale: float = field(default_factory=lambda: float(_env("SANDBOX_TIME_SCALE", "1")))
+    price_pages: bool = field(default_factory=lambda: _env_bool("SANDBOX_PRICE_PAGES", False))
+    """Sandbox mode for the public price pages (/, /gpus, /compare, the sitemap, /api/v1/prices and
+    /api/v1/gpus): list the simulated cloud's offers there, labelled "simulated" and without buy
+    links. Off by default: the console still launches on the sandbox, but a visitor comparing prices
+    never sees made-up ones. Needs ``SANDBOX`` on."""
+
+    @property
+    def on_price_pages(self) -> bool:
+        return self.enabled and self.price_pages
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,15 @@
 """The canonical GPU catalog and the one resolver from provider spellings to it.
 
 A canonical GPU is a model + form factor + memory size (``h100-sxm``, ``a100-pcie-40gb``).
-Its *family* (``h100``) groups the variants for pages like ``/gpus/h100``. A name the
-resolver cannot place returns ``None``: the offer is kept with its raw name and listed
-as unknown (page and CLI), never dropped.
+Its *family* (``h100``) groups the variants for pages like ``/gpus/h100``; every variant has a
+slug of its own (never the family's, unless the family has a single variant).
+
+When a family comes in several form factors and the provider does not say which one it sells
+("H100 80GB"), the offer is placed on the family's *unstated* entry (``h100-80gb``): listed
+under the family with the note "form factor not stated by provider", without specs (an SXM
+and a PCIe card differ), and never shown as a variant of its own (no page, not in /compare or
+the sitemap). A name the resolver cannot place returns ``None``: the offer is kept with its
+raw name and listed as unknown (page and CLI), never dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ class GpuSpecs:
     tdp_watts: int
 
 
+UNSTATED_NOTE = "form factor not stated by provider"
+
+
 @dataclass(frozen=True, slots=True)
 class CanonicalGpu:
     slug: str
@@ -34,7 +43,10 @@ class CanonicalGpu:
     vendor: str
     memory_gb: int
     form_factor: str | None
-    specs: GpuSpecs
+    specs: GpuSpecs | None
+    """None only for an unstated entry: its form factor, hence its figures, are not known."""
+    form_factor_stated: bool = True
+    """False for a family's unstated entry ("H100 80GB" from a provider that does not say SXM or PCIe)."""
 
     @property
     def name(self) -> str:
@@ -43,6 +55,15 @@ class CanonicalGpu:
             parts.append(self.form_factor)
         parts.append(f"{self.memory_gb}GB")
         return " ".join(parts)
+
+    @property
+    def page_slug(self) -> str:
+        """Where a link to this GPU goes: its own page, or the family's for an unstated entry."""
+        return self.slug if self.form_factor_stated else self.family
+
+    @property
+    def note(self) -> str:
+        return "" if self.form_factor_stated else UNSTATED_NOTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +74,8 @@ class _Family:
     pattern: str
     # (form factor or None, memory GB, specs)
     variants: tuple[tuple[str | None, int, GpuSpecs], ...]
+    unstated: tuple[int, ...] = ()
+    """Memory sizes sold in several form factors, for offers that do not say which (``h100-80gb``)."""
 
 
 def _s(arch: str, mem: str, bw: int, tf: int, tdp: int) -> GpuSpecs:
@@ -72,16 +95,16 @@ _FAMILIES: tuple[_Family, ...] = (
                                                 (NVL, 141, _s("Hopper", "HBM3e", 4800, 835, 600)))),
     _Family("h100", "H100", "NVIDIA", r"H100", ((SXM, 80, _H100_SXM),
                                                 (PCIE, 80, _s("Hopper", "HBM2e", 2000, 756, 350)),
-                                                (NVL, 94, _s("Hopper", "HBM3", 3900, 835, 400)),
-                                                (None, 80, _H100_SXM))),
+                                                (NVL, 94, _s("Hopper", "HBM3", 3900, 835, 400))),
+            unstated=(80,)),
     _Family("gb200", "GB200", "NVIDIA", r"GB200", ((None, 186, _s("Blackwell", "HBM3e", 8000, 2500, 1200)),)),
     _Family("b300", "B300", "NVIDIA", r"B300", ((SXM, 270, _s("Blackwell Ultra", "HBM3e", 8000, 2500, 1100)),)),
     _Family("b200", "B200", "NVIDIA", r"B200", ((SXM, 180, _s("Blackwell", "HBM3e", 8000, 2250, 1000)),)),
     _Family("a100x", "A100X", "NVIDIA", r"A100X", ((None, 80, _A100_80),)),
     _Family("a100", "A100", "NVIDIA", r"A100", ((SXM, 80, _A100_80), (SXM, 40, _A100_40),
                                                 (PCIE, 80, _s("Ampere", "HBM2e", 1935, 312, 300)),
-                                                (PCIE, 40, _s("Ampere", "HBM2", 1555, 312, 250)),
-                                                (None, 80, _A100_80), (None, 40, _A100_40))),
+                                                (PCIE, 40, _s("Ampere", "HBM2", 1555, 312, 250))),
+            unstated=(80, 40)),
     _Family("a10g", "A10G", "NVIDIA", r"A10G", ((None, 24, _s("Ampere", "GDDR6", 600, 70, 300)),)),
     _Family("a10", "A10", "NVIDIA", r"A10", ((None, 24, _s("Ampere", "GDDR6", 600, 125, 150)),)),
     _Family("a40", "A40", "NVIDIA", r"A40", ((None, 48, _s("Ampere", "GDDR6", 696, 150, 300)),)),
@@ -93,16 +116,21 @@ _FAMILIES: tuple[_Family, ...] = (
     _Family("t4", "T4", "NVIDIA", r"T4", ((None, 16, _s("Turing", "GDDR6", 320, 65, 70)),)),
     _Family("v100", "V100", "NVIDIA", r"V100", ((SXM, 16, _V100), (SXM, 32, _V100),
                                                 (PCIE, 16, _s("Volta", "HBM2", 900, 112, 250)),
-                                                (PCIE, 32, _s("Volta", "HBM2", 900, 112, 250)),
-                                                (None, 16, _V100), (None, 32, _V100))),
+                                                (PCIE, 32, _s("Volta", "HBM2", 900, 112, 250))),
+            unstated=(16, 32)),
     _Family("rtx-pro-6000", "RTX PRO 6000", "NVIDIA", r"RTX ?PRO ?6000",
             ((None, 96, _s("Blackwell", "GDDR7", 1792, 500, 600)),)),
     _Family("rtx-6000-ada", "RTX 6000 Ada", "NVIDIA", r"RTX ?6000 ?ADA",
             ((None, 48, _s("Ada Lovelace", "GDDR6", 960, 364, 300)),)),
-    _Family("rtx-4000-ada", "RTX 4000 Ada", "NVIDIA", r"RTX ?4000 ?ADA",
+    _Family("rtx-5000-ada", "RTX 5000 Ada", "NVIDIA", r"RTX ?5000 ?ADA",
+            ((None, 32, _s("Ada Lovelace", "GDDR6", 576, 261, 250)),)),
+    _Family("rtx-4000-ada", "RTX 4000 Ada", "NVIDIA", r"RTX ?4000 ?(?:SFF ?)?ADA",
             ((None, 20, _s("Ada Lovelace", "GDDR6", 360, 107, 130)),)),
+    _Family("rtx-2000-ada", "RTX 2000 Ada", "NVIDIA", r"RTX ?2000 ?(?:SFF ?)?ADA",
+            ((None, 16, _s("Ada Lovelace", "GDDR6", 224, 48, 70)),)),
     _Family("rtx-a6000", "RTX A6000", "NVIDIA", r"(?:RTX ?)?A6000", ((None, 48, _s("Ampere", "GDDR6", 768, 155, 300)),)),
     _Family("rtx-a5000", "RTX A5000", "NVIDIA", r"(?:RTX ?)?A5000", ((None, 24, _s("Ampere", "GDDR6", 768, 111, 230)),)),
+    _Family("rtx-a4500", "RTX A4500", "NVIDIA", r"(?:RTX ?)?A4500", ((None, 20, _s("Ampere", "GDDR6", 640, 95, 200)),)),
     _Family("rtx-a4000", "RTX A4000", "NVIDIA", r"(?:RTX ?)?A4000", ((None, 16, _s("Ampere", "GDDR6", 448, 77, 140)),)),
     _Family("rtx-5090", "RTX 5090", "NVIDIA", r"RTX ?5090", ((None, 32, _s("Blackwell", "GDDR7", 1792, 209, 575)),)),
     _Family("rtx-4090", "RTX 4090", "NVIDIA", r"RTX ?4090", ((None, 24, _s("Ada Lovelace", "GDDR6X", 1008, 165, 450)),)),
@@ -116,29 +144,48 @@ _FAMILIES: tuple[_Family, ...] = (
 
 
 def _variant_slug(family: _Family, form_factor: str | None, memory_gb: int) -> str:
+    """``h100-sxm``, ``a100-pcie-40gb``; the family slug alone only for a family of one variant."""
     parts = [family.slug]
     if form_factor:
         parts.append(form_factor.lower())
     sizes = {mem for ff, mem, _ in family.variants if ff == form_factor}
-    if len(sizes) > 1:
+    if len(sizes) > 1 or (len(family.variants) > 1 and not form_factor):
         parts.append(f"{memory_gb}gb")
     return "-".join(parts)
 
 
-def _build() -> tuple[dict[str, CanonicalGpu], dict[str, tuple[CanonicalGpu, ...]]]:
+def _unstated_slug(family: _Family, memory_gb: int) -> str:
+    return f"{family.slug}-{memory_gb}gb"
+
+
+def _build() -> tuple[dict[str, CanonicalGpu], dict[str, tuple[CanonicalGpu, ...]], dict[str, tuple[CanonicalGpu, ...]]]:
     by_slug: dict[str, CanonicalGpu] = {}
     by_family: dict[str, tuple[CanonicalGpu, ...]] = {}
+    unstated: dict[str, tuple[CanonicalGpu, ...]] = {}
     for fam in _FAMILIES:
         members = []
         for ff, mem, specs in fam.variants:
             gpu = CanonicalGpu(_variant_slug(fam, ff, mem), fam.slug, fam.model, fam.vendor, mem, ff, specs)
-            by_slug[gpu.slug] = gpu
             members.append(gpu)
         by_family[fam.slug] = tuple(members)
-    return by_slug, by_family
+        unstated[fam.slug] = tuple(
+            CanonicalGpu(_unstated_slug(fam, mem), fam.slug, fam.model, fam.vendor, mem, None, None, False)
+            for mem in fam.unstated
+        )
+        for gpu in (*members, *unstated[fam.slug]):
+            if gpu.slug in by_slug or (gpu.slug in _FAMILY_SLUGS and gpu.slug != fam.slug):
+                raise RuntimeError(f"GPU slug {gpu.slug!r} is not unique")
+            if gpu.slug == fam.slug and len(members) > 1:
+                raise RuntimeError(f"variant {gpu.name} would share its family's slug {fam.slug!r}")
+            by_slug[gpu.slug] = gpu
+    return by_slug, by_family, unstated
 
 
-GPUS, FAMILIES = _build()
+_FAMILY_SLUGS = frozenset(f.slug for f in _FAMILIES)
+GPUS, FAMILIES, UNSTATED = _build()
+"""GPUS: every slug an offer can carry (variants and unstated entries). FAMILIES: each family's
+variants (the GPU pages, /compare, the sitemap). UNSTATED: each family's unstated entries."""
+VARIANTS: dict[str, CanonicalGpu] = {slug: gpu for slug, gpu in GPUS.items() if gpu.form_factor_stated}
 _FAMILY_INFO = {f.slug: f for f in _FAMILIES}
 _COMPILED = tuple((f, re.compile(rf"(?<![A-Z0-9]){f.pattern}(?![A-Z0-9])")) for f in _FAMILIES)
 _NOISE = re.compile(r"GEFORCE ?|\b(NVIDIA|TESLA|AMD|INSTINCT|GENERATION)\b")
@@ -199,6 +246,15 @@ def resolve_gpu(raw_name: str, memory_gb: float | None = None, hint: str = "") -
         form_factors = {ff for ff, _, _ in family.variants}
         if form_factor is None and len(form_factors) == 1:
             form_factor = next(iter(form_factors))  # B200 is SXM only: nothing to guess
+        if form_factor is None and family.unstated:
+            # Several form factors and the provider names none: the family's unstated entry.
+            sizes = sorted(family.unstated)
+            if memory_gb is None:
+                return GPUS[_unstated_slug(family, sizes[0])] if len(sizes) == 1 else None
+            best = min(sizes, key=lambda size: abs(size - memory_gb))
+            if abs(best - memory_gb) > best * 0.07:
+                return None
+            return GPUS[_unstated_slug(family, best)]
         if form_factor not in form_factors:
             # The family has one form factor only (e.g. L40S "PCIe"): the token adds nothing.
             if all(ff is None for ff, _, _ in family.variants):
@@ -213,23 +269,57 @@ def resolve_gpu(raw_name: str, memory_gb: float | None = None, hint: str = "") -
 
 
 def gpus_in(slug_or_family: str) -> tuple[CanonicalGpu, ...]:
-    """The canonical GPUs a URL slug stands for: a whole family (``h100``) or one variant."""
+    """The canonical GPUs a URL slug or filter stands for: a whole family (``h100``: its variants,
+    then its unstated entries), one variant, or one unstated entry."""
     slug = slug_or_family.lower()
     if slug in FAMILIES:
-        return FAMILIES[slug]
+        return FAMILIES[slug] + UNSTATED[slug]
     if slug in GPUS:
         return (GPUS[slug],)
     return ()
 
 
+def same_memory(gpu: CanonicalGpu) -> tuple[CanonicalGpu, ...]:
+    """An unstated entry stands for every variant of its memory size ("A100 80GB": SXM, PCIe, unstated)."""
+    if gpu.form_factor_stated:
+        return (gpu,)
+    return (*(g for g in FAMILIES[gpu.family] if g.memory_gb == gpu.memory_gb), gpu)
+
+
+def dense_tflops(gpu: CanonicalGpu) -> int | None:
+    return gpu.specs.fp16_tflops if gpu.specs else None
+
+
+def power_key(gpu: CanonicalGpu) -> tuple[int, str, int, int, str]:
+    """Most powerful first; an unstated entry right after its family's variants."""
+    strongest = max(g.specs.fp16_tflops for g in FAMILIES[gpu.family] if g.specs)
+    return (-strongest, gpu.family, 0 if gpu.form_factor_stated else 1,
+            -(gpu.specs.fp16_tflops if gpu.specs else 0), gpu.slug)
+
+
+def interconnect(gpu: CanonicalGpu | None, *texts: str) -> str | None:
+    """How the GPUs of one machine talk to each other, when the provider's names or the form factor
+    say it: NVLink (SXM boards, or "NVLink" named), Infinity Fabric (AMD OAM), PCIe (PCIe cards)."""
+    text = _clean(" ".join(texts))
+    if re.search(r"\bNVLINK\b|\bNVSWITCH\b", text) or (gpu is not None and gpu.form_factor == SXM):
+        return "NVLink"
+    if gpu is not None and gpu.vendor == "AMD" and gpu.family.startswith("mi3"):
+        return "Infinity Fabric"
+    if gpu is not None and gpu.form_factor == PCIE:
+        return "PCIe"
+    return None
+
+
 def find_by_name(name: str) -> tuple[CanonicalGpu, ...]:
     """CLI/API friendly lookup: "H100", "h100-sxm", "A100 80GB", "rtx 4090"."""
     direct = gpus_in(name.strip().replace(" ", "-"))
+    if len(direct) == 1:
+        return same_memory(direct[0])
     if direct:
         return direct
     resolved = resolve_gpu(name)
     if resolved is not None:
-        return (resolved,)
+        return same_memory(resolved)
     text = _clean(name)
     for family, pattern in _COMPILED:
         if pattern.search(text):

@@ -46,7 +46,7 @@ def gpu_ref(gpu: CanonicalGpu | None) -> s.GpuRef | None:
     if gpu is None:
         return None
     return s.GpuRef(slug=gpu.slug, name=gpu.name, family=gpu.family, memory_gb=gpu.memory_gb,
-                    form_factor=gpu.form_factor)
+                    form_factor=gpu.form_factor, form_factor_stated=gpu.form_factor_stated)
 
 
 def freshness(value: Freshness) -> s.Freshness:
@@ -63,6 +63,10 @@ def offer(view: OfferView, page: Page) -> s.Offer:
         currency="USD", available=view.available, buy_url=view.buy_url, observed_at=view.observed_at,
         age=view.age_label, origin=view.origin, freshness=freshness(view.freshness),
         best_value=page.is_best_value(view), price_per_tflop_hour=optional_unit_price(view.price_per_tflop_hour),
+        total_gpu_memory_gb=None if view.total_memory_gb is None else count(view.total_memory_gb),
+        interconnect=view.interconnect,
+        on_demand_price_per_gpu_hour=optional_money(view.on_demand_per_gpu_hour),
+        spot_price_per_gpu_hour=optional_money(view.spot_per_gpu_hour),
     )
 
 
@@ -83,10 +87,12 @@ def catalog_gpu(
     return s.CatalogGpu(
         slug=gpu.slug, name=gpu.name, family=gpu.family, family_name=family_name(gpu.family), model=gpu.model,
         vendor=gpu.vendor, memory_gb=gpu.memory_gb, form_factor=gpu.form_factor,
-        specs=s.GpuSpecs(architecture=sp.architecture, memory_type=sp.memory_type,
-                            bandwidth_gbps=sp.bandwidth_gbps, fp16_tflops=sp.fp16_tflops, tdp_watts=sp.tdp_watts),
+        specs=None if sp is None else s.GpuSpecs(
+            architecture=sp.architecture, memory_type=sp.memory_type,
+            bandwidth_gbps=sp.bandwidth_gbps, fp16_tflops=sp.fp16_tflops, tdp_watts=sp.tdp_watts),
         cheapest_on_demand_per_gpu_hour=optional_money(od_price), on_demand_offer_count=od_count,
         cheapest_spot_per_gpu_hour=optional_money(spot_price), spot_offer_count=spot_count,
+        form_factor_stated=gpu.form_factor_stated,
     )
 
 

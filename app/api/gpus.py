@@ -27,9 +27,11 @@ def gpus_or_404(slug: str) -> tuple[CanonicalGpu, ...]:
     return gpus
 
 
-async def cheapest_by_provider(db: NamedDependency[AsyncSession], gpus: tuple[CanonicalGpu, ...], spot: bool) -> dict[str, Decimal]:
+async def cheapest_by_provider(
+    db: NamedDependency[AsyncSession], gpus: tuple[CanonicalGpu, ...], spot: bool, simulated: bool
+) -> dict[str, Decimal]:
     """Each provider's lowest $/GPU-hour over the given variants."""
-    _, summaries = await price_matrix(db, spot=spot, gpu_slugs=[g.slug for g in gpus])
+    _, summaries = await price_matrix(db, spot=spot, gpu_slugs=[g.slug for g in gpus], simulated=simulated)
     best: dict[str, Decimal] = {}
     for summary in summaries:
         for source, price in summary.by_provider.items():
@@ -42,8 +44,10 @@ class GpusController(Controller):
     tags = ["gpus"]
 
     @get("/", operation_id="listGpus", summary="GPU catalog with current cheapest prices")
-    async def list_gpus(self, db: NamedDependency[AsyncSession]) -> GpuCatalog:
-        on_demand, spot = await cheapest_per_gpu(db, spot=False), await cheapest_per_gpu(db, spot=True)
+    async def list_gpus(self, request: Request, db: NamedDependency[AsyncSession]) -> GpuCatalog:
+        simulated = request.app.state.settings.sandbox.on_price_pages
+        on_demand = await cheapest_per_gpu(db, spot=False, simulated=simulated)
+        spot = await cheapest_per_gpu(db, spot=True, simulated=simulated)
         return GpuCatalog(items=[convert.catalog_gpu(gpu, on_demand, spot) for gpu in GPUS.values()])
 
     @get(
@@ -52,11 +56,14 @@ class GpusController(Controller):
         summary="One GPU family or variant with current prices per provider",
         raises=[NotFoundException],
     )
-    async def get_gpu(self, db: NamedDependency[AsyncSession], slug: FromPath[str]) -> GpuDetail:
+    async def get_gpu(self, request: Request, db: NamedDependency[AsyncSession], slug: FromPath[str]) -> GpuDetail:
         gpus = gpus_or_404(slug)
-        on_demand, spot = await cheapest_per_gpu(db, spot=False), await cheapest_per_gpu(db, spot=True)
+        simulated = request.app.state.settings.sandbox.on_price_pages
+        on_demand = await cheapest_per_gpu(db, spot=False, simulated=simulated)
+        spot = await cheapest_per_gpu(db, spot=True, simulated=simulated)
         providers = convert.provider_prices(
-            await cheapest_by_provider(db, gpus, spot=False), await cheapest_by_provider(db, gpus, spot=True)
+            await cheapest_by_provider(db, gpus, spot=False, simulated=simulated),
+            await cheapest_by_provider(db, gpus, spot=True, simulated=simulated),
         )
         return convert.gpu_detail(slug.lower(), gpus, on_demand, spot, providers)
 

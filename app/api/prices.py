@@ -40,6 +40,15 @@ class PricesController(Controller):
             default=None, ge=0, le=1024, description="Minimum memory per GPU, GB.",
             schema_extra={"minimum": 0},  # Litestar drops a ge of 0 from the schema
         ),
+        min_gpus: Decimal | None = Parameter(
+            default=None, description="At least this many GPUs per instance (decimal, 0 to 64; a 1/8 slice is 0.125).",
+            schema_extra={"minimum": 0, "maximum": 64}),
+        max_gpus: Decimal | None = Parameter(
+            default=None, description="At most this many GPUs per instance (decimal, 0 to 64).",
+            schema_extra={"minimum": 0, "maximum": 64}),
+        min_total_memory: int | None = Parameter(
+            default=None, ge=0, le=100_000, description="Minimum GPU memory of the whole instance "
+            "(GB per GPU × GPU count), GB.", schema_extra={"minimum": 0}),
         # Decimal takes no ge/le in msgspec: the range is documented here and checked by PriceQuery.validate().
         max_price: Decimal | None = Parameter(
             default=None, description="Maximum $/GPU-hour (decimal, 0 to 10000).",
@@ -58,9 +67,11 @@ class PricesController(Controller):
         per_page: int = Parameter(default=50, ge=1, le=MAX_PER_PAGE),
     ) -> OfferPage:
         query = PriceQuery(
-            gpu=gpu or None, min_memory_gb=min_memory, max_price=max_price, providers=split_providers(provider),
+            gpu=gpu or None, min_memory_gb=min_memory, min_gpus=min_gpus, max_gpus=max_gpus,
+            min_total_memory_gb=min_total_memory, max_price=max_price, providers=split_providers(provider),
             region=region or None, spot=spot, available_only=bool(available),
             include_unreported=bool(include_unreported), sort=sort, page=page, per_page=per_page,
+            include_simulated=request.app.state.settings.sandbox.on_price_pages,
         )
         query.validate()  # a bad filter is a 400 naming it, before any cache is consulted
         sessions = request.app.state.sessions

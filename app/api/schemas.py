@@ -34,6 +34,9 @@ class GpuRef(Struct):
     family: str
     memory_gb: int
     form_factor: str | None
+    form_factor_stated: bool = True
+    """False when the family comes in several form factors and the provider does not say which
+    (``h100-80gb``): listed under the family, without specs."""
 
 
 class Freshness(Struct):
@@ -72,6 +75,16 @@ class Offer(Struct):
     on an offer reported unavailable."""
     price_per_tflop_hour: UnitPrice | None = None
     """$/GPU-hour per dense FP16/BF16 tensor TFLOPS of the GPU (catalog specs); null without specs."""
+    total_gpu_memory_gb: int | float | None = None
+    """GPU memory of the whole instance: gpu_memory_gb (one whole card) × gpu_count; a 1/8 slice of a
+    16 GB card has 2."""
+    interconnect: str | None = None
+    """How the instance's GPUs are linked (NVLink, Infinity Fabric or PCIe) when the provider's names or the
+    form factor say so; null when not stated, and for a single GPU."""
+    on_demand_price_per_gpu_hour: Money | None = None
+    """This shape (provider, instance type, region) on demand: this offer's price, or its on-demand twin's."""
+    spot_price_per_gpu_hour: Money | None = None
+    """This shape on the spot market: this offer's price, or its spot twin's; null when not sold as spot."""
 
 
 class Links(Struct):
@@ -109,11 +122,13 @@ class CatalogGpu(Struct):
     vendor: str
     memory_gb: int
     form_factor: str | None
-    specs: GpuSpecs
+    specs: GpuSpecs | None
+    """Null for an unstated entry (form factor not stated by the provider: the figures differ)."""
     cheapest_on_demand_per_gpu_hour: Money | None
     on_demand_offer_count: int
     cheapest_spot_per_gpu_hour: Money | None
     spot_offer_count: int
+    form_factor_stated: bool = True
 
 
 class GpuCatalog(Struct):

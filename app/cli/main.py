@@ -228,7 +228,8 @@ def prices(gpu: str | None, max_price: Decimal | None, spot: bool, providers: tu
     async def main():
         async with _sessions()() as session:
             page = await list_offers(session, PriceQuery(gpu=gpu_slug, max_price=max_price, spot=True if spot else None,
-                                                         providers=providers, per_page=limit))
+                                                         providers=providers, per_page=limit,
+                                                         include_simulated=get_settings().sandbox.enabled))
         await get_engine(get_settings().database.url).dispose()
         return page
 

@@ -19,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import GpuDailyPrice, PriceHistory
 from app.db.types import money
+from providers.registry import SIMULATED
+
+_SIMULATED = list(SIMULATED) or [""]
+"""The simulated cloud's made-up prices never enter the public daily statistics."""
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -35,14 +39,15 @@ async def _active_prices(session: AsyncSession, day: date) -> list[tuple[str, bo
             func.row_number().over(partition_by=(h.source, h.offer_key), order_by=(h.observed_at.desc(), h.id.desc()))
             .label("rn"),
         )
-        .where(h.observed_at < start, h.gpu_slug.is_not(None))
+        .where(h.observed_at < start, h.gpu_slug.is_not(None), h.source.not_in(_SIMULATED))
         .subquery()
     )
     carried = select(ranked.c.gpu_slug, ranked.c.spot, ranked.c.price_per_gpu_hour).where(
         ranked.c.rn == 1, ranked.c.event != "disappeared"
     )
     during = select(h.gpu_slug, h.spot, h.price_per_gpu_hour).where(
-        h.observed_at >= start, h.observed_at < end, h.gpu_slug.is_not(None), h.event != "disappeared"
+        h.observed_at >= start, h.observed_at < end, h.gpu_slug.is_not(None), h.event != "disappeared",
+        h.source.not_in(_SIMULATED),
     )
     rows = (await session.execute(carried)).all() + (await session.execute(during)).all()
     return [(slug, spot, price) for slug, spot, price in rows]

@@ -6,21 +6,22 @@ Pages, the JSON API and the CLI all read through here, so they agree on the same
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, Select, and_, case, func, literal_column, select, type_coerce
+from sqlalchemy import Numeric, Select, and_, case, func, literal, literal_column, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
-from app.db.types import utcnow
+from app.db.types import Money, utcnow
 from app.services.freshness import Freshness, humanize_age, source_freshness
-from providers.gpus import GPUS, CanonicalGpu, gpus_in
+from providers.gpus import GPUS, CanonicalGpu, gpus_in, interconnect, power_key
 from providers.registry import SIMULATED, SOURCES, UnknownSource, get_source_class
 
-DENSE_TFLOPS = case({slug: gpu.specs.fp16_tflops for slug, gpu in GPUS.items()}, value=Offer.gpu_slug)
-"""Dense FP16/BF16 tensor TFLOPS per GPU from the catalog; NULL for a GPU the catalog does not know."""
+DENSE_TFLOPS = case({slug: gpu.specs.fp16_tflops for slug, gpu in GPUS.items() if gpu.specs}, value=Offer.gpu_slug)
+"""Dense FP16/BF16 tensor TFLOPS per GPU from the catalog; NULL for a GPU the catalog does not know
+(or whose form factor the provider does not state)."""
 # $ per dense TFLOP-hour, scaled by 10^6 before dividing: SQLite stores money as integer micros and
 # divides integers, so this keeps 10^-12 $ of resolution there (PostgreSQL divides NUMERIC exactly).
 # type_coerce: the literal must not go through Money's bind processing (it would become micros).
@@ -49,11 +50,26 @@ class InvalidQuery(ValueError):
     """A filter value we cannot honour; the message is shown to the user (400)."""
 
 
+MAX_GPU_COUNT = Decimal(64)
+MAX_TOTAL_MEMORY_GB = 100_000
+
+
+def public_sources(stmt: Select, simulated: bool) -> Select:
+    """Public price reads leave the simulated cloud out unless it is meant to be shown
+    (``SandboxSettings.on_price_pages``)."""
+    return stmt if simulated or not SIMULATED else stmt.where(Offer.source.not_in(list(SIMULATED)))
+
+
 @dataclass(frozen=True)
 class PriceQuery:
     gpu: str | None = None
     """A GPU family (``h100``) or variant slug (``h100-sxm``)."""
     min_memory_gb: int | None = None
+    min_gpus: Decimal | None = None
+    """GPUs per instance, at least (fractions count: a 1/8 slice is 0.125)."""
+    max_gpus: Decimal | None = None
+    min_total_memory_gb: int | None = None
+    """GPU memory of the whole instance (GB per GPU × GPU count), at least."""
     max_price: Decimal | None = None
     """Upper bound on $/GPU-hour."""
     providers: tuple[str, ...] = ()
@@ -64,6 +80,8 @@ class PriceQuery:
     whose availability is not reported); an offer reported unavailable is never included."""
     include_unreported: bool = False
     include_unknown: bool = True
+    include_simulated: bool = False
+    """The simulated sandbox cloud's offers: only where sandbox mode shows them (never from a URL)."""
     sort: str = "price"
     page: int = 1
     per_page: int = 50
@@ -76,6 +94,13 @@ class PriceQuery:
             raise InvalidQuery(f"unknown GPU {self.gpu!r}")
         if self.min_memory_gb is not None and not 0 <= self.min_memory_gb <= 1024:
             raise InvalidQuery("min_memory must be between 0 and 1024 GB")
+        for name, count in (("min_gpus", self.min_gpus), ("max_gpus", self.max_gpus)):
+            if count is not None and not (count.is_finite() and 0 <= count <= MAX_GPU_COUNT):
+                raise InvalidQuery(f"{name} must be between 0 and {MAX_GPU_COUNT} GPUs")
+        if self.min_gpus is not None and self.max_gpus is not None and self.min_gpus > self.max_gpus:
+            raise InvalidQuery("max_gpus must be at least min_gpus")
+        if self.min_total_memory_gb is not None and not 0 <= self.min_total_memory_gb <= MAX_TOTAL_MEMORY_GB:
+            raise InvalidQuery(f"min_total_memory must be between 0 and {MAX_TOTAL_MEMORY_GB:,} GB")
         # is_finite first: comparing NaN raises instead of answering False.
         if self.max_price is not None and not (self.max_price.is_finite() and 0 <= self.max_price <= 10_000):
             raise InvalidQuery("max_price must be between 0 and 10000 $/GPU-hour")
@@ -115,10 +140,42 @@ class OfferView:
     origin: str
     freshness: Freshness
     age_label: str
+    interconnect: str | None = None
+    """How the instance's GPUs are linked (NVLink, Infinity Fabric, PCIe) when the provider's names or
+    the form factor say so; None for a single GPU."""
+    other_market_per_gpu_hour: Decimal | None = None
+    """The same shape (provider, instance type, region) in the other market: the spot price of an
+    on-demand offer, the on-demand price of a spot one; None when only one market lists it."""
 
     @property
     def gpu_name(self) -> str:
         return self.gpu.name if self.gpu else self.gpu_raw_name
+
+    @property
+    def on_demand_per_gpu_hour(self) -> Decimal | None:
+        return self.other_market_per_gpu_hour if self.spot else self.price_per_gpu_hour
+
+    @property
+    def spot_per_gpu_hour(self) -> Decimal | None:
+        return self.price_per_gpu_hour if self.spot else self.other_market_per_gpu_hour
+
+    @property
+    def is_fraction(self) -> bool:
+        """A slice of one GPU (Vultr's 1/8 A16): ``gpu_memory_gb`` is then the whole card's."""
+        return self.gpu_count < 1
+
+    @property
+    def memory_per_gpu_gb(self) -> Decimal | None:
+        """GPU memory this offer gives per GPU it bills for: a slice gets its share of the card."""
+        if self.gpu_memory_gb is None:
+            return None
+        return self.total_memory_gb if self.is_fraction else Decimal(self.gpu_memory_gb)
+
+    @property
+    def total_memory_gb(self) -> Decimal | None:
+        if self.gpu_memory_gb is None:
+            return None
+        return (self.gpu_memory_gb * self.gpu_count).normalize()
 
     @property
     def is_snapshot(self) -> bool:
@@ -127,7 +184,7 @@ class OfferView:
     @property
     def price_per_tflop_hour(self) -> Decimal | None:
         """$ per dense FP16/BF16 TFLOP-hour (catalog specs); None without specs."""
-        if self.gpu is None:
+        if self.gpu is None or self.gpu.specs is None:
             return None
         return self.price_per_gpu_hour / Decimal(self.gpu.specs.fp16_tflops)
 
@@ -170,6 +227,15 @@ def _filtered(query: PriceQuery) -> Select:
         conds.append(Offer.gpu_slug.is_not(None))
     if query.min_memory_gb is not None:
         conds.append(Offer.gpu_memory_gb >= query.min_memory_gb)
+    if query.min_gpus is not None:
+        conds.append(Offer.gpu_count >= query.min_gpus)
+    if query.max_gpus is not None:
+        conds.append(Offer.gpu_count <= query.max_gpus)
+    if query.min_total_memory_gb is not None:
+        # gpu_count is Money (integer micros on SQLite): the bound total goes through Money too, so
+        # count × memory and the total are in the same unit on both engines.
+        total = literal(Decimal(query.min_total_memory_gb), Money())
+        conds.append(Offer.gpu_count * Offer.gpu_memory_gb >= total)
     if query.max_price is not None:
         conds.append(Offer.price_per_gpu_hour <= query.max_price)
     if query.providers:
@@ -180,6 +246,8 @@ def _filtered(query: PriceQuery) -> Select:
         conds.append(Offer.spot.is_(query.spot))
     if query.available_only:
         conds.append(Offer.available.is_not(False) if query.include_unreported else Offer.available.is_(True))
+    if not query.include_simulated and SIMULATED:
+        conds.append(Offer.source.not_in(list(SIMULATED)))
     return stmt.where(and_(*conds)) if conds else stmt
 
 
@@ -214,7 +282,26 @@ def to_view(row: Offer, source: SourceRow | None, now: datetime) -> OfferView:
         available=row.available, buy_url="" if row.source in SIMULATED else row.buy_url, observed_at=observed,
         origin=row.origin,
         freshness=source_freshness(source, poll_interval(row.source), now), age_label=age,
+        # Between the GPUs of one machine: nothing to say for one GPU or a slice.
+        interconnect=interconnect(GPUS.get(row.gpu_slug) if row.gpu_slug else None,
+                                  row.gpu_raw_name, row.gpu_hint or "", row.instance_type)
+        if row.gpu_count > 1 else None,
     )
+
+
+async def with_other_market(session: AsyncSession, views: list[OfferView]) -> list[OfferView]:
+    """Each offer with its shape's price in the other market (one query for the whole page), so
+    on-demand and spot read side by side as ``sky show-gpus`` shows them."""
+    if not views:
+        return views
+    shapes = {(v.source, v.instance_type, v.region) for v in views}
+    stmt = select(Offer.source, Offer.instance_type, Offer.region, Offer.spot, Offer.price_per_gpu_hour).where(
+        Offer.source.in_({v.source for v in views}), Offer.instance_type.in_({v.instance_type for v in views})
+    )
+    prices = {(src, itype, region, spot): price for src, itype, region, spot, price in (await session.execute(stmt)).all()
+              if (src, itype, region) in shapes}
+    return [replace(v, other_market_per_gpu_hour=prices.get((v.source, v.instance_type, v.region, not v.spot)))
+            for v in views]
 
 
 def display_name(source: str) -> str:
@@ -258,23 +345,26 @@ async def list_offers(session: AsyncSession, query: PriceQuery, now: datetime | 
     rows = (await session.execute(stmt)).scalars().all()
     sources = await source_rows(session)
     return Page(
-        items=[to_view(r, sources.get(r.source), now) for r in rows],
+        items=await with_other_market(session, [to_view(r, sources.get(r.source), now) for r in rows]),
         total=total, page=query.page, per_page=query.per_page, best_price=best,
     )
 
 
-async def cheapest_per_gpu(session: AsyncSession, spot: bool = False) -> dict[str, tuple[Decimal, int]]:
+async def cheapest_per_gpu(
+    session: AsyncSession, spot: bool = False, *, simulated: bool = False
+) -> dict[str, tuple[Decimal, int]]:
     """Lowest $/GPU-hour and offer count per canonical GPU (one grouped query, index-backed)."""
     stmt = (
         select(Offer.gpu_slug, func.min(Offer.price_per_gpu_hour), func.count())
         .where(Offer.gpu_slug.is_not(None), Offer.spot.is_(spot))
         .group_by(Offer.gpu_slug)
     )
-    return {slug: (price, count) for slug, price, count in (await session.execute(stmt)).all()}
+    rows = (await session.execute(public_sources(stmt, simulated))).all()
+    return {slug: (price, count) for slug, price, count in rows if slug in GPUS}
 
 
 async def price_matrix(
-    session: AsyncSession, spot: bool = False, gpu_slugs: Sequence[str] | None = None
+    session: AsyncSession, spot: bool = False, gpu_slugs: Sequence[str] | None = None, *, simulated: bool = False
 ) -> tuple[list[str], list[GpuSummary]]:
     """Rows of GPUs, columns of providers (generated from the data), cells = cheapest $/GPU-h."""
     stmt = (
@@ -284,8 +374,9 @@ async def price_matrix(
     )
     if gpu_slugs is not None:
         stmt = stmt.where(Offer.gpu_slug.in_(list(gpu_slugs)))
-    cells = (await session.execute(stmt)).all()
-    spot_min = {} if spot else {slug: price for slug, (price, _) in (await cheapest_per_gpu(session, True)).items()}
+    cells = [cell for cell in (await session.execute(public_sources(stmt, simulated))).all() if cell[0] in GPUS]
+    spot_min = {} if spot else {
+        slug: price for slug, (price, _) in (await cheapest_per_gpu(session, True, simulated=simulated)).items()}
     providers = sorted({source for _, source, _, _ in cells}, key=display_name)
     summaries: dict[str, GpuSummary] = {}
     for slug, source, price, count in cells:
@@ -296,7 +387,7 @@ async def price_matrix(
         summary.cheapest = min(summary.cheapest, price)
         summary.offer_count += count
         summary.provider_count += 1
-    ordered = sorted(summaries.values(), key=lambda s: (-s.gpu.specs.fp16_tflops, s.gpu.slug))
+    ordered = sorted(summaries.values(), key=lambda s: power_key(s.gpu))
     return providers, ordered
 
 
@@ -311,5 +402,6 @@ async def unknown_gpu_names(session: AsyncSession) -> list[tuple[str, str, int]]
     return [tuple(r) for r in (await session.execute(stmt)).all()]
 
 
-async def regions(session: AsyncSession) -> list[str]:
-    return list((await session.execute(select(Offer.region).distinct().order_by(Offer.region))).scalars())
+async def regions(session: AsyncSession, *, simulated: bool = False) -> list[str]:
+    stmt = public_sources(select(Offer.region).distinct().order_by(Offer.region), simulated)
+    return list((await session.execute(stmt)).scalars())

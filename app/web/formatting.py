@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from app.console.launch_form import can_launch
 from app.services.prices import OfferView
@@ -31,6 +32,24 @@ def gpu_count(value: Decimal) -> str:
     """1, 8 or 0.5 (sliced GPUs) without the stored six decimals."""
     normalized = value.normalize()
     return f"{normalized:f}"
+
+
+def gb(value: Decimal | int | None) -> str:
+    """"24 GB", "2 GB", "1.5 GB"; "–" when not reported."""
+    if value is None:
+        return "–"
+    return f"{Decimal(value).quantize(Decimal('0.1')).normalize():f} GB"
+
+
+def gpu_memory(offer: OfferView) -> str:
+    """GPU memory as the offer gives it: "80 GB per GPU", or for a slice its share of the card
+    ("2 GB: a 1/8 slice of a 16 GB card"); "" when the provider does not say."""
+    if offer.gpu_memory_gb is None:
+        return ""
+    if offer.is_fraction:
+        share = Fraction(offer.gpu_count).limit_denominator(64)
+        return f"{gb(offer.memory_per_gpu_gb)}: a {share} slice of a {offer.gpu_memory_gb} GB card"
+    return f"{offer.gpu_memory_gb} GB per GPU"
 
 
 def utc(value: datetime | None) -> str:
@@ -75,6 +94,8 @@ HELPERS = {
     "money": money,
     "money_fine": money_fine,
     "gpu_count": gpu_count,
+    "gb": gb,
+    "gpu_memory": gpu_memory,
     "utc": utc,
     "day": day,
     "offer_age_label": offer_age_label,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Offer
-from app.services.prices import OfferView, source_rows, to_view
+from app.services.prices import OfferView, public_sources, source_rows, to_view, with_other_market
 from providers.gpus import GPUS, CanonicalGpu
 
 
@@ -47,16 +47,18 @@ def _lowest(a: Decimal | None, b: Decimal | None) -> Decimal | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-async def market_by_gpu(session: AsyncSession) -> dict[str, GpuMarket]:
-    """Cheapest on-demand and spot $/GPU-hour, offer and provider counts per canonical GPU (one query)."""
+async def market_by_gpu(session: AsyncSession, *, simulated: bool = False) -> dict[str, GpuMarket]:
+    """Cheapest on-demand and spot $/GPU-hour, offer and provider counts per canonical GPU (one query).
+    ``simulated``: include the sandbox cloud (sandbox mode on the price pages)."""
     stmt = (
         select(Offer.gpu_slug, Offer.spot, Offer.source, func.min(Offer.price_per_gpu_hour), func.count())
         .where(Offer.gpu_slug.is_not(None))
         .group_by(Offer.gpu_slug, Offer.spot, Offer.source)
     )
     markets: dict[str, GpuMarket] = {}
-    for slug, spot, source, price, count in (await session.execute(stmt)).all():
-        markets.setdefault(slug, GpuMarket()).add(spot, source, price, count)
+    for slug, spot, source, price, count in (await session.execute(public_sources(stmt, simulated))).all():
+        if slug in GPUS:  # a slug the catalog no longer has is skipped, not a 500
+            markets.setdefault(slug, GpuMarket()).add(spot, source, price, count)
     return markets
 
 
@@ -69,24 +71,24 @@ def market_by_family(markets: dict[str, GpuMarket]) -> dict[str, GpuMarket]:
 
 
 
-async def sources_with_offers(session: AsyncSession) -> list[str]:
-    return list((await session.execute(select(Offer.source).distinct().order_by(Offer.source))).scalars())
+async def sources_with_offers(session: AsyncSession, *, simulated: bool = False) -> list[str]:
+    stmt = public_sources(select(Offer.source).distinct().order_by(Offer.source), simulated)
+    return list((await session.execute(stmt)).scalars())
 
 
 async def cheapest_offer_per_source(
-    session: AsyncSession, gpus: tuple[CanonicalGpu, ...], now: datetime
+    session: AsyncSession, gpus: tuple[CanonicalGpu, ...], now: datetime, *, simulated: bool = False
 ) -> list[OfferView]:
     """The cheapest offer of each provider in each market (on-demand, spot) for these GPUs, cheapest first."""
-    ranked = (
+    ranked = public_sources(
         select(
             Offer.id,
             func.row_number()
             .over(partition_by=(Offer.source, Offer.spot), order_by=(Offer.price_per_gpu_hour, Offer.id))
             .label("rank"),
-        )
-        .where(Offer.gpu_slug.in_([gpu.slug for gpu in gpus]))
-        .subquery()
-    )
+        ).where(Offer.gpu_slug.in_([gpu.slug for gpu in gpus])),
+        simulated,
+    ).subquery()
     stmt = (
         select(Offer)
         .join(ranked, ranked.c.id == Offer.id)
@@ -95,4 +97,4 @@ async def cheapest_offer_per_source(
     )
     rows = (await session.execute(stmt)).scalars().all()
     status = await source_rows(session)
-    return [to_view(row, status.get(row.source), now) for row in rows]
+    return await with_other_market(session, [to_view(row, status.get(row.source), now) for row in rows])

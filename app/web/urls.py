@@ -18,6 +18,11 @@ def query_params(query: PriceQuery) -> list[tuple[str, str]]:
         params.append(("gpu", query.gpu))
     if query.min_memory_gb is not None:
         params.append(("min_memory", str(query.min_memory_gb)))
+    for name, count in (("min_gpus", query.min_gpus), ("max_gpus", query.max_gpus)):
+        if count is not None:
+            params.append((name, f"{count.normalize():f}"))
+    if query.min_total_memory_gb is not None:
+        params.append(("min_total_memory", str(query.min_total_memory_gb)))
     params.extend(("provider", name) for name in query.providers)
     if query.region:
         params.append(("region", query.region))

@@ -17,7 +17,7 @@ async def test_catalog_lists_every_gpu_with_cheapest_prices(client, offers):
         "specs": {"architecture": "Hopper", "memory_type": "HBM3", "bandwidth_gbps": 3350, "fp16_tflops": 989,
                   "tdp_watts": 700},
         "cheapest_on_demand_per_gpu_hour": "2.490000", "on_demand_offer_count": 2,
-        "cheapest_spot_per_gpu_hour": "1.750000", "spot_offer_count": 1,
+        "cheapest_spot_per_gpu_hour": "1.750000", "spot_offer_count": 1, "form_factor_stated": True,
     }
 
     def prices(slug):
@@ -44,7 +44,7 @@ async def test_family_page_has_variants_and_cheapest_per_provider(client, offers
     assert response.status_code == 200
     body = response.json()
     assert (body["slug"], body["kind"], body["name"], body["family"]) == ("h100", "family", "H100", "h100")
-    assert [v["slug"] for v in body["variants"]] == ["h100-sxm", "h100-pcie", "h100-nvl", "h100"]
+    assert [v["slug"] for v in body["variants"]] == ["h100-sxm", "h100-pcie", "h100-nvl", "h100-80gb"]
     assert [v["cheapest_on_demand_per_gpu_hour"] for v in body["variants"]] == ["2.490000", "2.390000", None, None]
     assert [(p["provider"]["name"], p["cheapest_on_demand_per_gpu_hour"], p["cheapest_spot_per_gpu_hour"])
             for p in body["providers"]] == [("runpod", "2.390000", "1.750000"), ("lambdalabs", "2.490000", None)]

@@ -115,7 +115,8 @@ async def test_an_item_says_everything_with_exact_money(client, offers):
     assert item == {
         "provider": {"name": "lambdalabs", "display_name": "Lambda"},
         "instance_type": "h100-8x",
-        "gpu": {"slug": "h100-sxm", "name": "H100 SXM 80GB", "family": "h100", "memory_gb": 80, "form_factor": "SXM"},
+        "gpu": {"slug": "h100-sxm", "name": "H100 SXM 80GB", "family": "h100", "memory_gb": 80, "form_factor": "SXM",
+                "form_factor_stated": True},
         "gpu_raw_name": "H100 SXM",
         "gpu_count": 8,
         "gpu_memory_gb": 80,
@@ -134,6 +135,10 @@ async def test_an_item_says_everything_with_exact_money(client, offers):
         "freshness": {"state": "live", "label": "live: updated 5 min ago", "as_of": item["freshness"]["as_of"]},
         "best_value": False,
         "price_per_tflop_hour": "0.00251769",  # 2.49 / 989 dense FP16 TFLOPS
+        "total_gpu_memory_gb": 640,
+        "interconnect": "NVLink",  # an SXM board
+        "on_demand_price_per_gpu_hour": "2.490000",
+        "spot_price_per_gpu_hour": None,  # Lambda lists no spot market for this shape
     }
     assert datetime.fromisoformat(item["freshness"]["as_of"]) == offers
 

@@ -102,15 +102,3 @@ async def test_the_footer_states_the_real_polling_range_and_sources_lists_each_i
     for name, seconds in intervals.items():
         polled = source_row(doc, name).find_all("td")[-1].text
         assert polled == (f"every {seconds // 3600} h" if seconds % 3600 == 0 else f"every {seconds // 60} min")
-
-
-async def test_a_simulated_offer_is_labelled_and_has_no_buy_link(client, sessions):
-    await seed(sessions, [make_offer("sandbox", "H100 SXM", "1.11", buy_url="https://sandbox.computehub.invalid/p"),
-                          make_offer("runpod", "H100 SXM", "2.69")], at=minutes_ago(4))
-
-    response = await client.get("/gpus/h100-sxm")
-    assert response.status_code == 200
-    assert ".invalid" not in response.text and "Sandbox (simulated)" in response.text
-    api = await client.get("/api/v1/prices", params={"gpu": "h100-sxm"})
-    assert api.status_code == 200 and "sandbox" in api.text and ".invalid" not in api.text
-    assert "example-provider.test" in api.text  # a real provider keeps its link

@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 from litestar import Request
 from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.session import SESSION_USER
+from app.db.models import ProviderBinding
 
 from app.web.formatting import HELPERS
+from providers.registry import SIMULATED
 
 
 @dataclass(frozen=True)
@@ -17,6 +23,27 @@ class PageMeta:
     path: str
     """Canonical path: filtered views point search engines at the unfiltered page."""
     noindex: bool = False
+
+
+def simulated_shown(request: Request) -> bool:
+    """Sandbox mode on the public price pages: list the simulated cloud there (else it is left out)."""
+    return request.app.state.settings.sandbox.on_price_pages
+
+
+async def simulated_for_viewer(request: Request, session: AsyncSession) -> bool:
+    """The offers table also lists the simulated cloud to a signed-in user who has bound a sandbox
+    key (the demo account): its offers are where they launch from. Visitors never see it unless
+    sandbox mode is on."""
+    if simulated_shown(request):
+        return True
+    if not request.app.state.settings.sandbox.enabled or request.scope.get("session") is None:
+        return False
+    user_id = request.session.get(SESSION_USER)
+    if not user_id:
+        return False
+    stmt = select(ProviderBinding.id).where(ProviderBinding.user_id == int(user_id),
+                                            ProviderBinding.provider.in_(list(SIMULATED))).limit(1)
+    return (await session.execute(stmt)).first() is not None
 
 
 def base_url(request: Request) -> str:

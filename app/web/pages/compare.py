@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services.prices import InvalidQuery
 from app.web.formatting import money, money_fine
-from app.web.pages.common import PageMeta, render
+from app.web.pages.common import PageMeta, render, simulated_shown
 from app.web.queries import GpuMarket, market_by_gpu
-from providers.gpus import GPUS, CanonicalGpu, gpus_in
+from providers.gpus import VARIANTS, CanonicalGpu, gpus_in, same_memory
 
 DEFAULT_COUNT = 8
 MAX_COUNT = 12
@@ -46,15 +46,23 @@ def by_power(gpus: Sequence[CanonicalGpu]) -> list[CanonicalGpu]:
     return sorted(gpus, key=lambda gpu: (-gpu.specs.fp16_tflops, -gpu.memory_gb, gpu.slug))
 
 
+def _on_offer(markets: dict[str, GpuMarket]) -> list[CanonicalGpu]:
+    """Variants with offers. An unstated entry ("H100 80GB", form factor not stated) has no specs
+    to compare: it is never a column of its own."""
+    return by_power([VARIANTS[slug] for slug in markets if slug in VARIANTS])
+
+
 def selected_gpus(requested: Sequence[str], markets: dict[str, GpuMarket]) -> list[CanonicalGpu]:
     """The requested variants (a family stands for its variants with offers), else the top GPUs on offer."""
     if not requested:
-        return by_power([GPUS[slug] for slug in markets])[:DEFAULT_COUNT]
+        return _on_offer(markets)[:DEFAULT_COUNT]
     chosen: dict[str, CanonicalGpu] = {}
     for slug in requested:
-        gpus = gpus_in(slug.strip())
-        if not gpus:
+        found = gpus_in(slug.strip())
+        if not found:
             raise InvalidQuery(f"unknown GPU {slug!r}")
+        # an unstated entry stands for its family's variants of that memory size
+        gpus = list(dict.fromkeys(g for gpu in found for g in same_memory(gpu) if g.form_factor_stated))
         on_offer = [gpu for gpu in gpus if gpu.slug in markets]
         for gpu in on_offer if len(gpus) > 1 and on_offer else gpus:
             chosen.setdefault(gpu.slug, gpu)
@@ -97,10 +105,10 @@ def compare_rows(gpus: list[CanonicalGpu], markets: dict[str, GpuMarket]) -> lis
     return rows
 
 
-async def build_comparison(session: AsyncSession, requested: Sequence[str]) -> Comparison:
-    markets = await market_by_gpu(session)
+async def build_comparison(session: AsyncSession, requested: Sequence[str], simulated: bool = False) -> Comparison:
+    markets = await market_by_gpu(session, simulated=simulated)
     gpus = selected_gpus(requested, markets)
-    return Comparison(gpus, compare_rows(gpus, markets), by_power([GPUS[slug] for slug in markets]))
+    return Comparison(gpus, compare_rows(gpus, markets), _on_offer(markets))
 
 
 def compare_meta(view: Comparison, requested: Sequence[str]) -> PageMeta:
@@ -119,5 +127,5 @@ def compare_meta(view: Comparison, requested: Sequence[str]) -> PageMeta:
 @get("/compare", name="compare", include_in_schema=False)
 async def compare(request: Request, db: NamedDependency[AsyncSession]) -> Template:
     requested = [slug for slug in request.query_params.getall("gpu", []) if slug.strip()]
-    view = await build_comparison(db, requested)
+    view = await build_comparison(db, requested, simulated_shown(request))
     return render(request, "compare.html", compare_meta(view, requested), view=view)

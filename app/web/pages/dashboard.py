@@ -13,7 +13,7 @@ from app.db.types import utcnow
 from app.services.prices import Page, PriceQuery, list_offers, regions
 from app.web.formatting import money
 from app.web.notices import Notice, freshness_by_source, freshness_notices
-from app.web.pages.common import PageMeta, render
+from app.web.pages.common import PageMeta, render, simulated_for_viewer
 from app.web.pages.filters import parse_price_query
 from app.web.pages.matrix import PriceMatrix, build_matrix
 from app.web.queries import market_by_gpu, sources_with_offers
@@ -89,14 +89,16 @@ class Dashboard:
 
 
 def gpu_option_groups(present: set[str], selected: str | None) -> list[OptionGroup]:
-    """One group per GPU family present in the data: "all variants" plus each variant with offers."""
+    """One group per GPU family present in the data: "all variants" plus each variant with offers
+    (and the offers whose form factor the provider does not state, labelled so)."""
     groups = []
     for family, variants in sorted(FAMILIES.items(), key=lambda item: item[1][0].model):
-        shown = [gpu for gpu in variants if gpu.slug in present or gpu.slug == selected]
+        members = gpus_in(family)
+        shown = [gpu for gpu in members if gpu.slug in present or gpu.slug == selected]
         if not shown and selected != family:
             continue
-        options = [Option(family, f"{variants[0].model}, all variants")] if len(variants) > 1 else []
-        options += [Option(gpu.slug, gpu.name) for gpu in shown]
+        options = [Option(family, f"{variants[0].model}, all variants")] if len(members) > 1 else []
+        options += [Option(gpu.slug, f"{gpu.name} ({gpu.note})" if gpu.note else gpu.name) for gpu in shown]
         groups.append(OptionGroup(variants[0].model, options))
     return groups
 
@@ -151,11 +153,12 @@ def pagination(query: PriceQuery, page: Page, window: int = 2) -> list[PageLink]
 async def build_dashboard(session: AsyncSession, query: PriceQuery) -> Dashboard:
     now = utcnow()
     page = await list_offers(session, query, now)
-    sources = await sources_with_offers(session)
+    simulated = query.include_simulated
+    sources = await sources_with_offers(session, simulated=simulated)
     form = FilterForm(
-        gpu_groups=gpu_option_groups(set(await market_by_gpu(session)), query.gpu),
+        gpu_groups=gpu_option_groups(set(await market_by_gpu(session, simulated=simulated)), query.gpu),
         providers=sorted((source_info(name) for name in sources), key=lambda s: s.display_name.lower()),
-        regions=await regions(session),
+        regions=await regions(session, simulated=simulated),
         sorts=[Option(key, label) for key, label in SORT_LABELS.items()],
         markets=[Option(key, label) for key, label in MARKET_LABELS.items()],
         market=MARKET_BY_SPOT[query.spot],
@@ -174,7 +177,7 @@ async def build_dashboard(session: AsyncSession, query: PriceQuery) -> Dashboard
 def dashboard_meta(view: Dashboard) -> PageMeta:
     query = view.query
     gpus = gpus_in(query.gpu) if query.gpu else ()
-    subject = (gpus[0].model if len(gpus) > 1 else gpus[0].name) if gpus else "GPU cloud"
+    subject = (gpus[0].model if len(gpus) > 1 or not gpus[0].form_factor_stated else gpus[0].name) if gpus else "GPU cloud"
     providers = len(view.form.providers)
     cheapest = f" from {money(view.page.best_price)} per GPU-hour" if view.page.best_price is not None else ""
     return PageMeta(
@@ -184,11 +187,12 @@ def dashboard_meta(view: Dashboard) -> PageMeta:
             "$/GPU-hour, regions and availability, each price with its source and age."
         ),
         path="/",
-        noindex=query != PriceQuery(),
+        noindex=replace(query, include_simulated=False) != PriceQuery(),
     )
 
 
 @get("/", name="dashboard", include_in_schema=False)
 async def dashboard(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    view = await build_dashboard(db, parse_price_query(request.query_params))
+    simulated = await simulated_for_viewer(request, db)
+    view = await build_dashboard(db, parse_price_query(request.query_params, include_simulated=simulated))
     return render(request, "dashboard.html", dashboard_meta(view), view=view)

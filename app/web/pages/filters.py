@@ -53,8 +53,9 @@ def _flag(params: Mapping, name: str) -> bool:
     return (params.get(name) or "").strip().lower() in {"1", "true", "on", "yes"}
 
 
-def parse_price_query(params: Mapping) -> PriceQuery:
-    """``params`` is the request's query MultiDict (``getall`` for repeated provider boxes)."""
+def parse_price_query(params: Mapping, *, include_simulated: bool = False) -> PriceQuery:
+    """``params`` is the request's query MultiDict (``getall`` for repeated provider boxes).
+    ``include_simulated`` comes from the settings (sandbox mode), never from the URL."""
     market = _text(params, "market") or "any"
     if market not in SPOT_BY_MARKET:
         raise InvalidQuery(f"market must be one of: {', '.join(SPOT_BY_MARKET)}")
@@ -63,6 +64,9 @@ def parse_price_query(params: Mapping) -> PriceQuery:
     query = PriceQuery(
         gpu=gpu.lower() if gpu else None,
         min_memory_gb=_int(params, "min_memory"),
+        min_gpus=_decimal(params, "min_gpus"),
+        max_gpus=_decimal(params, "max_gpus"),
+        min_total_memory_gb=_int(params, "min_total_memory"),
         max_price=_decimal(params, "max_price"),
         providers=providers,
         region=_text(params, "region"),
@@ -72,5 +76,6 @@ def parse_price_query(params: Mapping) -> PriceQuery:
         sort=_text(params, "sort") or PriceQuery.sort,
         page=_int_or(params, "page", 1),
         per_page=_int_or(params, "per_page", PriceQuery.per_page),
+        include_simulated=include_simulated,
     )
     return query.validate()

@@ -9,7 +9,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.history_access import PUBLIC_HISTORY_DAYS
@@ -19,11 +19,11 @@ from app.services.prices import OfferView
 from app.web.charts import history_figure, series_label
 from app.web.formatting import money
 from app.web.notices import Notice, freshness_notices
-from app.web.pages.common import PageMeta, render
+from app.web.pages.common import PageMeta, render, simulated_shown
 from app.web.pages.compare import by_power
 from app.web.queries import GpuMarket, cheapest_offer_per_source, market_by_family, market_by_gpu
 from app.web.urls import compare_url
-from providers.gpus import FAMILIES, CanonicalGpu, family_name, gpus_in
+from providers.gpus import FAMILIES, GPUS, UNSTATED, CanonicalGpu, family_name, gpus_in
 
 HISTORY_DAYS = PUBLIC_HISTORY_DAYS  # more is a Pro feature, served by the API (app/billing/history_access.py)
 
@@ -57,6 +57,9 @@ class GpuPage:
     family: str
     is_family: bool
     variants: list[VariantEntry]
+    """The family's variants (or the one variant): each has specs and a page of its own."""
+    unstated: list[VariantEntry]
+    """Offers whose form factor the provider does not state, listed under the family (no specs)."""
     market: GpuMarket | None
     best_offers: list[OfferView]
     notices: list[Notice]
@@ -77,30 +80,32 @@ def family_entries(markets: dict[str, GpuMarket]) -> list[FamilyEntry]:
     return sorted(entries, key=lambda e: (e.market is None, -power[e.slug] if e.market else 0, e.name))
 
 
-async def build_gpu_page(session: AsyncSession, slug: str) -> GpuPage:
+async def build_gpu_page(session: AsyncSession, slug: str, simulated: bool = False) -> GpuPage:
     gpus = gpus_in(slug)
     if not gpus:
         raise NotFoundException(f"Unknown GPU {slug!r}")
     slug = slug.lower()
     now = utcnow()
-    markets = await market_by_gpu(session)
+    markets = await market_by_gpu(session, simulated=simulated)
     is_family = slug in FAMILIES
     shown_market = GpuMarket()
     for gpu in gpus:
         if gpu.slug in markets:
             shown_market.merge(markets[gpu.slug])
-    offers = await cheapest_offer_per_source(session, gpus, now)
+    offers = await cheapest_offer_per_source(session, gpus, now, simulated=simulated)
     points = await daily_series(session, [gpu.slug for gpu in gpus], since=(now - timedelta(days=HISTORY_DAYS)).date())
     history = [HistoryRow(p, series_label(p.gpu_slug, p.spot))
                for p in sorted(points, key=lambda p: (p.day, p.spot, p.gpu_slug), reverse=True)]
     family = gpus[0].family
-    compare_with = by_power(gpus if is_family else (gpus[0], *(g for g in FAMILIES[family] if g.slug in markets)))
+    variants = FAMILIES[family] if is_family else gpus
+    compare_with = by_power(variants if is_family else (gpus[0], *(g for g in FAMILIES[family] if g.slug in markets)))
     return GpuPage(
         slug=slug,
         name=f"{gpus[0].vendor} {family_name(family) if is_family else gpus[0].name}",
         family=family,
         is_family=is_family,
-        variants=[VariantEntry(gpu, markets.get(gpu.slug)) for gpu in gpus],
+        variants=[VariantEntry(gpu, markets.get(gpu.slug)) for gpu in variants],
+        unstated=[VariantEntry(gpu, markets[gpu.slug]) for gpu in UNSTATED[family] if is_family and gpu.slug in markets],
         market=shown_market if shown_market.offer_count else None,
         best_offers=offers,
         notices=freshness_notices(offers, {o.source: o.freshness for o in offers}),
@@ -127,7 +132,7 @@ def gpu_meta(view: GpuPage) -> PageMeta:
 
 @get("/gpus", name="gpu_index", include_in_schema=False)
 async def gpu_index(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    entries = family_entries(await market_by_gpu(db))
+    entries = family_entries(await market_by_gpu(db, simulated=simulated_shown(request)))
     on_offer = sum(1 for e in entries if e.market)
     meta = PageMeta(
         title="GPU cloud prices by model: H100, H200, A100, L40S, RTX 4090 and more · ComputeHub",
@@ -138,6 +143,10 @@ async def gpu_index(request: Request, db: NamedDependency[AsyncSession]) -> Temp
 
 
 @get("/gpus/{slug:str}", name="gpu_page", include_in_schema=False)
-async def gpu_page(request: Request, db: NamedDependency[AsyncSession], slug: FromPath[str]) -> Template:
-    view = await build_gpu_page(db, slug)
+async def gpu_page(request: Request, db: NamedDependency[AsyncSession], slug: FromPath[str]) -> Template | Redirect:
+    gpu = GPUS.get(slug.lower())
+    if gpu is not None and not gpu.form_factor_stated:
+        # An unstated entry is not a variant: its offers are listed on the family's page.
+        return Redirect(path=f"/gpus/{gpu.family}", status_code=301)
+    view = await build_gpu_page(db, slug, simulated_shown(request))
     return render(request, "gpu.html", gpu_meta(view), view=view)

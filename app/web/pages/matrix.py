@@ -42,7 +42,7 @@ async def build_matrix(session: AsyncSession, query: PriceQuery) -> PriceMatrix:
     """
     spot = query.spot is True
     slugs = [gpu.slug for gpu in gpus_in(query.gpu)] if query.gpu else None
-    providers, summaries = await price_matrix(session, spot=spot, gpu_slugs=slugs)
+    providers, summaries = await price_matrix(session, spot=spot, gpu_slugs=slugs, simulated=query.include_simulated)
     if query.providers:
         providers = [p for p in providers if p in query.providers]
     rows_prices = []

@@ -7,7 +7,7 @@ from xml.sax.saxutils import escape
 from litestar import Request, Response, get
 
 from app.web.pages.common import base_url
-from providers.gpus import FAMILIES
+from providers.gpus import FAMILIES, VARIANTS
 
 
 @get("/robots.txt", name="robots", include_in_schema=False, media_type="text/plain")
@@ -17,8 +17,9 @@ async def robots_txt(request: Request) -> str:
 
 def sitemap_paths() -> list[str]:
     """Every page a search engine should know: each GPU family and each variant the catalog has
-    (the GPU pages serve all of them, with or without current offers)."""
-    gpu_pages = dict.fromkeys([*FAMILIES, *(gpu.slug for variants in FAMILIES.values() for gpu in variants)])
+    (the GPU pages serve all of them, with or without current offers). A family's unstated entry
+    (form factor not stated) is not a page: its offers are on the family's page."""
+    gpu_pages = dict.fromkeys([*FAMILIES, *VARIANTS])
     return ["/", "/gpus", *(f"/gpus/{slug}" for slug in gpu_pages), "/compare", "/sources"]
 
 
