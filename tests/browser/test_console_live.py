@@ -102,3 +102,30 @@ async def test_without_a_clipboard_the_command_is_selected(browser, live_server,
         assert not errors, errors
     finally:
         await page.context.close()
+
+
+async def test_the_history_filters_in_the_browser(browser, live_server, running_deployment, sessions, artifacts):
+    async with sessions() as session, session.begin():
+        row = await session.get(Instance, running_deployment)
+        row.status, row.terminated_at, row.last_error = "terminated", utcnow(), None
+    page, errors = await open_console(browser, live_server.url, clipboard=False)
+    try:
+        await page.click("text=Deployment history")
+        await expect(page.locator("h1")).to_have_text("Deployment history")
+        await expect(page.locator("table.deployment-history tbody tr")).to_have_count(1)
+        await expect(page.locator('tr[data-name="web-1"] span.status')).to_have_text("deleted")
+        await page.select_option("select[name=state]", "failed")
+        async with page.expect_navigation():
+            await page.click("form.history-filters button[type=submit]")
+        await expect(page.locator(".empty-state")).to_contain_text("No deleted or failed deployment matches")
+        await expect(page.locator("select[name=state]")).to_have_value("failed")
+        await page.goto(live_server.url + "/console/history?state=terminated&from=2026-02-30")
+        await expect(page.locator("[data-error-for=from]")).to_contain_text("expected a date")
+        await expect(page.locator("input[name=from]")).to_have_value("2026-02-30")  # kept as typed
+        await expect(page.locator("select[name=state]")).to_have_value("terminated")
+        await page.screenshot(path=str(artifacts / "console-history-bad-date.png"), full_page=True)
+        await page.goto(live_server.url + "/console/history")
+        await page.screenshot(path=str(artifacts / "console-history.png"), full_page=True)
+        assert not errors, errors
+    finally:
+        await page.context.close()
