@@ -167,6 +167,13 @@ class Instance:
     client_token: str = ""
     """Our launch idempotency key, read back from wherever the adapter stored it (tag, label,
     name suffix): how the reconciler recognises an instance whose launch record never completed."""
+    ssh_host: str | None = None
+    """Where SSH answers when it is not ``public_ip`` port 22: a mapped port on the host (RunPod's
+    direct TCP, Vast's port map) or a provider's SSH proxy. None: ``public_ip``."""
+    ssh_port: int | None = None
+    """The SSH port the provider reports (a mapped port, e.g. 40122); None: 22."""
+    ssh_user: str | None = None
+    """The login the provider reports for SSH; None: the adapter's ``SSH_USER``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +206,8 @@ class Provider(PriceSource):
     STATUS_MAP: ClassVar[Mapping[str, InstanceStatus]] = {}
     UNSUPPORTED_REASONS: ClassVar[Mapping[str, str]] = {}
     """Why an operation is missing at this provider (overrides DEFAULT_UNSUPPORTED_REASONS)."""
+    SSH_USER: ClassVar[str] = "root"
+    """The login of the provider's default images, used when an instance reports none."""
 
     @abstractmethod
     async def list_instances(self) -> list[Instance]: ...

@@ -97,6 +97,8 @@ def apply_provider_state(session: AsyncSession, row: Instance, remote: ProviderI
         row.provider_price_per_hour = remote.price_per_hour
     row.raw_status = remote.raw_status or ""
     row.public_ip = remote.public_ip or row.public_ip
+    if remote.ssh_host:  # the endpoint travels as one (a proxy's port means nothing on the direct host)
+        row.ssh_host, row.ssh_port, row.ssh_user = remote.ssh_host, remote.ssh_port, remote.ssh_user
     row.last_synced_at = at
     if changed:
         row.status = remote.status.value

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.console.instances import LAUNCHING, available_operations, get_owned, list_instances
+from app.console.ssh import ssh_command
 from app.console.sync import SyncReport, sync_binding
 from app.db.models import Instance, InstanceEvent, ProviderBinding
 from app.db.types import utcnow
@@ -51,6 +52,8 @@ class DeploymentView:
     """True when the provider reports no price and the offer's price at launch is shown."""
     origin: str
     public_ip: str | None
+    ssh_command: str | None
+    """``ssh -p PORT user@host`` while running and reachable (see ``app.console.ssh``)."""
     image: str
     disk_gb: int | None
     spot: bool
@@ -107,6 +110,16 @@ def since_label(since: datetime, now: datetime) -> str:
     return f"{seconds // 86400} days"
 
 
+def state_counts(views: list[DeploymentView]) -> dict[str, int]:
+    """The list's deployments by state: running and stopped apart, the changing ones together."""
+    counts = {"running": 0, "stopped": 0, "changing": 0, "unknown": 0, "failed": 0}
+    for v in views:
+        key = "changing" if v.transitional else v.status
+        if key in counts:
+            counts[key] += 1
+    return counts
+
+
 def fingerprint(views: list[DeploymentView]) -> str:
     """What the poll compares to decide whether the page is out of date."""
     return ";".join(f"{v.id}:{v.status}" for v in sorted(views, key=lambda v: v.id))
@@ -119,7 +132,7 @@ def _view(row: Instance, since: datetime | None, binding_label: str | None) -> D
         binding_label=binding_label, gpu=gpu_label(row), instance_type=row.instance_type, region=row.region,
         status=row.status, raw_status=row.raw_status, status_since=since or row.updated_at,
         price_per_hour=price, price_is_offer=row.provider_price_per_hour is None and price is not None,
-        origin=row.origin, public_ip=row.public_ip, image=row.image, disk_gb=row.disk_gb, spot=row.spot,
+        origin=row.origin, public_ip=row.public_ip, ssh_command=ssh_command(row), image=row.image, disk_gb=row.disk_gb, spot=row.spot,
         last_error=row.last_error, created_at=row.created_at, last_synced_at=row.last_synced_at,
         operations=available_operations(row),
     )

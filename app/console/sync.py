@@ -165,6 +165,7 @@ def _discovered(binding: ProviderBinding, remote: ProviderInstance, now: datetim
         region=remote.region or "", gpu_slug=gpu.slug if gpu else None, gpu_raw_name=remote.gpu_raw_name,
         gpu_count=remote.gpu_count, provider_price_per_hour=remote.price_per_hour, status=remote.status.value,
         raw_status=remote.raw_status or "", origin="discovered", public_ip=remote.public_ip,
+        ssh_host=remote.ssh_host, ssh_port=remote.ssh_port, ssh_user=remote.ssh_user,
         created_at=remote.created_at or now, updated_at=now, last_synced_at=now,
     )
 

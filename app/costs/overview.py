@@ -38,6 +38,10 @@ class Overview:
     zone: str
     active: int
     billed_now: int
+    running: int
+    stopped: int
+    changing: int
+    unknown: int
     total_deployments: int
     month_cost: Decimal
     month_label: str
@@ -71,6 +75,7 @@ async def overview(session: AsyncSession, user: User, now: datetime) -> Overview
     ]
     return Overview(
         name=user.name, zone=zone.key, active=counts.active, billed_now=counts.billed_now,
+        running=counts.running, stopped=counts.stopped, changing=counts.changing, unknown=counts.unknown,
         total_deployments=counts.total, month_cost=calendar.month, month_label=f"{today:%B %Y}",
         burn_per_hour=burn, recent=recent,
         days=[DayCost(day, queries.from_micros(m)) for day, m in daily.items()],

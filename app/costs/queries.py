@@ -125,6 +125,15 @@ class DeploymentCounts:
     """Not terminated or failed (what the deployments list shows)."""
     billed_now: int
     """In a billable state right now (booting, running, stopping)."""
+    running: int = 0
+    stopped: int = 0
+    changing: int = 0
+    """Launching, booting, stopping or being deleted."""
+    unknown: int = 0
+    """The provider reports a state ComputeHub does not know."""
+
+
+CHANGING_STATES = ("launching", "provisioning", "stopping", "terminating")
 
 
 async def deployment_counts(session: AsyncSession, user_id: int) -> DeploymentCounts:
@@ -132,6 +141,10 @@ async def deployment_counts(session: AsyncSession, user_id: int) -> DeploymentCo
         func.count(),
         func.count(case((Instance.status.not_in(FINAL_STATES), 1))),
         func.count(case((Instance.status.in_(BILLABLE_STATES), 1))),
+        func.count(case((Instance.status == "running", 1))),
+        func.count(case((Instance.status == "stopped", 1))),
+        func.count(case((Instance.status.in_(CHANGING_STATES), 1))),
+        func.count(case((Instance.status == "unknown", 1))),
     ).where(Instance.user_id == user_id))).one()
     return DeploymentCounts(*row)
 

@@ -29,6 +29,7 @@ class HyperstackSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # flavors and pricebook both need an api_key
     KIND = "provider"
+    SSH_USER = "ubuntu"  # its Ubuntu images log in as `ubuntu` (the API reports only the floating ip)
 
     # `status` as documented in "States and Statuses of Virtual Machines" (infrahub docs).
     STATUS_MAP: Mapping[str, InstanceStatus] = {

@@ -27,6 +27,7 @@ class LambdaSource(SupportsReboot, Provider):
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # every Lambda endpoint needs auth, instance-types included
     KIND = "provider"
+    SSH_USER = "ubuntu"  # Lambda Stack images: `ssh ubuntu@<ip>` (the API reports only the ip)
 
     STATUS_MAP: Mapping[str, InstanceStatus] = {
         "booting": InstanceStatus.PROVISIONING,

@@ -7,6 +7,9 @@
 - region is the data center the scheduler chose (`dataCenterId`), else the cloud's offer region.
 - Our launch idempotency key travels as the pod environment variable ``COMPUTEHUB_CLIENT_TOKEN``
   (see ``launch.py``): every Pod body carries `env`, and the pod's name stays the user's own.
+- SSH: `ssh.direct` {host, port, username} is the pod's public IP and its mapped TCP port (e.g.
+  ``root@198.51.100.27 -p 40122``); without it (no public IP yet) `ssh.proxy`, RunPod's SSH gateway
+  (``<pod>-<hash>@ssh.runpod.io``, port 22).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def parse_pod(body: Any, status_map: Mapping[str, InstanceStatus]) -> Instance:
             public_ip=_object(_object(body.get("ssh")).get("direct")).get("host") or None,
             created_at=_utc(body.get("createdAt")),
             client_token=str(_object(body.get("env")).get(CLIENT_TOKEN_ENV) or ""),
+            **_ssh(_object(body.get("ssh"))),
         )
     except (BadPrice, TypeError, ValueError) as exc:
         raise BadResponse(f"pod {pod_id}: {exc}", provider=NAME) from exc
@@ -56,6 +60,16 @@ def parse_pod(body: Any, status_map: Mapping[str, InstanceStatus]) -> Instance:
 
 def parse_pods(items: list[Any], status_map: Mapping[str, InstanceStatus]) -> list[Instance]:
     return [parse_pod(item, status_map) for item in items]
+
+
+def _ssh(ssh: Mapping[str, Any]) -> dict[str, Any]:
+    for way in ("direct", "proxy"):
+        endpoint = _object(ssh.get(way))
+        if endpoint.get("host"):
+            port = endpoint.get("port")
+            return {"ssh_host": str(endpoint["host"]), "ssh_port": int(port) if port else None,
+                    "ssh_user": str(endpoint.get("username") or "") or None}
+    return {}
 
 
 def _object(value: Any) -> Mapping[str, Any]:

@@ -4,6 +4,8 @@
   stop or start in flight shows as e.g. "running (intended stopped)", which maps to stopping.
 - Price: `dph_total`, USD per instance-hour for the whole machine (GPUs plus allocated disk).
 - Ids are integers at Vast and strings here. `start_date` (epoch seconds) is the creation time.
+- SSH (as root): the host's public IP at the port mapped to the container's 22 (`ports["22/tcp"]`,
+  direct), else Vast's SSH proxy `ssh_host`:`ssh_port` (e.g. ssh7.vast.ai:32145).
 - Our launch idempotency key travels in the instance `label` as a suffix,
   ``"<name> [computehub <client_token>]"`` (see ``launch.py``); the name is the label without it.
 """
@@ -54,6 +56,7 @@ def parse_instance(body: Any, status_map: Mapping[str, InstanceStatus]) -> Insta
     name, token = _split_label(body.get("label"))
     gpu_name = str(body.get("gpu_name") or "")
     gpus = int(body.get("num_gpus") or 0)
+    public_ip = str(body.get("public_ipaddr") or "").strip() or None
     try:
         return Instance(
             provider=NAME,
@@ -67,9 +70,10 @@ def parse_instance(body: Any, status_map: Mapping[str, InstanceStatus]) -> Insta
             gpu_raw_name=gpu_name,
             gpu_count=Decimal(gpus),
             price_per_hour=None if body.get("dph_total") is None else to_decimal(body["dph_total"]),
-            public_ip=str(body.get("public_ipaddr") or "").strip() or None,
+            public_ip=public_ip,
             created_at=_utc(body.get("start_date")),
             client_token=token,
+            **_ssh(body, public_ip),
         )
     except (BadPrice, TypeError, ValueError, OverflowError) as exc:
         raise BadResponse(f"instance {instance_id}: {exc}", provider=NAME) from exc
@@ -77,6 +81,17 @@ def parse_instance(body: Any, status_map: Mapping[str, InstanceStatus]) -> Insta
 
 def parse_instances(items: list[Any], status_map: Mapping[str, InstanceStatus]) -> list[Instance]:
     return [parse_instance(item, status_map) for item in items]
+
+
+def _ssh(body: Mapping[str, Any], public_ip: str | None) -> dict[str, Any]:
+    ports = body.get("ports")
+    mapped = ports.get("22/tcp") if isinstance(ports, Mapping) else None
+    host_port = mapped[0].get("HostPort") if isinstance(mapped, list) and mapped and isinstance(mapped[0], Mapping) else None
+    if public_ip and host_port:
+        return {"ssh_host": public_ip, "ssh_port": int(host_port), "ssh_user": "root"}
+    if body.get("ssh_host") and body.get("ssh_port"):
+        return {"ssh_host": str(body["ssh_host"]), "ssh_port": int(body["ssh_port"]), "ssh_user": "root"}
+    return {}
 
 
 def _split_label(label: Any) -> tuple[str, str]:

@@ -102,7 +102,8 @@ async def test_costs_and_overview_walk(page: Page, live_server, costed_account, 
 
     await page.click("nav.console-nav >> text=Overview")
     await expect(page.locator("h1")).to_have_text("Welcome, Grace Hopper")
-    assert await card_text(page, "active") == "2"  # the trainer runs, lambda-box is stopped
+    assert await card_text(page, "running") == "1"  # the trainer runs
+    assert await card_text(page, "stopped") == "1"  # lambda-box is stopped
     assert await card_text(page, "deployments") == "3"
     names = await page.locator("table.recent-deployments tbody tr").evaluate_all("rows => rows.map(r => r.dataset.name)")
     assert names == ["lambda-box", "sbx-trainer", "sbx-eval"]

@@ -104,6 +104,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/console/sync"): post(lambda w: "/console/sync", check_no_leak),
     ("POST", "/console/poll"): poll_without_foreign_ids,
     ("GET", "/console/overview"): get(lambda w: "/console/overview", check_no_leak),
+    ("GET", "/console/history"): get(lambda w: "/console/history?provider=sandbox", check_no_leak),
     ("GET", "/costs"): get(lambda w: "/costs", check_no_leak),
     ("GET", "/costs/export.csv"): get(lambda w: "/costs/export.csv", check_no_leak),
     ("GET", "/console/instances/{instance_id:int}"): get(lambda w: f"/console/instances/{w.bob_instance}", check_404),

@@ -35,11 +35,12 @@ async def test_overview_of_a_busy_account(sessions, keyring, login, freeze):
 
     doc = await overview(login, freeze, "ada@example.com")
     assert doc.one("h1").text == "Welcome, Ada Lovelace"
-    assert doc.one(class_="stat-card", data_card="active").get("data-count") == "2"  # trainer and paused
+    assert doc.one(class_="stat-card", data_card="running").get("data-count") == "1"  # the trainer
+    assert doc.one(class_="stat-card", data_card="stopped").get("data-count") == "1"  # paused
     assert doc.one(class_="stat-card", data_card="deployments").get("data-count") == "8"
     month = Decimal("12.00") + Decimal("7.50") + Decimal("1.00")  # six 2-hour jobs, trainer 3 h, paused 1 h
     assert card(doc, "month") == month
-    assert "2.50" in doc.one(class_="stat-card", data_card="active").text  # burning $2.50/h now
+    assert "2.50" in doc.one(class_="stat-card", data_card="running").text  # burning $2.50/h now
 
     names = [row.get("data-name") for row in doc.one("table", class_="recent-deployments").one("tbody").find_all("tr")]
     assert names == ["trainer", "paused", "job-5", "job-4", "job-3"]
@@ -63,7 +64,7 @@ async def test_a_new_account_gets_the_first_steps(sessions, keyring, login, free
     steps = doc.one(class_="getting-started")
     assert [li.get("class") for li in steps.find_all("li")] == ["todo", "todo", "todo"]
     assert steps.find("a", href="/settings/providers") is not None
-    assert [doc.one(class_="stat-card", data_card=k).get("data-count") for k in ("active", "deployments")] == ["0", "0"]
+    assert [doc.one(class_="stat-card", data_card=k).get("data-count") for k in ("running", "stopped", "deployments")] == ["0", "0", "0"]
     assert card(doc, "month") == 0
     assert "No deployments yet" in doc.text
 

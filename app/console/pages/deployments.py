@@ -62,6 +62,7 @@ class DeploymentsController(Controller):
                     sync_failed: int | None = None, done: str | None = None) -> Template:
         deployments = await overview.list_deployments(db, user.id)
         return page("console/index.html", deployments=deployments, now=utcnow(),
+                    counts=overview.state_counts(deployments),
                     fingerprint=overview.fingerprint(deployments),
                     polling=any(d.transitional for d in deployments),
                     notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))

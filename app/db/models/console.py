@@ -68,6 +68,10 @@ class Instance(Base):
     origin: Mapped[str] = mapped_column(String(16), default="computehub")
     """computehub (launched here) | adopted (launch record completed by the reconciler) | discovered."""
     public_ip: Mapped[str | None] = mapped_column(String(64))
+    ssh_host: Mapped[str | None] = mapped_column(String(255))
+    """SSH endpoint as the provider reports it (a mapped port or a proxy); None: public_ip, port 22."""
+    ssh_port: Mapped[int | None] = mapped_column(Integer)
+    ssh_user: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     template_id: Mapped[int | None] = mapped_column(ForeignKey("deployment_templates.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

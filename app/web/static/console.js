@@ -53,7 +53,39 @@
     });
   }
 
+  // Select the command's text: the fallback where the clipboard is not available (plain http
+  // to a remote host, a denied permission): the user then presses Ctrl+C.
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  function enhanceCopy(box) {
+    var code = box.querySelector("[data-ssh-command]");
+    var button = box.querySelector("[data-copy-ssh]");
+    var status = box.querySelector("[data-copy-status]");
+    if (!code || !button) return;
+    button.hidden = false;
+    code.addEventListener("focus", function () { selectText(code); });
+    button.addEventListener("click", function () {
+      var text = code.textContent.trim();
+      function fallback() {
+        selectText(code);
+        if (status) status.textContent = "Selected: press Ctrl+C (⌘C) to copy.";
+      }
+      if (!navigator.clipboard || !window.isSecureContext) { fallback(); return; }
+      navigator.clipboard.writeText(text).then(function () {
+        if (status) status.textContent = "Copied.";
+        button.setAttribute("data-copied", "yes");
+      }, fallback);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-ssh]").forEach(enhanceCopy);
     document.querySelectorAll("[data-select-all]").forEach(enhanceSelectAll);
     var root = document.querySelector("[data-console-poll=on]");
     if (root) startPolling(root);
