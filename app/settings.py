@@ -88,6 +88,8 @@ class ProviderKeys:
     digitalocean: str = field(default_factory=lambda: _env("DIGITALOCEAN_TOKEN"))
     cudo: str = field(default_factory=lambda: _env("CUDO_API_KEY"))
     fluidstack: str = field(default_factory=lambda: _env("FLUIDSTACK_API_KEY"))
+    # price-only sources added for issue 16
+    gcp: str = field(default_factory=lambda: _env("GCP_API_KEY"))
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

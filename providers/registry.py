@@ -25,6 +25,8 @@ SOURCES: dict[str, str] = {
     "vultr": "scrapers.vultr:VultrSource",
     "oci": "scrapers.oci:OciSource",
     "fluidstack": "scrapers.fluidstack:FluidStackSource",
+    # scrapers/ added for issue 16 (price-only)
+    "gcp": "scrapers.gcp:GcpSource",
 }
 
 
