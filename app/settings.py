@@ -90,6 +90,7 @@ class ProviderKeys:
     fluidstack: str = field(default_factory=lambda: _env("FLUIDSTACK_API_KEY"))
     # price-only sources added for issue 16
     gcp: str = field(default_factory=lambda: _env("GCP_API_KEY"))
+    shadeform: str = field(default_factory=lambda: _env("SHADEFORM_API_KEY"))
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

@@ -27,6 +27,7 @@ SOURCES: dict[str, str] = {
     "fluidstack": "scrapers.fluidstack:FluidStackSource",
     # scrapers/ added for issue 16 (price-only)
     "gcp": "scrapers.gcp:GcpSource",
+    "shadeform": "scrapers.shadeform:ShadeformSource",
 }
 
 
