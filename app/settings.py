@@ -91,6 +91,7 @@ class ProviderKeys:
     # price-only sources added for issue 16
     gcp: str = field(default_factory=lambda: _env("GCP_API_KEY"))
     shadeform: str = field(default_factory=lambda: _env("SHADEFORM_API_KEY"))
+    koyeb: str = field(default_factory=lambda: _env("KOYEB_API_KEY"))  # optional: the catalog is public
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

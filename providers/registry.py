@@ -28,6 +28,7 @@ SOURCES: dict[str, str] = {
     # scrapers/ added for issue 16 (price-only)
     "gcp": "scrapers.gcp:GcpSource",
     "shadeform": "scrapers.shadeform:ShadeformSource",
+    "koyeb": "scrapers.koyeb:KoyebSource",
 }
 
 
