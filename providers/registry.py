@@ -29,6 +29,7 @@ SOURCES: dict[str, str] = {
     "gcp": "scrapers.gcp:GcpSource",
     "shadeform": "scrapers.shadeform:ShadeformSource",
     "koyeb": "scrapers.koyeb:KoyebSource",
+    "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
 }
 
 
