@@ -92,6 +92,7 @@ class ProviderKeys:
     gcp: str = field(default_factory=lambda: _env("GCP_API_KEY"))
     shadeform: str = field(default_factory=lambda: _env("SHADEFORM_API_KEY"))
     koyeb: str = field(default_factory=lambda: _env("KOYEB_API_KEY"))  # optional: the catalog is public
+    primeintellect: str = field(default_factory=lambda: _env("PRIMEINTELLECT_API_KEY"))
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

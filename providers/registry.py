@@ -30,6 +30,7 @@ SOURCES: dict[str, str] = {
     "shadeform": "scrapers.shadeform:ShadeformSource",
     "koyeb": "scrapers.koyeb:KoyebSource",
     "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
+    "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
 }
 
 

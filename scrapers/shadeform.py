@@ -21,17 +21,11 @@ from providers.base import FetchResult, Offer, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
+from scrapers.resold import direct_source
 
 NAME = "shadeform"
 BASE_URL = "https://api.shadeform.ai/v1"
 PRICING_URL = "https://www.shadeform.ai/"
-# Shadeform's cloud ids for clouds that have their own source here (their prices come from there).
-POLLED_DIRECTLY: dict[str, str] = {
-    "aws": "aws", "azure": "azure", "lambdalabs": "lambdalabs", "runpod": "runpod",
-    "tensordock": "tensordock", "datacrunch": "verda", "verda": "verda", "vultr": "vultr",
-    "hyperstack": "hyperstack", "digitalocean": "digitalocean", "fluidstack": "fluidstack",
-    "vastai": "vastai", "cudo": "cudo", "oci": "oci", "gcp": "gcp",
-}
 # Shadeform's `interconnect` -> a board token the GPU catalog reads ("nvlink" boards are SXM).
 _INTERCONNECT_HINT = {"pcie": "PCIe", "sxm": "SXM", "sxm4": "SXM", "sxm5": "SXM", "nvlink": "SXM"}
 
@@ -76,8 +70,8 @@ def _offers_for(item: dict[str, Any]) -> list[Offer]:
     cloud, cloud_type = item["cloud"], item["cloud_instance_type"]
     if not isinstance(cloud, str) or not cloud or not isinstance(cloud_type, str) or not cloud_type:
         raise ValueError("cloud or cloud_instance_type is empty")
-    if cloud.lower() in POLLED_DIRECTLY:
-        log.debug("%s: %s/%s comes from the %s source", NAME, cloud, cloud_type, POLLED_DIRECTLY[cloud.lower()])
+    if (source := direct_source(cloud)) is not None:
+        log.debug("%s: %s/%s comes from the %s source", NAME, cloud, cloud_type, source)
         return []
     config = item["configuration"]
     gpus, vram = config["num_gpus"], config["vram_per_gpu_in_gb"]
