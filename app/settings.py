@@ -93,6 +93,7 @@ class ProviderKeys:
     shadeform: str = field(default_factory=lambda: _env("SHADEFORM_API_KEY"))
     koyeb: str = field(default_factory=lambda: _env("KOYEB_API_KEY"))  # optional: the catalog is public
     primeintellect: str = field(default_factory=lambda: _env("PRIMEINTELLECT_API_KEY"))
+    latitude: str = field(default_factory=lambda: _env("LATITUDE_API_KEY"))
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

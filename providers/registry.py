@@ -31,6 +31,7 @@ SOURCES: dict[str, str] = {
     "koyeb": "scrapers.koyeb:KoyebSource",
     "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
     "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
+    "latitude": "scrapers.latitude:LatitudeSource",
 }
 
 
