@@ -94,6 +94,8 @@ class ProviderKeys:
     koyeb: str = field(default_factory=lambda: _env("KOYEB_API_KEY"))  # optional: the catalog is public
     primeintellect: str = field(default_factory=lambda: _env("PRIMEINTELLECT_API_KEY"))
     latitude: str = field(default_factory=lambda: _env("LATITUDE_API_KEY"))
+    hotaisle: str = field(default_factory=lambda: _env("HOTAISLE_API_KEY"))
+    hotaisle_team: str = field(default_factory=lambda: _env("HOTAISLE_TEAM_HANDLE"))
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

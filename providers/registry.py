@@ -32,6 +32,7 @@ SOURCES: dict[str, str] = {
     "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
     "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
     "latitude": "scrapers.latitude:LatitudeSource",
+    "hotaisle": "scrapers.hotaisle:HotAisleSource",
 }
 
 
