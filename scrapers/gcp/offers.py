@@ -2,7 +2,8 @@
 
 A GPU SKU (``category.resourceGroup == "GPU"``) is priced per GPU-hour as ``units + nanos/1e9``
 USD; its description names the card ("Nvidia Tesla T4 GPU running in Americas", "Spot Preemptible
-Nvidia H100 80GB GPU running in Iowa") and ``serviceRegions`` lists where that price applies.
+Nvidia H100 80GB GPU running in Iowa"; older SKUs say "... GPU attached to Spot Preemptible VMs
+running in ...") and ``serviceRegions`` lists where that price applies.
 Commitments, reservations, DWS/calendar SKUs, GPU slices and Virtual Workstation (licence
 included) SKUs are other products, left out, so a card is priced once per region and market.
 """
@@ -21,7 +22,10 @@ NAME = "gcp"
 PRICING_URL = "https://cloud.google.com/compute/gpus-pricing"
 _NANOS = Decimal(1_000_000_000)
 _MARKETS = {"OnDemand": False, "Preemptible": True}
-_DESCRIPTION = re.compile(r"^(?:Spot Preemptible\s+)?(?P<name>.+?)\s+GPU running in\s+\S", re.IGNORECASE)
+# "Nvidia L4 GPU running in Americas", "Spot Preemptible Nvidia L4 GPU running in Iowa", and the
+# older "Nvidia Tesla T4 GPU attached to Spot Preemptible VMs running in Belgium".
+_DESCRIPTION = re.compile(r"^(?:Spot Preemptible\s+)?(?P<name>.+?)\s+GPU\s+(?:attached to .*?\s+)?running in\s+\S",
+                          re.IGNORECASE)
 _OTHER_PRODUCTS = re.compile(r"virtual workstation|\bDWS\b|calendar|commitment|reserved|reservation|slice",
                              re.IGNORECASE)
 
