@@ -12,7 +12,8 @@ from scrapers.azure.offers import parse_items
 
 
 def _lambda_type(name: str, gpu_description: str | None, gpus: int, description: str = "") -> dict:
-    itype = {"name": name, "description": description or f"{gpus}x {gpu_description}", "price_cents_per_hour": 299,
+    itype = {"name": name, "description": description or f"{gpus}x {gpu_description}",
+             "price_cents_per_hour": 299,
              "specs": {"vcpus": 26, "memory_gib": 225, "storage_gib": 2816, "gpus": gpus}}
     if gpu_description is not None:
         itype["gpu_description"] = gpu_description
