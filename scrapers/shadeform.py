@@ -105,13 +105,16 @@ def _offers_for(item: dict[str, Any]) -> list[Offer]:
     )
     if not availability:
         return [Offer(region="any", available=False, **common)]
-    offers = []
+    by_region: dict[str, bool] = {}
     for entry in availability:
         region, available = entry["region"], entry["available"]
         if not isinstance(region, str) or not region or not isinstance(available, bool):
             raise ValueError(f"bad availability entry {entry!r}")
-        offers.append(Offer(region=region, available=available, **common))
-    return offers
+        if str(entry.get("rental_type") or "on_demand").lower() != "on_demand":
+            continue  # `hourly_price` is the on-demand price; a spot entry carries no price of its own
+        # A region listed twice (e.g. per rental type) is one offer: available if either says so.
+        by_region[region] = by_region.get(region, False) or available
+    return [Offer(region=region, available=available, **common) for region, available in by_region.items()]
 
 
 def _positive_int(value: object) -> bool:
