@@ -88,6 +88,14 @@ class ProviderKeys:
     digitalocean: str = field(default_factory=lambda: _env("DIGITALOCEAN_TOKEN"))
     cudo: str = field(default_factory=lambda: _env("CUDO_API_KEY"))
     fluidstack: str = field(default_factory=lambda: _env("FLUIDSTACK_API_KEY"))
+    # price-only sources added for issue 16
+    gcp: str = field(default_factory=lambda: _env("GCP_API_KEY"))
+    shadeform: str = field(default_factory=lambda: _env("SHADEFORM_API_KEY"))
+    koyeb: str = field(default_factory=lambda: _env("KOYEB_API_KEY"))  # optional: the catalog is public
+    primeintellect: str = field(default_factory=lambda: _env("PRIMEINTELLECT_API_KEY"))
+    latitude: str = field(default_factory=lambda: _env("LATITUDE_API_KEY"))
+    hotaisle: str = field(default_factory=lambda: _env("HOTAISLE_API_KEY"))
+    hotaisle_team: str = field(default_factory=lambda: _env("HOTAISLE_TEAM_HANDLE"))
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

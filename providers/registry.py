@@ -25,6 +25,14 @@ SOURCES: dict[str, str] = {
     "vultr": "scrapers.vultr:VultrSource",
     "oci": "scrapers.oci:OciSource",
     "fluidstack": "scrapers.fluidstack:FluidStackSource",
+    # scrapers/ added for issue 16 (price-only)
+    "gcp": "scrapers.gcp:GcpSource",
+    "shadeform": "scrapers.shadeform:ShadeformSource",
+    "koyeb": "scrapers.koyeb:KoyebSource",
+    "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
+    "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
+    "latitude": "scrapers.latitude:LatitudeSource",
+    "hotaisle": "scrapers.hotaisle:HotAisleSource",
 }
 
 

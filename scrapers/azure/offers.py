@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from providers.base import FetchResult, Offer
@@ -13,6 +14,15 @@ NAME = "azure"
 PRICING_URL = "https://azure.microsoft.com/pricing/details/virtual-machines/linux/"
 
 log = logging.getLogger(__name__)
+
+# Market markers, which Azure puts in `meterName`, in `skuName`, or in both ("NC24ads_A100_v4 Spot").
+_SPOT = re.compile(r"\bspot\b", re.IGNORECASE)
+_LOW_PRIORITY = re.compile(r"\blow[ _-]?priority\b", re.IGNORECASE)
+_MARKER_FIELDS = ("meterName", "skuName")
+
+
+def _marked(item: dict[str, Any], marker: re.Pattern[str]) -> bool:
+    return any(marker.search(str(item.get(field) or "")) for field in _MARKER_FIELDS)
 
 
 def parse_items(items: list[Any]) -> FetchResult:
@@ -36,12 +46,12 @@ def parse_items(items: list[Any]) -> FetchResult:
 
 
 def _is_linux_pay_as_you_go(item: dict[str, Any]) -> bool:
-    product, meter = str(item.get("productName", "")), str(item.get("meterName", ""))
+    product = str(item.get("productName", ""))
     return (
         item.get("type") == "Consumption"
         and "Windows" not in product
         and "Dedicated" not in product
-        and "Low Priority" not in meter  # retired low-priority VMs; Spot replaced them
+        and not _marked(item, _LOW_PRIORITY)  # retired low-priority VMs; Spot replaced them
     )
 
 
@@ -72,7 +82,7 @@ def _offer_for(item: Any) -> Offer | None:
         gpu_count=gpu.count,
         price_per_hour=price,
         region=region,
-        spot="Spot" in item["meterName"],
+        spot=_marked(item, _SPOT),
         gpu_memory_gb=gpu.memory_gb,
         buy_url=PRICING_URL,
         gpu_hint=gpu.hint,

@@ -1,0 +1,149 @@
+"""Prime Intellect (GPU marketplace): on-demand and spot offers of the clouds it resells (key).
+
+``GET https://api.primeintellect.ai/api/v1/availability/gpus`` with ``Authorization: Bearer``,
+documented at https://docs.primeintellect.ai/api-reference/check-gpu-availability (OpenAPI at
+https://api.primeintellect.ai/openapi.json), paged with ``page``/``page_size`` and answering
+``{"items": [...], "totalCount": n}``. ``prices.onDemand`` (or ``communityPrice`` for community
+offers) is USD per hour for the whole box; ``gpuType`` names card and memory ("H100_80GB");
+``socket`` the board; ``stockStatus`` the stock; ``isSpot`` the market.
+
+An offer is labelled with the cloud that runs it (``instance_type`` starts with ``provider``).
+Clouds with their own source here, and clouds Shadeform documents reselling, are left out
+(see ``scrapers.resold``), so one machine is never counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from decimal import Decimal
+from typing import Any
+
+from providers.base import FetchResult, Offer, PriceSource
+from providers.errors import BadResponse
+from providers.http import request_json
+from providers.money import BadPrice, to_decimal
+from scrapers.resold import direct_source, resold_by_shadeform
+
+NAME = "primeintellect"
+BASE_URL = "https://api.primeintellect.ai/api/v1/availability/gpus"
+PRICING_URL = "https://app.primeintellect.ai/dashboard/create-cluster"
+PAGE_SIZE = 500  # the documented maximum
+MAX_PAGES = 20
+_MEMORY = re.compile(r"_(\d+)GB$", re.IGNORECASE)  # "H100_80GB"
+# stockStatus -> available now? Anything else is "not reported".
+_STOCK = {"available": True, "high": True, "medium": True, "low": True,
+          "unavailable": False, "out_of_stock": False, "sold_out": False}
+
+# Prime Intellect spellings the GPU catalog would not read as the card they are.
+_SPELLINGS = {"RTX_PRO_6000B": "RTX PRO 6000 Blackwell"}
+
+log = logging.getLogger(__name__)
+
+
+class PrimeIntellectSource(PriceSource):
+    NAME = NAME
+    DISPLAY_NAME = "Prime Intellect (marketplace)"
+    HOMEPAGE = "https://www.primeintellect.ai"
+    PRICING_URL = PRICING_URL
+    REQUIRES_KEY = True  # needs a key with Availability -> Read
+    POLL_INTERVAL_SECONDS = 900  # a live market: stock and prices move within minutes
+
+    @classmethod
+    def credentials_from_settings(cls, settings):
+        return {"api_key": settings.provider_keys.get("primeintellect")}
+
+    async def fetch_offers(self) -> FetchResult:
+        headers = {"Authorization": f"Bearer {self.credentials['api_key']}"}
+        items: list[Any] = []
+        for page in range(1, MAX_PAGES + 1):
+            body = await request_json(self.http, "GET", BASE_URL, provider=NAME, headers=headers,
+                                      params={"page": str(page), "page_size": str(PAGE_SIZE)})
+            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+                detail = body.get("detail") if isinstance(body, dict) else None
+                raise BadResponse("response has no `items` list" + (f": {detail}" if detail else ""),
+                                  provider=NAME)
+            total = body.get("totalCount")
+            if isinstance(total, bool) or not isinstance(total, int):
+                raise BadResponse("totalCount is not an integer", provider=NAME)
+            items.extend(body["items"])
+            if not body["items"] or len(items) >= total:
+                return parse_offers(items)
+        raise BadResponse(f"more than {MAX_PAGES} pages of offers; stopped", provider=NAME)
+
+
+def parse_offers(items: list[Any]) -> FetchResult:
+    result = FetchResult()
+    cheapest: dict[str, Offer] = {}
+    for item in items:
+        try:
+            offer = _offer_for(item)
+        except (BadPrice, KeyError, TypeError, ValueError) as exc:
+            label = (f"{item.get('provider')}/{item.get('gpuType')}x{item.get('gpuCount')}"
+                     if isinstance(item, dict) else repr(item)[:80])
+            result.skip(NAME, label, str(exc) or type(exc).__name__)
+            continue
+        if offer is None:
+            continue
+        # One box shape can be listed several times (upstream plan tokens): publish the cheapest.
+        kept = cheapest.get(offer.offer_key)
+        if kept is None or offer.price_per_hour < kept.price_per_hour:
+            cheapest[offer.offer_key] = offer
+    result.offers = list(cheapest.values())
+    return result
+
+
+def _offer_for(item: dict[str, Any]) -> Offer | None:
+    provider, gpu_type, count = item["provider"], item["gpuType"], item["gpuCount"]
+    if not isinstance(provider, str) or not provider or not isinstance(gpu_type, str) or not gpu_type:
+        raise ValueError("provider or gpuType is empty")
+    if (source := direct_source(provider)) is not None or resold_by_shadeform(provider):
+        log.debug("%s: %s offers come from %s", NAME, provider, source or "shadeform")
+        return None
+    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+        raise ValueError(f"bad gpuCount {count!r}")
+    prices = item["prices"]
+    currency = prices.get("currency") or "USD"
+    if currency != "USD":
+        raise ValueError(f"currency is {currency!r}, not USD")
+    raw = prices.get("onDemand")
+    if raw is None:
+        raw = prices.get("communityPrice")
+    price = to_decimal(raw)
+    if price == 0:
+        return None
+    region = item.get("dataCenter") or item.get("country")
+    if not isinstance(region, str) or not region:
+        raise ValueError("neither dataCenter nor country")
+    memory = _MEMORY.search(gpu_type)
+    security = str(item.get("security") or "")
+    stock = str(item.get("stockStatus") or "").strip().lower().replace(" ", "_")
+    return Offer(
+        source=NAME,
+        instance_type=f"{provider}/{gpu_type}x{count}" + ("/community" if security == "community_cloud" else ""),
+        gpu_raw_name=_gpu_name(gpu_type),
+        gpu_count=Decimal(count),
+        price_per_hour=price,
+        region=region,
+        spot=item.get("isSpot") is True,
+        available=_STOCK.get(stock),
+        gpu_memory_gb=int(memory.group(1)) if memory else None,
+        vcpus=_default_count(item.get("vcpu")),
+        ram_gb=_default_count(item.get("memory")),
+        disk_gb=_default_count(item.get("disk")),
+        buy_url=PRICING_URL,
+        gpu_hint=str(item.get("socket") or ""),  # "SXM5", "PCIe"
+    )
+
+
+def _default_count(resource: Any) -> int | None:
+    value = resource.get("defaultCount") if isinstance(resource, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _gpu_name(gpu_type: str) -> str:
+    """"H100_80GB" -> "H100 80GB"; "RTX_PRO_6000B_96GB" -> "RTX PRO 6000 Blackwell 96GB"."""
+    for spelling, name in _SPELLINGS.items():
+        if gpu_type.upper().startswith(spelling):
+            gpu_type = name + gpu_type[len(spelling):]
+    return gpu_type.replace("_", " ")
