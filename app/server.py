@@ -1,4 +1,4 @@
-"""The Litestar application: pages, JSON API, health and metrics, and (optionally) the scheduler."""
+"""The Litestar application: pages, JSON API, health and metrics, and (optionally) an embedded job worker."""
 
 from __future__ import annotations
 
@@ -49,12 +49,12 @@ def create_app(
     settings: Settings | None = None,
     *,
     engine: AsyncEngine | None = None,
-    run_scheduler: bool | None = None,
+    run_worker: bool | None = None,
 ) -> Litestar:
     settings = settings or get_settings()
     engine = engine or get_engine(settings.database.url)
     sessions = session_factory(engine)
-    run_scheduler = settings.embedded_worker if run_scheduler is None else run_scheduler
+    run_worker = settings.embedded_worker if run_worker is None else run_worker
 
     from app.api.cache import PriceResponseCache
     from app.api.routes import API_ROUTER
@@ -83,18 +83,16 @@ def create_app(
             from app.security.keyring import keyring_from_settings
 
             await ensure_demo_account(sessions, settings, keyring_from_settings(settings))
-        if run_scheduler:
-            from app.jobs.scheduler import build_scheduler
+        if run_worker:
+            from app.jobs.runner import EmbeddedWorker
 
-            scheduler, jobs = build_scheduler(settings, sessions)
-            scheduler.start()
-            app.state.scheduler, app.state.jobs = scheduler, jobs
+            app.state.worker = EmbeddedWorker(settings, sessions)
+            app.state.worker.start()
 
     async def on_shutdown(app: Litestar) -> None:
-        scheduler = getattr(app.state, "scheduler", None)
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-            await app.state.jobs.close()
+        worker = getattr(app.state, "worker", None)
+        if worker is not None:
+            await worker.stop()
         await close_webhook_application(app)
 
     prometheus = PrometheusConfig(app_name="computehub", group_path=True, exclude=["/metrics", "/static"])

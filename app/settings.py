@@ -247,7 +247,7 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     repair: RepairSettings = field(default_factory=RepairSettings)
     embedded_worker: bool = field(default_factory=lambda: _env_bool("EMBEDDED_WORKER", False))
-    """Run the scheduler inside the web process (``make run``); production runs ``computehub worker``."""
+    """Run a job worker inside the web process (``make run``); production runs ``computehub worker``."""
 
     @property
     def secure_cookies(self) -> bool:

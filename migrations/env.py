@@ -11,6 +11,14 @@ import app.db.models  # noqa: F401  (registers every table on Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata
+# The job queue's tables belong to procrastinate (created from its own schema by migration 0007).
+JOB_QUEUE_PREFIX = "procrastinate_"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ in ("table", "index") and name and name.startswith(JOB_QUEUE_PREFIX))
+
+
 # Serialises concurrent `db upgrade` runs (several containers starting at once).
 _PG_ADVISORY_LOCK_ID = 7_301_1994
 
@@ -38,6 +46,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
+        include_object=include_object,
         transaction_per_migration=True,
     )
     try:

@@ -75,7 +75,7 @@ async def test_healthz(client, sessions):
 @pytest.fixture
 async def scraper(engine, sessions):
     """A client with the metrics token, as Prometheus would scrape (/metrics is closed without one)."""
-    app = create_app(Settings(web=WebSettings(metrics_token=METRICS_TOKEN)), engine=engine, run_scheduler=False)
+    app = create_app(Settings(web=WebSettings(metrics_token=METRICS_TOKEN)), engine=engine, run_worker=False)
     async with AsyncTestClient(app=app) as client:
         client.headers["Authorization"] = f"Bearer {METRICS_TOKEN}"
         yield client
