@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 
-from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.jobs.engine import connector_for, enforce_time_limit, is_postgres
@@ -49,28 +48,17 @@ def worker_options(resources: JobResources, concurrency: int, *, name: str | Non
     }
 
 
-async def kick_off() -> int:
-    """Queue every periodic fan-out once now, so a fresh start polls and syncs without waiting
-    for the next cron tick (their queueing locks make this a no-op when they are already queued)."""
-    queued = 0
-    for periodic in job_app.periodic_registry.periodic_tasks.values():
-        task = periodic.task
-        try:
-            await task.configure(queueing_lock=f"kick-off:{task.name}").defer_async()
-            queued += 1
-        except AlreadyEnqueued:
-            pass
-    return queued
-
-
 async def run_worker(settings: Settings, sessions: async_sessionmaker[AsyncSession], *, concurrency: int = 4,
                      name: str | None = None) -> None:
-    """Open the queue and process jobs until cancelled."""
+    """Open the queue and process jobs until cancelled.
+
+    On start the worker's clock queues each fan-out's latest tick (procrastinate's periodic
+    deferrer catches up on ticks up to ten minutes old, once across all workers), so a fresh
+    ``make run`` polls and syncs at once instead of waiting for the next tick."""
     use_database(settings.database.url)
     resources = JobResources(settings, sessions)
     try:
         async with job_app.open_async():
-            await kick_off()
             await job_app.run_worker_async(**worker_options(resources, concurrency, name=name))
     finally:
         await resources.close()

@@ -42,6 +42,8 @@ async def drain(settings, sessions, *, concurrency: int = 2, rounds: int = 20, *
     resources = JobResources(settings, sessions)
     options = {**worker_options(resources, concurrency), "wait": False, "listen_notify": False,
                "fetch_job_polling_interval": 0.05, **overrides}
+    # The worker's clock would also queue every fan-out's latest tick: a test queues what it means to run.
+    periodic, job_app.periodic_registry.periodic_tasks = job_app.periodic_registry.periodic_tasks, {}
     try:
         for _ in range(rounds):
             await job_app.run_worker_async(**options)
@@ -49,6 +51,7 @@ async def drain(settings, sessions, *, concurrency: int = 2, rounds: int = 20, *
                 return
         raise AssertionError(f"jobs were still due after {rounds} worker runs")
     finally:
+        job_app.periodic_registry.periodic_tasks = periodic
         await resources.close()
 
 
