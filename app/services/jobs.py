@@ -33,8 +33,9 @@ RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=10)
 async def poll_one_source(context: procrastinate.JobContext, name: str) -> str:
     res = resources(context)
     outcome = await poll_source(name, res.settings, res.sessions, res.http)
-    log.info("poll %s: %s (%d offers, %d ms) %s", name, outcome.status, outcome.offers, outcome.duration_ms,
-             outcome.error or "")
+    # A failure was already logged (as a warning) by the poller.
+    log.log(logging.INFO if outcome.status == "ok" else logging.DEBUG, "poll %s: %s (%d offers, %d ms) %s", name,
+            outcome.status, outcome.offers, outcome.duration_ms, outcome.error or "")
     return outcome.status
 
 

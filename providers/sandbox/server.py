@@ -154,6 +154,8 @@ def create_app(cloud: SandboxCloud) -> Litestar:
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
         openapi_config=None,
         state=State({"cloud": cloud}),
+        # Litestar's default logging config would replace the host process's log format on first use.
+        logging_config=None,
     )
     return app
 
