@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.db.engine import get_engine, session_factory
 from app.services.snapshot import load_snapshot
 from app.settings import Settings, get_settings
+from app.web.health import healthz, readyz
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -29,11 +30,6 @@ COMPRESSION = CompressionConfig(backend="brotli", brotli_gzip_fallback=True, exc
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
     async with state.sessions() as session:
         yield session
-
-
-@get("/healthz", include_in_schema=False, sync_to_thread=False)
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 def register_template_helpers(engine: JinjaTemplateEngine) -> None:
@@ -99,6 +95,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             healthz,
+            readyz,
             MetricsController,
             static_file,
             *PAGE_HANDLERS,

@@ -15,6 +15,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.jobs.engine import connector_for, enforce_time_limit, is_postgres
+from app.jobs.metrics import record_task_metrics
 from app.jobs.maintenance import HEARTBEAT_SECONDS, STALLED_AFTER_SECONDS
 from app.jobs.registry import job_app
 from app.jobs.resources import CONTEXT_KEY, JobResources
@@ -41,7 +42,7 @@ def worker_options(resources: JobResources, concurrency: int, *, name: str | Non
         "listen_notify": not in_memory,
         "delete_jobs": "successful",
         "additional_context": {CONTEXT_KEY: resources},
-        "worker_middleware": [enforce_time_limit],
+        "worker_middleware": [record_task_metrics, enforce_time_limit],
         "update_heartbeat_interval": HEARTBEAT_SECONDS,
         "stalled_worker_timeout": STALLED_AFTER_SECONDS,
         "install_signal_handlers": False,
@@ -80,6 +81,10 @@ class EmbeddedWorker:
     def _report(task: asyncio.Task) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("the embedded worker stopped", exc_info=task.exception())
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
 
     async def stop(self) -> None:
         if self.task is not None:

@@ -111,6 +111,12 @@ async def test_a_task_past_its_time_limit_fails_and_frees_its_slot(sessions, dat
         await asyncio.sleep(30)
         finished.set()
 
+    from app.jobs.metrics import TASK_RUNS
+
+    def runs(outcome):
+        return TASK_RUNS.labels("console:sync_binding", outcome)._value.get()
+
+    timed_out_before, succeeded_before = runs("timed_out"), runs("succeeded")
     monkeypatch.setattr(console_jobs, "sync_binding", hangs)
     monkeypatch.setattr(sync_one_binding, engine._LIMIT_ATTRIBUTE, 0.2)
     assert timeout_for(job_app, "console:sync_binding") == 0.2
@@ -122,6 +128,8 @@ async def test_a_task_past_its_time_limit_fails_and_frees_its_slot(sessions, dat
     assert started.is_set() and not finished.is_set()
     # Failed after one attempt and queued for a retry later (the task's retry strategy).
     assert [(r["status"], r["attempts"]) for r in rows] == [("todo", 1)]
+    # /metrics counts it per task type and outcome.
+    assert (runs("timed_out"), runs("succeeded")) == (timed_out_before + 1, succeeded_before)
 
 
 async def test_the_sync_fan_out_queues_every_active_binding(sessions, database_url):
