@@ -34,6 +34,10 @@ class PriceJobs:
         self.sessions = sessions
         self.http: httpx.AsyncClient | None = None
         self.senders = None
+        from app.notifications.deployments import install as notify_state_changes
+
+        # What the sync job and auto-repair see queues notifications, for as long as the jobs run.
+        self.state_changes = notify_state_changes(settings)
 
     async def poll(self, name: str) -> None:
         if self.http is None:
@@ -105,6 +109,9 @@ class PriceJobs:
             log.info("auto-repair: %s", outcome)
 
     async def close(self) -> None:
+        from app.console.signals import disconnect
+
+        disconnect(self.state_changes)
         if self.http is not None:
             await self.http.aclose()
 
