@@ -8,6 +8,7 @@ installs (its lifespan) or, for service-level tests, ``install`` as the worker c
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import timedelta
@@ -27,7 +28,7 @@ from app.notifications.outbox import set_preference
 from app.settings import MailSettings, PollingSettings, SandboxSettings, SecuritySettings, Settings, TelegramSettings, WebSettings
 from app.security.keyring import generate_key_spec
 from tests.console.conftest import clock, cloud, http, keyring, make_account  # noqa: F401 - fixtures
-from tests.notifications.conftest import BASE_URL, BOT_TOKEN, BOT_USERNAME, outbox
+from tests.notifications.conftest import BASE_URL, BOT_TOKEN, BOT_USERNAME, outbox, telegram  # noqa: F401
 from tests.notifications.test_email import email_sender, smtp  # noqa: F401 - the aiosmtpd fixture
 from tests.web.html import parse_html
 
@@ -323,3 +324,40 @@ async def test_telegram_switches_work_once_telegram_is_configured(
         assert all(m.destination == "4242" for m in messages if m.channel == "telegram")
         async with sessions() as session, session.begin():
             await session.execute(delete(OutboxMessage))
+
+
+async def test_two_workers_delivering_at_once_send_a_burst_once(
+        sessions, keyring, http, clock, pro, subscribed, smtp):  # noqa: F811
+    await switch_on(sessions, pro.user_id, "deployment_state:email")
+    for n in range(3):
+        await launch(sessions, keyring, http, pro.user_id, spec(pro, name=f"gpu-{n}"))
+    later = utcnow() + COALESCE_WINDOW + timedelta(seconds=1)
+
+    reports = await asyncio.gather(*(deliver_due(sessions, email_sender(smtp.port), now=later) for _ in range(2)))
+
+    assert sorted(r.sent for r in reports) == [0, 1]
+    [mail] = smtp.inbox.messages
+    assert mail["Subject"] == "3 changes to your deployments"
+
+
+async def test_a_burst_on_telegram_is_one_message_listing_the_changes(
+        sessions, settings, keyring, http, clock, pro, subscribed, telegram):  # noqa: F811
+    from app.notifications.senders import TelegramSender, make_bot
+
+    async with sessions() as session, session.begin():
+        session.add(TelegramChat(chat_id=4242, user_id=pro.user_id, username="pro_tg", active=True,
+                                 created_at=utcnow(), linked_at=utcnow()))
+    await switch_on(sessions, pro.user_id, "deployment_state:telegram")
+    for n in range(3):
+        await launch(sessions, keyring, http, pro.user_id, spec(pro, name=f"gpu-{n}"))
+
+    senders = {"telegram": TelegramSender(make_bot(settings))}
+    report = await deliver_due(sessions, senders, now=utcnow() + COALESCE_WINDOW + timedelta(seconds=1))
+
+    assert report.sent == 1
+    [text] = telegram.texts_to(4242)
+    lines = text.splitlines()
+    assert lines[0] == "<b>3 changes to your deployments</b>"
+    assert lines[1].startswith(f'• <a href="{BASE_URL}/console/instances/')
+    assert [line.split("</a>")[1] for line in lines[1:]] == [" on Sandbox (simulated): launching → <b>provisioning</b>"] * 3
+    assert [line.split(">")[1].split("<")[0] for line in lines[1:]] == ["gpu-0", "gpu-1", "gpu-2"]
