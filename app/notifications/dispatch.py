@@ -85,29 +85,40 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], now: datetime, limi
         return rows
 
 
-def _payloads(message: OutboxMessage) -> list[dict]:
-    data = json.loads(message.payload) if message.payload else []
+def _loads(raw: str | None) -> list[dict]:
+    """A message's payload: one rendering context, or the list a burst was sent as."""
+    data = json.loads(raw) if raw else []
     return data if isinstance(data, list) else [data]
+
+
+def _payloads(message: OutboxMessage) -> list[dict]:
+    return _loads(message.payload)
 
 
 async def _take_along(session: AsyncSession, leader: OutboxMessage, now: datetime) -> None:
     """Merge the rest of the leader's burst into it, in the claim's transaction."""
-    others = list((await session.execute(
+    others = (await session.execute(
         select(OutboxMessage.id, OutboxMessage.payload).where(
             OutboxMessage.coalesce_key == leader.coalesce_key, OutboxMessage.status == "pending",
             OutboxMessage.id != leader.id,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-        .order_by(OutboxMessage.id))).all())
+        .order_by(OutboxMessage.id))).all()
+    if not others:
+        return
+    try:  # rendered before anything is merged: a template bug sends them one by one, never stalls the outbox
+        render_digest(leader.event_type, _payloads(leader) + [p for _, raw in others for p in _loads(raw)])
+    except Exception:  # noqa: BLE001
+        log.exception("rendering the burst of outbox message %s failed; sending its messages one by one", leader.id)
+        return
     payloads = _payloads(leader)
-    for other_id, payload in others:
+    for other_id, raw in others:
         won = await session.execute(
             update(OutboxMessage).where(
                 OutboxMessage.id == other_id, OutboxMessage.status == "pending",
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-            .values(status="merged", sent_at=now))
+            .values(status="merged"))
         if won.rowcount == 1:  # else another worker claimed it meanwhile: it goes out with theirs
-            data = json.loads(payload) if payload else []
-            payloads.extend(data if isinstance(data, list) else [data])
+            payloads.extend(_loads(raw))
     if len(payloads) == len(_payloads(leader)):
         return
     digest = render_digest(leader.event_type, payloads)
