@@ -34,10 +34,14 @@ class PriceJobs:
         self.sessions = sessions
         self.http: httpx.AsyncClient | None = None
         self.senders = None
-        from app.notifications.deployments import install as notify_state_changes
+        self.state_changes = None
 
-        # What the sync job and auto-repair see queues notifications, for as long as the jobs run.
-        self.state_changes = notify_state_changes(settings)
+    def _notify_state_changes(self) -> None:
+        """What the sync job and auto-repair see queues notifications, from their first run to ``close``."""
+        if self.state_changes is None:
+            from app.notifications.deployments import install
+
+            self.state_changes = install(self.settings)
 
     async def poll(self, name: str) -> None:
         if self.http is None:
@@ -59,6 +63,7 @@ class PriceJobs:
         from app.console.sync import sync_all
         from app.security.keyring import keyring_from_settings
 
+        self._notify_state_changes()
         if self.http is None:
             self.http = new_client(timeout=self.settings.polling.timeout_seconds)
         for report in await sync_all(self.sessions, keyring_from_settings(self.settings), self.http):
@@ -102,6 +107,7 @@ class PriceJobs:
         from app.repair.jobs import run_repair_cycle
         from app.security.keyring import keyring_from_settings
 
+        self._notify_state_changes()
         if self.http is None:
             self.http = new_client(timeout=self.settings.polling.timeout_seconds)
         report = await run_repair_cycle(self.sessions, keyring_from_settings(self.settings), self.http, self.settings)
@@ -111,7 +117,9 @@ class PriceJobs:
     async def close(self) -> None:
         from app.console.signals import disconnect
 
-        disconnect(self.state_changes)
+        if self.state_changes is not None:
+            disconnect(self.state_changes)
+            self.state_changes = None
         if self.http is not None:
             await self.http.aclose()
 

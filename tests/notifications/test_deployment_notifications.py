@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from app.console.errors import ConsoleError
 from app.console.instances import LaunchSpec, launch, perform
-from app.console.signals import disconnect
+from app.console.signals import disconnect, receivers
 from app.console.sync import sync_binding
 from app.db.models import Instance, NotificationPreference, OutboxMessage, TelegramChat
 from app.db.types import utcnow
@@ -283,6 +283,7 @@ async def test_telegram_switches_are_disabled_and_not_saved_without_a_bot_token(
         assert response.status_code == 200
     finally:
         await client.__aexit__(None, None, None)
+    assert receivers() == []  # the app's lifespan subscribed, and unsubscribed at shutdown
     prefs = await stored(sessions, pro.user_id)
     assert ("deployment_state", "telegram") not in prefs and ("failure", "telegram") not in prefs
     assert prefs[("failure", "email")] is True and prefs[("deployment_state", "email")] is False
