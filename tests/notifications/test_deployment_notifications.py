@@ -25,7 +25,9 @@ from app.db.types import utcnow
 from app.notifications.deployments import COALESCE_WINDOW, install
 from app.notifications.dispatch import deliver_due
 from app.notifications.outbox import set_preference
-from app.settings import MailSettings, PollingSettings, SandboxSettings, SecuritySettings, Settings, TelegramSettings, WebSettings
+from app.settings import (
+    MailSettings, PollingSettings, SandboxSettings, SecuritySettings, Settings, TelegramSettings, WebSettings,
+)
 from app.security.keyring import generate_key_spec
 from tests.console.conftest import clock, cloud, http, keyring, make_account  # noqa: F401 - fixtures
 from tests.notifications.conftest import BASE_URL, BOT_TOKEN, BOT_USERNAME, outbox, telegram  # noqa: F401
@@ -146,7 +148,8 @@ async def test_a_sync_that_sees_a_spot_instance_preempted_queues_a_failure(
     assert mail["To"] == pro.email and mail["Subject"] == "Preempted: gpu-1 on Sandbox (simulated)"
 
 
-async def test_an_on_demand_instance_is_never_preempted(sessions, keyring, http, clock, cloud, pro, subscribed):  # noqa: F811
+async def test_an_on_demand_instance_is_never_preempted(
+        sessions, keyring, http, clock, cloud, pro, subscribed):  # noqa: F811
     await running(sessions, keyring, http, clock, pro, spot=False)
     cloud.set_faults(pro.api_key, preempt_spot_after_seconds=120)
     clock.advance(600)
@@ -193,7 +196,8 @@ async def test_a_launch_that_never_reached_the_provider_is_a_failed_launch(
     assert "The launch failed: the launch never reached the provider" in message.body_text
 
 
-async def test_basic_accounts_get_no_deployment_notifications(sessions, keyring, http, clock, cloud, subscribed):  # noqa: F811
+async def test_basic_accounts_get_no_deployment_notifications(
+        sessions, keyring, http, clock, cloud, subscribed):  # noqa: F811
     basic = await make_account(sessions, keyring, "basic@example.com")
     cloud.set_faults(basic.api_key, fail_boot=True)
     await running(sessions, keyring, http, clock, basic)
@@ -360,5 +364,6 @@ async def test_a_burst_on_telegram_is_one_message_listing_the_changes(
     lines = text.splitlines()
     assert lines[0] == "<b>3 changes to your deployments</b>"
     assert lines[1].startswith(f'• <a href="{BASE_URL}/console/instances/')
-    assert [line.split("</a>")[1] for line in lines[1:]] == [" on Sandbox (simulated): launching → <b>provisioning</b>"] * 3
+    change = " on Sandbox (simulated): launching → <b>provisioning</b>"
+    assert [line.split("</a>")[1] for line in lines[1:]] == [change] * 3
     assert [line.split(">")[1].split("<")[0] for line in lines[1:]] == ["gpu-0", "gpu-1", "gpu-2"]
