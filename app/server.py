@@ -70,6 +70,11 @@ def create_app(
     from app.web.assets import static_file
 
     async def on_startup(app: Litestar) -> None:
+        from app.notifications.deployments import install as notify_state_changes
+
+        # State changes seen by the console (and an embedded worker) queue notifications.
+        # A list: test clients run the lifespan once each, on one app.
+        app.state.setdefault("state_change_subscriptions", []).append(notify_state_changes(settings))
         if settings.polling.load_snapshot:
             loaded = await load_snapshot(sessions)
             if loaded:
@@ -86,6 +91,11 @@ def create_app(
             app.state.worker.start()
 
     async def on_shutdown(app: Litestar) -> None:
+        from app.console.signals import disconnect
+
+        subscriptions = app.state.get("state_change_subscriptions") or []
+        if subscriptions:
+            disconnect(subscriptions.pop())
         worker = getattr(app.state, "worker", None)
         if worker is not None:
             await worker.stop()

@@ -167,6 +167,9 @@ class Instance:
     client_token: str = ""
     """Our launch idempotency key, read back from wherever the adapter stored it (tag, label,
     name suffix): how the reconciler recognises an instance whose launch record never completed."""
+    preempted: bool = False
+    """The provider took this spot instance back to reclaim capacity (an interruption, not the
+    user's doing); ``status`` says what became of it (terminated, or stopped where it is kept)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,12 +56,19 @@ async def run_worker(settings: Settings, sessions: async_sessionmaker[AsyncSessi
     On start the worker's clock queues each fan-out's latest tick (procrastinate's periodic
     deferrer catches up on ticks up to ten minutes old, once across all workers), so a fresh
     ``make run`` polls and syncs at once instead of waiting for the next tick."""
+    from app.console.signals import disconnect
+    from app.notifications.deployments import install as notify_state_changes
+
     use_database(settings.database.url)
     resources = JobResources(settings, sessions)
+    # What the sync job and auto-repair see queues notifications (the same subscriber as the web
+    # app's, by name, so an embedded worker does not notify twice).
+    subscription = notify_state_changes(settings)
     try:
         async with job_app.open_async():
             await job_app.run_worker_async(**worker_options(resources, concurrency, name=name))
     finally:
+        disconnect(subscription)
         await resources.close()
 
 

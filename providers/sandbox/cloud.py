@@ -35,7 +35,10 @@ TERMINATING = "terminating"
 TERMINATED = "terminated"
 ERROR = "error"  # the boot failed
 CRASHED = "crashed"  # it ran, then died
-RAW_STATUSES = (PROVISIONING, RUNNING, REBOOTING, STOPPING, STOPPED, TERMINATING, TERMINATED, ERROR, CRASHED)
+PREEMPTED = "preempted"  # a spot instance the cloud took back: terminated, not by the user
+RAW_STATUSES = (PROVISIONING, RUNNING, REBOOTING, STOPPING, STOPPED, TERMINATING, TERMINATED, ERROR, CRASHED,
+                PREEMPTED)
+_ENDED = (TERMINATED, PREEMPTED)
 
 # Which action each status allows; anything else is 409 invalid_state.
 ACTIONS_FROM = {
@@ -104,12 +107,14 @@ class Faults:
     """At most this many instances that are not terminated; one more answers 403 ``quota_exceeded``."""
     health_failing: bool = False
     """Running instances fail their health checks (the machine runs, the service on it does not)."""
+    preempt_spot_after_seconds: float | None = None
+    """A running spot instance is taken back (``preempted``, terminated) after this many seconds of running."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "no_capacity_types", frozenset(self.no_capacity_types))
         if not 0 <= self.api_error_rate <= 1:
             raise ValueError("api_error_rate is a share between 0 and 1")
-        for name in ("crash_after_seconds", "quota"):
+        for name in ("crash_after_seconds", "quota", "preempt_spot_after_seconds"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} cannot be negative")
@@ -138,7 +143,7 @@ _JSON_TYPES = {
     "fail_boot": "boolean", "crash_after_seconds": "number or null", "api_error_rate": "number",
     "seed": "integer", "rate_limited": "boolean", "retry_after_seconds": "integer",
     "latency_seconds": "number", "no_capacity_types": "list of strings", "quota": "integer or null",
-    "health_failing": "boolean",
+    "health_failing": "boolean", "preempt_spot_after_seconds": "number or null",
 }
 
 
@@ -275,7 +280,7 @@ class SandboxCloud:
             if spec["instance_type"].name in faults.no_capacity_types:
                 raise ApiError(409, "no_capacity",
                                f"no capacity for {spec['instance_type'].name} in {spec['region']} right now")
-            live = sum(1 for inst in account.instances.values() if inst.status != TERMINATED)
+            live = sum(1 for inst in account.instances.values() if inst.status not in _ENDED)
             if faults.quota is not None and live >= faults.quota:
                 raise ApiError(403, "quota_exceeded", f"the account's quota of {faults.quota} instance(s) is used up")
             itype = spec["instance_type"]
@@ -323,7 +328,7 @@ class SandboxCloud:
             account = self._account(api_key)
             now = self._settle_all(account)
             inst = self._find(account, instance_id)
-            if inst.status == TERMINATED:
+            if inst.status in _ENDED:
                 return False
             if inst.status != TERMINATING:
                 inst.status, inst.since = TERMINATING, now
@@ -348,9 +353,13 @@ class SandboxCloud:
             return STOPPED, t.stop
         if inst.status == TERMINATING:
             return TERMINATED, t.terminate
-        if inst.status == RUNNING and faults.crash_after_seconds is not None:
-            return CRASHED, faults.crash_after_seconds
-        if inst.status == TERMINATED:
+        if inst.status == RUNNING:
+            ends = [(CRASHED, faults.crash_after_seconds)] if faults.crash_after_seconds is not None else []
+            if inst.spot and faults.preempt_spot_after_seconds is not None:
+                ends.append((PREEMPTED, faults.preempt_spot_after_seconds))
+            if ends:
+                return min(ends, key=lambda end: end[1])
+        if inst.status in _ENDED:
             return None, t.retention
         return None
 
