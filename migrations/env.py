@@ -8,9 +8,11 @@ from sqlalchemy import create_engine, pool, text
 from app.db.base import Base
 from app.db.engine import sync_url
 import app.db.models  # noqa: F401  (registers every table on Base.metadata)
+from providers.sandbox import tables as sandbox_tables
 
 config = context.config
-target_metadata = Base.metadata
+# The sandbox provider's tables have their own MetaData (providers never import the app's models).
+target_metadata = [Base.metadata, sandbox_tables.metadata]
 # The job queue's tables belong to procrastinate (created from its own schema by migration 0007).
 JOB_QUEUE_PREFIX = "procrastinate_"
 

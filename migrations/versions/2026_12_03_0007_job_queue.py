@@ -5,7 +5,7 @@ The SQL is the installed procrastinate's own schema; a later procrastinate relea
 it ships migration files (procrastinate/sql/migrations), applied in a new revision of ours.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0007_notify
 Create Date: 2026-12-03
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0007'
-down_revision = '0006'
+down_revision = '0007_notify'
 branch_labels = None
 depends_on = None
 

@@ -59,7 +59,7 @@ class AccountView(Protocol):
     def instances(self) -> list[InstanceState]: ...
     def instance(self, instance_id: str) -> InstanceState | None: ...
     def by_token(self, client_token: str) -> InstanceState | None: ...
-    def live_count(self, terminated: str) -> int: ...
+    def live_count(self, ended: tuple[str, ...]) -> int: ...
     def add(self, instance: InstanceState) -> None: ...
     def changed(self, instance: InstanceState) -> None: ...
     def remove(self, instance: InstanceState) -> None: ...
@@ -85,8 +85,8 @@ class _MemoryAccount:
     def by_token(self, client_token: str) -> InstanceState | None:
         return next((i for i in self.by_id.values() if i.client_token == client_token), None)
 
-    def live_count(self, terminated: str) -> int:
-        return sum(1 for i in self.by_id.values() if i.status != terminated)
+    def live_count(self, ended: tuple[str, ...]) -> int:
+        return sum(1 for i in self.by_id.values() if i.status not in ended)
 
     def add(self, instance: InstanceState) -> None:
         self.by_id[instance.id] = instance
@@ -175,10 +175,13 @@ class _DatabaseAccount:
         found = self._keep(rows)
         return found[0] if found else next((i for i in self._new.values() if i.client_token == client_token), None)
 
-    def live_count(self, terminated: str) -> int:
+    def live_count(self, ended: tuple[str, ...]) -> int:
+        # Instances changed in this block are counted by their new status, not their stored one.
+        c = tables.instances.c
         stored = self.connection.execute(select(func.count()).select_from(tables.instances).where(
-            tables.instances.c.key_digest == self.digest, tables.instances.c.status != terminated)).scalar_one()
-        return stored + sum(1 for i in self._new.values() if i.status != terminated)
+            c.key_digest == self.digest, c.status.not_in(ended),
+            c.id.not_in(set(self._changed) | self._removed))).scalar_one()
+        return stored + sum(1 for i in [*self._new.values(), *self._changed.values()] if i.status not in ended)
 
     def add(self, instance: InstanceState) -> None:
         self._new[instance.id] = instance
