@@ -187,6 +187,13 @@ class SandboxSettings:
     demo_email: str = field(default_factory=lambda: _env("DEMO_EMAIL", "demo@computehub.local"))
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password-123"))
     time_scale: float = field(default_factory=lambda: float(_env("SANDBOX_TIME_SCALE", "1")))
+    store: str = field(default_factory=lambda: _env("SANDBOX_STORE", "database"))
+    """database (the sandbox's own tables in the app's database: it survives restarts and every
+    web and worker process sees the same instances) | memory (one process, gone with it)"""
+
+    def __post_init__(self) -> None:
+        if self.store not in ("database", "memory"):
+            raise ValueError("COMPUTEHUB_SANDBOX_STORE must be database or memory")
 
 
 @dataclass(frozen=True)

@@ -424,11 +424,26 @@ _default_lock = threading.Lock()
 
 
 def get_cloud() -> SandboxCloud:
-    """The process-wide cloud behind the ``sandbox`` provider (timings scaled by settings)."""
+    """The process-wide cloud behind the ``sandbox`` provider (timings scaled by settings; its state
+    in the app's database unless ``COMPUTEHUB_SANDBOX_STORE=memory``)."""
     global _default_cloud
     with _default_lock:
         if _default_cloud is None:
             from app.settings import get_settings  # providers/ reads app settings lazily, once
 
-            _default_cloud = SandboxCloud(timings=Timings().scaled(get_settings().sandbox.time_scale))
+            settings = get_settings()
+            _default_cloud = SandboxCloud(timings=Timings().scaled(settings.sandbox.time_scale),
+                                          store=_store_for(settings))
         return _default_cloud
+
+
+def _store_for(settings) -> SandboxStore:
+    if settings.sandbox.store == "memory":
+        return MemoryStore()
+    from sqlalchemy import create_engine
+
+    from providers.sandbox.store import DatabaseStore
+
+    url = settings.database.url.replace("sqlite+aiosqlite", "sqlite").replace("postgresql+asyncpg",
+                                                                              "postgresql+psycopg")
+    return DatabaseStore(create_engine(url, pool_pre_ping=True))
