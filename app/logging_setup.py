@@ -59,3 +59,5 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> No
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # The job engine logs every job at INFO; our tasks log what they did.
+    logging.getLogger("procrastinate").setLevel(max(level, logging.WARNING))

@@ -1,4 +1,4 @@
-"""The Litestar application: pages, JSON API, health and metrics, and (optionally) the scheduler."""
+"""The Litestar application: pages, JSON API, health and metrics, and (optionally) an embedded job worker."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.db.engine import get_engine, session_factory
 from app.services.snapshot import load_snapshot
 from app.settings import Settings, get_settings
+from app.web.health import healthz, readyz
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -29,11 +30,6 @@ COMPRESSION = CompressionConfig(backend="brotli", brotli_gzip_fallback=True, exc
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
     async with state.sessions() as session:
         yield session
-
-
-@get("/healthz", include_in_schema=False, sync_to_thread=False)
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 def register_template_helpers(engine: JinjaTemplateEngine) -> None:
@@ -49,12 +45,12 @@ def create_app(
     settings: Settings | None = None,
     *,
     engine: AsyncEngine | None = None,
-    run_scheduler: bool | None = None,
+    run_worker: bool | None = None,
 ) -> Litestar:
     settings = settings or get_settings()
     engine = engine or get_engine(settings.database.url)
     sessions = session_factory(engine)
-    run_scheduler = settings.embedded_worker if run_scheduler is None else run_scheduler
+    run_worker = settings.embedded_worker if run_worker is None else run_worker
 
     from app.api.cache import PriceResponseCache
     from app.api.routes import API_ROUTER
@@ -74,6 +70,11 @@ def create_app(
     from app.web.assets import static_file
 
     async def on_startup(app: Litestar) -> None:
+        from app.notifications.deployments import install as notify_state_changes
+
+        # State changes seen by the console (and an embedded worker) queue notifications.
+        # A list: test clients run the lifespan once each, on one app.
+        app.state.setdefault("state_change_subscriptions", []).append(notify_state_changes(settings))
         if settings.polling.load_snapshot:
             loaded = await load_snapshot(sessions)
             if loaded:
@@ -83,24 +84,28 @@ def create_app(
             from app.security.keyring import keyring_from_settings
 
             await ensure_demo_account(sessions, settings, keyring_from_settings(settings))
-        if run_scheduler:
-            from app.jobs.scheduler import build_scheduler
+        if run_worker:
+            from app.jobs.runner import EmbeddedWorker
 
-            scheduler, jobs = build_scheduler(settings, sessions)
-            scheduler.start()
-            app.state.scheduler, app.state.jobs = scheduler, jobs
+            app.state.worker = EmbeddedWorker(settings, sessions)
+            app.state.worker.start()
 
     async def on_shutdown(app: Litestar) -> None:
-        scheduler = getattr(app.state, "scheduler", None)
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-            await app.state.jobs.close()
+        from app.console.signals import disconnect
+
+        subscriptions = app.state.get("state_change_subscriptions") or []
+        if subscriptions:
+            disconnect(subscriptions.pop())
+        worker = getattr(app.state, "worker", None)
+        if worker is not None:
+            await worker.stop()
         await close_webhook_application(app)
 
     prometheus = PrometheusConfig(app_name="computehub", group_path=True, exclude=["/metrics", "/static"])
     app = Litestar(
         route_handlers=[
             healthz,
+            readyz,
             MetricsController,
             static_file,
             *PAGE_HANDLERS,

@@ -200,6 +200,13 @@ class SandboxSettings:
     /api/v1/gpus): list the simulated cloud's offers there, labelled "simulated" and without buy
     links. Off by default: the console still launches on the sandbox, but a visitor comparing prices
     never sees made-up ones. Needs ``SANDBOX`` on."""
+    store: str = field(default_factory=lambda: _env("SANDBOX_STORE", "database"))
+    """database (the sandbox's own tables in the app's database: it survives restarts and every
+    web and worker process sees the same instances) | memory (one process, gone with it)"""
+
+    def __post_init__(self) -> None:
+        if self.store not in ("database", "memory"):
+            raise ValueError("COMPUTEHUB_SANDBOX_STORE must be database or memory")
 
     @property
     def on_price_pages(self) -> bool:
@@ -264,7 +271,7 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     repair: RepairSettings = field(default_factory=RepairSettings)
     embedded_worker: bool = field(default_factory=lambda: _env_bool("EMBEDDED_WORKER", False))
-    """Run the scheduler inside the web process (``make run``); production runs ``computehub worker``."""
+    """Run a job worker inside the web process (``make run``); production runs ``computehub worker``."""
 
     @property
     def secure_cookies(self) -> bool:

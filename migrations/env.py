@@ -8,9 +8,19 @@ from sqlalchemy import create_engine, pool, text
 from app.db.base import Base
 from app.db.engine import sync_url
 import app.db.models  # noqa: F401  (registers every table on Base.metadata)
+from providers.sandbox import tables as sandbox_tables
 
 config = context.config
-target_metadata = Base.metadata
+# The sandbox provider's tables have their own MetaData (providers never import the app's models).
+target_metadata = [Base.metadata, sandbox_tables.metadata]
+# The job queue's tables belong to procrastinate (created from its own schema by migration 0010).
+JOB_QUEUE_PREFIX = "procrastinate_"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ in ("table", "index") and name and name.startswith(JOB_QUEUE_PREFIX))
+
+
 # Serialises concurrent `db upgrade` runs (several containers starting at once).
 _PG_ADVISORY_LOCK_ID = 7_301_1994
 
@@ -38,6 +48,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
+        include_object=include_object,
         transaction_per_migration=True,
     )
     try:

@@ -174,6 +174,9 @@ class Instance:
     """The SSH port the provider reports (a mapped port, e.g. 40122); None: 22."""
     ssh_user: str | None = None
     """The login the provider reports for SSH; None: the adapter's ``SSH_USER``."""
+    preempted: bool = False
+    """The provider took this spot instance back to reclaim capacity (an interruption, not the
+    user's doing); ``status`` says what became of it (terminated, or stopped where it is kept)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import os
 
 os.environ.setdefault("COMPUTEHUB_POLLING", "false")
 os.environ.setdefault("COMPUTEHUB_LOAD_SNAPSHOT", "false")
+os.environ.setdefault("COMPUTEHUB_SANDBOX_STORE", "memory")  # tests that persist it pass their own store
 os.environ.setdefault("COMPUTEHUB_DEMO_ACCOUNT", "false")  # tests that want it turn it on in their settings
 
 import psycopg

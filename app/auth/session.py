@@ -106,7 +106,7 @@ def csrf_middleware(settings: Settings) -> DefineMiddleware:
     secret = settings.security.session_secret or _local_secret(settings)
     return DefineMiddleware(SessionBoundCSRFMiddleware, tokens=CSRFTokens(secret), session_cookie=SESSION_COOKIE,
                             secure=settings.secure_cookies,
-                            exclude_prefixes=("/api/", "/webhooks/", "/schema/openapi", "/static/", "/healthz", "/metrics"))
+                            exclude_prefixes=("/api/", "/webhooks/", "/schema/openapi", "/static/", "/healthz", "/readyz", "/metrics"))
 
 
 def _local_secret(settings: Settings) -> str:

@@ -68,9 +68,9 @@ def _safe_url(url: str) -> str:
 @cli.command()
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)
-@click.option("--no-worker", is_flag=True, help="Do not run the scheduler in-process.")
+@click.option("--no-worker", is_flag=True, help="Do not run a job worker in-process.")
 def run(host: str | None, port: int | None, no_worker: bool) -> None:
-    """Migrate, load the price snapshot, and serve the web app with the scheduler in-process."""
+    """Migrate, load the price snapshot, and serve the web app with a job worker in-process."""
     import os
 
     import uvicorn
@@ -95,9 +95,14 @@ def run(host: str | None, port: int | None, no_worker: bool) -> None:
 
 
 @cli.command()
-def worker() -> None:
-    """Run the scheduler alone (polling and background jobs), for production."""
-    from app.jobs.scheduler import build_scheduler
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Tasks this worker runs at once.")
+def worker(concurrency: int) -> None:
+    """Run a job worker (polling, syncs, auto-repair, notifications, costs), for production.
+
+    Start as many as you like: on PostgreSQL they share one queue and never run the same unit twice.
+    """
+    from app.jobs.runner import run_worker
     from app.services.snapshot import load_snapshot
 
     settings = get_settings()
@@ -107,14 +112,8 @@ def worker() -> None:
         sessions = _sessions()
         if settings.polling.load_snapshot:
             await load_snapshot(sessions)
-        scheduler, jobs = build_scheduler(settings, sessions)
-        scheduler.start()
-        console.print("worker started; Ctrl-C to stop")
-        try:
-            await asyncio.Event().wait()
-        finally:
-            scheduler.shutdown(wait=False)
-            await jobs.close()
+        console.print(f"worker started (concurrency {concurrency}); Ctrl-C to stop")
+        await run_worker(settings, sessions, concurrency=concurrency)
 
     try:
         asyncio.run(main())

@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.console import signals
 from app.console.bindings import build_provider, get_owned as get_owned_binding, provider_class
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.db.models import Instance, InstanceEvent, Offer as OfferRow, ProviderBinding
@@ -87,9 +88,40 @@ def record_event(session: AsyncSession, row: Instance, status: str, raw: str = "
                               price_per_hour=row.provider_price_per_hour or row.offer_price_per_hour))
 
 
-def apply_provider_state(session: AsyncSession, row: Instance, remote: ProviderInstance, at: datetime) -> bool:
+async def change_state(session: AsyncSession, row: Instance, status: str, *, source: str, raw: str = "",
+                       message: str | None = None, at: datetime | None = None, failure: str | None = None,
+                       error: str | None = None) -> None:
+    """Move ``row`` to ``status``: store the event and announce the change (old and new state) to
+    the subscribers of ``app.console.signals``, all in the caller's transaction."""
+    at = at or utcnow()
+    old = row.status
+    row.status = status
+    row.updated_at = at
+    if status == InstanceStatus.TERMINATED.value:
+        row.terminated_at = at
+    record_event(session, row, status, raw, message=message, at=at)
+    if old != status:
+        await signals.emit(session, signals.StateChange(
+            instance_id=row.id, user_id=row.user_id, instance_name=row.name, provider=row.provider,
+            old_status=old, new_status=status, at=at, source=source, message=message, failure=failure,
+            error=error))
+
+
+def _reported_failure(remote: ProviderInstance) -> tuple[str | None, str | None]:
+    """A failure the provider reports: a preempted spot instance, or its error state."""
+    if remote.preempted:
+        reported = f" (reported as {remote.raw_status})" if remote.raw_status else ""
+        return signals.PREEMPTION, f"the provider took this spot instance back{reported}"
+    if remote.status == InstanceStatus.FAILED:
+        return signals.PROVIDER_FAILURE, f"the provider reports it as {remote.raw_status or 'failed'}"
+    return None, None
+
+
+async def apply_provider_state(session: AsyncSession, row: Instance, remote: ProviderInstance, at: datetime, *,
+                               source: str = signals.SYNC) -> bool:
     """Copy what the provider reports; store an event when the state or the hourly price changed
     (events carry the price in force, so cost accrual sees a new rate from its time on).
+    A state change is announced (``change_state``), with the failure when the provider reports one.
     Returns whether the state changed."""
     changed = row.status != remote.status.value
     repriced = remote.price_per_hour is not None and remote.price_per_hour != row.provider_price_per_hour
@@ -101,13 +133,12 @@ def apply_provider_state(session: AsyncSession, row: Instance, remote: ProviderI
         row.ssh_host, row.ssh_port, row.ssh_user = remote.ssh_host, remote.ssh_port, remote.ssh_user
     row.last_synced_at = at
     if changed:
-        row.status = remote.status.value
-        row.updated_at = at
-        if remote.status == InstanceStatus.TERMINATED:
-            row.terminated_at = at
-    if changed or repriced:
+        failure, error = _reported_failure(remote)
+        await change_state(session, row, remote.status.value, source=source, raw=remote.raw_status, at=at,
+                           failure=failure, error=error)
+    elif repriced:
         record_event(session, row, row.status, remote.raw_status,
-                     message=None if changed else "the provider reports a new hourly price", at=at)
+                     message="the provider reports a new hourly price", at=at)
     return changed
 
 
@@ -171,9 +202,10 @@ async def launch(
             row.last_error = _user_message(exc)
             row.updated_at = utcnow()
             if definite:  # nothing was created: the launch simply failed
-                row.status = InstanceStatus.FAILED.value
                 row.terminated_at = row.updated_at
-                record_event(session, row, row.status, message=row.last_error)
+                await change_state(session, row, InstanceStatus.FAILED.value, source=signals.CONSOLE,
+                                   message=row.last_error, at=row.updated_at, failure=signals.LAUNCH_FAILED,
+                                   error=row.last_error)
             # otherwise (timeout, 5xx) it may exist: stay `launching`, the reconciler will know
         raise ConsoleError(row.last_error) from exc
     if after_provider_accepted is not None:  # test hook: a crash exactly here must leak nothing
@@ -183,7 +215,7 @@ async def launch(
         row = await session.get(Instance, row.id)
         if row.provider_instance_id is None:  # the reconciler may have adopted it meanwhile
             row.provider_instance_id = remote.instance_id
-            apply_provider_state(session, row, remote, utcnow())
+            await apply_provider_state(session, row, remote, utcnow(), source=signals.CONSOLE)
         return row
 
 
@@ -280,11 +312,8 @@ async def perform(
             raise ConsoleError(_user_message(exc)) from exc
         async with sessions() as session, session.begin():
             fresh = await session.get(Instance, row.id)
-            fresh.status = target.value if row.provider_instance_id else InstanceStatus.TERMINATED.value
-            fresh.updated_at = utcnow()
-            if fresh.status == InstanceStatus.TERMINATED.value:
-                fresh.terminated_at = fresh.updated_at
-            record_event(session, fresh, fresh.status, message=f"{operation} requested")
+            status = target.value if row.provider_instance_id else InstanceStatus.TERMINATED.value
+            await change_state(session, fresh, status, source=signals.CONSOLE, message=f"{operation} requested")
             return fresh
     finally:
         async with sessions() as session, session.begin():

@@ -2,7 +2,8 @@
 
 For each binding: read our rows, ask the provider what it runs (no transaction open), then in
 one short transaction:
-- update the state of every known instance, storing an event per change;
+- update the state of every known instance, storing an event per change and announcing it
+  (``app.console.signals``: old and new state, and the failure when the provider reports one);
 - adopt a provider instance that carries the client token of one of our unfinished launches
   (the worker died after the provider accepted the launch and before we recorded it);
 - record instances the provider runs that ComputeHub did not create, as ``discovered``;
@@ -23,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.console.bindings import build_provider
 from app.console.errors import ConsoleError
-from app.console.instances import FINAL_STATES, LAUNCHING, apply_provider_state, record_event
+from app.console import signals
+from app.console.instances import FINAL_STATES, LAUNCHING, apply_provider_state, change_state, record_event
 from app.db.models import Instance, ProviderBinding
 from app.db.types import utcnow
 from app.services import leases
@@ -138,21 +140,20 @@ async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, Provi
             continue  # an action is in flight on this row: its own write wins
         if row.status in FINAL_STATES:
             continue
-        if apply_provider_state(session, row, remote_instance, now):
+        if await apply_provider_state(session, row, remote_instance, now, source=signals.SYNC):
             report.updated += 1
     for instance_id, found in missing_checked.items():
         row = by_provider_id.get(instance_id)
         if found is None and row is not None and row.status not in FINAL_STATES:
-            row.status = InstanceStatus.TERMINATED.value
-            row.terminated_at = row.updated_at = now
-            record_event(session, row, row.status, message="the provider no longer knows this instance", at=now)
+            await change_state(session, row, InstanceStatus.TERMINATED.value, source=signals.SYNC,
+                               message="the provider no longer knows this instance", at=now)
             report.gone += 1
     for row in pending.values():
         if now - row.created_at > LAUNCH_GRACE:
-            row.status = InstanceStatus.FAILED.value
             row.last_error = "the launch never reached the provider"
-            row.terminated_at = row.updated_at = now
-            record_event(session, row, row.status, message=row.last_error, at=now)
+            row.terminated_at = now
+            await change_state(session, row, InstanceStatus.FAILED.value, source=signals.SYNC, message=row.last_error,
+                               at=now, failure=signals.LAUNCH_FAILED, error=row.last_error)
             report.failed_launches += 1
 
 

@@ -4,10 +4,17 @@ A failed send is retried with growing delays and never lost; after the last retr
 kept as ``dead`` with its error. Claims expire, so a worker that dies mid-send only delays a
 message. Telegram's limits are respected: at most one message per chat per second from here, and
 a 429's ``retry_after`` postpones that message.
+
+Bursts: a claimed message with a ``coalesce_key`` takes along every other message of its key that
+is still pending and unclaimed (due or not): in the claim's transaction they become ``merged`` and
+the claimed one is rendered again as the list of all of them. Each message is claimed by one
+conditional UPDATE, so across workers every change is in exactly one sent message, and delivering
+again finds nothing left to send.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import OutboxMessage, TelegramChat
 from app.db.types import utcnow
+from app.notifications.messages import render_digest
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
@@ -51,13 +59,15 @@ class DispatchReport:
 async def _claim(sessions: async_sessionmaker[AsyncSession], now: datetime, limit: int) -> list[OutboxMessage]:
     token_until = now + CLAIM_TTL
     async with sessions() as session, session.begin():
-        due = list((await session.execute(
-            select(OutboxMessage.id).where(
+        due = (await session.execute(
+            select(OutboxMessage.id, OutboxMessage.coalesce_key).where(
                 OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))).scalars())
-        claimed = []
-        for message_id in due:  # one conditional update each: two workers never claim the same row
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))).all()
+        claimed, bursts = [], set()
+        for message_id, burst in due:  # one conditional update each: two workers never claim the same row
+            if burst is not None and burst in bursts:
+                continue  # goes out with the message of its burst claimed just before
             won = await session.execute(
                 update(OutboxMessage).where(
                     OutboxMessage.id == message_id, OutboxMessage.status == "pending",
@@ -65,8 +75,59 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], now: datetime, limi
                 .values(claimed_until=token_until))
             if won.rowcount == 1:
                 claimed.append(message_id)
-        rows = (await session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)))).scalars()
-        return sorted(rows, key=lambda m: m.id)
+                if burst is not None:
+                    bursts.add(burst)
+        rows = sorted((await session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)))).scalars(),
+                      key=lambda m: m.id)
+        for message in rows:
+            if message.coalesce_key:
+                await _take_along(session, message, now)
+        return rows
+
+
+def _loads(raw: str | None) -> list[dict]:
+    """A message's payload: one rendering context, or the list a burst was sent as."""
+    data = json.loads(raw) if raw else []
+    return data if isinstance(data, list) else [data]
+
+
+def _payloads(message: OutboxMessage) -> list[dict]:
+    return _loads(message.payload)
+
+
+async def _take_along(session: AsyncSession, leader: OutboxMessage, now: datetime) -> None:
+    """Merge the rest of the leader's burst into it, in the claim's transaction."""
+    others = (await session.execute(
+        select(OutboxMessage.id, OutboxMessage.payload).where(
+            OutboxMessage.coalesce_key == leader.coalesce_key, OutboxMessage.status == "pending",
+            OutboxMessage.id != leader.id,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+        .order_by(OutboxMessage.id))).all()
+    if not others:
+        return
+    try:  # rendered before anything is merged: a template bug sends them one by one, never stalls the outbox
+        render_digest(leader.event_type, _payloads(leader) + [p for _, raw in others for p in _loads(raw)])
+    except Exception:  # noqa: BLE001
+        log.exception("rendering the burst of outbox message %s failed; sending its messages one by one", leader.id)
+        return
+    payloads = _payloads(leader)
+    for other_id, raw in others:
+        won = await session.execute(
+            update(OutboxMessage).where(
+                OutboxMessage.id == other_id, OutboxMessage.status == "pending",
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+            .values(status="merged"))
+        if won.rowcount == 1:  # else another worker claimed it meanwhile: it goes out with theirs
+            payloads.extend(_loads(raw))
+    if len(payloads) == len(_payloads(leader)):
+        return
+    digest = render_digest(leader.event_type, payloads)
+    leader.payload = json.dumps(payloads, default=str)
+    leader.subject = digest.subject[:255]
+    if leader.channel == "email":
+        leader.body_text, leader.body_html = digest.text, digest.html
+    else:
+        leader.body_text, leader.body_html = digest.telegram, None
 
 
 async def deliver_due(

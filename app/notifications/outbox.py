@@ -4,6 +4,11 @@
 (an e-mail address always; Telegram once a chat is linked and the bot is configured). A
 ``dedupe_key`` makes "at most once" events idempotent across retries and workers.
 
+Bursts: with ``coalesce`` (a window), the message waits that long and carries a ``coalesce_key``
+(event type, user, channel, destination) and the ``payload`` it was rendered from. When the first
+of a burst is delivered, every message with its key still pending goes out with it, as one list
+(``dispatch``); a change after that starts the next burst.
+
 Only price alerts reach every plan; the other events are the Pro "notifications" feature, so an
 account without it gets none of them. Telegram messages are sent with parse_mode HTML: a plain
 ``body_text`` is escaped for it unless a ready ``telegram_text`` (Telegram's HTML subset) is given.
@@ -12,7 +17,8 @@ account without it gets none of them. Telegram messages are sent with parse_mode
 from __future__ import annotations
 
 import html
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +36,14 @@ from app.notifications.events import (
 
 _INSERT = text(
     "INSERT INTO outbox_messages (user_id, channel, destination, event_type, subject, body_text, body_html, "
-    "dedupe_key, status, attempts, next_attempt_at, created_at) VALUES (:user_id, :channel, :destination, "
-    ":event_type, :subject, :body_text, :body_html, :dedupe_key, 'pending', 0, :now, :now) "
-    "ON CONFLICT (dedupe_key) DO NOTHING"
-).bindparams(bindparam("now", type_=UTCDateTime()))
+    "dedupe_key, coalesce_key, payload, status, attempts, next_attempt_at, created_at) VALUES (:user_id, "
+    ":channel, :destination, :event_type, :subject, :body_text, :body_html, :dedupe_key, :coalesce_key, "
+    ":payload, 'pending', 0, :due, :now) ON CONFLICT (dedupe_key) DO NOTHING"
+).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("due", type_=UTCDateTime()))
+
+
+def burst_key(event_type: str, user_id: int, channel: str, destination: str) -> str:
+    return f"{event_type}:{user_id}:{channel}:{destination}"[:255]
 
 
 async def preferences(session: AsyncSession, user_id: int) -> dict[tuple[str, str], bool]:
@@ -57,16 +67,23 @@ async def linked_chat(session: AsyncSession, user_id: int) -> TelegramChat | Non
         TelegramChat.user_id == user_id, TelegramChat.active.is_(True)))).scalars().first()
 
 
-async def _insert(session: AsyncSession, **values) -> int:
+async def _insert(session: AsyncSession, *, coalesce_key: str | None = None, payload: str | None = None,
+                  due: datetime | None = None, **values) -> int:
+    values.update(coalesce_key=coalesce_key, payload=payload, due=due or values["now"])
     return (await session.execute(_INSERT, values)).rowcount
 
 
 async def notify(
     session: AsyncSession, user_id: int, event_type: str, subject: str, body_text: str,
     body_html: str | None = None, dedupe_key: str | None = None, telegram_enabled: bool = True,
-    now: datetime | None = None, telegram_text: str | None = None,
+    now: datetime | None = None, telegram_text: str | None = None, coalesce: timedelta | None = None,
+    payload: dict | None = None,
 ) -> int:
-    """Queue the event for every channel the user wants; returns how many messages were queued."""
+    """Queue the event for every channel the user wants; returns how many messages were queued.
+
+    ``coalesce``: hold the message that long and send it together with the others of the same
+    event type for this user and channel queued meanwhile; ``payload`` (JSON) is what a list of
+    them is rendered from (``messages.render_digest``)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     user = await session.get(User, user_id)
@@ -90,6 +107,9 @@ async def notify(
             session, user_id=user_id, channel=channel, destination=destination, event_type=event_type,
             subject=subject, body_text=text_for_channel, body_html=body_html if channel == "email" else None,
             dedupe_key=f"{dedupe_key}:{channel}" if dedupe_key else None, now=now,
+            coalesce_key=burst_key(event_type, user_id, channel, destination) if coalesce else None,
+            payload=json.dumps(payload, default=str) if payload is not None else None,
+            due=now + coalesce if coalesce else now,
         )
     return queued
 

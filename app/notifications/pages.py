@@ -63,8 +63,11 @@ class NotificationSettingsController(Controller):
     async def save_preferences(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Redirect:
         await _require_pro(request, db, user)
         on = set(form_list(data, "pref"))
+        # Without a bot token the Telegram switches are shown off and disabled: nothing posted for
+        # them is stored, so they keep what the user chose for when Telegram is set up.
+        channels = [c for c in CHANNELS if c != "telegram" or request.app.state.settings.telegram.enabled]
         for event_type in EVENT_TYPES:
-            for channel in CHANNELS:
+            for channel in channels:
                 await set_preference(db, user.id, event_type, channel, f"{event_type}:{channel}" in on)
         await db.commit()
         return Redirect(f"{PATH}?done=saved")

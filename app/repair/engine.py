@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.console.bindings import build_provider, provider_class
 from app.console.errors import ConsoleError
-from app.console.instances import CLAIM_TTL, LaunchSpec, apply_provider_state, launch, record_event
+from app.console import signals
+from app.console.instances import CLAIM_TTL, LaunchSpec, apply_provider_state, change_state, launch
 from app.console.overview import provider_display_name
 from app.db.models import HealthCheck, Instance, InstanceEvent, ProviderBinding, RepairAction
 from app.notifications.outbox import notify
@@ -144,7 +145,7 @@ def _provider(ctx: RepairContext, binding: ProviderBinding | None) -> tuple[Prov
 
 async def _record_check(session: AsyncSession, ctx: RepairContext, row: Instance, observation: Observation,
                         now: datetime) -> Decision:
-    _apply_observation(session, row, observation, now)
+    await _apply_observation(session, row, observation, now)
     settings = ctx.settings.repair
     status = observation.provider_status
     verdict = judge(
@@ -162,13 +163,12 @@ async def _record_check(session: AsyncSession, ctx: RepairContext, row: Instance
     return await _decide(session, ctx, row, verdict, now)
 
 
-def _apply_observation(session: AsyncSession, row: Instance, observation: Observation, now: datetime) -> None:
+async def _apply_observation(session: AsyncSession, row: Instance, observation: Observation, now: datetime) -> None:
     if observation.remote is not None:
-        apply_provider_state(session, row, observation.remote, now)
+        await apply_provider_state(session, row, observation.remote, now, source=signals.REPAIR)
     elif observation.provider_status == GONE and row.status != InstanceStatus.TERMINATED.value:
-        row.status = InstanceStatus.TERMINATED.value
-        row.terminated_at = row.updated_at = now
-        record_event(session, row, row.status, message="the provider no longer knows this instance", at=now)
+        await change_state(session, row, InstanceStatus.TERMINATED.value, source=signals.REPAIR,
+                           message="the provider no longer knows this instance", at=now)
 
 
 async def _state_since(session: AsyncSession, instance_id: int, status: str, now: datetime) -> datetime:
@@ -303,14 +303,12 @@ async def _delete_old(provider: Provider | None, row: Instance) -> tuple[bool, s
     return True, "; the old instance is being deleted"
 
 
-def _mark_deleting(session: AsyncSession, row: Instance, now: datetime) -> None:
+async def _mark_deleting(session: AsyncSession, row: Instance, now: datetime) -> None:
     row.auto_repair = False  # its replacement is watched now
     row.next_repair_at = None
     if row.status != InstanceStatus.TERMINATED.value:
-        row.status = InstanceStatus.TERMINATING.value
-        row.updated_at = now
-        record_event(session, row, row.status, message=f"auto-repair: deleting it, replaced by #{row.replaced_by_id}",
-                     at=now)
+        await change_state(session, row, InstanceStatus.TERMINATING.value, source=signals.REPAIR,
+                           message=f"auto-repair: deleting it, replaced by #{row.replaced_by_id}", at=now)
 
 
 async def _record_step(session: AsyncSession, ctx: RepairContext, instance_id: int, decision: Decision,
@@ -321,10 +319,8 @@ async def _record_step(session: AsyncSession, ctx: RepairContext, instance_id: i
                           replacement_instance_id=step.replacement_id)
     session.add(action)
     if step.ok and step.action in ("start", "reboot"):
-        row.status = InstanceStatus.PROVISIONING.value
-        row.updated_at = now
-        record_event(session, row, row.status, message=f"auto-repair: {step.action} requested "
-                                                       f"(attempt {decision.attempt})", at=now)
+        await change_state(session, row, InstanceStatus.PROVISIONING.value, source=signals.REPAIR,
+                           message=f"auto-repair: {step.action} requested (attempt {decision.attempt})", at=now)
     if step.replacement_id is not None:
         new = await session.get(Instance, step.replacement_id)
         row.replaced_by_id = new.id
@@ -332,7 +328,7 @@ async def _record_step(session: AsyncSession, ctx: RepairContext, instance_id: i
         new.auto_repair, new.health_check_url = True, row.health_check_url
         new.repair_state, new.repair_attempts, new.next_repair_at = REPAIRING, row.repair_attempts, row.next_repair_at
         if step.old_deleted:
-            _mark_deleting(session, row, now)
+            await _mark_deleting(session, row, now)
     await session.flush()
     verb = {"start": "restarted", "reboot": "rebooted", "replace": "replaced"}[step.action]
     outcome = "" if step.ok else "The step failed: "
@@ -350,7 +346,7 @@ async def _finish_replacement(ctx: RepairContext, row: Instance, provider: Provi
         async with ctx.sessions() as session, session.begin():
             fresh = await session.get(Instance, row.id)
             if fresh.lock_token == token:
-                _mark_deleting(session, fresh, now)
+                await _mark_deleting(session, fresh, now)
     return Outcome(row.id, action="delete_replaced", result=OK if deleted else "failed")
 
 

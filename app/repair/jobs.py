@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
+import procrastinate
 from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.billing.entitlements import entitlements
 from app.db.models import Instance, InstanceEvent
 from app.db.types import utcnow
+from app.jobs.engine import defer_unique, time_limit
+from app.jobs.resources import resources
 from app.repair.engine import DELETE_REQUESTED, GAVE_UP, Outcome, RepairContext, check_instance
 from app.security.keyring import Keyring
 from app.services import leases
@@ -85,3 +88,40 @@ async def run_repair_cycle(sessions: async_sessionmaker[AsyncSession], keyring: 
         return report
     finally:
         await leases.release(sessions, LEASE, holder=holder)
+
+
+# --- tasks: one check per watched instance, fanned out once per check interval -------------------
+
+blueprint = procrastinate.Blueprint()
+FAN_OUT_TICK_SECONDS = 5
+"""The fan-out's clock; it only defers checks once ``check_interval_seconds`` passed (a lease gate)."""
+
+
+@time_limit(120)
+@blueprint.task(name="check_instance", pass_context=True)
+async def check_one_instance(context: procrastinate.JobContext, instance_id: int) -> str:
+    res = resources(context)
+    ctx = RepairContext(res.sessions, res.keyring, res.http, res.settings)
+    outcome = await check_instance(ctx, instance_id, utcnow())
+    if outcome.action:
+        log.info("auto-repair: %s", outcome)
+    return outcome.action or outcome.skipped or "healthy"
+
+
+@blueprint.task(name="fan_out", pass_context=True)
+async def fan_out_checks(context: procrastinate.JobContext, timestamp: int | None = None) -> int:
+    res = resources(context)
+    now = utcnow()
+    interval = timedelta(seconds=res.settings.repair.check_interval_seconds)
+    # A gate, not a lock: whoever takes it first starts this interval's checks; it is never released.
+    if not await leases.acquire(res.sessions, "repair:fan-out", interval, holder=uuid.uuid4().hex, now=now):
+        return 0
+    async with res.sessions() as session:
+        ids = await watched_instances(session, now, res.settings.billing.grace_days)
+    deferred = 0
+    for instance_id in ids:
+        deferred += await defer_unique(check_one_instance, f"repair:{instance_id}", instance_id=instance_id) is not None
+    return deferred
+
+
+PERIODIC = ((fan_out_checks, FAN_OUT_TICK_SECONDS),)

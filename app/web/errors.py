@@ -25,7 +25,7 @@ INTERNAL_ERROR = "Something went wrong on our side. We have logged it"
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path in ("/schema", "/healthz", "/metrics")
+    return request.url.path.startswith("/api/") or request.url.path in ("/schema", "/healthz", "/readyz", "/metrics")
 
 
 def _error(request: Request, status: int, message: str, *, request_id: str | None = None) -> Response:

@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 from collections.abc import Iterable
 
+from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
@@ -73,3 +74,12 @@ def metrics_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 class MetricsController(PrometheusController):
     guards = [metrics_guard]
     include_in_schema = False
+
+    @get()
+    async def get(self, request: Request) -> Response:
+        # The queue's depth is read now, from the queue: every web process reports the same numbers.
+        from app.jobs.metrics import refresh_queue_depth
+
+        state = request.app.state
+        await refresh_queue_depth(state.sessions, state.engine.dialect.name == "postgresql")
+        return await super().get.fn(self)

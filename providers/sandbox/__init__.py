@@ -62,6 +62,8 @@ class SandboxProvider(SupportsStart, SupportsStop, SupportsReboot, SupportsHealt
         raw.TERMINATED: InstanceStatus.TERMINATED,
         raw.ERROR: InstanceStatus.FAILED,
         raw.CRASHED: InstanceStatus.FAILED,
+        # Taken back by the cloud (spot): gone like a terminated one, with ``preempted`` set.
+        raw.PREEMPTED: InstanceStatus.TERMINATED,
     }
 
     def __init__(

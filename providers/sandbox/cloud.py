@@ -22,6 +22,7 @@ from typing import Any
 
 from providers.sandbox.catalog import INSTANCE_TYPES, offers_json
 from providers.sandbox.clock import Clock, utc_now
+from providers.sandbox.store import AccountState, InstanceState, MemoryStore, SandboxStore
 
 API_KEY_PATTERN = re.compile(r"^sbx_[A-Za-z0-9_-]{16,}$")
 
@@ -35,7 +36,10 @@ TERMINATING = "terminating"
 TERMINATED = "terminated"
 ERROR = "error"  # the boot failed
 CRASHED = "crashed"  # it ran, then died
-RAW_STATUSES = (PROVISIONING, RUNNING, REBOOTING, STOPPING, STOPPED, TERMINATING, TERMINATED, ERROR, CRASHED)
+PREEMPTED = "preempted"  # a spot instance the cloud took back: terminated, not by the user
+RAW_STATUSES = (PROVISIONING, RUNNING, REBOOTING, STOPPING, STOPPED, TERMINATING, TERMINATED, ERROR, CRASHED,
+                PREEMPTED)
+_ENDED = (TERMINATED, PREEMPTED)
 
 # Which action each status allows; anything else is 409 invalid_state.
 ACTIONS_FROM = {
@@ -104,12 +108,14 @@ class Faults:
     """At most this many instances that are not terminated; one more answers 403 ``quota_exceeded``."""
     health_failing: bool = False
     """Running instances fail their health checks (the machine runs, the service on it does not)."""
+    preempt_spot_after_seconds: float | None = None
+    """A running spot instance is taken back (``preempted``, terminated) after this many seconds of running."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "no_capacity_types", frozenset(self.no_capacity_types))
         if not 0 <= self.api_error_rate <= 1:
             raise ValueError("api_error_rate is a share between 0 and 1")
-        for name in ("crash_after_seconds", "quota"):
+        for name in ("crash_after_seconds", "quota", "preempt_spot_after_seconds"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} cannot be negative")
@@ -138,7 +144,7 @@ _JSON_TYPES = {
     "fail_boot": "boolean", "crash_after_seconds": "number or null", "api_error_rate": "number",
     "seed": "integer", "rate_limited": "boolean", "retry_after_seconds": "integer",
     "latency_seconds": "number", "no_capacity_types": "list of strings", "quota": "integer or null",
-    "health_failing": "boolean",
+    "health_failing": "boolean", "preempt_spot_after_seconds": "number or null",
 }
 
 
@@ -156,78 +162,64 @@ def _json_type_ok(value: Any, expected: str) -> bool:
     return False
 
 
-@dataclass
-class _Instance:
-    id: str
-    name: str
-    instance_type: str
-    region: str
-    image: str
-    disk_gb: int
-    spot: bool
-    client_token: str
-    price_per_hour: Decimal
-    public_ip: str
-    created_at: datetime
-    status: str
-    since: datetime
-    """When it entered ``status``: transitions are due relative to this, not to 'now'."""
-    boot_fails: bool = False
-
-
-@dataclass
-class _Account:
-    faults: Faults = field(default_factory=Faults)
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
-    instances: dict[str, _Instance] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)
-    """client_token -> instance id: the idempotency index."""
-
-
 def _iso(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
+def _digest(api_key: str | None) -> str:
+    if not api_key or not API_KEY_PATTERN.match(api_key):
+        raise ApiError(401, "invalid_api_key", "the API key is missing or malformed")
+    # Hashed so the simulation never holds a key as data it could echo back.
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _faults_of(state: AccountState) -> Faults:
+    return Faults.from_json(state.faults_json) if state.faults_json else Faults()
+
+
 class SandboxCloud:
-    def __init__(self, clock: Clock = utc_now, timings: Timings | None = None) -> None:
+    """The simulation's rules over a store: ``MemoryStore`` (default) or ``DatabaseStore``."""
+
+    def __init__(self, clock: Clock = utc_now, timings: Timings | None = None,
+                 store: SandboxStore | None = None) -> None:
         self.clock = clock
         self.timings = timings or Timings()
-        self._accounts: dict[str, _Account] = {}
-        self._lock = threading.Lock()  # the web process and an embedded worker may share one cloud
-        self._ip_counter = 0
+        self.store: SandboxStore = store or MemoryStore()
+
+    def _account(self, api_key: str | None):
+        return self.store.account(_digest(api_key), self.clock())
 
     # -- accounts and faults --------------------------------------------------------------
 
-    def _account(self, api_key: str | None) -> _Account:
-        if not api_key or not API_KEY_PATTERN.match(api_key):
-            raise ApiError(401, "invalid_api_key", "the API key is missing or malformed")
-        # Hashed so the simulation never holds a key as data it could echo back.
-        digest = hashlib.sha256(api_key.encode()).hexdigest()
-        return self._accounts.setdefault(digest, _Account())
-
     def faults(self, api_key: str) -> Faults:
-        with self._lock:
-            return self._account(api_key).faults
+        with self._account(api_key) as account:
+            return _faults_of(account.state)
 
     def set_faults(self, api_key: str, faults: Faults | None = None, **changes: Any) -> Faults:
         """Replace the account's faults: ``set_faults(key, Faults(...))`` or ``set_faults(key, quota=1)``."""
         new = replace(faults or Faults(), **changes)
-        with self._lock:
-            account = self._account(api_key)
-            account.faults = new
-            account.rng = random.Random(new.seed)
+        with self._account(api_key) as account:
+            account.state.faults_json, account.state.rng_draws = new.to_json(), 0
         return new
 
     def check_call_faults(self, api_key: str) -> None:
         """The per-call faults (429, 500) of an authenticated API call; raises their ApiError."""
-        with self._lock:
-            account = self._account(api_key)
-            faults = account.faults
+        error = None
+        with self._account(api_key) as account:
+            faults = _faults_of(account.state)
             if faults.rate_limited:
-                raise ApiError(429, "rate_limited", "too many requests",
-                               headers={"Retry-After": str(faults.retry_after_seconds)})
-            if faults.api_error_rate and account.rng.random() < faults.api_error_rate:
-                raise ApiError(500, "internal_error", "the sandbox had an internal error (injected)")
+                error = ApiError(429, "rate_limited", "too many requests",
+                                 headers={"Retry-After": str(faults.retry_after_seconds)})
+            elif faults.api_error_rate:
+                # The n-th draw of a RNG seeded with ``seed``: the same sequence across restarts.
+                rng = random.Random(faults.seed)
+                for _ in range(account.state.rng_draws):
+                    rng.random()
+                account.state.rng_draws += 1
+                if rng.random() < faults.api_error_rate:
+                    error = ApiError(500, "internal_error", "the sandbox had an internal error (injected)")
+        if error is not None:  # raised after the block, so the draw is kept
+            raise error
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -235,28 +227,24 @@ class SandboxCloud:
         return offers_json()
 
     def list_instances(self, api_key: str) -> list[dict[str, Any]]:
-        with self._lock:
-            account = self._account(api_key)
-            self._settle_all(account)
-            return [self._to_json(inst) for inst in account.instances.values()]
+        with self._account(api_key) as account:
+            faults, now = _faults_of(account.state), self.clock()
+            return [self._to_json(inst) for inst in account.instances() if self._settle(account, inst, faults, now)]
 
     def get_instance(self, api_key: str, instance_id: str) -> dict[str, Any]:
-        with self._lock:
-            account = self._account(api_key)
-            self._settle_all(account)
-            return self._to_json(self._find(account, instance_id))
+        with self._account(api_key) as account:
+            return self._to_json(self._find(account, instance_id, _faults_of(account.state), self.clock()))
 
     def health(self, api_key: str, instance_id: str) -> dict[str, Any]:
         """What the instance's health endpoint answers, decided by the simulation alone: a
         running instance is healthy unless the ``health_failing`` fault is on. Nothing is
         contacted: the simulated instances have no real endpoint."""
-        with self._lock:
-            account = self._account(api_key)
-            self._settle_all(account)
-            inst = self._find(account, instance_id)
+        with self._account(api_key) as account:
+            faults = _faults_of(account.state)
+            inst = self._find(account, instance_id, faults, self.clock())
             if inst.status != RUNNING:
                 return {"healthy": False, "detail": f"the instance is {inst.status}"}
-            if account.faults.health_failing:
+            if faults.health_failing:
                 return {"healthy": False, "detail": "the service on the instance does not answer (injected fault)"}
             return {"healthy": True, "detail": "the service on the instance answers"}
 
@@ -264,24 +252,27 @@ class SandboxCloud:
 
     def create_instance(self, api_key: str, body: Any) -> tuple[dict[str, Any], bool]:
         """Launch; returns (instance, created). A known ``client_token`` returns its instance."""
-        with self._lock:
-            account = self._account(api_key)
-            now = self._settle_all(account)
-            spec = _launch_spec(body)
+        spec = _launch_spec(body)
+        with self._account(api_key) as account:
+            faults, now = _faults_of(account.state), self.clock()
             token = spec["client_token"]
-            if token and token in account.tokens:
-                return self._to_json(account.instances[account.tokens[token]]), False
-            faults = account.faults
+            if token:
+                known = account.by_token(token)
+                if known is not None and self._settle(account, known, faults, now):
+                    return self._to_json(known), False
             if spec["instance_type"].name in faults.no_capacity_types:
                 raise ApiError(409, "no_capacity",
                                f"no capacity for {spec['instance_type'].name} in {spec['region']} right now")
-            live = sum(1 for inst in account.instances.values() if inst.status != TERMINATED)
-            if faults.quota is not None and live >= faults.quota:
-                raise ApiError(403, "quota_exceeded", f"the account's quota of {faults.quota} instance(s) is used up")
+            if faults.quota is not None:
+                for inst in account.instances():  # settle first: an instance that ended frees its slot
+                    self._settle(account, inst, faults, now)
+                if account.live_count(_ENDED) >= faults.quota:
+                    raise ApiError(403, "quota_exceeded",
+                                   f"the account's quota of {faults.quota} instance(s) is used up")
             itype = spec["instance_type"]
-            self._ip_counter += 1
-            inst = _Instance(
-                id="i-" + secrets.token_hex(8),
+            instance_id = "i-" + secrets.token_hex(8)
+            inst = InstanceState(
+                id=instance_id,
                 name=spec["name"],
                 instance_type=itype.name,
                 region=spec["region"],
@@ -290,54 +281,52 @@ class SandboxCloud:
                 spot=spec["spot"],
                 client_token=token,
                 price_per_hour=itype.price(spec["spot"]),
-                public_ip=f"198.51.100.{self._ip_counter % 254 + 1}",  # TEST-NET-2: never routable
+                public_ip=f"198.51.100.{int(instance_id[2:], 16) % 254 + 1}",  # TEST-NET-2: never routable
                 created_at=now,
                 status=PROVISIONING,
                 since=now,
                 boot_fails=faults.fail_boot,
             )
-            account.instances[inst.id] = inst
-            if token:
-                account.tokens[token] = inst.id
+            account.add(inst)
             return self._to_json(inst), True
 
     def act(self, api_key: str, instance_id: str, action: str) -> dict[str, Any]:
         if action not in ACTIONS_FROM:
             raise ApiError(404, "not_found", f"no such action: {action}")
-        with self._lock:
-            account = self._account(api_key)
-            now = self._settle_all(account)
-            inst = self._find(account, instance_id)
+        with self._account(api_key) as account:
+            faults, now = _faults_of(account.state), self.clock()
+            inst = self._find(account, instance_id, faults, now)
             if inst.status not in ACTIONS_FROM[action]:
                 raise ApiError(409, "invalid_state", f"cannot {action} an instance that is {inst.status}")
             if action == "start":
-                inst.status, inst.boot_fails = PROVISIONING, account.faults.fail_boot
+                inst.status, inst.boot_fails = PROVISIONING, faults.fail_boot
             else:
                 inst.status = STOPPING if action == "stop" else REBOOTING
             inst.since = now
+            account.changed(inst)
             return self._to_json(inst)
 
     def delete_instance(self, api_key: str, instance_id: str) -> bool:
         """Start terminating; False when it was already terminated (still visible, nothing to do)."""
-        with self._lock:
-            account = self._account(api_key)
-            now = self._settle_all(account)
-            inst = self._find(account, instance_id)
-            if inst.status == TERMINATED:
+        with self._account(api_key) as account:
+            faults, now = _faults_of(account.state), self.clock()
+            inst = self._find(account, instance_id, faults, now)
+            if inst.status in _ENDED:
                 return False
             if inst.status != TERMINATING:
                 inst.status, inst.since = TERMINATING, now
+                account.changed(inst)
             return True
 
     # -- the lazy state machine ----------------------------------------------------------
 
-    def _find(self, account: _Account, instance_id: str) -> _Instance:
-        inst = account.instances.get(instance_id)
-        if inst is None:
+    def _find(self, account, instance_id: str, faults: Faults, now: datetime) -> InstanceState:
+        inst = account.instance(instance_id)
+        if inst is None or not self._settle(account, inst, faults, now):
             raise ApiError(404, "not_found", "no instance with this id in this account")
         return inst
 
-    def _next(self, inst: _Instance, faults: Faults) -> tuple[str | None, float] | None:
+    def _next(self, inst: InstanceState, faults: Faults) -> tuple[str | None, float] | None:
         """The transition due after ``inst.status``: (next status or None for gone, after seconds)."""
         t = self.timings
         if inst.status == PROVISIONING:
@@ -348,29 +337,33 @@ class SandboxCloud:
             return STOPPED, t.stop
         if inst.status == TERMINATING:
             return TERMINATED, t.terminate
-        if inst.status == RUNNING and faults.crash_after_seconds is not None:
-            return CRASHED, faults.crash_after_seconds
-        if inst.status == TERMINATED:
+        if inst.status == RUNNING:
+            ends = [(CRASHED, faults.crash_after_seconds)] if faults.crash_after_seconds is not None else []
+            if inst.spot and faults.preempt_spot_after_seconds is not None:
+                ends.append((PREEMPTED, faults.preempt_spot_after_seconds))
+            if ends:
+                return min(ends, key=lambda end: end[1])
+        if inst.status in _ENDED:
             return None, t.retention
         return None
 
-    def _settle_all(self, account: _Account) -> datetime:
-        now = self.clock()
-        for inst in list(account.instances.values()):
-            while (step := self._next(inst, account.faults)) is not None:
-                status, after = step
-                due = inst.since + timedelta(seconds=after)
-                if due > now:
-                    break
-                if status is None:  # retention is over: the instance is gone for good
-                    del account.instances[inst.id]
-                    if inst.client_token:
-                        account.tokens.pop(inst.client_token, None)
-                    break
-                inst.status, inst.since = status, due
-        return now
+    def _settle(self, account, inst: InstanceState, faults: Faults, now: datetime) -> bool:
+        """Replay every transition due by ``now``; False when the instance is gone (retention over)."""
+        changed = False
+        while (step := self._next(inst, faults)) is not None:
+            status, after = step
+            due = inst.since + timedelta(seconds=after)
+            if due > now:
+                break
+            if status is None:
+                account.remove(inst)
+                return False
+            inst.status, inst.since, changed = status, due, True
+        if changed:
+            account.changed(inst)
+        return True
 
-    def _to_json(self, inst: _Instance) -> dict[str, Any]:
+    def _to_json(self, inst: InstanceState) -> dict[str, Any]:
         itype = INSTANCE_TYPES[inst.instance_type]
         return {
             "id": inst.id,
@@ -431,11 +424,26 @@ _default_lock = threading.Lock()
 
 
 def get_cloud() -> SandboxCloud:
-    """The process-wide cloud behind the ``sandbox`` provider (timings scaled by settings)."""
+    """The process-wide cloud behind the ``sandbox`` provider (timings scaled by settings; its state
+    in the app's database unless ``COMPUTEHUB_SANDBOX_STORE=memory``)."""
     global _default_cloud
     with _default_lock:
         if _default_cloud is None:
             from app.settings import get_settings  # providers/ reads app settings lazily, once
 
-            _default_cloud = SandboxCloud(timings=Timings().scaled(get_settings().sandbox.time_scale))
+            settings = get_settings()
+            _default_cloud = SandboxCloud(timings=Timings().scaled(settings.sandbox.time_scale),
+                                          store=_store_for(settings))
         return _default_cloud
+
+
+def _store_for(settings) -> SandboxStore:
+    if settings.sandbox.store == "memory":
+        return MemoryStore()
+    from sqlalchemy import create_engine
+
+    from providers.sandbox.store import DatabaseStore
+
+    url = settings.database.url.replace("sqlite+aiosqlite", "sqlite").replace("postgresql+asyncpg",
+                                                                              "postgresql+psycopg")
+    return DatabaseStore(create_engine(url, pool_pre_ping=True))

@@ -10,6 +10,7 @@ from typing import Any
 from providers.base import FetchResult, HealthAnswer, Instance, InstanceStatus, Offer, map_status
 from providers.errors import BadResponse
 from providers.money import BadPrice, to_decimal
+from providers.sandbox.cloud import PREEMPTED
 
 NAME = "sandbox"
 PRICING_URL = "https://sandbox.computehub.invalid/pricing"
@@ -74,6 +75,7 @@ def parse_instance(body: Any, status_map: Mapping[str, InstanceStatus]) -> Insta
             public_ip=body.get("public_ip") or None,
             created_at=datetime.fromisoformat(created) if created else None,
             client_token=str(tags.get("client_token") or ""),
+            preempted=body.get("status") == PREEMPTED,
         )
     except (BadPrice, TypeError, ValueError) as exc:
         raise BadResponse(f"instance {body['id']}: {exc}", provider=NAME) from exc

@@ -58,13 +58,18 @@ def _api_key(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+async def _run(method, *args):
+    """A cloud call in a worker thread: with the database store it waits on the database."""
+    return await asyncio.to_thread(method, *args)
+
+
 async def _authorized_call(request: Request) -> str:
     """Authenticate, then apply the account's per-call faults. Returns the key."""
     cloud, key = _cloud(request), _api_key(request)
-    latency = cloud.faults(key).latency_seconds  # raises 401 first for a bad key
+    latency = (await _run(cloud.faults, key)).latency_seconds  # raises 401 first for a bad key
     if latency:
         await asyncio.sleep(latency)
-    cloud.check_call_faults(key)
+    await _run(cloud.check_call_faults, key)
     return key
 
 
@@ -84,57 +89,57 @@ async def list_offers(request: Request) -> dict:
 @get("/v1/instances")
 async def list_instances(request: Request) -> dict:
     key = await _authorized_call(request)
-    return {"data": _cloud(request).list_instances(key)}
+    return {"data": await _run(_cloud(request).list_instances, key)}
 
 
 @get("/v1/instances/{instance_id:str}")
 async def get_instance(request: Request, instance_id: FromPath[str]) -> dict:
     key = await _authorized_call(request)
-    return _cloud(request).get_instance(key, instance_id)
+    return await _run(_cloud(request).get_instance, key, instance_id)
 
 
 @get("/v1/instances/{instance_id:str}/health")
 async def instance_health(request: Request, instance_id: FromPath[str]) -> dict:
     key = await _authorized_call(request)
-    return _cloud(request).health(key, instance_id)
+    return await _run(_cloud(request).health, key, instance_id)
 
 
 @post("/v1/instances")
 async def create_instance(request: Request) -> Response:
     key = await _authorized_call(request)
-    instance, created = _cloud(request).create_instance(key, await _json_body(request))
+    instance, created = await _run(_cloud(request).create_instance, key, await _json_body(request))
     return Response(instance, status_code=201 if created else 200)
 
 
 @post("/v1/instances/{instance_id:str}/actions/{action:str}")
 async def instance_action(request: Request, instance_id: FromPath[str], action: FromPath[str]) -> Response:
     key = await _authorized_call(request)
-    return Response(_cloud(request).act(key, instance_id, action), status_code=202)
+    return Response(await _run(_cloud(request).act, key, instance_id, action), status_code=202)
 
 
 @delete("/v1/instances/{instance_id:str}", status_code=202)
 async def delete_instance(request: Request, instance_id: FromPath[str]) -> Response:
     key = await _authorized_call(request)
     cloud = _cloud(request)
-    if not cloud.delete_instance(key, instance_id):
+    if not await _run(cloud.delete_instance, key, instance_id):
         return Response(None, status_code=204)
-    return Response(cloud.get_instance(key, instance_id), status_code=202)
+    return Response(await _run(cloud.get_instance, key, instance_id), status_code=202)
 
 
 @get("/v1/faults")
 async def read_faults(request: Request) -> dict:
-    return _cloud(request).faults(_api_key(request)).to_json()
+    return (await _run(_cloud(request).faults, _api_key(request))).to_json()
 
 
 @put("/v1/faults")
 async def replace_faults(request: Request) -> dict:
     cloud, key = _cloud(request), _api_key(request)
-    cloud.faults(key)  # 401 before looking at the body
+    await _run(cloud.faults, key)  # 401 before looking at the body
     try:
         faults = Faults.from_json(await _json_body(request))
     except (TypeError, ValueError) as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
-    return cloud.set_faults(key, faults).to_json()
+    return (await _run(cloud.set_faults, key, faults)).to_json()
 
 
 def _api_error(_: Request, exc: ApiError) -> Response:
@@ -154,6 +159,8 @@ def create_app(cloud: SandboxCloud) -> Litestar:
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
         openapi_config=None,
         state=State({"cloud": cloud}),
+        # Litestar's default logging config would replace the host process's log format on first use.
+        logging_config=None,
     )
     return app
 

@@ -15,7 +15,7 @@ from tests.support.factories import make_offer, seed
 
 @pytest.fixture
 async def client(engine, sessions):
-    app = create_app(Settings(), engine=engine, run_scheduler=False)
+    app = create_app(Settings(), engine=engine, run_worker=False)
     async with AsyncTestClient(app=app) as client:
         yield client
 

@@ -75,7 +75,7 @@ async def test_healthz(client, sessions):
 @pytest.fixture
 async def scraper(engine, sessions):
     """A client with the metrics token, as Prometheus would scrape (/metrics is closed without one)."""
-    app = create_app(Settings(web=WebSettings(metrics_token=METRICS_TOKEN)), engine=engine, run_scheduler=False)
+    app = create_app(Settings(web=WebSettings(metrics_token=METRICS_TOKEN)), engine=engine, run_worker=False)
     async with AsyncTestClient(app=app) as client:
         client.headers["Authorization"] = f"Bearer {METRICS_TOKEN}"
         yield client
@@ -98,3 +98,60 @@ async def test_metrics_count_api_requests(scraper, sessions):
     for _ in range(2):
         assert (await scraper.get("/api/v1/prices?per_page=5")).status_code == 200
     assert await requests_counted(scraper, "/api/v1/prices") == before + 2
+
+
+async def test_readyz_reports_each_check(client, sessions):
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["checks"]["database"] == "ok"
+    # This app runs no worker and uses no Redis: reported as such, not as failures.
+    assert body["checks"]["redis"] == "not used"
+    assert body["checks"]["queue"] in ("ok", "not used")
+
+
+async def test_readyz_is_503_when_redis_is_configured_but_unreachable(engine, sessions):
+    from app.settings import SecuritySettings
+
+    dead_redis = SecuritySettings(session_store="redis", redis_url="redis://127.0.0.1:1/0")
+    app = create_app(Settings(security=dead_redis), engine=engine, run_worker=False)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok" and body["checks"]["redis"].startswith("failed: ")
+
+
+async def test_readyz_is_503_when_the_database_is_gone(sessions, tmp_path):
+    from app.db.engine import make_engine
+
+    missing = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'db.sqlite3'}")
+    app = create_app(Settings(), engine=missing, run_worker=False)
+    try:
+        async with AsyncTestClient(app=app) as client:
+            response = await client.get("/readyz")
+    finally:
+        await missing.dispose()
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"].startswith("failed: ")
+
+
+async def test_metrics_show_the_queue_depth_per_task(scraper, sessions, engine, database_url):
+    from app.console.jobs import binding_unit, sync_one_binding
+    from app.jobs.engine import defer_unique
+    from app.jobs.registry import job_app
+    from tests.support.jobs import queue_for
+
+    def depth(text: str) -> dict:
+        return {(s.labels["task"], s.labels["status"]): s.value for f in text_string_to_metric_families(text)
+                for s in f.samples if s.name == "computehub_queue_jobs"}
+
+    with queue_for(database_url):
+        async with job_app.open_async():
+            for binding_id in (1, 2, 3):
+                await defer_unique(sync_one_binding, binding_unit(binding_id), binding_id=binding_id)
+            response = await scraper.get("/metrics")
+    assert response.status_code == 200
+    assert depth(response.text)[("console:sync_binding", "todo")] == 3

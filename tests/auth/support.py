@@ -98,7 +98,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings, engine, sessions) -> AsyncIterator[Litestar]:
-    application = create_app(settings, engine=engine, run_scheduler=False)
+    application = create_app(settings, engine=engine, run_worker=False)
     async with AsyncTestClient(app=application):  # runs the start-up and shut-down hooks
         yield application
 

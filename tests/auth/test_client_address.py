@@ -79,7 +79,7 @@ async def test_a_rotating_forwarded_for_from_localhost_is_ignored_and_blocked(ne
 async def test_behind_a_trusted_proxy_each_real_client_has_its_own_budget(settings, engine, sessions):
     await make_user(sessions, "ada@example.com")
     behind_proxy = replace(settings, security=replace(settings.security, trusted_proxies=PROXIES))
-    application = create_app(behind_proxy, engine=engine, run_scheduler=False)
+    application = create_app(behind_proxy, engine=engine, run_worker=False)
     async with AsyncTestClient(app=application):
         attacker, owner = Browser(application, "10.0.0.2"), Browser(application, "10.0.0.2")
         try:

@@ -36,13 +36,13 @@ async def attempt_in_a_run(application: Litestar, *args, **kw) -> list[int]:
 
 async def test_two_app_instances_on_one_database_share_the_counts(settings, engine, database_url, sessions):
     await make_user(sessions, "ada@example.com")
-    assert await attempt_in_a_run(create_app(settings, engine=engine, run_scheduler=False),
+    assert await attempt_in_a_run(create_app(settings, engine=engine, run_worker=False),
                          "203.0.113.5", "ada@example.com", "wrong password!", LIMIT - 2) == [400] * (LIMIT - 2)
 
     # Another process (its own engine) on the same database, or the same one after a restart.
     other_engine = make_engine(database_url)
     try:
-        restarted = create_app(settings, engine=other_engine, run_scheduler=False)
+        restarted = create_app(settings, engine=other_engine, run_worker=False)
         async with AsyncTestClient(app=restarted):
             assert await attempt(restarted, "203.0.113.5", "ada@example.com", "wrong password!", 2) == [400, 400]
             assert await attempt(restarted, "203.0.113.5", "ada@example.com", PASSWORD) == [429]
@@ -70,7 +70,7 @@ async def test_two_app_instances_on_one_redis_share_the_counts(redis_settings, e
     email = f"ada-{secrets.token_hex(6)}@example.com"
     address = f"2001:db8:{secrets.randbelow(0xffff):x}:{secrets.randbelow(0xffff):x}::1"
     await make_user(sessions, email)
-    first, second = (create_app(redis_settings, engine=engine, run_scheduler=False) for _ in range(2))
+    first, second = (create_app(redis_settings, engine=engine, run_worker=False) for _ in range(2))
     store = first.stores.get("throttle")
     assert isinstance(store, RedisCounterStore)
     try:

@@ -134,7 +134,7 @@ async def measure(url: str, records: int = 1_000_000, runs: int = 15, *, log=pri
     engine = make_engine(url)
     settings = Settings(database=DatabaseSettings(url=url), polling=PollingSettings(enabled=False, load_snapshot=False),
                         sandbox=SandboxSettings(enabled=True, demo_account=False))
-    app = create_app(settings, engine=engine, run_scheduler=False)
+    app = create_app(settings, engine=engine, run_worker=False)
     figures = []
     try:
         async with AsyncTestClient(app=app) as client:

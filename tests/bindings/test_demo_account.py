@@ -29,7 +29,7 @@ async def demo_rows(sessions):
 
 async def test_start_up_creates_a_demo_account_with_a_working_sandbox_key(sessions, settings, engine):
     demo = with_demo(settings, demo_email="Demo@Example.com", demo_password="try the console now")
-    application = create_app(demo, engine=engine, run_scheduler=False)
+    application = create_app(demo, engine=engine, run_worker=False)
 
     async with AsyncTestClient(app=application):
         browser = Browser(application)
@@ -71,13 +71,13 @@ async def test_ensure_demo_account_is_idempotent(sessions, settings):
 async def test_no_demo_account_when_off_or_without_the_sandbox(sessions, settings, engine):
     for changes in ({"demo_account": False}, {"enabled": False}):
         off = replace(settings, sandbox=replace(settings.sandbox, **{"demo_account": True, **changes}))
-        async with AsyncTestClient(app=create_app(off, engine=engine, run_scheduler=False)):
+        async with AsyncTestClient(app=create_app(off, engine=engine, run_worker=False)):
             pass
         assert await demo_rows(sessions) == ([], [])
 
 
 async def test_a_weak_demo_password_does_not_stop_the_app(sessions, settings, engine):
     weak = with_demo(settings, demo_password="short")
-    async with AsyncTestClient(app=create_app(weak, engine=engine, run_scheduler=False)) as client:
+    async with AsyncTestClient(app=create_app(weak, engine=engine, run_worker=False)) as client:
         assert (await client.get("/healthz")).status_code == 200
     assert await demo_rows(sessions) == ([], [])

@@ -133,7 +133,7 @@ async def test_an_unreadable_secret_is_reported_and_shown_as_needing_attention(s
 
     # The app now runs with the new key only: the page says which keys need attention, no crash.
     k2_only = replace(settings, security=replace(settings.security, master_keys=K2))
-    application = create_app(k2_only, engine=engine, run_scheduler=False)
+    application = create_app(k2_only, engine=engine, run_worker=False)
     async with AsyncTestClient(app=application):
         for email, user in (("ada@example.com", ada), ("bob@example.com", bob)):
             browser = Browser(application)

@@ -228,7 +228,7 @@ async def test_a_key_that_no_longer_decrypts_needs_attention(ada, bob, sessions,
 async def test_the_sandbox_is_not_offered_when_it_is_off(sessions, settings, engine):
     off = replace(settings, sandbox=replace(settings.sandbox, enabled=False))
     await make_user(sessions, "ada@example.com")
-    application = create_app(off, engine=engine, run_scheduler=False)
+    application = create_app(off, engine=engine, run_worker=False)
     async with AsyncTestClient(app=application):
         b = Browser(application)
         await b.login("ada@example.com")

@@ -48,7 +48,7 @@ class LiveServer:
     def _run(self) -> None:
         async def serve() -> None:
             engine = make_engine(self.database_url)  # bound to this thread's loop, not the tests'
-            app = create_app(Settings(web=WebSettings(base_url=self.url)), engine=engine, run_scheduler=False)
+            app = create_app(Settings(web=WebSettings(base_url=self.url)), engine=engine, run_worker=False)
             self.server = uvicorn.Server(
                 uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
             )

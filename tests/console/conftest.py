@@ -110,7 +110,7 @@ async def sandbox_offers(sessions) -> None:
 
 @pytest.fixture
 def app(engine, sessions, settings):
-    return create_app(settings, engine=engine, run_scheduler=False)
+    return create_app(settings, engine=engine, run_worker=False)
 
 
 class Browser:

@@ -33,7 +33,7 @@ def keyring(settings) -> Keyring:
 
 @pytest.fixture
 def app(engine, sessions, settings):
-    return create_app(settings, engine=engine, run_scheduler=False)
+    return create_app(settings, engine=engine, run_worker=False)
 
 
 @pytest.fixture

@@ -109,6 +109,6 @@ async def test_a_price_change_reported_by_the_provider_is_costed_from_its_time(s
         row.provider_price_per_hour = Decimal("2.00")
         remote = ProviderInstance(provider="sandbox", instance_id="x", name="gpu-1", status=InstanceStatus.RUNNING,
                                   raw_status="running", price_per_hour=Decimal("3.00"))
-        assert apply_provider_state(s, row, remote, t0 + timedelta(minutes=30)) is False  # state unchanged
+        assert await apply_provider_state(s, row, remote, t0 + timedelta(minutes=30)) is False  # state unchanged
     await accrue_costs(sessions, now=t0 + timedelta(hours=1))
     assert await total(sessions, iid) == Decimal("2.50")  # 30 min at $2 + 30 min at $3

@@ -59,7 +59,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def app(engine, sessions, settings):
-    return create_app(settings, engine=engine, run_scheduler=False)
+    return create_app(settings, engine=engine, run_worker=False)
 
 
 async def make_user(sessions, email: str, plan: str = "basic", time_zone: str = "UTC") -> int:

@@ -213,7 +213,7 @@ async def test_the_webhook_is_not_there_when_telegram_is_off(sessions, engine, s
     from app.settings import TelegramSettings
 
     off = dataclasses.replace(settings, telegram=TelegramSettings(bot_token="", webhook_secret=WEBHOOK_SECRET))
-    async with AsyncTestClient(app=create_app(off, engine=engine, run_scheduler=False)) as client:
+    async with AsyncTestClient(app=create_app(off, engine=engine, run_worker=False)) as client:
         response = await send(client, ALICE_CHAT, "/start")
     assert response.status_code == 404
     assert telegram.router.calls.call_count == 0

@@ -76,7 +76,7 @@ async def https_app(settings, engine, sessions):
     # secure_cookies unset (the shared test settings pin it to False): derived from the https base URL
     https = replace(settings, web=WebSettings(base_url="https://computehub.example"),
                     security=replace(settings.security, secure_cookies=None))
-    application = create_app(https, engine=engine, run_scheduler=False)
+    application = create_app(https, engine=engine, run_worker=False)
     async with AsyncTestClient(app=application):
         yield application
 

@@ -21,7 +21,7 @@ async def metrics_app(settings, engine, sessions):
     """make(**web settings) -> a started app."""
     async with AsyncExitStack() as stack:
         async def make(**web):
-            application = create_app(replace(settings, web=WebSettings(**web)), engine=engine, run_scheduler=False)
+            application = create_app(replace(settings, web=WebSettings(**web)), engine=engine, run_worker=False)
             await stack.enter_async_context(AsyncTestClient(app=application))
             return application
 

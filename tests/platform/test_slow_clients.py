@@ -38,7 +38,7 @@ def server(tmp_path_factory) -> Iterator[int]:
     def run() -> None:
         async def serve() -> None:
             engine = make_engine(url)
-            app = create_app(Settings(web=web), engine=engine, run_scheduler=False)
+            app = create_app(Settings(web=web), engine=engine, run_worker=False)
             holder["server"] = uvicorn.Server(server_config(app, web, host="127.0.0.1", port=port,
                                                             log_level="warning", lifespan="off"))
             await holder["server"].serve()

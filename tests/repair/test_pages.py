@@ -72,7 +72,7 @@ async def test_a_refused_endpoint_is_explained_and_the_input_kept(sessions, keyr
 
 async def test_a_metadata_address_is_refused_on_the_page(sessions, engine, keyring, http, clock, cloud, settings, pro):
     production = create_app(replace(settings, sandbox=SandboxSettings(enabled=False, demo_account=False)),
-                            engine=engine, run_scheduler=False)
+                            engine=engine, run_worker=False)
     browser, client = await logged_in(production, pro.email)
     try:
         row = await running_instance(sessions, keyring, http, clock, pro)

@@ -56,6 +56,21 @@ async def test_crash_after_seconds_of_running(provider, launch, cloud, api_key, 
     assert (await provider.get_instance(instance_id)).status is S.RUNNING
 
 
+async def test_preempt_spot_after_seconds_takes_back_spot_instances_only(provider, launch, cloud, api_key, clock):
+    cloud.set_faults(api_key, preempt_spot_after_seconds=300)
+    spot = (await launch(name="cheap", spot=True)).instance_id
+    on_demand = (await launch(name="steady")).instance_id
+    clock.advance(20 + 299)
+    assert (await provider.get_instance(spot)).status is S.RUNNING
+    clock.advance(1)
+    taken = await provider.get_instance(spot)
+    assert (taken.status, taken.raw_status, taken.preempted) == (S.TERMINATED, "preempted", True)
+    steady = await provider.get_instance(on_demand)
+    assert (steady.status, steady.preempted) == (S.RUNNING, False)
+    await provider.terminate_instance(spot)  # already gone: terminating it again is a success
+    assert (await provider.get_instance(spot)).raw_status == "preempted"
+
+
 async def test_api_error_rate_one_fails_every_call(provider, cloud, api_key):
     cloud.set_faults(api_key, api_error_rate=1)
     for _ in range(3):

@@ -24,7 +24,7 @@ def minutes_ago(minutes: int) -> datetime:
 @pytest.fixture
 async def client(engine, sessions):
     # debug: an unexpected 500 shows its traceback in the test output
-    app = create_app(Settings(web=WebSettings(base_url=BASE_URL, debug=True)), engine=engine, run_scheduler=False)
+    app = create_app(Settings(web=WebSettings(base_url=BASE_URL, debug=True)), engine=engine, run_worker=False)
     async with AsyncTestClient(app=app) as client:
         yield client
 

@@ -27,7 +27,8 @@ class OutboxMessage(Base):
     """Every outgoing message, written in the same transaction as what caused it; sent with retries."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_coalesce", "coalesce_key", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -41,7 +42,11 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     """Makes "at most once" events (a budget threshold per month, a price crossing) idempotent."""
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    """pending | sent | dead (gave up after the last retry)"""
+    """pending | sent | dead (gave up after the last retry) | merged (sent as part of another message)"""
+    coalesce_key: Mapped[str | None] = mapped_column(String(255))
+    """Messages with the same key that are pending together are sent as one (a burst of changes)."""
+    payload: Mapped[str | None] = mapped_column(Text)
+    """JSON: what the message was rendered from, so a burst can be rendered again as one list."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)

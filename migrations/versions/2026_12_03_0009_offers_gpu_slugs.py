@@ -4,8 +4,8 @@ Offers whose provider does not state the form factor were stored under ``h100`` 
 slug); they now carry ``h100-80gb`` (the family's unstated entry). Every other slug is unchanged
 (``a100-80gb``, ``v100-16gb``... were already distinct from their family's).
 
-Revision ID: 0007_offers
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007_offers'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
