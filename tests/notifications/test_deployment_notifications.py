@@ -274,7 +274,7 @@ async def test_telegram_switches_are_disabled_and_not_saved_without_a_bot_token(
     from app.server import create_app
     from tests.console.conftest import logged_in
 
-    app = create_app(no_telegram, engine=engine, run_scheduler=False)
+    app = create_app(no_telegram, engine=engine, run_worker=False)
     browser, client = await logged_in(app, pro.email)
     try:
         doc = await browser.page(PAGE)
@@ -301,7 +301,7 @@ async def test_telegram_switches_work_once_telegram_is_configured(
     async with sessions() as session, session.begin():
         session.add(TelegramChat(chat_id=4242, user_id=pro.user_id, username="pro_tg", active=True,
                                  created_at=utcnow(), linked_at=utcnow()))
-    app = create_app(settings, engine=engine, run_scheduler=False)
+    app = create_app(settings, engine=engine, run_worker=False)
     browser, client = await logged_in(app, pro.email)
     try:
         switches = telegram_switches(await browser.page(PAGE))

@@ -208,7 +208,7 @@ async def test_the_simulated_cloud_is_off_the_public_price_pages(client, session
 @pytest.fixture
 async def sandbox_client(engine, sessions):
     settings = Settings(web=WebSettings(base_url=BASE_URL, debug=True), sandbox=SandboxSettings(price_pages=True))
-    app = create_app(settings, engine=engine, run_scheduler=False)
+    app = create_app(settings, engine=engine, run_worker=False)
     async with AsyncTestClient(app=app) as client:
         yield client
 
