@@ -158,7 +158,7 @@ class SecuritySettings:
     generated into ``var/master.key`` (never do that in production)."""
     session_secret: str = field(default_factory=lambda: _env("SESSION_SECRET"))
     session_store: str = field(default_factory=lambda: _env("SESSION_STORE", "memory"))
-    """memory | redis"""
+    """memory (one process) | database (every process on the database) | redis"""
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", "redis://127.0.0.1:6379/0"))
     session_max_age_seconds: int = field(default_factory=lambda: _env_int("SESSION_MAX_AGE", 14 * 24 * 3600))
     secure_cookies: bool | None = field(default_factory=lambda: _env_optional_bool("SECURE_COOKIES"))

@@ -42,8 +42,13 @@ def build_stores(settings: Settings, engine: AsyncEngine) -> dict[str, Store]:
 
         root = RedisStore.with_client(url=settings.security.redis_url)
         return {"sessions": root.with_namespace("sessions"), "throttle": throttle_store(settings, engine)}
+    if settings.security.session_store == "database":
+        # Shared by every process on the database (``computehub run --workers N`` without Redis).
+        from app.db.store import DatabaseStore
+
+        return {"sessions": DatabaseStore(engine, "sessions"), "throttle": throttle_store(settings, engine)}
     if settings.security.session_store != "memory":
-        raise ValueError("COMPUTEHUB_SESSION_STORE must be memory or redis")
+        raise ValueError("COMPUTEHUB_SESSION_STORE must be memory, database or redis")
     return {"sessions": MemoryStore(), "throttle": throttle_store(settings, engine)}
 
 

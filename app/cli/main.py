@@ -68,12 +68,18 @@ def _safe_url(url: str) -> str:
 @cli.command()
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)
-@click.option("--no-worker", is_flag=True, help="Do not run a job worker in-process.")
-def run(host: str | None, port: int | None, no_worker: bool) -> None:
-    """Migrate, load the price snapshot, and serve the web app with a job worker in-process."""
+@click.option("--no-worker", is_flag=True, help="Do not run a job worker.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web processes. With more than one, the job worker runs as a process of its own and "
+                   "sessions are kept in the database unless COMPUTEHUB_SESSION_STORE=redis.")
+def run(host: str | None, port: int | None, no_worker: bool, workers: int) -> None:
+    """Migrate, load the price snapshot, and serve the web app with a job worker."""
     import os
+    import subprocess
+    import sys
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from app.web.http_server import server_config
 
@@ -82,16 +88,31 @@ def run(host: str | None, port: int | None, no_worker: bool) -> None:
         os.environ["COMPUTEHUB_HOST"] = host
     if port:
         os.environ["COMPUTEHUB_PORT"] = str(port)
-    if not no_worker:
-        os.environ["COMPUTEHUB_EMBEDDED_WORKER"] = "true"
+    # One process: the worker runs inside it. Several: web processes are stateless, one worker apart.
+    os.environ["COMPUTEHUB_EMBEDDED_WORKER"] = "true" if workers == 1 and not no_worker else "false"
+    if workers > 1 and os.environ.get("COMPUTEHUB_SESSION_STORE", "memory") == "memory":
+        os.environ["COMPUTEHUB_SESSION_STORE"] = "database"  # a login must be seen by every process
     get_settings.cache_clear()
     settings = get_settings()
     migrate.upgrade(settings.database.url)
     host, port = settings.web.host, settings.web.port
-    console.print(f"ComputeHub on [bold]http://{host}:{port}[/bold]")
+    console.print(f"ComputeHub on [bold]http://{host}:{port}[/bold]"
+                  + (f" ({workers} web processes)" if workers > 1 else ""))
     # log_config=None: uvicorn's own lines go through the handler configure_logging() set up.
-    config = server_config("app.asgi:app", settings.web, host=host, port=port, log_level="info", log_config=None)
-    uvicorn.Server(config).run()
+    config = server_config("app.asgi:app", settings.web, host=host, port=port, log_level="info", log_config=None,
+                           workers=workers)
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    worker = None
+    if not no_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli.main", "worker"], env=dict(os.environ))
+    try:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
 
 
 @cli.command()

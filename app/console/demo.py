@@ -8,6 +8,8 @@ knows the demo password shares the account.
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import service
 from app.billing.limits import apply_plan_limits
 from app.console.bindings import add_checked_binding
+from app.services import leases
 from app.db.models import ProviderBinding, User
 from app.security.keyring import Keyring
 from app.settings import Settings
@@ -30,7 +33,20 @@ async def ensure_demo_account(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, keyring: Keyring
 ) -> int | None:
     """Create the demo user and its sandbox key when missing (idempotent). Returns the user id,
-    or None when the demo settings are unusable (logged; start-up goes on without a demo)."""
+    or None when the demo settings are unusable (logged; start-up goes on without a demo) or another
+    process is setting it up right now (several web processes start at once)."""
+    holder = uuid.uuid4().hex
+    if not await leases.acquire(sessions, "demo-account", timedelta(minutes=2), holder=holder):
+        return None
+    try:
+        return await _ensure_demo_account(sessions, settings, keyring)
+    finally:
+        await leases.release(sessions, "demo-account", holder=holder)
+
+
+async def _ensure_demo_account(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, keyring: Keyring
+) -> int | None:
     demo = settings.sandbox
     async with sessions() as session:
         email = service.normalize_email(demo.demo_email)

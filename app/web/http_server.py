@@ -64,11 +64,24 @@ def protocol_class(header_timeout: float) -> type[HeaderDeadlineH11Protocol]:
     return type("HeaderDeadlineH11Protocol", (HeaderDeadlineH11Protocol,), {"header_timeout": header_timeout})
 
 
+class SettingsHeaderDeadlineH11Protocol(HeaderDeadlineH11Protocol):
+    """The same, with the deadline from the process's settings: an importable class, for web
+    processes that uvicorn starts by import path (``computehub run --workers N``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        from app.settings import get_settings
+
+        self.header_timeout = get_settings().web.header_timeout_seconds
+        super().__init__(*args, **kwargs)
+
+
 def server_config(app, web: WebSettings, *, host: str, port: int, **kwargs) -> uvicorn.Config:
     """The one uvicorn configuration of ``computehub run`` (and of the tests that need a real server)."""
+    several = kwargs.get("workers", 1) > 1  # worker processes get the config pickled: a class by path
     return uvicorn.Config(
         app, host=host, port=port,
-        http=protocol_class(web.header_timeout_seconds),
+        http=("app.web.http_server:SettingsHeaderDeadlineH11Protocol" if several
+              else protocol_class(web.header_timeout_seconds)),
         timeout_keep_alive=max(1, round(web.keepalive_timeout_seconds)),
         h11_max_incomplete_event_size=16 * 1024,  # request line + headers larger than 16 KiB: 400
         # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and rewrite the client address
