@@ -22,6 +22,11 @@ from app.billing.pages import AdminBillingController, SubscriptionController, st
 
 CONSOLE_HANDLERS += [SubscriptionController, stripe_webhook, AdminBillingController]
 
+# The simulated cloud's accounts and fault switches (admins).
+from app.console.pages.sandbox_admin import AdminSandboxController  # noqa: E402
+
+CONSOLE_HANDLERS += [AdminSandboxController]
+
 # Costs (/costs), the overview (/console/overview) and the profile with the time zone (/settings/profile).
 from app.accounts.pages import ProfileController  # noqa: E402
 from app.costs.pages import CostsController, OverviewController  # noqa: E402

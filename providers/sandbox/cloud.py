@@ -221,6 +221,16 @@ class SandboxCloud:
         if error is not None:  # raised after the block, so the draw is kept
             raise error
 
+    def summary(self, api_key: str) -> dict[str, Any]:
+        """For the admin page: the account's instances by status and its faults."""
+        with self._account(api_key) as account:
+            faults, now = _faults_of(account.state), self.clock()
+            counts: dict[str, int] = {}
+            for inst in account.instances():
+                if self._settle(account, inst, faults, now):
+                    counts[inst.status] = counts.get(inst.status, 0) + 1
+            return {"instances": dict(sorted(counts.items())), "faults": faults}
+
     # -- reads ---------------------------------------------------------------------------
 
     def offers(self) -> list[dict[str, Any]]:
