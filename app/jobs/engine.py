@@ -68,13 +68,16 @@ def connector_for(database_url: str) -> procrastinate.BaseConnector:
     return testing.InMemoryConnector()
 
 
-async def defer_unique(task: procrastinate.tasks.Task, key: str, **kwargs: Any) -> int | None:
+async def defer_unique(task: procrastinate.tasks.Task, key: str, *, runs_alone_with: str | None = None,
+                       **kwargs: Any) -> int | None:
     """Defer one unit of work named ``key``; None when that unit is already waiting to run.
 
     ``queueing_lock`` keeps at most one waiting job per unit (a fan-out that fires again while the
     previous one is still queued adds nothing); ``lock`` keeps two workers from running it at once.
+    ``runs_alone_with`` widens the lock: every job holding the same name runs one at a time (all the
+    calls made with one provider key, say, so the key never exceeds its rate limit).
     """
     try:
-        return await task.configure(lock=key, queueing_lock=key).defer_async(**kwargs)
+        return await task.configure(lock=runs_alone_with or key, queueing_lock=key).defer_async(**kwargs)
     except AlreadyEnqueued:
         return None

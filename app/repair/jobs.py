@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.billing.entitlements import entitlements
 from app.db.models import Instance, InstanceEvent
 from app.db.types import utcnow
+from app.console.jobs import binding_unit
 from app.jobs.engine import defer_unique, time_limit
 from app.jobs.resources import resources
 from app.repair.engine import DELETE_REQUESTED, GAVE_UP, Outcome, RepairContext, check_instance
@@ -118,9 +119,14 @@ async def fan_out_checks(context: procrastinate.JobContext, timestamp: int | Non
         return 0
     async with res.sessions() as session:
         ids = await watched_instances(session, now, res.settings.billing.grace_days)
+        bindings = dict((await session.execute(select(Instance.id, Instance.binding_id)
+                                                .where(Instance.id.in_(ids)))).all()) if ids else {}
     deferred = 0
     for instance_id in ids:
-        deferred += await defer_unique(check_one_instance, f"repair:{instance_id}", instance_id=instance_id) is not None
+        # One provider key's calls run one at a time (with its sync too): see console/jobs.py.
+        binding_id = bindings.get(instance_id)
+        deferred += await defer_unique(check_one_instance, f"repair:{instance_id}", instance_id=instance_id,
+                                       runs_alone_with=binding_unit(binding_id) if binding_id else None) is not None
     return deferred
 
 
