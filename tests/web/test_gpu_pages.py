@@ -153,4 +153,4 @@ async def test_compare_takes_chosen_gpus_and_rejects_unknown_ones(client, sessio
     doc = await get_page(client, "/compare?gpu=h100")
     assert [a.text for a in doc.one("table", class_="compare").find("thead").find_all("a")] == ["H100 SXM 80GB", "H100 PCIe 80GB"]
     doc = await get_page(client, "/compare?gpu=nosuchgpu", status=400)
-    assert "unknown GPU 'nosuchgpu'" in doc.one("p", class_="error-message").text
+    assert "unknown GPU 'nosuchgpu'" in doc.one("div", class_="error-summary").text

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from litestar import Request, get
+from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services.prices import InvalidQuery
+from app.web.form_state import build_with_form
 from app.web.formatting import money, money_fine
 from app.web.pages.common import PageMeta, render
 from app.web.queries import GpuMarket, market_by_gpu
@@ -54,12 +56,12 @@ def selected_gpus(requested: Sequence[str], markets: dict[str, GpuMarket]) -> li
     for slug in requested:
         gpus = gpus_in(slug.strip())
         if not gpus:
-            raise InvalidQuery(f"unknown GPU {slug!r}")
+            raise InvalidQuery(f"unknown GPU {slug!r}", "gpu")
         on_offer = [gpu for gpu in gpus if gpu.slug in markets]
         for gpu in on_offer if len(gpus) > 1 and on_offer else gpus:
             chosen.setdefault(gpu.slug, gpu)
     if len(chosen) > MAX_COUNT:
-        raise InvalidQuery(f"gpu: compare at most {MAX_COUNT} GPUs at a time")
+        raise InvalidQuery(f"gpu: compare at most {MAX_COUNT} GPUs at a time", "gpu")
     return list(chosen.values())
 
 
@@ -116,8 +118,15 @@ def compare_meta(view: Comparison, requested: Sequence[str]) -> PageMeta:
     )
 
 
+def requested_slugs(params: MultiDict) -> list[str]:
+    return [slug for slug in params.getall("gpu", []) if slug.strip()]
+
+
 @get("/compare", name="compare", include_in_schema=False)
 async def compare(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    requested = [slug for slug in request.query_params.getall("gpu", []) if slug.strip()]
-    view = await build_comparison(db, requested)
-    return render(request, "compare.html", compare_meta(view, requested), view=view)
+    async def build(params: MultiDict) -> Comparison:
+        return await build_comparison(db, requested_slugs(params))
+
+    view, form = await build_with_form(build, request.query_params)
+    meta = compare_meta(view, requested_slugs(request.query_params))
+    return render(request, "compare.html", meta, status=form.status, view=view, fields=form)
