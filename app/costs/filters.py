@@ -56,9 +56,19 @@ def _day(name: str, value: str) -> date:
     return day
 
 
+def _page(value: int | str) -> int:
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PAGE))):
+        raise InvalidQuery(f"page: must be a whole number, got {text[:40]!r}", "page")
+    return int(text)
+
+
 def parse_filters(today: date, date_from: str | None = None, date_to: str | None = None,
-                  provider: str | None = None, gpu: str | None = None, page: int = 1) -> CostFilters:
-    """``today`` is the user's local date: the default range ends there."""
+                  provider: str | None = None, gpu: str | None = None, page: int | str = 1) -> CostFilters:
+    """``today`` is the user's local date: the default range ends there. ``page`` may be as typed."""
+    page = _page(page)
     date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
     last = _day("to", date_to) if date_to else today
     first = _day("from", date_from) if date_from else last - timedelta(days=DEFAULT_DAYS - 1)

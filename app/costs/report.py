@@ -38,7 +38,7 @@ class RawFilters:
     date_to: str | None = None
     provider: str | None = None
     gpu: str | None = None
-    page: int = 1
+    page: int | str = 1
 
 
 @dataclass(frozen=True)
