@@ -94,8 +94,8 @@ async def test_history_chart_and_table_show_daily_min_median_max(client, session
     assert median["x"] == [f"{d:%Y-%m-%d}" for d in days]
     # A day counts every price active during it: the new prices and those carried over from the day before.
     assert median["y"] == [2.7, 2.65, 2.5]
-    assert traces["H100 SXM 80GB on-demand max"]["y"] == [3.1, 3.1, 2.9]
-    assert traces["H100 SXM 80GB on-demand min–max"]["y"] == [2.5, 2.4, 2.2]
+    assert [row[0] for row in median["customdata"]] == [3.1, 3.1, 2.9]  # the highest, in the hover
+    assert traces["H100 SXM 80GB on-demand lowest"]["y"] == [2.5, 2.4, 2.2]
     assert f'src="{static_url("vendor/plotly.min.js")}"' in (await client.get("/gpus/h100")).text
 
     # The same numbers without JavaScript: newest day first.

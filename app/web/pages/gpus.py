@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from litestar import Request, get
+from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -15,15 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.billing.history_access import PUBLIC_HISTORY_DAYS
 from app.db.types import utcnow
 from app.services.history import DailyPoint, daily_series
-from app.services.prices import OfferView
-from app.web.charts import history_figure, series_label
+from app.services.prices import InvalidQuery, OfferView
+from app.web.charts import SCALES, history_figure, series_label, variants_in
+from app.web.form_state import build_with_form
 from app.web.formatting import money
 from app.web.notices import Notice, freshness_notices
 from app.web.pages.common import PageMeta, render
 from app.web.pages.compare import by_power
 from app.web.queries import GpuMarket, cheapest_offer_per_source, market_by_family, market_by_gpu
 from app.web.urls import compare_url
-from providers.gpus import FAMILIES, CanonicalGpu, family_name, gpus_in
+from providers.gpus import FAMILIES, GPUS, CanonicalGpu, family_name, gpus_in
 
 HISTORY_DAYS = PUBLIC_HISTORY_DAYS  # more is a Pro feature, served by the API (app/billing/history_access.py)
 
@@ -50,6 +53,39 @@ class HistoryRow:
 
 
 @dataclass(frozen=True)
+class HistoryOptions:
+    """What the history chart shows, from ``?variant=&days=&scale=`` (the form under the chart)."""
+    variant: str | None = None
+    """A variant of this page chosen by the user; None: the best covered one, and the table lists all."""
+    days: int = HISTORY_DAYS
+    scale: str = "linear"
+
+
+def parse_history_options(params: Mapping, page_slug: str) -> HistoryOptions:
+    """Bad values raise InvalidQuery naming the field (the page comes back with the message there)."""
+    variant = (params.get("variant") or "").strip().lower() or None
+    if variant is not None and variant not in {gpu.slug for gpu in gpus_in(page_slug)}:
+        raise InvalidQuery(f"variant: {variant[:40]!r} is not a variant of this GPU", "variant")
+    raw_days = (params.get("days") or "").strip()
+    days = HISTORY_DAYS
+    if raw_days:
+        # length first: int() of a long digit string is slow
+        if not (raw_days.isascii() and raw_days.isdigit() and len(raw_days) <= 3 and 1 <= int(raw_days) <= HISTORY_DAYS):
+            raise InvalidQuery(f"days: choose a whole number of days from 1 to {HISTORY_DAYS}, got {raw_days[:40]!r}", "days")
+        days = int(raw_days)
+    scale = (params.get("scale") or "").strip() or "linear"
+    if scale not in SCALES:
+        raise InvalidQuery(f"scale: choose {' or '.join(SCALES)}, got {scale[:40]!r}", "scale")
+    return HistoryOptions(variant, days, scale)
+
+
+@dataclass(frozen=True)
+class ChartVariant:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
 class GpuPage:
     slug: str
     name: str
@@ -63,6 +99,10 @@ class GpuPage:
     chart_json: str | None
     history: list[HistoryRow]
     compare_url: str
+    options: HistoryOptions = HistoryOptions()
+    chart_variants: tuple[ChartVariant, ...] = ()
+    """Variants with history in the range, the initially shown one first (the chart's selector)."""
+    shown_variant: str | None = None
 
 
 def family_entries(markets: dict[str, GpuMarket]) -> list[FamilyEntry]:
@@ -77,11 +117,12 @@ def family_entries(markets: dict[str, GpuMarket]) -> list[FamilyEntry]:
     return sorted(entries, key=lambda e: (e.market is None, -power[e.slug] if e.market else 0, e.name))
 
 
-async def build_gpu_page(session: AsyncSession, slug: str) -> GpuPage:
+async def build_gpu_page(session: AsyncSession, slug: str, params: Mapping | None = None) -> GpuPage:
     gpus = gpus_in(slug)
     if not gpus:
         raise NotFoundException(f"Unknown GPU {slug!r}")
     slug = slug.lower()
+    options = parse_history_options(params or {}, slug)
     now = utcnow()
     markets = await market_by_gpu(session)
     is_family = slug in FAMILIES
@@ -90,9 +131,13 @@ async def build_gpu_page(session: AsyncSession, slug: str) -> GpuPage:
         if gpu.slug in markets:
             shown_market.merge(markets[gpu.slug])
     offers = await cheapest_offer_per_source(session, gpus, now)
-    points = await daily_series(session, [gpu.slug for gpu in gpus], since=(now - timedelta(days=HISTORY_DAYS)).date())
+    since = (now - timedelta(days=options.days)).date()
+    points = await daily_series(session, [gpu.slug for gpu in gpus], since=since)
+    variants = variants_in(points)
+    shown = options.variant if options.variant in variants else (variants[0] if variants else None)
+    listed = [p for p in points if options.variant is None or p.gpu_slug == options.variant]
     history = [HistoryRow(p, series_label(p.gpu_slug, p.spot))
-               for p in sorted(points, key=lambda p: (p.day, p.spot, p.gpu_slug), reverse=True)]
+               for p in sorted(listed, key=lambda p: (p.day, p.spot, p.gpu_slug), reverse=True)]
     family = gpus[0].family
     compare_with = by_power(gpus if is_family else (gpus[0], *(g for g in FAMILIES[family] if g.slug in markets)))
     return GpuPage(
@@ -104,9 +149,12 @@ async def build_gpu_page(session: AsyncSession, slug: str) -> GpuPage:
         market=shown_market if shown_market.offer_count else None,
         best_offers=offers,
         notices=freshness_notices(offers, {o.source: o.freshness for o in offers}),
-        chart_json=history_figure(points),
+        chart_json=history_figure(points, shown, options.scale),
         history=history,
         compare_url=compare_url(list(dict.fromkeys(g.slug for g in compare_with))[:8]),
+        options=options,
+        chart_variants=tuple(ChartVariant(v, GPUS[v].name) for v in variants),
+        shown_variant=shown,
     )
 
 
@@ -139,5 +187,8 @@ async def gpu_index(request: Request, db: NamedDependency[AsyncSession]) -> Temp
 
 @get("/gpus/{slug:str}", name="gpu_page", include_in_schema=False)
 async def gpu_page(request: Request, db: NamedDependency[AsyncSession], slug: FromPath[str]) -> Template:
-    view = await build_gpu_page(db, slug)
-    return render(request, "gpu.html", gpu_meta(view), view=view)
+    async def build(params: MultiDict) -> GpuPage:
+        return await build_gpu_page(db, slug, params)
+
+    view, form = await build_with_form(build, request.query_params)
+    return render(request, "gpu.html", gpu_meta(view), status=form.status, view=view, fields=form)
