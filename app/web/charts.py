@@ -23,6 +23,9 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 BUCKET = timedelta(days=1)
 """History is kept per UTC day: two points further apart than this have no data between them."""
 SCALES = ("linear", "log")
+DAY_MS = 86_400_000
+LOG_DTICK = "D2"
+"""Log-axis ticks at 1, 2 and 5 of each decade: every digit would crowd the axis."""
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -86,6 +89,11 @@ def _series_traces(slug: str, spot: bool, series: Sequence[DailyPoint], colour: 
     return [lowest, median]
 
 
+def _span_days(points: Sequence[DailyPoint]) -> int:
+    days = [p.day for p in points]
+    return (max(days) - min(days)).days
+
+
 def history_figure(points: Sequence[DailyPoint], shown: str | None = None, scale: str = "linear") -> str | None:
     """The history of every variant in ``points``, ``shown`` visible (default: the best covered);
     None without data."""
@@ -104,29 +112,33 @@ def history_figure(points: Sequence[DailyPoint], shown: str | None = None, scale
                 traces = _series_traces(slug, spot, groups[(slug, spot)], PALETTE[int(spot)], slug == shown)
                 fig.add_traces(traces)
                 owners += [slug] * len(traces)
+    # Both menus top left, in the top margin (top right is the modebar's): the scale toggle on the row
+    # above the plot, the variant dropdown on the row above it (pad in px; it opens over the toggle).
     menus = [dict(
         type="buttons", direction="right", showactive=True, active=SCALES.index(scale),
-        x=1, xanchor="right", y=1.02, yanchor="bottom", pad=dict(r=0, t=0), name="scale",
-        buttons=[dict(label="Linear", method="relayout", args=[{"yaxis.type": "linear"}]),
-                 dict(label="Log scale", method="relayout", args=[{"yaxis.type": "log"}])],
+        x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(l=0, t=0, b=0), name="scale",
+        buttons=[dict(label="Linear", method="relayout", args=[{"yaxis.type": "linear", "yaxis.dtick": None}]),
+                 dict(label="Log scale", method="relayout", args=[{"yaxis.type": "log", "yaxis.dtick": LOG_DTICK}])],
     )]
     if len(variants) > 1:
         menus.insert(0, dict(
             type="dropdown", direction="down", showactive=True, active=variants.index(shown),
-            x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(l=0, t=0), name="variant",
+            x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(l=0, t=0, b=34), name="variant",
             buttons=[dict(label=GPUS[slug].name, method="update",
                           args=[{"visible": [owner == slug for owner in owners]}])
                      for slug in variants],
         ))
     fig.update_layout(
         template="plotly_white",
-        height=400,
-        margin=dict(l=56, r=16, t=48, b=8),
+        height=420,
+        margin=dict(l=56, r=16, t=88 if len(variants) > 1 else 48, b=8),
         hovermode="x unified",
         font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13),
         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
-        yaxis=dict(title=dict(text="$ per GPU-hour"), tickprefix="$", tickformat=".2f", type=scale),
-        xaxis=dict(type="date", tickformat="%b %d"),
+        yaxis=dict(title=dict(text="$ per GPU-hour"), tickprefix="$", tickformat=".2f", type=scale,
+                   dtick=LOG_DTICK if scale == "log" else None),
+        # A tick per day over a short range: automatic 12-hour ticks would label each day twice.
+        xaxis=dict(type="date", tickformat="%b %d", dtick=DAY_MS if _span_days(points) <= 14 else None),
         updatemenus=menus,
         meta=dict(shown=shown),
     )
