@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.console.errors import ConsoleError, NotFoundForUser
+from app.console.errors import ConsoleError, InvalidSelection, NotFoundForUser
 from app.console.instances import available_operations, perform
 from app.db.models import Instance
 from app.security.keyring import Keyring
@@ -74,19 +74,19 @@ def parse_ids(values: list[str]) -> list[int]:
         except BadInput:
             instance_id = None
         if instance_id is None:
-            raise ConsoleError("the selection contains something that is not a deployment")
+            raise InvalidSelection("the selection contains something that is not a deployment", "id")
         if instance_id not in ids:
             ids.append(instance_id)
     if not ids:
-        raise ConsoleError("select at least one deployment")
+        raise InvalidSelection("select at least one deployment: tick the box in front of each one", "id")
     if len(ids) > MAX_BATCH:
-        raise ConsoleError(f"select at most {MAX_BATCH} deployments at once")
+        raise InvalidSelection(f"select at most {MAX_BATCH} deployments at once", "id")
     return ids
 
 
 def _check_operation(operation: str) -> None:
     if operation not in BATCH_OPERATIONS:
-        raise ConsoleError(f"choose one of: {', '.join(BATCH_OPERATIONS)}")
+        raise InvalidSelection(f"choose one of: {', '.join(BATCH_OPERATIONS)}", "op")
 
 
 def plan_item(row: Instance, operation: str) -> PlanItem:

@@ -50,29 +50,39 @@ def _day(name: str, value: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise InvalidQuery(f"{name}: expected a date like 2026-11-02, got {value[:40]!r}") from None
+        raise InvalidQuery(f"{name}: expected a date like 2026-11-02, got {value[:40]!r}", name) from None
     if not EARLIEST <= day <= LATEST:
-        raise InvalidQuery(f"{name}: choose a date between {EARLIEST} and {LATEST}")
+        raise InvalidQuery(f"{name}: choose a date between {EARLIEST} and {LATEST}", name)
     return day
 
 
+def _page(value: int | str) -> int:
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PAGE))):
+        raise InvalidQuery(f"page: must be a whole number, got {text[:40]!r}", "page")
+    return int(text)
+
+
 def parse_filters(today: date, date_from: str | None = None, date_to: str | None = None,
-                  provider: str | None = None, gpu: str | None = None, page: int = 1) -> CostFilters:
-    """``today`` is the user's local date: the default range ends there."""
+                  provider: str | None = None, gpu: str | None = None, page: int | str = 1) -> CostFilters:
+    """``today`` is the user's local date: the default range ends there. ``page`` may be as typed."""
+    page = _page(page)
     date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
     last = _day("to", date_to) if date_to else today
     first = _day("from", date_from) if date_from else last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
-        raise InvalidQuery("from: the start date is after the end date")
+        raise InvalidQuery("from: the start date is after the end date", "from")
     if (last - first).days + 1 > MAX_DAYS:
-        raise InvalidQuery(f"from: a range can span at most {MAX_DAYS} days")
+        raise InvalidQuery(f"from: a range can span at most {MAX_DAYS} days", "from")
     provider, gpu = (provider or "").strip() or None, (gpu or "").strip() or None
     if provider is not None and provider not in SOURCES and provider not in SIMULATED:
-        raise InvalidQuery(f"provider: unknown provider {provider[:40]!r}")
+        raise InvalidQuery(f"provider: unknown provider {provider[:40]!r}", "provider")
     if gpu is not None and gpu not in GPUS:
-        raise InvalidQuery(f"gpu: unknown GPU {gpu[:40]!r}")
+        raise InvalidQuery(f"gpu: unknown GPU {gpu[:40]!r}", "gpu")
     if page < 1:
-        raise InvalidQuery("page: must be 1 or more")
+        raise InvalidQuery("page: must be 1 or more", "page")
     if page > MAX_PAGE:  # (page - 1) * size must stay a database integer
-        raise InvalidQuery(f"page: must be at most {MAX_PAGE}")
+        raise InvalidQuery(f"page: must be at most {MAX_PAGE}", "page")
     return CostFilters(first, last, provider, gpu, page, chosen_range=bool(date_from or date_to))

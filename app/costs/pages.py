@@ -3,8 +3,8 @@ overview at ``/console/overview``. Login required; everything is the logged-in u
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
-from litestar.params import Parameter
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import MultiDict
 from litestar.response import Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, page
 from app.costs.display import cost
 from app.costs.overview import overview
-from app.costs.report import RawFilters, cost_export, cost_report
+from app.costs.report import CostReport, RawFilters, cost_export, cost_report
 from app.db.models import User
 from app.db.types import utcnow
+from app.services.inputs import InvalidField
+from app.web.errors import plain_text_error
+from app.web.form_state import build_with_form
 
 
 class CostsController(Controller):
@@ -23,26 +26,30 @@ class CostsController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="costs")
-    async def index(
-        self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
-        date_from: str | None = Parameter(query="from", default=None),
-        date_to: str | None = Parameter(query="to", default=None),
-        provider: str | None = None, gpu: str | None = None,
-        page_number: int = Parameter(query="page", default=1),
-    ) -> Template:
-        report = await cost_report(db, user, RawFilters(date_from, date_to, provider, gpu, page_number), utcnow())
-        return page("costs/index.html", user=user, report=report, cost=cost)
+    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
+        """Bad filters: this page again (400), the inputs as typed, the message at the field."""
+        now = utcnow()
+
+        async def build(params: MultiDict) -> CostReport:
+            return await cost_report(db, user, raw_filters(params), now)
+
+        report, form = await build_with_form(build, request.query_params)
+        return page("costs/index.html", form.status, user=user, report=report, cost=cost, fields=form)
 
     @get("/export.csv")
-    async def export(
-        self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
-        date_from: str | None = Parameter(query="from", default=None),
-        date_to: str | None = Parameter(query="to", default=None),
-        provider: str | None = None, gpu: str | None = None,
-    ) -> Response[str]:
-        filename, text = await cost_export(db, user, RawFilters(date_from, date_to, provider, gpu), utcnow())
+    async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Response[str]:
+        """Never HTML, not even for bad dates: a download link gets 400 with a plain-text reason."""
+        try:
+            filename, text = await cost_export(db, user, raw_filters(request.query_params), utcnow())
+        except InvalidField as exc:
+            return plain_text_error(exc)
         return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def raw_filters(params: MultiDict) -> RawFilters:
+    return RawFilters(params.get("from"), params.get("to"), params.get("provider"), params.get("gpu"),
+                      params.get("page") or 1)
 
 
 class OverviewController(Controller):

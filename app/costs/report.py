@@ -38,7 +38,7 @@ class RawFilters:
     date_to: str | None = None
     provider: str | None = None
     gpu: str | None = None
-    page: int = 1
+    page: int | str = 1
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ async def cost_report(session: AsyncSession, user: User, raw: RawFilters, now: d
     history = await _range_frame(session, user.id, zone, filters)
     pages = cost_frames.page_count(history, PAGE_SIZE)
     if filters.page > pages:
-        raise InvalidQuery(f"page: these filters give {pages} page{'' if pages == 1 else 's'}")
+        raise InvalidQuery(f"page: these filters give {pages} page{'' if pages == 1 else 's'}", "page")
     daily = cost_frames.daily_totals(history, filters.each_day())
     by_gpu = cost_frames.totals_by(history, "gpu_slug", gpu_name)
     by_provider = cost_frames.totals_by(history, "provider", provider_display_name)

@@ -28,6 +28,22 @@ EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 """Days anyone may ask about: every date computation (a day after, a local midnight) stays representable."""
 
 
+class InvalidField(ValueError):
+    """A value typed into one form or query field that we cannot honour. ``field`` is the field's
+    ``name`` attribute (``max_price``, ``from``), None when no single field is to blame; ``str()`` is
+    the message for the person. Pages that own the form catch it and show the same page again with
+    status 400, the inputs kept and the message next to the field (app/web/form_state.py); anywhere
+    else it is a plain 400 with the message (JSON under /api, text for CSV)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
 class BadInput(ValueError):
     """A value we never accept (NUL byte, too long, out of range): 400 with this message."""
 

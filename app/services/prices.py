@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
 from app.db.types import Money, utcnow
 from app.services.freshness import Freshness, humanize_age, source_freshness
+from app.services.inputs import InvalidField
 from providers.gpus import GPUS, CanonicalGpu, gpus_in, interconnect, power_key
 from providers.registry import SIMULATED, SOURCES, UnknownSource, get_source_class
 
@@ -46,8 +47,8 @@ MAX_FILTER_TEXT = 128
 """A text filter (GPU, region, provider): longer than any real value, far under SQLite's LIKE limit."""
 
 
-class InvalidQuery(ValueError):
-    """A filter value we cannot honour; the message is shown to the user (400)."""
+class InvalidQuery(InvalidField):
+    """A filter value we cannot honour; the message is shown to the user (400), next to ``field``."""
 
 
 MAX_GPU_COUNT = Decimal(64)
@@ -89,31 +90,32 @@ class PriceQuery:
     def validate(self) -> PriceQuery:
         for name, text in (("gpu", self.gpu), ("region", self.region), *(("provider", p) for p in self.providers)):
             if text is not None and len(text) > MAX_FILTER_TEXT:
-                raise InvalidQuery(f"{name} is too long (at most {MAX_FILTER_TEXT} characters)")
+                raise InvalidQuery(f"{name} is too long (at most {MAX_FILTER_TEXT} characters)", name)
         if self.gpu is not None and not gpus_in(self.gpu):
-            raise InvalidQuery(f"unknown GPU {self.gpu!r}")
+            raise InvalidQuery(f"unknown GPU {self.gpu!r}", "gpu")
         if self.min_memory_gb is not None and not 0 <= self.min_memory_gb <= 1024:
-            raise InvalidQuery("min_memory must be between 0 and 1024 GB")
+            raise InvalidQuery("min_memory must be between 0 and 1024 GB", "min_memory")
         for name, count in (("min_gpus", self.min_gpus), ("max_gpus", self.max_gpus)):
             if count is not None and not (count.is_finite() and 0 <= count <= MAX_GPU_COUNT):
-                raise InvalidQuery(f"{name} must be between 0 and {MAX_GPU_COUNT} GPUs")
+                raise InvalidQuery(f"{name} must be between 0 and {MAX_GPU_COUNT} GPUs", name)
         if self.min_gpus is not None and self.max_gpus is not None and self.min_gpus > self.max_gpus:
-            raise InvalidQuery("max_gpus must be at least min_gpus")
+            raise InvalidQuery("max_gpus must be at least min_gpus", "max_gpus")
         if self.min_total_memory_gb is not None and not 0 <= self.min_total_memory_gb <= MAX_TOTAL_MEMORY_GB:
-            raise InvalidQuery(f"min_total_memory must be between 0 and {MAX_TOTAL_MEMORY_GB:,} GB")
+            raise InvalidQuery(f"min_total_memory must be between 0 and {MAX_TOTAL_MEMORY_GB:,} GB",
+                               "min_total_memory")
         # is_finite first: comparing NaN raises instead of answering False.
         if self.max_price is not None and not (self.max_price.is_finite() and 0 <= self.max_price <= 10_000):
-            raise InvalidQuery("max_price must be between 0 and 10000 $/GPU-hour")
+            raise InvalidQuery("max_price must be between 0 and 10000 $/GPU-hour", "max_price")
         # The simulated cloud's offers are listed too (when enabled), so its name filters like any other.
         unknown = [p for p in self.providers if p not in SOURCES and p not in SIMULATED]
         if unknown:
-            raise InvalidQuery(f"unknown provider {unknown[0]!r}")
+            raise InvalidQuery(f"unknown provider {unknown[0]!r}", "provider")
         if self.sort not in SORTS:
-            raise InvalidQuery(f"sort must be one of: {', '.join(SORTS)}")
+            raise InvalidQuery(f"sort must be one of: {', '.join(SORTS)}", "sort")
         if self.page < 1 or self.page > 100_000:
-            raise InvalidQuery("page must be between 1 and 100000")
+            raise InvalidQuery("page must be between 1 and 100000", "page")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise InvalidQuery(f"per_page must be between 1 and {MAX_PER_PAGE}")
+            raise InvalidQuery(f"per_page must be between 1 and {MAX_PER_PAGE}", "per_page")
         return self
 
 

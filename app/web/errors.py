@@ -15,7 +15,7 @@ from app.billing.entitlements import FeatureLocked
 from app.billing.locked import locked_response
 from app.console.errors import ConsoleError, NotFoundForUser
 
-from app.services.inputs import BadInput, BodyTooLarge
+from app.services.inputs import BadInput, BodyTooLarge, InvalidField
 from app.services.prices import InvalidQuery
 from app.web.body_timeout import RequestBodyTimeout
 from app.web.request_id import request_id_of
@@ -28,7 +28,24 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path in ("/schema", "/healthz", "/readyz", "/metrics")
 
 
+def _wants_text(request: Request) -> bool:
+    """Downloads (``/costs/export.csv``): an error must not be saved as a .csv full of HTML."""
+    return request.url.path.endswith(".csv")
+
+
+def plain_text(status: int, message: str) -> Response:
+    return Response(f"Error {status}: {message}\n", status_code=status, media_type="text/plain; charset=utf-8",
+                    headers={"Cache-Control": "no-store"})
+
+
+def plain_text_error(exc: InvalidField) -> Response:
+    """A download's bad filter: 400 with what is wrong, as text."""
+    return plain_text(400, str(exc))
+
+
 def _error(request: Request, status: int, message: str, *, request_id: str | None = None) -> Response:
+    if _wants_text(request):
+        return plain_text(status, message + (f" (request id {request_id})" if request_id else ""))
     if _wants_json(request):
         body = {"status_code": status, "detail": message}
         if request_id:
@@ -51,7 +68,7 @@ def _server_error(request: Request, exc: Exception, status: int = 500) -> Respon
 
 
 def exception_handlers() -> dict:
-    def invalid_query(request: Request, exc: InvalidQuery) -> Response:
+    def invalid_query(request: Request, exc: InvalidField) -> Response:
         return _error(request, 400, str(exc))
 
     def bad_input(request: Request, exc: BadInput) -> Response:
@@ -104,6 +121,7 @@ def exception_handlers() -> dict:
         RequestBodyTimeout: body_timeout,
         FeatureLocked: feature_locked,
         InvalidQuery: invalid_query,
+        InvalidField: invalid_query,
         BadInput: bad_input,
         NotFoundException: not_found,
         NotAuthorizedException: not_authorized,

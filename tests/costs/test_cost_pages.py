@@ -205,9 +205,11 @@ async def test_bad_filters_are_a_400_with_a_message(fleet, login, freeze, query,
     browser = await login("alice@example.com")
     response = await browser.get(f"/costs?{query}")
     assert response.status_code == 400
-    assert message in parse_html(response.text).one(class_="error-message").text
+    assert message in parse_html(response.text).one("div", class_="error-summary").text
     if not query.startswith("page"):
-        assert (await browser.get(f"/costs/export.csv?{query}")).status_code == 400
+        exported = await browser.get(f"/costs/export.csv?{query}")
+        assert exported.status_code == 400 and message in exported.text
+        assert exported.headers["content-type"].startswith("text/plain")
 
 
 @pytest.mark.parametrize("path", ["/costs", "/costs/export.csv", "/console/overview", "/settings/profile"])

@@ -94,8 +94,8 @@ async def test_history_chart_and_table_show_daily_min_median_max(client, session
     assert median["x"] == [f"{d:%Y-%m-%d}" for d in days]
     # A day counts every price active during it: the new prices and those carried over from the day before.
     assert median["y"] == [2.7, 2.65, 2.5]
-    assert traces["H100 SXM 80GB on-demand max"]["y"] == [3.1, 3.1, 2.9]
-    assert traces["H100 SXM 80GB on-demand min–max"]["y"] == [2.5, 2.4, 2.2]
+    assert [row[0] for row in median["customdata"]] == [3.1, 3.1, 2.9]  # the highest, in the hover
+    assert traces["H100 SXM 80GB on-demand lowest"]["y"] == [2.5, 2.4, 2.2]
     assert f'src="{static_url("vendor/plotly.min.js")}"' in (await client.get("/gpus/h100")).text
 
     # The same numbers without JavaScript: newest day first.
@@ -153,4 +153,4 @@ async def test_compare_takes_chosen_gpus_and_rejects_unknown_ones(client, sessio
     doc = await get_page(client, "/compare?gpu=h100")
     assert [a.text for a in doc.one("table", class_="compare").find("thead").find_all("a")] == ["H100 SXM 80GB", "H100 PCIe 80GB"]
     doc = await get_page(client, "/compare?gpu=nosuchgpu", status=400)
-    assert "unknown GPU 'nosuchgpu'" in doc.one("p", class_="error-message").text
+    assert "unknown GPU 'nosuchgpu'" in doc.one("div", class_="error-summary").text

@@ -13,6 +13,8 @@ from app.console import batch
 from app.console.pages.common import (
     CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_list, form_text, keyring, page, provider_http,
 )
+from app.console.errors import InvalidSelection
+from app.console.pages.deployments import console_index
 from app.db.models import User
 
 
@@ -25,14 +27,22 @@ class BatchController(Controller):
     async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], op: str = "",
                       ids: list[str] | None = Parameter(query="id", default=None)) -> Template:
         """The confirmation: exactly what will happen to each selected deployment."""
-        items = await batch.plan(db, user.id, op, batch.parse_ids(ids or []))
+        try:
+            items = await batch.plan(db, user.id, op, batch.parse_ids(ids or []))
+        except InvalidSelection as exc:
+            return await console_index(db, user.id, batch_error=str(exc), selected=ids or [], status=400)
         return page("console/batch_confirm.html", operation=op, items=items,
                     runs=sum(1 for item in items if item.runs))
 
     @post("/")
-    async def run(self, request: Request, user: NamedDependency[User], data: Form) -> Template:
-        operation, ids = form_text(data, "op"), batch.parse_ids(form_list(data, "id"))
-        async with provider_http(request) as http:
-            results = await batch.execute(request.app.state.sessions, keyring(request), http, user.id, operation, ids)
+    async def run(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+                  data: Form) -> Template:
+        operation, selected = form_text(data, "op"), form_list(data, "id")
+        try:
+            ids = batch.parse_ids(selected)
+            async with provider_http(request) as http:
+                results = await batch.execute(request.app.state.sessions, keyring(request), http, user.id, operation, ids)
+        except InvalidSelection as exc:
+            return await console_index(db, user.id, batch_error=str(exc), selected=selected, status=400)
         return page("console/batch_result.html", operation=operation, results=results,
                     failed=[r for r in results if not r.ok])

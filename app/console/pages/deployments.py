@@ -4,6 +4,7 @@ history, the actions (stop and delete are confirmed first), "Sync now" and the p
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
@@ -60,12 +61,7 @@ class DeploymentsController(Controller):
     @get("/", name="console")
     async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], synced: int | None = None,
                     sync_failed: int | None = None, done: str | None = None) -> Template:
-        deployments = await overview.list_deployments(db, user.id)
-        return page("console/index.html", deployments=deployments, now=utcnow(),
-                    counts=overview.state_counts(deployments),
-                    fingerprint=overview.fingerprint(deployments),
-                    polling=any(d.transitional for d in deployments),
-                    notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
+        return await console_index(db, user.id, notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
     @post("/sync")
     async def sync_now(self, request: Request, user: NamedDependency[User], data: Form) -> Redirect:
@@ -112,6 +108,18 @@ class DeploymentsController(Controller):
         except ConsoleError as exc:
             return await detail_page(db, user.id, instance_id, error=str(exc), status=400)
         return Redirect(f"/console/instances/{instance_id}?done={operation}")
+
+
+async def console_index(db: AsyncSession, user_id: int, *, notice: str | None = None, batch_error: str | None = None,
+                        selected: Sequence[str] = (), status: int = 200) -> Template:
+    """The deployments list; a refused batch comes back here with its message at the batch bar and
+    the boxes that were ticked still ticked."""
+    deployments = await overview.list_deployments(db, user_id)
+    return page("console/index.html", status, deployments=deployments, now=utcnow(),
+                counts=overview.state_counts(deployments),
+                fingerprint=overview.fingerprint(deployments),
+                polling=any(d.transitional for d in deployments),
+                notice=notice, batch_error=batch_error, selected=set(selected))
 
 
 async def detail_page(db: NamedDependency[AsyncSession], user_id: int, instance_id: int, *, notice: str | None = None,

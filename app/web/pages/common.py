@@ -50,8 +50,9 @@ def base_url(request: Request) -> str:
     return request.app.state.settings.web.base_url.rstrip("/")
 
 
-def render(request: Request, template: str, meta: PageMeta, **context: object) -> Template:
+def render(request: Request, template: str, meta: PageMeta, status: int = 200, **context: object) -> Template:
     return Template(
         template,
         context={**HELPERS, "meta": meta, "canonical_url": base_url(request) + meta.path, **context},
+        status_code=status,
     )

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from litestar import Request, get
+from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services.prices import InvalidQuery
+from app.web.form_state import build_with_form
 from app.web.formatting import money, money_fine
 from app.web.pages.common import PageMeta, render, simulated_shown
 from app.web.queries import GpuMarket, market_by_gpu
@@ -60,14 +62,14 @@ def selected_gpus(requested: Sequence[str], markets: dict[str, GpuMarket]) -> li
     for slug in requested:
         found = gpus_in(slug.strip())
         if not found:
-            raise InvalidQuery(f"unknown GPU {slug!r}")
+            raise InvalidQuery(f"unknown GPU {slug!r}", "gpu")
         # an unstated entry stands for its family's variants of that memory size
         gpus = list(dict.fromkeys(g for gpu in found for g in same_memory(gpu) if g.form_factor_stated))
         on_offer = [gpu for gpu in gpus if gpu.slug in markets]
         for gpu in on_offer if len(gpus) > 1 and on_offer else gpus:
             chosen.setdefault(gpu.slug, gpu)
     if len(chosen) > MAX_COUNT:
-        raise InvalidQuery(f"gpu: compare at most {MAX_COUNT} GPUs at a time")
+        raise InvalidQuery(f"gpu: compare at most {MAX_COUNT} GPUs at a time", "gpu")
     return list(chosen.values())
 
 
@@ -124,8 +126,15 @@ def compare_meta(view: Comparison, requested: Sequence[str]) -> PageMeta:
     )
 
 
+def requested_slugs(params: MultiDict) -> list[str]:
+    return [slug for slug in params.getall("gpu", []) if slug.strip()]
+
+
 @get("/compare", name="compare", include_in_schema=False)
 async def compare(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    requested = [slug for slug in request.query_params.getall("gpu", []) if slug.strip()]
-    view = await build_comparison(db, requested, simulated_shown(request))
-    return render(request, "compare.html", compare_meta(view, requested), view=view)
+    async def build(params: MultiDict) -> Comparison:
+        return await build_comparison(db, requested_slugs(params), simulated_shown(request))
+
+    view, form = await build_with_form(build, request.query_params)
+    meta = compare_meta(view, requested_slugs(request.query_params))
+    return render(request, "compare.html", meta, status=form.status, view=view, fields=form)

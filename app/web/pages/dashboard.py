@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from litestar import Request, get
+from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.types import utcnow
 from app.services.prices import Page, PriceQuery, list_offers, regions
+from app.web.form_state import build_with_form
 from app.web.formatting import money
 from app.web.notices import Notice, freshness_by_source, freshness_notices
 from app.web.pages.common import PageMeta, render, simulated_for_viewer
@@ -194,5 +196,9 @@ def dashboard_meta(view: Dashboard) -> PageMeta:
 @get("/", name="dashboard", include_in_schema=False)
 async def dashboard(request: Request, db: NamedDependency[AsyncSession]) -> Template:
     simulated = await simulated_for_viewer(request, db)
-    view = await build_dashboard(db, parse_price_query(request.query_params, include_simulated=simulated))
-    return render(request, "dashboard.html", dashboard_meta(view), view=view)
+
+    async def build(params: MultiDict) -> Dashboard:
+        return await build_dashboard(db, parse_price_query(params, include_simulated=simulated))
+
+    view, form = await build_with_form(build, request.query_params)
+    return render(request, "dashboard.html", dashboard_meta(view), status=form.status, view=view, fields=form)

@@ -17,7 +17,7 @@ MAX_TEXT = MAX_FILTER_TEXT
 def _text(params: Mapping, name: str) -> str | None:
     value = (params.get(name) or "").strip()
     if len(value) > MAX_TEXT:
-        raise InvalidQuery(f"{name} is too long (at most {MAX_TEXT} characters)")
+        raise InvalidQuery(f"{name} is too long (at most {MAX_TEXT} characters)", name)
     return value or None
 
 
@@ -28,7 +28,7 @@ def _int(params: Mapping, name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise InvalidQuery(f"{name} must be a whole number, got {value!r}") from None
+        raise InvalidQuery(f"{name} must be a whole number, got {value!r}", name) from None
 
 
 def _int_or(params: Mapping, name: str, default: int) -> int:
@@ -45,7 +45,7 @@ def _decimal(params: Mapping, name: str) -> Decimal | None:
     except InvalidOperation:
         number = None
     if number is None or not number.is_finite():
-        raise InvalidQuery(f"{name} must be a number, got {value!r}")
+        raise InvalidQuery(f"{name} must be a number, got {value!r}", name)
     return number
 
 
@@ -58,7 +58,7 @@ def parse_price_query(params: Mapping, *, include_simulated: bool = False) -> Pr
     ``include_simulated`` comes from the settings (sandbox mode), never from the URL."""
     market = _text(params, "market") or "any"
     if market not in SPOT_BY_MARKET:
-        raise InvalidQuery(f"market must be one of: {', '.join(SPOT_BY_MARKET)}")
+        raise InvalidQuery(f"market must be one of: {', '.join(SPOT_BY_MARKET)}", "market")
     gpu = _text(params, "gpu")
     providers = tuple(dict.fromkeys(p.strip() for p in params.getall("provider", []) if p.strip()))
     query = PriceQuery(

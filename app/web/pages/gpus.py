@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from litestar import Request, get
+from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -15,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.billing.history_access import PUBLIC_HISTORY_DAYS
 from app.db.types import utcnow
 from app.services.history import DailyPoint, daily_series
-from app.services.prices import OfferView
-from app.web.charts import history_figure, series_label
+from app.services.prices import InvalidQuery, OfferView
+from app.web.charts import SCALES, history_figure, series_label, variants_in
+from app.web.form_state import build_with_form
 from app.web.formatting import money
 from app.web.notices import Notice, freshness_notices
 from app.web.pages.common import PageMeta, render, simulated_shown
@@ -50,6 +53,39 @@ class HistoryRow:
 
 
 @dataclass(frozen=True)
+class HistoryOptions:
+    """What the history chart shows, from ``?variant=&days=&scale=`` (the form under the chart)."""
+    variant: str | None = None
+    """A variant of this page chosen by the user; None: the best covered one, and the table lists all."""
+    days: int = HISTORY_DAYS
+    scale: str = "linear"
+
+
+def parse_history_options(params: Mapping, page_slug: str) -> HistoryOptions:
+    """Bad values raise InvalidQuery naming the field (the page comes back with the message there)."""
+    variant = (params.get("variant") or "").strip().lower() or None
+    if variant is not None and variant not in {gpu.slug for gpu in gpus_in(page_slug)}:
+        raise InvalidQuery(f"variant: {variant[:40]!r} is not a variant of this GPU", "variant")
+    raw_days = (params.get("days") or "").strip()
+    days = HISTORY_DAYS
+    if raw_days:
+        # length first: int() of a long digit string is slow
+        if not (raw_days.isascii() and raw_days.isdigit() and len(raw_days) <= 3 and 1 <= int(raw_days) <= HISTORY_DAYS):
+            raise InvalidQuery(f"days: choose a whole number of days from 1 to {HISTORY_DAYS}, got {raw_days[:40]!r}", "days")
+        days = int(raw_days)
+    scale = (params.get("scale") or "").strip() or "linear"
+    if scale not in SCALES:
+        raise InvalidQuery(f"scale: choose {' or '.join(SCALES)}, got {scale[:40]!r}", "scale")
+    return HistoryOptions(variant, days, scale)
+
+
+@dataclass(frozen=True)
+class ChartVariant:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
 class GpuPage:
     slug: str
     name: str
@@ -66,6 +102,10 @@ class GpuPage:
     chart_json: str | None
     history: list[HistoryRow]
     compare_url: str
+    options: HistoryOptions = HistoryOptions()
+    chart_variants: tuple[ChartVariant, ...] = ()
+    """Variants with history in the range, the initially shown one first (the chart's selector)."""
+    shown_variant: str | None = None
 
 
 def family_entries(markets: dict[str, GpuMarket]) -> list[FamilyEntry]:
@@ -80,11 +120,13 @@ def family_entries(markets: dict[str, GpuMarket]) -> list[FamilyEntry]:
     return sorted(entries, key=lambda e: (e.market is None, -power[e.slug] if e.market else 0, e.name))
 
 
-async def build_gpu_page(session: AsyncSession, slug: str, simulated: bool = False) -> GpuPage:
+async def build_gpu_page(session: AsyncSession, slug: str, params: Mapping | None = None,
+                         simulated: bool = False) -> GpuPage:
     gpus = gpus_in(slug)
     if not gpus:
         raise NotFoundException(f"Unknown GPU {slug!r}")
     slug = slug.lower()
+    options = parse_history_options(params or {}, slug)
     now = utcnow()
     markets = await market_by_gpu(session, simulated=simulated)
     is_family = slug in FAMILIES
@@ -93,9 +135,13 @@ async def build_gpu_page(session: AsyncSession, slug: str, simulated: bool = Fal
         if gpu.slug in markets:
             shown_market.merge(markets[gpu.slug])
     offers = await cheapest_offer_per_source(session, gpus, now, simulated=simulated)
-    points = await daily_series(session, [gpu.slug for gpu in gpus], since=(now - timedelta(days=HISTORY_DAYS)).date())
+    since = (now - timedelta(days=options.days)).date()
+    points = await daily_series(session, [gpu.slug for gpu in gpus], since=since)
+    charted = variants_in(points)
+    shown = options.variant if options.variant in charted else (charted[0] if charted else None)
+    listed = [p for p in points if options.variant is None or p.gpu_slug == options.variant]
     history = [HistoryRow(p, series_label(p.gpu_slug, p.spot))
-               for p in sorted(points, key=lambda p: (p.day, p.spot, p.gpu_slug), reverse=True)]
+               for p in sorted(listed, key=lambda p: (p.day, p.spot, p.gpu_slug), reverse=True)]
     family = gpus[0].family
     variants = FAMILIES[family] if is_family else gpus
     compare_with = by_power(variants if is_family else (gpus[0], *(g for g in FAMILIES[family] if g.slug in markets)))
@@ -109,9 +155,12 @@ async def build_gpu_page(session: AsyncSession, slug: str, simulated: bool = Fal
         market=shown_market if shown_market.offer_count else None,
         best_offers=offers,
         notices=freshness_notices(offers, {o.source: o.freshness for o in offers}),
-        chart_json=history_figure(points),
+        chart_json=history_figure(points, shown, options.scale),
         history=history,
         compare_url=compare_url(list(dict.fromkeys(g.slug for g in compare_with))[:8]),
+        options=options,
+        chart_variants=tuple(ChartVariant(v, GPUS[v].name) for v in charted),
+        shown_variant=shown,
     )
 
 
@@ -148,5 +197,10 @@ async def gpu_page(request: Request, db: NamedDependency[AsyncSession], slug: Fr
     if gpu is not None and not gpu.form_factor_stated:
         # An unstated entry is not a variant: its offers are listed on the family's page.
         return Redirect(path=f"/gpus/{gpu.family}", status_code=301)
-    view = await build_gpu_page(db, slug, simulated_shown(request))
-    return render(request, "gpu.html", gpu_meta(view), view=view)
+    simulated = simulated_shown(request)
+
+    async def build(params: MultiDict) -> GpuPage:
+        return await build_gpu_page(db, slug, params, simulated)
+
+    view, form = await build_with_form(build, request.query_params)
+    return render(request, "gpu.html", gpu_meta(view), status=form.status, view=view, fields=form)
