@@ -204,6 +204,13 @@ class SandboxCloud:
 
     def check_call_faults(self, api_key: str) -> None:
         """The per-call faults (429, 500) of an authenticated API call; raises their ApiError."""
+        latency, error = self.call_faults(api_key)
+        if error is not None:
+            raise error
+
+    def call_faults(self, api_key: str) -> tuple[float, ApiError | None]:
+        """One authenticated API call's faults in one transaction: its latency, and the 429/500 it
+        answers (or None). Raises 401 for a bad key."""
         error = None
         with self._account(api_key) as account:
             faults = _faults_of(account.state)
@@ -218,8 +225,7 @@ class SandboxCloud:
                 account.state.rng_draws += 1
                 if rng.random() < faults.api_error_rate:
                     error = ApiError(500, "internal_error", "the sandbox had an internal error (injected)")
-        if error is not None:  # raised after the block, so the draw is kept
-            raise error
+        return faults.latency_seconds, error  # returned, not raised in the block, so the draw is kept
 
     def summary(self, api_key: str) -> dict[str, Any]:
         """For the admin page: the account's instances by status and its faults."""

@@ -66,10 +66,11 @@ async def _run(method, *args):
 async def _authorized_call(request: Request) -> str:
     """Authenticate, then apply the account's per-call faults. Returns the key."""
     cloud, key = _cloud(request), _api_key(request)
-    latency = (await _run(cloud.faults, key)).latency_seconds  # raises 401 first for a bad key
+    latency, error = await _run(cloud.call_faults, key)  # raises 401 first for a bad key
     if latency:
         await asyncio.sleep(latency)
-    await _run(cloud.check_call_faults, key)
+    if error is not None:
+        raise error
     return key
 
 
