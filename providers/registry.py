@@ -33,6 +33,8 @@ SOURCES: dict[str, str] = {
     "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
     "latitude": "scrapers.latitude:LatitudeSource",
     "hotaisle": "scrapers.hotaisle:HotAisleSource",
+    # scrapers/ added for issue 16, second wave (price-only)
+    "cloudrift": "scrapers.cloudrift:CloudRiftSource",
 }
 
 
