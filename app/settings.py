@@ -98,6 +98,7 @@ class ProviderKeys:
     hotaisle_team: str = field(default_factory=lambda: _env("HOTAISLE_TEAM_HANDLE"))
     # price-only sources added for issue 16, second wave
     cloudrift: str = field(default_factory=lambda: _env("CLOUDRIFT_API_KEY"))  # optional: the list is public
+    jarvislabs: str = field(default_factory=lambda: _env("JARVISLABS_API_KEY"))
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

@@ -35,6 +35,7 @@ SOURCES: dict[str, str] = {
     "hotaisle": "scrapers.hotaisle:HotAisleSource",
     # scrapers/ added for issue 16, second wave (price-only)
     "cloudrift": "scrapers.cloudrift:CloudRiftSource",
+    "jarvislabs": "scrapers.jarvislabs:JarvisLabsSource",
 }
 
 
