@@ -36,6 +36,7 @@ SOURCES: dict[str, str] = {
     # scrapers/ added for issue 16, second wave (price-only)
     "cloudrift": "scrapers.cloudrift:CloudRiftSource",
     "jarvislabs": "scrapers.jarvislabs:JarvisLabsSource",
+    "seeweb": "scrapers.seeweb:SeewebSource",  # EUR, converted at the ECB rate (providers/fx.py)
 }
 
 
