@@ -12,6 +12,7 @@ from app.services.freshness import Freshness
 from app.services.history import DailyPoint
 from app.services.prices import OfferView, Page, display_name
 from app.services.sources import SourceStatus
+from providers.fx import PUBLISHER, PriceConversion
 from providers.gpus import FAMILIES, GPUS, CanonicalGpu, family_name
 
 
@@ -63,7 +64,16 @@ def offer(view: OfferView, page: Page) -> s.Offer:
         currency="USD", available=view.available, buy_url=view.buy_url, observed_at=view.observed_at,
         age=view.age_label, origin=view.origin, freshness=freshness(view.freshness),
         best_value=page.is_best_value(view), price_per_tflop_hour=optional_unit_price(view.price_per_tflop_hour),
+        converted_from=conversion(view.converted_from),
     )
+
+
+def conversion(fx: PriceConversion | None) -> s.Conversion | None:
+    if fx is None:
+        return None
+    return s.Conversion(currency=fx.currency, price_per_hour=money_str(fx.price_per_hour),
+                        usd_per_unit=money_str(fx.usd_per_unit), rate_date=fx.rate_date, rate_source=PUBLISHER,
+                        label=fx.label)
 
 
 def offer_page(page: Page, links: s.Links) -> s.OfferPage:

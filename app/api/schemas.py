@@ -43,6 +43,20 @@ class Freshness(Struct):
     as_of: datetime | None
 
 
+class Conversion(Struct):
+    """How a USD price was obtained from a provider that prices in another currency."""
+
+    currency: str
+    """The provider's currency (ISO 4217), e.g. "EUR"."""
+    price_per_hour: Annotated[str, Meta(pattern=r"^\d+\.\d{6}$", description="in `currency`, exact decimal")]
+    usd_per_unit: Annotated[str, Meta(pattern=r"^\d+\.\d{6}$", description="USD for one unit of `currency`")]
+    rate_date: date
+    """The ECB euro reference rate's date."""
+    rate_source: Literal["ECB"]
+    label: str
+    """E.g. 'converted from EUR at the ECB rate of 2026-12-02'."""
+
+
 class Offer(Struct):
     id: int
     provider: ProviderRef
@@ -72,6 +86,8 @@ class Offer(Struct):
     on an offer reported unavailable."""
     price_per_tflop_hour: UnitPrice | None = None
     """$/GPU-hour per dense FP16/BF16 tensor TFLOPS of the GPU (catalog specs); null without specs."""
+    converted_from: Conversion | None = None
+    """Null for prices the provider publishes in USD."""
 
 
 class Links(Struct):

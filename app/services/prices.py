@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
 from app.db.types import utcnow
 from app.services.freshness import Freshness, humanize_age, source_freshness
+from providers.fx import PriceConversion
 from providers.gpus import GPUS, CanonicalGpu, gpus_in
 from providers.registry import SIMULATED, SOURCES, UnknownSource, get_source_class
 
@@ -115,6 +116,8 @@ class OfferView:
     origin: str
     freshness: Freshness
     age_label: str
+    converted_from: PriceConversion | None = None
+    """Set when the provider prices in another currency (its amount and the ECB rate's date)."""
 
     @property
     def gpu_name(self) -> str:
@@ -214,6 +217,7 @@ def to_view(row: Offer, source: SourceRow | None, now: datetime) -> OfferView:
         available=row.available, buy_url="" if row.source in SIMULATED else row.buy_url, observed_at=observed,
         origin=row.origin,
         freshness=source_freshness(source, poll_interval(row.source), now), age_label=age,
+        converted_from=row.conversion,
     )
 
 
