@@ -134,6 +134,7 @@ async def test_an_item_says_everything_with_exact_money(client, offers):
         "freshness": {"state": "live", "label": "live: updated 5 min ago", "as_of": item["freshness"]["as_of"]},
         "best_value": False,
         "price_per_tflop_hour": "0.00251769",  # 2.49 / 989 dense FP16 TFLOPS
+        "converted_from": None,  # Lambda prices in USD
     }
     assert datetime.fromisoformat(item["freshness"]["as_of"]) == offers
 
