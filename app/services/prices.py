@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, Select, and_, case, func, literal_column, select, type_coerce
+from sqlalchemy import Numeric, Select, String, and_, case, func, literal_column, select, text, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
-from app.db.types import utcnow
+from app.db.types import Money, utcnow
 from app.services.freshness import Freshness, humanize_age, source_freshness
 from providers.fx import PriceConversion
 from providers.gpus import GPUS, CanonicalGpu, gpus_in
@@ -277,6 +277,28 @@ async def cheapest_per_gpu(session: AsyncSession, spot: bool = False) -> dict[st
     return {slug: (price, count) for slug, price, count in (await session.execute(stmt)).all()}
 
 
+# The lowest $/GPU-hour per GPU by walking ix_offers_gpu_price (gpu_slug, spot, price_per_gpu_hour):
+# one index probe for the next GPU and one for its first (cheapest) entry, so the cost grows with the
+# number of GPUs (~50), not with the number of offers (a loose index scan; PostgreSQL and SQLite).
+_CHEAPEST_SQL = text(
+    "WITH RECURSIVE gpus(slug) AS ("
+    " SELECT min(gpu_slug) FROM offers WHERE gpu_slug IS NOT NULL AND spot = :spot"
+    " UNION ALL"
+    " SELECT (SELECT min(o.gpu_slug) FROM offers o WHERE o.gpu_slug > g.slug AND o.spot = :spot)"
+    " FROM gpus g WHERE g.slug IS NOT NULL)"
+    " SELECT g.slug, (SELECT o.price_per_gpu_hour FROM offers o WHERE o.gpu_slug = g.slug AND o.spot = :spot"
+    " ORDER BY o.price_per_gpu_hour LIMIT 1) AS price"
+    " FROM gpus g WHERE g.slug IS NOT NULL"
+).columns(slug=String(), price=Money())
+
+
+async def cheapest_price_per_gpu(session: AsyncSession, spot: bool = False) -> dict[str, Decimal]:
+    """Lowest $/GPU-hour per canonical GPU in one market: what ``cheapest_per_gpu`` answers without
+    the offer counts, which need every row; this needs ~2 index probes per GPU."""
+    rows = await session.execute(_CHEAPEST_SQL, {"spot": spot})
+    return {slug: price for slug, price in rows.all()}
+
+
 async def price_matrix(
     session: AsyncSession, spot: bool = False, gpu_slugs: Sequence[str] | None = None
 ) -> tuple[list[str], list[GpuSummary]]:
@@ -289,7 +311,7 @@ async def price_matrix(
     if gpu_slugs is not None:
         stmt = stmt.where(Offer.gpu_slug.in_(list(gpu_slugs)))
     cells = (await session.execute(stmt)).all()
-    spot_min = {} if spot else {slug: price for slug, (price, _) in (await cheapest_per_gpu(session, True)).items()}
+    spot_min = {} if spot else await cheapest_price_per_gpu(session, True)
     providers = sorted({source for _, source, _, _ in cells}, key=display_name)
     summaries: dict[str, GpuSummary] = {}
     for slug, source, price, count in cells:

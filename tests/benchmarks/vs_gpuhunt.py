@@ -2,8 +2,9 @@
 source, side by side with gpuhunt's ``Catalog.query()`` over the same catalog, in one run.
 Target (issue 16): ours takes at most 1/20 of gpuhunt's time.
 
-Ours: ``app.services.prices.cheapest_per_gpu`` on PostgreSQL (the offers table filled with the
-catalog by COPY, then VACUUM ANALYZE). gpuhunt: the same offers as ``gpuhunt.CatalogItem``s, held
+Ours: ``app.services.prices.cheapest_price_per_gpu`` on PostgreSQL (a loose index scan; the offers
+table filled with the catalog by COPY, then VACUUM ANALYZE); ``cheapest_per_gpu``, which also counts
+the offers of every GPU and so reads every row, is reported beside it for information. gpuhunt: the same offers as ``gpuhunt.CatalogItem``s, held
 in memory by providers added with ``Catalog.add_provider`` (its public API; nothing downloaded),
 ``query(spot=False)`` over all of them, then the cheapest $/GPU-hour per GPU taken from its answer.
 Both answers are checked to agree before any time is reported. gpuhunt is a bench-only dependency:
@@ -26,10 +27,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 from app.db.engine import make_engine, session_factory
 from app.db.types import utcnow
-from app.services.prices import cheapest_per_gpu
+from app.services.prices import cheapest_per_gpu, cheapest_price_per_gpu
 from providers.base import Offer
 from providers.gpus import resolve_gpu
 from providers.registry import SOURCES
@@ -122,6 +124,16 @@ async def load_offers(url: str, offers: list[Offer]) -> None:
     analyze(url)
 
 
+async def _median_async(session, query, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await query(session)
+        times.append(time.perf_counter() - started)
+        await session.rollback()
+    return statistics.median(times)
+
+
 def _median(run: Callable[[], object], runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -152,13 +164,12 @@ async def measure(url: str, sizes=SIZES, runs: int = 25, gpuhunt_runs: int = 5, 
         sessions = session_factory(engine)
         try:
             async with sessions() as session:
-                ours_answer = {slug: price for slug, (price, _n) in (await cheapest_per_gpu(session)).items()}
-                ours_times = []
-                for _ in range(runs):
-                    started = time.perf_counter()
-                    await cheapest_per_gpu(session)
-                    ours_times.append(time.perf_counter() - started)
-                    await session.rollback()
+                ours_answer = await cheapest_price_per_gpu(session)
+                with_counts = {slug: price for slug, (price, _n) in (await cheapest_per_gpu(session)).items()}
+                if with_counts != ours_answer:
+                    raise RuntimeError("cheapest_price_per_gpu and cheapest_per_gpu disagree")
+                ours = await _median_async(session, cheapest_price_per_gpu, runs)
+                counted = await _median_async(session, cheapest_per_gpu, runs)
         finally:
             await engine.dispose()
         theirs_answer = gpuhunt_cheapest(catalog, names)
@@ -167,15 +178,20 @@ async def measure(url: str, sizes=SIZES, runs: int = 25, gpuhunt_runs: int = 5, 
                             if ours_answer.get(k) != theirs_answer.get(k))
             raise RuntimeError(f"the two answers differ for {differ[:5]}: not comparable")
         theirs = _median(lambda: gpuhunt_cheapest(catalog, names), gpuhunt_runs)
-        ours = statistics.median(ours_times)
         ratio = ours / theirs
         figures.append(dict(
             measure=f"(e) cheapest offer per GPU, {size:,} offers, {len(ours_answer)} GPUs",
             value=_ms(ours), baseline=f"gpuhunt query() {_ms(theirs)}", ratio=ratio,
-            target="<= 0.05x gpuhunt", met=ratio <= TARGET_RATIO,
+            target="<= 0.05x gpuhunt" if size in SIZES else "informational (target at 100k, 1M)",
+            met=ratio <= TARGET_RATIO if size in SIZES else None,
         ))
-        log(f"    ours {_ms(ours)} (median of {runs}), gpuhunt {_ms(theirs)} (median of {gpuhunt_runs}): "
-            f"{ratio:.4f}x")
+        figures.append(dict(
+            measure=f"(e) ... with offer counts per GPU (cheapest_per_gpu), {size:,} offers",
+            value=_ms(counted), baseline=f"gpuhunt query() {_ms(theirs)}", ratio=counted / theirs,
+            target="informational", met=None,
+        ))
+        log(f"    ours {_ms(ours)}, with counts {_ms(counted)} (medians of {runs}); gpuhunt {_ms(theirs)} "
+            f"(median of {gpuhunt_runs}): {ratio:.4f}x")
     return figures
 
 
@@ -184,8 +200,11 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     p.add_argument("--runs", type=int, default=25)
+    p.add_argument("--database", help="PostgreSQL database to (re)build, on the bench server (default computehub_bench)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     url = bench_url()
+    if args.database:
+        url = make_url(url).set(database=args.database).render_as_string(hide_password=False)
     prepare(url)
     try:
         figures = asyncio.run(measure(url, args.sizes, args.runs))
@@ -193,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(e) skipped: {exc}")
         return 1
     for f in figures:
-        print(f"{f['measure']}: {f['value']} vs {f['baseline']} = {f['ratio']:.4f}x "
-              f"({'met' if f['met'] else 'NOT met'}, target {f['target']})")
+        met = "-" if f["met"] is None else ("met" if f["met"] else "NOT met")
+        print(f"{f['measure']}: {f['value']} vs {f['baseline']} = {f['ratio']:.4f}x ({met}, target {f['target']})")
     return 0
 
 
