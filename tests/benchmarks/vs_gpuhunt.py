@@ -4,7 +4,8 @@ Target (issue 16): ours takes at most 1/20 of gpuhunt's time.
 
 Ours: ``app.services.prices.cheapest_price_per_gpu`` on PostgreSQL (a loose index scan; the offers
 table filled with the catalog by COPY, then VACUUM ANALYZE); ``cheapest_per_gpu``, which also counts
-the offers of every GPU and so reads every row, is reported beside it for information. gpuhunt: the same offers as ``gpuhunt.CatalogItem``s, held
+the offers of every GPU and so reads every row, is reported beside it for information.
+gpuhunt: the same offers as ``gpuhunt.CatalogItem``s, held
 in memory by providers added with ``Catalog.add_provider`` (its public API; nothing downloaded),
 ``query(spot=False)`` over all of them, then the cheapest $/GPU-hour per GPU taken from its answer.
 Both answers are checked to agree before any time is reported. gpuhunt is a bench-only dependency:
@@ -72,7 +73,8 @@ def gpuhunt_catalog(offers: list[Offer]):
         gpu = resolve_gpu(offer.gpu_raw_name, offer.gpu_memory_gb, offer.gpu_hint)
         name = names[i % len(names)]
         buckets[name].append(gpuhunt.CatalogItem(
-            provider=name, provider_data={"source": offer.source}, instance_name=offer.instance_type, location=offer.region,
+            provider=name, provider_data={"source": offer.source}, instance_name=offer.instance_type,
+            location=offer.region,
             price=float(offer.price_per_hour), cpu=offer.vcpus or 0, memory=float(offer.ram_gb or 0),
             gpu_count=int(offer.gpu_count), gpu_name=gpu.slug if gpu else None,
             gpu_memory=float(offer.gpu_memory_gb or 0), spot=offer.spot, disk_size=offer.disk_gb,
@@ -200,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     p.add_argument("--runs", type=int, default=25)
-    p.add_argument("--database", help="PostgreSQL database to (re)build, on the bench server (default computehub_bench)")
+    p.add_argument("--database",
+                   help="PostgreSQL database to (re)build on the bench server (default computehub_bench)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     url = bench_url()
     if args.database:

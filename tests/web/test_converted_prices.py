@@ -3,6 +3,7 @@ snapshot, and is labelled on the pages and in the API as a conversion with the r
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -41,8 +42,8 @@ async def test_a_new_daily_rate_with_the_same_usd_price_is_no_price_change(sessi
     from app.db.models import PriceHistory
 
     await seed(sessions, [euro_offer()])
-    same_usd = Offer(**{**{f: getattr(euro_offer(), f) for f in Offer.__slots__},
-                        "converted_from": FxRate("EUR", Decimal("1.1625"), date(2026, 12, 3)).convert(Decimal("0.38"))[1]})
+    next_day = FxRate("EUR", Decimal("1.1625"), date(2026, 12, 3)).convert(Decimal("0.38"))[1]
+    same_usd = dataclasses.replace(euro_offer(), converted_from=next_day)
     await seed(sessions, [same_usd])
     async with sessions() as session:
         events = (await session.execute(select(PriceHistory.event))).scalars().all()
