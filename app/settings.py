@@ -96,6 +96,10 @@ class ProviderKeys:
     latitude: str = field(default_factory=lambda: _env("LATITUDE_API_KEY"))
     hotaisle: str = field(default_factory=lambda: _env("HOTAISLE_API_KEY"))
     hotaisle_team: str = field(default_factory=lambda: _env("HOTAISLE_TEAM_HANDLE"))
+    # price-only sources added for issue 16, second wave
+    cloudrift: str = field(default_factory=lambda: _env("CLOUDRIFT_API_KEY"))  # optional: the list is public
+    jarvislabs: str = field(default_factory=lambda: _env("JARVISLABS_API_KEY"))
+    seeweb: str = field(default_factory=lambda: _env("SEEWEB_API_TOKEN"))
 
     def get(self, name: str) -> str:
         return getattr(self, name, "") or ""

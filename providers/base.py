@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 import httpx
 
 from providers.errors import NotConfigured, NotFound
+from providers.fx import PriceConversion
 from providers.money import per_gpu_hour
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ class Offer:
 
     Units: ``price_per_hour`` is USD for the whole instance per hour; memory, RAM and disk
     are GB. ``gpu_count`` may be fractional for sliced GPUs. ``available`` is None when the
-    provider does not say.
+    provider does not say. A source that prices in another currency converts to USD with
+    ``providers.fx`` and keeps the provider's own amount in ``converted_from``.
     """
 
     source: str
@@ -51,6 +53,8 @@ class Offer:
     buy_url: str = ""
     gpu_hint: str = ""
     """Extra text for GPU normalization (instance family, memory type), e.g. "HBM3"."""
+    converted_from: PriceConversion | None = None
+    """The provider's own price and currency when ``price_per_hour`` is a conversion to USD."""
 
     def __post_init__(self) -> None:
         if self.gpu_count <= 0:

@@ -116,6 +116,22 @@ async def request_json(
     **kw: Any,
 ) -> Any:
     """Send a request and return its decoded JSON body, or raise a typed ProviderError."""
+    response = await request_ok(client, method, url, provider=provider, mapper=mapper, **kw)
+    if not response.content:
+        return None
+    return decode_json(response, provider)
+
+
+async def request_ok(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    mapper: ErrorMapper | None = None,
+    **kw: Any,
+) -> httpx.Response:
+    """Send a request and return the successful response (any body format), or raise a typed ProviderError."""
     try:
         response = await client.request(method, url, **kw)
     except httpx.TimeoutException as exc:
@@ -125,6 +141,4 @@ async def request_json(
             f"cannot reach {httpx.URL(url).host}: {type(exc).__name__}", provider=provider
         ) from exc
     raise_for_status(response, provider, mapper)
-    if not response.content:
-        return None
-    return decode_json(response, provider)
+    return response

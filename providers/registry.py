@@ -33,6 +33,10 @@ SOURCES: dict[str, str] = {
     "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
     "latitude": "scrapers.latitude:LatitudeSource",
     "hotaisle": "scrapers.hotaisle:HotAisleSource",
+    # scrapers/ added for issue 16, second wave (price-only)
+    "cloudrift": "scrapers.cloudrift:CloudRiftSource",
+    "jarvislabs": "scrapers.jarvislabs:JarvisLabsSource",
+    "seeweb": "scrapers.seeweb:SeewebSource",  # EUR, converted at the ECB rate (providers/fx.py)
 }
 
 

@@ -12,6 +12,7 @@ from app.services.freshness import Freshness
 from app.services.history import DailyPoint
 from app.services.prices import OfferView, Page, display_name
 from app.services.sources import SourceStatus
+from providers.fx import PUBLISHER, PriceConversion
 from providers.gpus import FAMILIES, GPUS, CanonicalGpu, family_name
 
 
@@ -67,7 +68,16 @@ def offer(view: OfferView, page: Page) -> s.Offer:
         interconnect=view.interconnect,
         on_demand_price_per_gpu_hour=optional_money(view.on_demand_per_gpu_hour),
         spot_price_per_gpu_hour=optional_money(view.spot_per_gpu_hour),
+        converted_from=conversion(view.converted_from),
     )
+
+
+def conversion(fx: PriceConversion | None) -> s.Conversion | None:
+    if fx is None:
+        return None
+    return s.Conversion(currency=fx.currency, price_per_hour=money_str(fx.price_per_hour),
+                        usd_per_unit=money_str(fx.usd_per_unit), rate_date=fx.rate_date, rate_source=PUBLISHER,
+                        label=fx.label)
 
 
 def offer_page(page: Page, links: s.Links) -> s.OfferPage:

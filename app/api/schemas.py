@@ -46,6 +46,20 @@ class Freshness(Struct):
     as_of: datetime | None
 
 
+class Conversion(Struct):
+    """How a USD price was obtained from a provider that prices in another currency."""
+
+    currency: str
+    """The provider's currency (ISO 4217), e.g. "EUR"."""
+    price_per_hour: Annotated[str, Meta(pattern=r"^\d+\.\d{6}$", description="in `currency`, exact decimal")]
+    usd_per_unit: Annotated[str, Meta(pattern=r"^\d+\.\d{6}$", description="USD for one unit of `currency`")]
+    rate_date: date
+    """The ECB euro reference rate's date."""
+    rate_source: Literal["ECB"]
+    label: str
+    """E.g. 'converted from EUR at the ECB rate of 2026-12-02'."""
+
+
 class Offer(Struct):
     id: int
     provider: ProviderRef
@@ -85,6 +99,8 @@ class Offer(Struct):
     """This shape (provider, instance type, region) on demand: this offer's price, or its on-demand twin's."""
     spot_price_per_gpu_hour: Money | None = None
     """This shape on the spot market: this offer's price, or its spot twin's; null when not sold as spot."""
+    converted_from: Conversion | None = None
+    """Null for prices the provider publishes in USD."""
 
 
 class Links(Struct):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, func, insert, select, text
+from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models import OFFER_ORIGIN_LIVE, Offer as OfferRow
@@ -40,6 +40,10 @@ STAGE = Table(
     Column("price_per_gpu_hour", Money()),
     Column("available", Boolean),
     Column("buy_url", String(512)),
+    Column("original_currency", String(3)),
+    Column("original_price_per_hour", Money()),
+    Column("fx_usd_per_unit", Money()),
+    Column("fx_rate_date", Date),
     prefixes=["TEMPORARY"],
 )
 STAGE_COLUMNS = [c.name for c in STAGE.columns]
@@ -67,7 +71,17 @@ def stage_row(offer: Offer) -> tuple:
         offer.gpu_count, offer.gpu_memory_gb, offer.vcpus, offer.ram_gb, offer.disk_gb,
         offer.region, offer.spot, offer.price_per_hour, offer.price_per_gpu_hour,
         offer.available, offer.buy_url or "",
+        *_conversion(offer),
     )
+
+
+def _conversion(offer: Offer) -> tuple:
+    """The provider's own currency and amount, and the rate used, when the price was converted.
+    A new daily rate rewrites the row but is no price-history event unless the USD price moves."""
+    fx = offer.converted_from
+    if fx is None:
+        return (None, None, None, None)
+    return (fx.currency, fx.price_per_hour, fx.usd_per_unit, fx.rate_date)
 
 
 def dedupe(offers: Sequence[Offer]) -> list[Offer]:

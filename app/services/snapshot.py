@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import asdict, fields
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from app.db.models import OFFER_ORIGIN_LIVE, OFFER_ORIGIN_SNAPSHOT, Offer as Off
 from app.services.history import refresh_daily_stats
 from app.services.ingest import ingest_offers
 from providers.base import Offer
+from providers.fx import PriceConversion
 from providers.registry import SOURCES
 
 SNAPSHOT_PATH = Path(__file__).resolve().parent.parent / "data" / "price_snapshot.json.gz"
@@ -31,6 +32,11 @@ def _offer_to_json(offer: Offer) -> dict:
     data = asdict(offer)
     for key in _DECIMAL_FIELDS:
         data[key] = str(data[key])
+    fx = offer.converted_from
+    data["converted_from"] = None if fx is None else {
+        "currency": fx.currency, "price_per_hour": str(fx.price_per_hour),
+        "usd_per_unit": str(fx.usd_per_unit), "rate_date": fx.rate_date.isoformat(),
+    }
     return data
 
 
@@ -39,6 +45,12 @@ def _offer_from_json(data: dict) -> Offer:
     values = {k: v for k, v in data.items() if k in known}
     for key in _DECIMAL_FIELDS:
         values[key] = Decimal(values[key])
+    fx = values.get("converted_from")
+    if fx is not None:
+        values["converted_from"] = PriceConversion(
+            currency=fx["currency"], price_per_hour=Decimal(fx["price_per_hour"]),
+            usd_per_unit=Decimal(fx["usd_per_unit"]), rate_date=date.fromisoformat(fx["rate_date"]),
+        )
     return Offer(**values)
 
 
@@ -104,8 +116,9 @@ async def export_snapshot(sessions: async_sessionmaker[AsyncSession], path: Path
             Offer(source=r.source, instance_type=r.instance_type, gpu_raw_name=r.gpu_raw_name, gpu_hint=r.gpu_hint,
                   gpu_count=r.gpu_count, price_per_hour=r.price_per_hour, region=r.region, spot=r.spot,
                   available=r.available, gpu_memory_gb=r.gpu_memory_gb, vcpus=r.vcpus, ram_gb=r.ram_gb,
-                  disk_gb=r.disk_gb, buy_url=r.buy_url)
+                  disk_gb=r.disk_gb, buy_url=r.buy_url, converted_from=r.conversion)
         )
     taken_at = max((r.observed_at for r in rows), default=datetime.now(timezone.utc))
     write_snapshot(path, taken_at, note, by_source)
     return len(rows)
+

@@ -21,6 +21,16 @@ def money(value: Decimal | None) -> str:
     return f"${value.quantize(quantum, rounding=ROUND_HALF_UP):,}"
 
 
+_CURRENCY_SIGNS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+
+def foreign_money(value: Decimal, currency: str) -> str:
+    """A provider's own price before conversion: "€0.38", or "0.38 CHF" without a sign we know."""
+    amount = value.quantize(_MILLI if value < Decimal("0.10") else _CENT, rounding=ROUND_HALF_UP)
+    sign = _CURRENCY_SIGNS.get(currency)
+    return f"{sign}{amount:,}" if sign else f"{amount:,} {currency}"
+
+
 def money_fine(value: Decimal | None, places: int = 4) -> str:
     """Small unit prices such as $/TFLOP-hour."""
     if value is None:
@@ -93,6 +103,7 @@ def interval(seconds: int) -> str:
 HELPERS = {
     "money": money,
     "money_fine": money_fine,
+    "foreign_money": foreign_money,
     "gpu_count": gpu_count,
     "gb": gb,
     "gpu_memory": gpu_memory,

@@ -139,6 +139,7 @@ async def test_an_item_says_everything_with_exact_money(client, offers):
         "interconnect": "NVLink",  # an SXM board
         "on_demand_price_per_gpu_hour": "2.490000",
         "spot_price_per_gpu_hour": None,  # Lambda lists no spot market for this shape
+        "converted_from": None,  # Lambda prices in USD
     }
     assert datetime.fromisoformat(item["freshness"]["as_of"]) == offers
 

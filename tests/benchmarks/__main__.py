@@ -1,4 +1,5 @@
-"""``make bench``: ingest, API and query figures against PostgreSQL, each as a ratio to a baseline.
+"""``make bench``: ingest, API and query figures against PostgreSQL, each as a ratio to a baseline;
+(e) compares the cheapest offer per GPU with gpuhunt's ``query()`` on 100k and 1M offers.
 
     .venv/bin/python -m tests.benchmarks            # 100k offers
     .venv/bin/python -m tests.benchmarks --quick    # 10k offers, fewer requests
@@ -23,7 +24,7 @@ from rich.table import Table
 
 from app.db.engine import make_engine, session_factory
 from app.db.types import utcnow
-from tests.benchmarks import api, bench_costs, dataset, ingest, queries
+from tests.benchmarks import api, bench_costs, dataset, ingest, queries, vs_gpuhunt
 from tests.benchmarks.database import analyze, bench_url, prepare
 
 console = Console(width=max(Console().width, 132))
@@ -153,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         figures += [Figure(**f) for f in asyncio.run(bench_costs.measure(url, records, args.runs, log=console.print))]
     except RuntimeError as exc:
         console.print(f"[red](d) skipped[/]: {exc}")
+    try:  # (e) cheapest offer per GPU vs gpuhunt's query() on the same catalogs (bench-only dependency)
+        sizes = (10_000, 100_000) if args.quick else vs_gpuhunt.SIZES
+        figures += [Figure(**f) for f in asyncio.run(vs_gpuhunt.measure(url, sizes, args.runs, log=console.print))]
+    except RuntimeError as exc:
+        console.print(f"[red](e) skipped[/]: {exc}")
     report(figures, args)
     return 0
 

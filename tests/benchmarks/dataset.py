@@ -31,11 +31,13 @@ UNKNOWN_NAMES = ["Tesla K80", "Quadro RTX 8000", "Radeon Pro W7900", "Gaudi 2"]
 CENT = Decimal("0.01")
 
 
-def generate(count: int, seed: int = 42) -> list[Offer]:
+def generate(count: int, seed: int = 42, weights: dict[str, int] | None = None) -> list[Offer]:
+    """``weights``: share of the offers per source (default ``SOURCE_WEIGHTS``)."""
     rng = random.Random(seed)
     gpus = list(GPUS.values())
-    sources = list(SOURCE_WEIGHTS)
-    weights = list(SOURCE_WEIGHTS.values())
+    shares = weights or SOURCE_WEIGHTS
+    sources = list(shares)
+    weights = list(shares.values())
     offers = []
     for i in range(count):
         source = rng.choices(sources, weights)[0]

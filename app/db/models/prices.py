@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
 from app.db.types import Money, UTCDateTime
+from providers.fx import PriceConversion
 
 OFFER_ORIGIN_LIVE = "live"
 OFFER_ORIGIN_SNAPSHOT = "snapshot"
@@ -67,11 +68,24 @@ class Offer(Base):
     price_per_gpu_hour: Mapped[Decimal] = mapped_column(Money())
     available: Mapped[bool | None] = mapped_column(Boolean)
     buy_url: Mapped[str] = mapped_column(String(512))
+    # Set when the provider prices in another currency: its own amount, and the ECB rate used.
+    original_currency: Mapped[str | None] = mapped_column(String(3))
+    original_price_per_hour: Mapped[Decimal | None] = mapped_column(Money())
+    fx_usd_per_unit: Mapped[Decimal | None] = mapped_column(Money())
+    fx_rate_date: Mapped[date | None] = mapped_column(Date)
     origin: Mapped[str] = mapped_column(String(16), default=OFFER_ORIGIN_LIVE)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     """When this row last changed. Live offers are confirmed by every successful poll of their
     source, so their age on the pages is the source's ``last_success_at``."""
+
+    @property
+    def conversion(self) -> PriceConversion | None:
+        """How the USD price was obtained when the provider prices in another currency."""
+        if None in (self.original_currency, self.original_price_per_hour, self.fx_usd_per_unit, self.fx_rate_date):
+            return None
+        return PriceConversion(self.original_currency, self.original_price_per_hour, self.fx_usd_per_unit,
+                               self.fx_rate_date)
 
 
 class PriceHistory(Base):
