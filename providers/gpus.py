@@ -124,7 +124,10 @@ _FAMILIES: tuple[_Family, ...] = (
             ((None, 48, _s("Ada Lovelace", "GDDR6", 960, 364, 300)),)),
     _Family("rtx-5000-ada", "RTX 5000 Ada", "NVIDIA", r"RTX ?5000 ?ADA",
             ((None, 32, _s("Ada Lovelace", "GDDR6", 576, 261, 250)),)),
-    _Family("rtx-4000-ada", "RTX 4000 Ada", "NVIDIA", r"RTX ?4000 ?(?:SFF ?)?ADA",
+    # The SFF card is another board (70 W, 280 GB/s), not the 130 W RTX 4000 Ada.
+    _Family("rtx-4000-sff-ada", "RTX 4000 SFF Ada", "NVIDIA", r"RTX ?4000 ?SFF ?ADA",
+            ((None, 20, _s("Ada Lovelace", "GDDR6", 280, 77, 70)),)),
+    _Family("rtx-4000-ada", "RTX 4000 Ada", "NVIDIA", r"RTX ?4000 ?ADA",
             ((None, 20, _s("Ada Lovelace", "GDDR6", 360, 107, 130)),)),
     _Family("rtx-2000-ada", "RTX 2000 Ada", "NVIDIA", r"RTX ?2000 ?(?:SFF ?)?ADA",
             ((None, 16, _s("Ada Lovelace", "GDDR6", 224, 48, 70)),)),

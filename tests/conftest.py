@@ -95,3 +95,17 @@ async def sessions(engine):
     await truncate_all(engine)
     yield session_factory(engine)
     await truncate_all(engine)
+
+
+@pytest.fixture(autouse=True)
+def no_state_change_subscriber_left_behind():
+    """A test that starts an app (or a worker) must stop it: a subscriber it leaves connected would
+    queue notifications in every later test. Removed here, and the leaking test fails."""
+    from app.console import signals
+
+    before = list(signals._subscriptions)
+    yield
+    leaked = [s for s in signals._subscriptions if s not in before]
+    for subscription in leaked:
+        signals.disconnect(subscription)
+    assert not leaked, f"left {len(leaked)} state-change subscriber(s) connected"

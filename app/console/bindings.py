@@ -79,7 +79,10 @@ def _clean_credentials(cls: type[Provider], values: dict[str, str]) -> dict[str,
         value = (values.get(name) or "").strip()
         if not value:
             raise ConsoleError(f"enter the {label} for {cls.DISPLAY_NAME}")
-        if len(value) > MAX_SECRET_LENGTH or any(ch.isspace() for ch in value):
+        # Keys travel in HTTP headers: printable ASCII only (an emoji could never be a key, and
+        # httpx could not even send it).
+        if len(value) > MAX_SECRET_LENGTH or any(ch.isspace() for ch in value) or not (
+                value.isascii() and value.isprintable()):
             raise ConsoleError(f"that {label} does not look like a {cls.DISPLAY_NAME} key")
         credentials[name] = value
     return credentials

@@ -31,9 +31,7 @@ class HistoryFilterError(InvalidQuery):
     """A history filter we cannot honour; ``field`` names the form field (400, inputs kept)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        super().__init__(message, field)
 
 
 @dataclass(frozen=True)

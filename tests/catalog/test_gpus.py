@@ -45,7 +45,8 @@ def test_a_stated_form_factor_still_resolves_to_its_variant():
     ("NVIDIA RTX 2000 Ada Generation", 16, "rtx-2000-ada"),  # RunPod's spelling
     ("RTX 2000 Ada", None, "rtx-2000-ada"),
     ("NVIDIA RTX 5000 Ada Generation", 32, "rtx-5000-ada"),
-    ("RTX 4000 SFF Ada", 20, "rtx-4000-ada"),
+    ("RTX 4000 SFF Ada", 20, "rtx-4000-sff-ada"),  # a 70 W board of its own
+    ("NVIDIA RTX 4000 Ada Generation", 20, "rtx-4000-ada"),
     ("NVIDIA RTX A4500", 20, "rtx-a4500"),
 ])
 def test_models_providers_name_are_in_the_catalog(raw, memory, slug):

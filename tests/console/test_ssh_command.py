@@ -4,6 +4,8 @@ the public IP at port 22 with the adapter's default login."""
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -52,9 +54,9 @@ def row_for(provider: str, status: str = "launching") -> Instance:
                     status=status, raw_status="", gpu_count=Decimal(0), created_at=NOW, updated_at=NOW)
 
 
-def synced(provider: str, remote: ProviderInstance) -> Instance:
-    row = row_for(provider)
-    apply_provider_state(_NoSession(), row, remote, NOW)
+def synced(provider: str, remote: ProviderInstance, row: Instance | None = None) -> Instance:
+    row = row or row_for(provider)
+    asyncio.run(apply_provider_state(_NoSession(), row, remote, NOW))
     return row
 
 
@@ -122,6 +124,6 @@ def test_the_endpoint_is_kept_when_a_later_answer_reports_none():
                               raw_status="RUNNING", public_ip="198.51.100.27", ssh_host="198.51.100.27",
                               ssh_port=40122, ssh_user="root")
     row = synced("runpod", remote)
-    apply_provider_state(_NoSession(), row, ProviderInstance(
-        provider="runpod", instance_id="x", name="box", status=InstanceStatus.RUNNING, raw_status="RUNNING"), NOW)
+    synced("runpod", ProviderInstance(provider="runpod", instance_id="x", name="box", status=InstanceStatus.RUNNING,
+                                      raw_status="RUNNING"), row=row)
     assert ssh_command(row) == "ssh -p 40122 root@198.51.100.27"
