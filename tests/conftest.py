@@ -98,14 +98,21 @@ async def sessions(engine):
 
 
 @pytest.fixture(autouse=True)
-def no_state_change_subscriber_left_behind():
-    """A test that starts an app (or a worker) must stop it: a subscriber it leaves connected would
-    queue notifications in every later test. Removed here, and the leaking test fails."""
+def no_state_change_subscriber_left_behind(request):
+    """State-change subscribers are process-wide. A test runs with none but its own: the session's
+    live server (browser tests) subscribes for its whole life and is set aside for every test that
+    does not use it. A test that starts an app (or a worker) must stop it: a subscriber it leaves
+    connected would queue notifications in every later test, so it is removed and the test fails."""
     from app.console import signals
 
+    uses_live_server = "live_server" in request.fixturenames
+    set_aside = [] if uses_live_server else list(signals._subscriptions)
+    for subscription in set_aside:
+        signals.disconnect(subscription)
     before = list(signals._subscriptions)
     yield
     leaked = [s for s in signals._subscriptions if s not in before]
     for subscription in leaked:
         signals.disconnect(subscription)
+    signals._subscriptions.extend(set_aside)
     assert not leaked, f"left {len(leaked)} state-change subscriber(s) connected"
