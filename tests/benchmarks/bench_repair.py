@@ -130,7 +130,9 @@ def run_pass(url: str, workers: int, concurrency: int, key_spec: str) -> Run:
     checks = queue_checks(url)
     env = {**os.environ, "COMPUTEHUB_DATABASE_URL": url, "COMPUTEHUB_MASTER_KEYS": key_spec,
            "COMPUTEHUB_POLLING": "false", "COMPUTEHUB_LOAD_SNAPSHOT": "false", "COMPUTEHUB_SANDBOX_STORE": "database",
-           "COMPUTEHUB_DEMO_ACCOUNT": "false"}
+           "COMPUTEHUB_DEMO_ACCOUNT": "false",
+           # One pass: the workers' own repair fan-out must not queue the next round while this one runs.
+           "COMPUTEHUB_REPAIR_CHECK_SECONDS": "86400"}
     started = time.perf_counter()
     processes = [subprocess.Popen([sys.executable, "-m", "app.cli.main", "worker", "--concurrency", str(concurrency)],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
