@@ -83,6 +83,13 @@ class SkippedItem:
     reason: str
 
 
+def keep_cheapest(kept: dict[str, Offer], offer: Offer) -> None:
+    """Collect one offer per ``offer_key``, at its lowest price (a source that lists a shape twice)."""
+    current = kept.get(offer.offer_key)
+    if current is None or offer.price_per_hour < current.price_per_hour:
+        kept[offer.offer_key] = offer
+
+
 @dataclass(slots=True)
 class FetchResult:
     offers: list[Offer] = field(default_factory=list)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, keep_cheapest, Offer, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -70,9 +70,7 @@ def parse_available(items: list[Any]) -> FetchResult:
         if offer is None:
             continue
         # Several identical VMs free at once are one offer, at the lowest price listed.
-        kept = seen.get(offer.offer_key)
-        if kept is None or offer.price_per_hour < kept.price_per_hour:
-            seen[offer.offer_key] = offer
+        keep_cheapest(seen, offer)
     result.offers = list(seen.values())
     return result
 

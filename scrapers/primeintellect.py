@@ -19,7 +19,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, keep_cheapest, Offer, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -86,9 +86,7 @@ def parse_offers(items: list[Any]) -> FetchResult:
         if offer is None:
             continue
         # One box shape can be listed several times (upstream plan tokens): publish the cheapest.
-        kept = cheapest.get(offer.offer_key)
-        if kept is None or offer.price_per_hour < kept.price_per_hour:
-            cheapest[offer.offer_key] = offer
+        keep_cheapest(cheapest, offer)
     result.offers = list(cheapest.values())
     return result
 

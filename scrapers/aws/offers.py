@@ -10,7 +10,7 @@ import csv
 import re
 from decimal import Decimal
 
-from providers.base import FetchResult, Offer
+from providers.base import FetchResult, keep_cheapest, Offer
 from providers.errors import BadResponse
 from providers.money import BadPrice, to_decimal
 from scrapers.aws.instances import GPU_INSTANCES
@@ -70,9 +70,7 @@ class RegionPriceCsv:
             self._result.skip(NAME, f"{item} ({row.get('Instance Type')})", str(exc) or type(exc).__name__)
             return
         if offer is not None:
-            kept = self._offers.get(offer.offer_key)
-            if kept is None or offer.price_per_hour < kept.price_per_hour:
-                self._offers[offer.offer_key] = offer
+            keep_cheapest(self._offers, offer)
 
     def finish(self) -> None:
         if self._header is None:

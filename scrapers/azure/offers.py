@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from providers.base import FetchResult, Offer
+from providers.base import FetchResult, keep_cheapest, Offer
 from providers.money import BadPrice, to_decimal
 from scrapers.azure.series import VM_GPUS
 
@@ -38,9 +38,7 @@ def parse_items(items: list[Any]) -> FetchResult:
             continue
         # $skip paging can show an item twice if the list shifts mid-walk, and a size can have
         # more than one Linux meter in a region: publish each offer once, at its lowest price.
-        kept = cheapest.get(offer.offer_key)
-        if kept is None or offer.price_per_hour < kept.price_per_hour:
-            cheapest[offer.offer_key] = offer
+        keep_cheapest(cheapest, offer)
     result.offers = list(cheapest.values())
     return result
 

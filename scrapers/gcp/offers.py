@@ -15,7 +15,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer
+from providers.base import FetchResult, keep_cheapest, Offer
 from providers.money import BadPrice, to_decimal
 
 NAME = "gcp"
@@ -61,9 +61,7 @@ def parse_skus(skus: list[Any]) -> FetchResult:
             result.skip(NAME, str(label), str(exc) or type(exc).__name__)
             continue
         for offer in offers:
-            kept = cheapest.get(offer.offer_key)
-            if kept is None or offer.price_per_hour < kept.price_per_hour:
-                cheapest[offer.offer_key] = offer
+            keep_cheapest(cheapest, offer)
     result.offers = list(cheapest.values())
     return result
 
