@@ -204,7 +204,7 @@ class SandboxCloud:
 
     def check_call_faults(self, api_key: str) -> None:
         """The per-call faults (429, 500) of an authenticated API call; raises their ApiError."""
-        latency, error = self.call_faults(api_key)
+        _, error = self.call_faults(api_key)
         if error is not None:
             raise error
 
