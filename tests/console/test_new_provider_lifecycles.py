@@ -1,4 +1,4 @@
-"""DigitalOcean, CUDO and TensorDock run instances from the console like the first providers:
+"""DigitalOcean, CUDO, TensorDock and FluidStack run instances from the console like the first providers:
 a launch whose worker dies after the provider accepted it is adopted by its client token, and
 the instance page offers exactly the actions the provider's API has."""
 
@@ -93,7 +93,7 @@ async def test_a_launch_records_the_provider_instance(sessions, keyring, http, c
 
 
 @pytest.mark.parametrize(("provider", "missing"), [
-    ("digitalocean", set()), ("cudo", set()), ("tensordock", {"reboot"}),
+    ("digitalocean", set()), ("cudo", set()), ("tensordock", {"reboot"}), ("fluidstack", {"reboot"}),
 ])
 async def test_a_running_instance_offers_only_what_the_api_can_do(sessions, keyring, alice, provider, missing):
     row = Instance(user_id=alice.user_id, binding_id=alice.binding_id, provider=provider, status="running")

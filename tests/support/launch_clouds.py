@@ -1,4 +1,4 @@
-"""Tiny stateful stand-ins for DigitalOcean, CUDO and TensorDock over respx, for console tests.
+"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock and FluidStack over respx, for console tests.
 
 Each answers create by remembering what was sent and answers list with it, in the provider's
 documented shapes (taken from the recorded ``lifecycle.json`` bodies), so a test can follow a
@@ -111,4 +111,27 @@ class FakeTensorDock(FakeCloud):
             "data": {"type": "list", "id": "instances", "attributes": {"instances": self.created}}}))
 
 
-FAKE_CLOUDS = {"digitalocean": FakeDigitalOcean, "cudo": FakeCudo, "tensordock": FakeTensorDock}
+class FakeFluidStack(FakeCloud):
+    BASE = "https://platform.fluidstack.io"
+
+    def __init__(self) -> None:
+        super().__init__("fluidstack", {"api_key": "fs-fake-cloud-key"}, "H100_SXM5_80GB.1x", "CANADA")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        listed = _route_json("fluidstack", "get", 0)
+        listed.update(id=f"a5b9c3d7-6e8f-4a01-b24d-5e6f708192{len(self.created):02d}", name=sent["name"],
+                      status="pending", ip_address=None)
+        self.created.append(listed)
+        return httpx.Response(200, json={"id": listed["id"]})
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.BASE}/ssh_keys").mock(
+            return_value=httpx.Response(200, json=_route_json("fluidstack", "create", 0)))
+        router.post(f"{self.BASE}/instances").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/instances").mock(side_effect=lambda request: httpx.Response(200, json=self.created))
+
+
+FAKE_CLOUDS = {"digitalocean": FakeDigitalOcean, "cudo": FakeCudo, "tensordock": FakeTensorDock,
+               "fluidstack": FakeFluidStack}
