@@ -14,11 +14,12 @@ from app.console import bindings
 from app.console.instances import LaunchSpec, available_operations, launch
 from app.console.launch_form import can_launch
 from app.console.sync import sync_binding
-from app.db.models import Instance
+from app.db.models import Instance, Offer
 from app.db.types import utcnow
 from providers.base import unsupported_reason
 from providers.registry import get_source_class, provider_names
 from tests.console.conftest import make_account
+from tests.support.factories import make_offer, seed
 from tests.support.launch_clouds import FAKE_CLOUDS, SSH_KEY
 
 NEW_PROVIDERS = sorted(FAKE_CLOUDS)
@@ -124,3 +125,28 @@ async def test_the_instance_page_greys_out_reboot_for_tensordock(sessions, keyri
     assert live == {"stop", "delete"}
     greyed = {s.get("title") for s in ops.find_all("span") if "op-disabled" in (s.get("class") or "")}
     assert "TensorDock's API has no reboot; stop the instance and start it again" in greyed
+
+
+@pytest.mark.parametrize("provider", NEW_PROVIDERS)
+async def test_launch_from_an_offer_on_the_price_pages(sessions, keyring, cloud, login, provider):
+    fake = FAKE_CLOUDS[provider]()
+    account = await make_account(sessions, keyring, f"{provider}-page@example.com", plan="pro")
+    binding_id = await bind(sessions, keyring, account.user_id, fake)
+    await seed(sessions, [make_offer(provider, "H100 SXM", "3.39", region=fake.region, instance_type=fake.instance_type)])
+    async with sessions() as session:
+        offer = (await session.execute(select(Offer).where(Offer.source == provider))).scalar_one()
+    browser = await login(account.email)
+
+    doc = await browser.page(f"/console/launch?offer={offer.id}")
+    assert [o.get("value") for o in doc.one("select", name="binding_id").find_all("option")] == [str(binding_id)]
+    with respx.mock(assert_all_called=False, assert_all_mocked=False) as router:
+        fake.mount(router)
+        router.route(host="testserver").pass_through()
+        response = await browser.post("/console/launch", {
+            "offer": offer.id, "binding_id": binding_id, "name": "train-1", "image": "", "disk_gb": "",
+            "ssh_public_key": SSH_KEY})
+
+    assert response.url.path.startswith("/console/instances/"), response.text[:500]
+    row = await only_row(sessions, account.user_id)
+    assert (row.status, row.provider_instance_id) == ("provisioning", str(fake.created[0]["id"]))
+    assert row.offer_price_per_hour == offer.price_per_hour
