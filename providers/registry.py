@@ -19,12 +19,12 @@ SOURCES: dict[str, str] = {
     "tensordock": "providers.tensordock:TensorDockSource",
     "cudo": "providers.cudo:CudoSource",
     "digitalocean": "providers.digitalocean:DigitalOceanSource",
+    "fluidstack": "providers.fluidstack:FluidStackSource",
     # scrapers/: price-only sources
     "azure": "scrapers.azure:AzureSource",
     "aws": "scrapers.aws:AwsSource",
     "vultr": "scrapers.vultr:VultrSource",
     "oci": "scrapers.oci:OciSource",
-    "fluidstack": "scrapers.fluidstack:FluidStackSource",
     # scrapers/ added for issue 16 (price-only)
     "gcp": "scrapers.gcp:GcpSource",
     "shadeform": "scrapers.shadeform:ShadeformSource",

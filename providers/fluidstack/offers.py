@@ -1,9 +1,9 @@
-"""FluidStack: per-GPU-hour prices from the legacy platform API (operator key required).
+"""FluidStack `GET /list_available_configurations` -> offers (USD per GPU-hour, per count and region).
 
 FluidStack's current Atlas API (``https://<region>.atlas.fluidstack.io/api/v1alpha1``) lists
-instance types and capacity but publishes no prices, so this source reads the legacy
-``GET https://platform.fluidstack.io/list_available_configurations`` (header ``api-key``).
-It is legacy: it may stop working whenever FluidStack retires that API.
+instance types and capacity but publishes no prices, so this source reads the legacy platform
+API (``https://platform.fluidstack.io``, header ``api-key``). It is legacy: it may stop working
+whenever FluidStack retires that API.
 """
 
 from __future__ import annotations
@@ -12,38 +12,12 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
-from providers.errors import BadResponse
-from providers.http import request_json
+from providers.base import FetchResult, Offer
 from providers.money import BadPrice, to_decimal
 
 NAME = "fluidstack"
-BASE_URL = "https://platform.fluidstack.io"
 PRICING_URL = "https://www.fluidstack.io/pricing"
 _MEMORY = re.compile(r"_(\d+)GB$")  # "H100_SXM5_80GB"
-
-
-class FluidStackSource(PriceSource):
-    NAME = NAME
-    DISPLAY_NAME = "FluidStack"
-    HOMEPAGE = "https://www.fluidstack.io"
-    PRICING_URL = PRICING_URL
-    REQUIRES_KEY = True  # the legacy configurations list needs an api-key
-
-    @classmethod
-    def credentials_from_settings(cls, settings):
-        return {"api_key": settings.provider_keys.fluidstack}
-
-    async def fetch_offers(self) -> FetchResult:
-        body = await request_json(
-            self.http, "GET", f"{BASE_URL}/list_available_configurations", provider=NAME,
-            headers={"api-key": self.credentials["api_key"]},
-        )
-        if not isinstance(body, list):  # e.g. {"detail": "..."} behind a 200
-            detail = (body.get("detail") or body.get("message")) if isinstance(body, dict) else None
-            raise BadResponse("expected a list of configurations" + (f": {detail}" if detail else ""),
-                              provider=NAME)
-        return parse_configurations(body)
 
 
 def parse_configurations(configurations: list[Any]) -> FetchResult:

@@ -1,0 +1,137 @@
+"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock and FluidStack over respx, for console tests.
+
+Each answers create by remembering what was sent and answers list with it, in the provider's
+documented shapes (taken from the recorded ``lifecycle.json`` bodies), so a test can follow a
+launch through the console service and the reconciler without network. What the adapter sent is
+what the list returns: a client token the adapter failed to store is not read back.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import respx
+
+from tests.support.lifecycle import load_lifecycle
+
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc0bXB1dGVodWItdGVzdC1rZXktbm90LXJlYWwtMDAx dev@laptop"
+
+
+def _route_json(provider: str, scenario: str, index: int) -> Any:
+    return copy.deepcopy(load_lifecycle(provider).scenarios[scenario].spec["routes"][index]["json"])
+
+
+@dataclass
+class FakeCloud:
+    provider: str
+    credentials: dict[str, str]
+    instance_type: str
+    region: str
+    created: list[dict] = field(default_factory=list)
+    sent: list[dict] = field(default_factory=list)
+
+    def mount(self, router: respx.Router) -> None:
+        raise NotImplementedError
+
+
+class FakeDigitalOcean(FakeCloud):
+    BASE = "https://api.digitalocean.com/v2"
+
+    def __init__(self) -> None:
+        super().__init__("digitalocean", {"api_key": "dop_v1_fake_cloud_key"}, "gpu-h100x1-80gb", "tor1")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        droplet = _route_json("digitalocean", "create", 1)["droplet"]
+        droplet.update(id=4200000 + len(self.created), name=sent["name"], tags=sent.get("tags", []))
+        self.created.append(droplet)
+        return httpx.Response(202, json={"droplet": droplet, "links": {}})
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(url__regex=rf"{self.BASE}/account/keys/.+").mock(
+            return_value=httpx.Response(200, json=_route_json("digitalocean", "create", 0)))
+        router.post(f"{self.BASE}/droplets").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/droplets").mock(side_effect=lambda request: httpx.Response(200, json={
+            "droplets": self.created, "links": {}, "meta": {"total": len(self.created)}}))
+        router.get(f"{self.BASE}/account").mock(
+            return_value=httpx.Response(200, json=_route_json("digitalocean", "good_key", 0)))
+
+
+class FakeCudo(FakeCloud):
+    BASE = "https://rest.compute.cudo.org/v1"
+
+    def __init__(self) -> None:
+        super().__init__("cudo", {"project_id": "ml-team", "api_key": "cudo-fake-cloud-key"},
+                         "epyc-genoa-h100-sxm/nvidia-h100-sxm", "se-smedjebacken-1")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        vm = _route_json("cudo", "create", 1)["vm"]
+        vm.update(id=sent["vmId"], metadata=sent.get("metadata", {}))
+        self.created.append(vm)
+        return httpx.Response(200, json={"id": vm["id"], "vm": vm})
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.BASE}/vms/machine-types").mock(
+            return_value=httpx.Response(200, json=_route_json("cudo", "create", 0)))
+        router.post(f"{self.BASE}/projects/ml-team/vm").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/projects/ml-team/vms").mock(
+            side_effect=lambda request: httpx.Response(200, json={"VMs": self.created}))
+        router.get(f"{self.BASE}/projects/ml-team").mock(
+            return_value=httpx.Response(200, json=_route_json("cudo", "good_key", 0)))
+
+
+class FakeTensorDock(FakeCloud):
+    BASE = "https://dashboard.tensordock.com/api/v2"
+
+    def __init__(self) -> None:
+        super().__init__("tensordock", {"api_key": "td-fake-cloud-key"}, "h100-sxm5-80gb", "Manassas, United States")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        listed = _route_json("tensordock", "get", 0)["data"]
+        listed["id"] = f"9c4a5f6e-7d81-4293-be0f-2a3b4c5d6e{len(self.created):02d}"
+        listed["attributes"].update(name=sent["data"]["attributes"]["name"], status="starting")
+        self.created.append(listed)
+        return httpx.Response(201, json={"data": {"type": "virtualmachine", "id": listed["id"],
+                                                  "name": listed["attributes"]["name"], "status": "starting"}})
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.BASE}/locations").mock(
+            return_value=httpx.Response(200, json=_route_json("tensordock", "create", 0)))
+        router.post(f"{self.BASE}/instances").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/instances").mock(side_effect=lambda request: httpx.Response(200, json={
+            "data": {"type": "list", "id": "instances", "attributes": {"instances": self.created}}}))
+
+
+class FakeFluidStack(FakeCloud):
+    BASE = "https://platform.fluidstack.io"
+
+    def __init__(self) -> None:
+        super().__init__("fluidstack", {"api_key": "fs-fake-cloud-key"}, "H100_SXM5_80GB.1x", "CANADA")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        listed = _route_json("fluidstack", "get", 0)
+        listed.update(id=f"a5b9c3d7-6e8f-4a01-b24d-5e6f708192{len(self.created):02d}", name=sent["name"],
+                      status="pending", ip_address=None)
+        self.created.append(listed)
+        return httpx.Response(200, json={"id": listed["id"]})
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.BASE}/ssh_keys").mock(
+            return_value=httpx.Response(200, json=_route_json("fluidstack", "create", 0)))
+        router.post(f"{self.BASE}/instances").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/instances").mock(side_effect=lambda request: httpx.Response(200, json=self.created))
+
+
+FAKE_CLOUDS = {"digitalocean": FakeDigitalOcean, "cudo": FakeCudo, "tensordock": FakeTensorDock,
+               "fluidstack": FakeFluidStack}
