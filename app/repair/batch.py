@@ -29,12 +29,17 @@ from app.repair.engine import (
 
 log = logging.getLogger(__name__)
 _HELD = "another worker or action holds this instance"
+MAX_BATCH = 500
+"""Instances checked in one pass (one list call, one transaction): well below any database's bound parameters."""
 
 
 async def check_instances(ctx: RepairContext, instance_ids: list[int], now: datetime) -> list[Outcome]:
     """Check (and repair) these instances, which share one provider key; outcomes in the same order."""
     if len(instance_ids) < 2:
         return [await check_instance(ctx, i, now) for i in instance_ids]
+    if len(instance_ids) > MAX_BATCH:  # bounded statements and transactions, whatever a key holds
+        return [o for start in range(0, len(instance_ids), MAX_BATCH)
+                for o in await check_instances(ctx, instance_ids[start:start + MAX_BATCH], now)]
     token = uuid.uuid4().hex
     claimed = await _claim_all(ctx, instance_ids, token, now)
     try:
