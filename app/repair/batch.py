@@ -2,9 +2,11 @@
 
 The same four steps as ``engine.check_instance``, each done once for the whole batch instead of
 once per instance:
-1. one conditional UPDATE claims every row that is free (the others are skipped, as one by one);
+1. one conditional UPDATE claims every row that is free (the others are skipped, as one by one)
+   and returns what the check needs to know of each;
 2. one ``list_instances`` answers for all of them (``checks.observe_many``), no transaction open;
-3. one transaction stores every check and verdict and books the repair attempts that are due;
+3. one transaction stores every check and verdict, books the repair attempts that are due, and
+   releases the claim of each instance no repair step follows;
 4. each booked repair step then runs on its own, with its own commit, exactly as one by one.
 
 A batch that fails unexpectedly while storing its verdicts is checked again one instance at a
@@ -17,7 +19,7 @@ import logging
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 
 from app.console.instances import CLAIM_TTL
 from app.db.models import Instance, ProviderBinding
@@ -41,24 +43,32 @@ async def check_instances(ctx: RepairContext, instance_ids: list[int], now: date
         return [o for start in range(0, len(instance_ids), MAX_BATCH)
                 for o in await check_instances(ctx, instance_ids[start:start + MAX_BATCH], now)]
     token = uuid.uuid4().hex
-    claimed = await _claim_all(ctx, instance_ids, token, now)
+    claimed, bindings = await _claim_all(ctx, instance_ids, token, now)
+    released: set[int] = set()
     try:
-        outcomes = await _check_claimed(ctx, claimed, token, now) if claimed else {}
+        outcomes = await _check_claimed(ctx, claimed, bindings, token, now, released) if claimed else {}
     finally:
-        await _release(ctx, claimed, token)
+        await _release(ctx, [r.id for r in claimed if r.id not in released], token)
     return [outcomes.get(i) or Outcome(i, skipped=_HELD) for i in instance_ids]
 
 
-async def _claim_all(ctx: RepairContext, instance_ids: list[int], token: str, now: datetime) -> list[int]:
+async def _claim_all(ctx: RepairContext, instance_ids: list[int], token: str,
+                     now: datetime) -> tuple[list[Row], dict[int, ProviderBinding]]:
+    """Claim the free rows; returns what the check needs to know of each (read in the same
+    statement) and their provider keys."""
     async with ctx.sessions() as session, session.begin():
-        rows = await session.execute(
+        claimed = (await session.execute(
             update(Instance)
             .where(Instance.id.in_(instance_ids), Instance.auto_repair.is_(True),
                    or_(Instance.lock_token.is_(None), Instance.lock_expires_at < now))
             .values(lock_token=token, lock_expires_at=now + CLAIM_TTL)
-            .returning(Instance.id)
-        )
-        return sorted(rows.scalars())
+            .returning(Instance.id, Instance.binding_id, Instance.provider_instance_id, Instance.status,
+                       Instance.health_check_url, Instance.replaced_by_id)
+        )).all()
+        binding_ids = {r.binding_id for r in claimed if r.binding_id}
+        bindings = {b.id: b for b in (await session.execute(
+            select(ProviderBinding).where(ProviderBinding.id.in_(binding_ids)))).scalars()} if binding_ids else {}
+    return sorted(claimed, key=lambda r: r.id), bindings
 
 
 async def _release(ctx: RepairContext, instance_ids: list[int], token: str) -> None:
@@ -68,14 +78,8 @@ async def _release(ctx: RepairContext, instance_ids: list[int], token: str) -> N
                                   .values(lock_token=None, lock_expires_at=None))
 
 
-async def _check_claimed(ctx: RepairContext, instance_ids: list[int], token: str,
-                         now: datetime) -> dict[int, Outcome]:
-    async with ctx.sessions() as session, session.begin():
-        rows = list((await session.execute(select(Instance).where(Instance.id.in_(instance_ids))
-                                           .order_by(Instance.id))).scalars())
-        binding_ids = {r.binding_id for r in rows if r.binding_id}
-        bindings = {b.id: b for b in (await session.execute(
-            select(ProviderBinding).where(ProviderBinding.id.in_(binding_ids)))).scalars()} if binding_ids else {}
+async def _check_claimed(ctx: RepairContext, rows: list[Row], bindings: dict[int, ProviderBinding], token: str,
+                         now: datetime, released: set[int]) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
     for binding_id in sorted({r.binding_id or 0 for r in rows}):  # normally one: a unit is one key's instances
         group = [r for r in rows if (r.binding_id or 0) == binding_id]
@@ -91,11 +95,13 @@ async def _check_claimed(ctx: RepairContext, instance_ids: list[int], token: str
         except Exception:  # noqa: BLE001 - one by one instead, where each instance's error stays its own
             log.exception("auto-repair: storing %s checks at once failed; checking them one by one", len(pending))
             await _release(ctx, [r.id for r in pending], token)
+            released.update(r.id for r in pending)
             for row in pending:
                 outcomes[row.id] = await guarded(check_instance(ctx, row.id, now), row.id)
             continue
         for instance_id, (row, decision) in decisions.items():
             if decision.attempt is None:
+                released.add(instance_id)  # with its verdict, in the same commit
                 outcomes[instance_id] = Outcome(instance_id, decision.verdict.state,
                                                 "give_up" if decision.gave_up else None)
             else:
@@ -104,7 +110,7 @@ async def _check_claimed(ctx: RepairContext, instance_ids: list[int], token: str
     return outcomes
 
 
-async def _record_checks(ctx: RepairContext, pending: list[Instance], observations, token: str, now: datetime,
+async def _record_checks(ctx: RepairContext, pending: list[Row], observations, token: str, now: datetime,
                          outcomes: dict[int, Outcome]) -> dict[int, tuple[Instance, Decision]]:
     """Every check and verdict in one transaction; the repair attempts due are booked in it too."""
     decisions: dict[int, tuple[Instance, Decision]] = {}
@@ -116,7 +122,10 @@ async def _record_checks(ctx: RepairContext, pending: list[Instance], observatio
             if current is None or current.lock_token != token:
                 outcomes[row.id] = Outcome(row.id, skipped="the claim expired during the check")
                 continue
-            decisions[row.id] = (current, await _record_check(session, ctx, current, observation, now))
+            decision = await _record_check(session, ctx, current, observation, now)
+            if decision.attempt is None:  # no repair step follows: the claim ends with this commit
+                current.lock_token, current.lock_expires_at = None, None
+            decisions[row.id] = (current, decision)
     return decisions
 
 

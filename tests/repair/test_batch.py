@@ -120,3 +120,19 @@ async def test_the_fan_out_queues_one_check_unit_per_key(sessions, keyring, http
         (check_binding.name, f"binding:{pro.binding_id}", {"binding_id": pro.binding_id})]
     assert check_unit(pro.binding_id) == f"repair:binding:{pro.binding_id}"
     assert [len(await checks(sessions, r.id)) for r in rows] == [1, 1, 1]
+
+
+async def test_a_replaced_instance_whose_deletion_had_failed_is_deleted_beside_the_others_checks(
+        sessions, keyring, http, cloud, clock, settings, pro):
+    old, new, other = await three_watched(sessions, keyring, http, clock, settings, pro)
+    async with sessions() as session, session.begin():  # as a replacement leaves it when deleting the old one failed
+        await session.execute(update(Instance).where(Instance.id == old.id).values(replaced_by_id=new.id))
+
+    report = await run_cycle(sessions, keyring, http, settings, clock)
+
+    assert [(o.instance_id, o.action, o.result, o.verdict) for o in report.outcomes] == [
+        (old.id, "delete_replaced", "ok", None), (new.id, None, None, "healthy"), (other.id, None, None, "healthy")]
+    assert cloud.get_instance(pro.api_key, old.provider_instance_id)["status"] == "terminating"
+    deleted = await reload(sessions, old.id)
+    assert (deleted.status, deleted.auto_repair, deleted.lock_token) == ("terminating", False, None)
+    assert [len(await checks(sessions, r.id)) for r in (old, new, other)] == [0, 1, 1]
