@@ -12,6 +12,7 @@ The scaling ratio is t(1)/t(N), measured in the same run. Targets: under 30 s wi
     .venv/bin/python -m tests.benchmarks.bench_repair                  # 10,000 instances, 1 2 4 workers
     .venv/bin/python -m tests.benchmarks.bench_repair --quick          # 2,000 instances, 1 2 workers
     .venv/bin/python -m tests.benchmarks.bench_repair --instances 2000 --workers 1 2
+    .venv/bin/python -m tests.benchmarks.bench_repair --repeat 3          # fastest of 3 interleaved rounds
 """
 
 from __future__ import annotations
@@ -132,15 +133,13 @@ async def queue_checks(url: str) -> int:
         await engine.dispose()
 
 
-def remaining(url: str) -> int:
-    with psycopg.connect(dsn(url), autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE task_name LIKE 'repair:check_%%' "
-                            "AND status IN ('todo', 'doing')").fetchone()[0]
+def remaining(conn) -> int:
+    return conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE task_name LIKE 'repair:check_%%' "
+                        "AND status IN ('todo', 'doing')").fetchone()[0]
 
 
-def registered_workers(url: str) -> int:
-    with psycopg.connect(dsn(url), autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0]
+def registered_workers(conn) -> int:
+    return conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0]
 
 
 def rss_mb(pid: int) -> float:
@@ -162,15 +161,17 @@ def run_pass(url: str, workers: int, concurrency: int, key_spec: str, instances:
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True) for _ in range(workers)]
     peak = 0.0
+    # One connection for the polling: the machine's PostgreSQL has 100 for everyone.
+    watch = psycopg.connect(dsn(url), autocommit=True)
     try:
         deadline = time.monotonic() + 120
-        while registered_workers(url) < workers:  # started and listening: the pass times the checks, not imports
+        while registered_workers(watch) < workers:  # started and listening: the pass times the checks, not imports
             if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
                 raise RuntimeError("the workers did not start")
             time.sleep(0.1)
         started = time.perf_counter()
         units = asyncio.run(queue_checks(url))
-        while remaining(url):
+        while remaining(watch):
             peak = max(peak, *(rss_mb(p.pid) for p in processes))
             if any(p.poll() is not None for p in processes):
                 raise RuntimeError("a worker exited during the pass")
@@ -178,6 +179,7 @@ def run_pass(url: str, workers: int, concurrency: int, key_spec: str, instances:
         seconds = time.perf_counter() - started
         peak = max(peak, *(rss_mb(p.pid) for p in processes))
     finally:
+        watch.close()
         for p in processes:
             os.killpg(p.pid, signal.SIGTERM)
         for p in processes:
@@ -193,12 +195,22 @@ def run_pass(url: str, workers: int, concurrency: int, key_spec: str, instances:
     return Run(workers, seconds, checks, peak)
 
 
-def measure(url: str, instances: int, worker_counts: list[int], concurrency: int, log=print) -> list[Run]:
+def measure(url: str, instances: int, worker_counts: list[int], concurrency: int, log=print,
+            repeat: int = 1) -> list[Run]:
+    """``repeat`` rounds over the worker counts, interleaved; each count keeps its fastest pass (and its
+    highest RSS), so a burst of other work on the machine moves one figure less."""
     key_spec = generate_key_spec("bench1")
     prepare(url)
     log(f"(f) auto-repair: seeding {instances:,} watched sandbox instances under {ACCOUNTS} keys ...")
     asyncio.run(seed(url, instances, key_spec))
-    return [run_pass(url, n, concurrency, key_spec, instances, log) for n in worker_counts]
+    best: dict[int, Run] = {}
+    for _ in range(repeat):
+        for n in worker_counts:
+            run = run_pass(url, n, concurrency, key_spec, instances, log)
+            kept = best.get(n)
+            best[n] = run if kept is None or run.seconds < kept.seconds else kept
+            best[n].max_rss_mb = max(run.max_rss_mb, (kept or run).max_rss_mb)
+    return [best[n] for n in worker_counts]
 
 
 def report(runs: list[Run]) -> list[dict]:
@@ -239,11 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--instances", type=int, help=f"default {FULL_SIZE:,} (--quick {QUICK_SIZE:,})")
     p.add_argument("--workers", type=int, nargs="+", help="worker process counts (default 1 2 4, --quick 1 2)")
     p.add_argument("--concurrency", type=int, default=CONCURRENCY, help="tasks in flight per worker process")
+    p.add_argument("--repeat", type=int, default=1, help="rounds over the worker counts; the fastest pass counts")
     args = p.parse_args(argv)
     instances = args.instances or (QUICK_SIZE if args.quick else FULL_SIZE)
     workers = args.workers or ([1, 2] if args.quick else [1, 2, 4])
     started = time.strftime("%H:%M:%S UTC", time.gmtime())
-    runs = measure(bench_url(BENCH_DB), instances, workers, args.concurrency)
+    runs = measure(bench_url(BENCH_DB), instances, workers, args.concurrency, repeat=args.repeat)
     print(f"started {started}, {os.cpu_count()} CPUs, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for row in report(runs):
         print(json.dumps(row))
