@@ -115,12 +115,17 @@ FAN_OUT_TICK_SECONDS = 5
 """The fan-out's clock; it only defers checks once ``check_interval_seconds`` passed (a lease gate)."""
 
 
+CHECK_RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=2)
+"""A unit that failed (the database refused a connection, say) runs again soon, not at the next interval:
+its claims were released, a booked repair attempt is not made twice, a second healthy check is harmless."""
+
+
 def check_unit(binding_id: int) -> str:
     return f"repair:binding:{binding_id}"
 
 
 @time_limit(600)
-@blueprint.task(name="check_binding", pass_context=True)
+@blueprint.task(name="check_binding", pass_context=True, retry=CHECK_RETRY)
 async def check_binding(context: procrastinate.JobContext, binding_id: int) -> dict[str, int]:
     """Check (and repair) every watched instance of one provider key: one ``list_instances`` call and one
     transaction for all their verdicts; the instances are read when the job runs, not when it was queued."""

@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ TARGET_RSS_MB = 300.0
 ACCOUNTS = 100
 FULL_SIZE = 10_000
 QUICK_SIZE = 2_000
-CONCURRENCY = 8
+CONCURRENCY = 4
+"""Tasks in flight per worker: with 4 workers that is about 60 PostgreSQL connections of the 100 the machine
+shares (each worker: the app pool, the sandbox store, the queue); the checks are CPU-bound, more buys nothing."""
 BENCH_DB = "computehub_bench_repair"
 """Its own database: the shared ``computehub_bench`` is rebuilt by the other benchmarks."""
 
@@ -157,9 +160,10 @@ def run_pass(url: str, workers: int, concurrency: int, key_spec: str, instances:
     env = {**os.environ, "COMPUTEHUB_DATABASE_URL": url, "COMPUTEHUB_MASTER_KEYS": key_spec,
            "COMPUTEHUB_POLLING": "false", "COMPUTEHUB_LOAD_SNAPSHOT": "false", "COMPUTEHUB_SANDBOX_STORE": "database",
            "COMPUTEHUB_DEMO_ACCOUNT": "false"}
+    logs = [tempfile.TemporaryFile() for _ in range(workers)]
     processes = [subprocess.Popen([sys.executable, "-m", "tests.benchmarks.repair_worker", str(concurrency)],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True) for _ in range(workers)]
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file,
+                                  start_new_session=True) for log_file in logs]
     peak = 0.0
     # One connection for the polling: the machine's PostgreSQL has 100 for everyone.
     watch = psycopg.connect(dsn(url), autocommit=True)
@@ -189,8 +193,13 @@ def run_pass(url: str, workers: int, concurrency: int, key_spec: str, instances:
                 os.killpg(p.pid, signal.SIGKILL)
     with psycopg.connect(dsn(url), autocommit=True) as conn:
         checks = health_checks(conn) - checks_before
-    if checks != instances:
-        raise RuntimeError(f"the pass with {workers} worker(s) stored {checks} health checks for {instances} instances")
+        failed = conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'").fetchone()[0]
+    if checks != instances or failed:
+        for log_file in logs:
+            log_file.seek(0)
+            sys.stderr.write(log_file.read().decode(errors="replace")[-4000:])
+        raise RuntimeError(f"the pass with {workers} worker(s) stored {checks} health checks for {instances} "
+                           f"instances ({failed} units failed; the workers' logs are above)")
     log(f"    {workers} worker(s): {checks:,} checks in {units} units, {seconds:.1f} s, peak RSS {peak:.0f} MB")
     return Run(workers, seconds, checks, peak)
 
