@@ -47,16 +47,11 @@ class CycleReport:
         return [o for o in self.outcomes if o.action]
 
 
-async def watched_instances(session: AsyncSession, now: datetime, grace_days: int = 7) -> list[int]:
-    """Instances to check now: auto-repair on, known to the provider, not deleted on request, and
-    the owner's plan still includes auto-repair (a lapsed plan pauses it, it does not erase it)."""
-    return sorted(i for ids in (await watched_by_binding(session, now, grace_days)).values() for i in ids)
-
-
 async def watched_by_binding(session: AsyncSession, now: datetime, grace_days: int = 7, *,
                              binding_id: int | None = None) -> dict[int | None, list[int]]:
-    """``watched_instances`` grouped by provider key (None: no key bound any more); one key's only
-    when ``binding_id`` is given."""
+    """Instances to check now, by provider key (None: no key bound any more; one key's only when
+    ``binding_id`` is given): auto-repair on, known to the provider, not deleted on request, and the
+    owner's plan still includes auto-repair (a lapsed plan pauses it, it does not erase it)."""
     deleted_on_request = exists().where(InstanceEvent.instance_id == Instance.id,
                                         InstanceEvent.message == DELETE_REQUESTED)
     query = select(Instance.id, Instance.user_id, Instance.binding_id).where(

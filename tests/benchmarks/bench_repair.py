@@ -50,7 +50,7 @@ FULL_SIZE = 10_000
 QUICK_SIZE = 2_000
 CONCURRENCY = 4
 """Tasks in flight per worker: with 4 workers that is about 60 PostgreSQL connections of the 100 the machine
-shares (each worker: the app pool, the sandbox store, the queue); the checks are CPU-bound, more buys nothing."""
+shares (each worker: the app pool, the sandbox store, the queue) when other work uses the rest."""
 BENCH_DB = "computehub_bench_repair"
 """Its own database: the shared ``computehub_bench`` is rebuilt by the other benchmarks."""
 
