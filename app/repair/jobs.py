@@ -119,7 +119,9 @@ def check_unit(binding_id: int) -> str:
     return f"repair:binding:{binding_id}"
 
 
-@time_limit(600)
+# Under the row claim's TTL (5 min): a unit is stopped before any claim it holds could expire,
+# so a repair step never runs beside a user's action on the same instance.
+@time_limit(240)
 @blueprint.task(name="check_binding", pass_context=True, retry=CHECK_RETRY)
 async def check_binding(context: procrastinate.JobContext, binding_id: int) -> dict[str, int]:
     """Check (and repair) every watched instance of one provider key: one ``list_instances`` call and one

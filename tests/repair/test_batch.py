@@ -136,3 +136,11 @@ async def test_a_replaced_instance_whose_deletion_had_failed_is_deleted_beside_t
     deleted = await reload(sessions, old.id)
     assert (deleted.status, deleted.auto_repair, deleted.lock_token) == ("terminating", False, None)
     assert [len(await checks(sessions, r.id)) for r in (old, new, other)] == [0, 1, 1]
+
+
+def test_a_check_unit_is_stopped_before_its_claims_could_expire():
+    from app.console.instances import CLAIM_TTL
+    from app.jobs.engine import timeout_for
+    from app.jobs.registry import job_app
+
+    assert timeout_for(job_app, check_binding.name) < CLAIM_TTL.total_seconds()
