@@ -224,12 +224,15 @@ class DatabaseStore:
                 connection.begin()
             try:
                 state = self._lock_account(connection, digest, now)
+                before = (json.dumps(state.faults_json), state.rng_draws)
                 view = _DatabaseAccount(connection, digest, state)
                 yield view
                 view.flush()
-                a = tables.accounts.c
-                connection.execute(update(tables.accounts).where(a.key_digest == digest).values(
-                    faults=json.dumps(view.state.faults_json), rng_draws=view.state.rng_draws))
+                after = (json.dumps(view.state.faults_json), view.state.rng_draws)
+                if after != before:  # most calls only read the account: no write, no new row version
+                    a = tables.accounts.c
+                    connection.execute(update(tables.accounts).where(a.key_digest == digest).values(
+                        faults=after[0], rng_draws=after[1]))
             except BaseException:
                 connection.rollback()
                 raise

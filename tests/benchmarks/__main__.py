@@ -1,5 +1,6 @@
 """``make bench``: ingest, API and query figures against PostgreSQL, each as a ratio to a baseline;
-(e) compares the cheapest offer per GPU with gpuhunt's ``query()`` on 100k and 1M offers.
+(e) compares the cheapest offer per GPU with gpuhunt's ``query()`` on 100k and 1M offers;
+(f) times one auto-repair pass over 10,000 watched sandbox instances with 1, 2 and 4 worker processes.
 
     .venv/bin/python -m tests.benchmarks            # 100k offers
     .venv/bin/python -m tests.benchmarks --quick    # 10k offers, fewer requests
@@ -24,7 +25,7 @@ from rich.table import Table
 
 from app.db.engine import make_engine, session_factory
 from app.db.types import utcnow
-from tests.benchmarks import api, bench_costs, dataset, ingest, queries, vs_gpuhunt
+from tests.benchmarks import api, bench_costs, bench_repair, dataset, ingest, queries, vs_gpuhunt
 from tests.benchmarks.database import analyze, bench_url, prepare
 
 console = Console(width=max(Console().width, 132))
@@ -43,7 +44,8 @@ class Figure:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="10k offers and 500 requests: a fast check")
+    p.add_argument("--quick", action="store_true",
+                   help="10k offers, 500 requests, a repair pass over 2,000 instances: a fast check")
     p.add_argument("--offers", type=int, help="number of offers (default 100000, --quick 10000)")
     p.add_argument("--requests", type=int, help="requests per API load run (default 2000, --quick 500)")
     p.add_argument("--concurrency", type=int, default=10, help="requests in flight (default 10)")
@@ -159,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         figures += [Figure(**f) for f in asyncio.run(vs_gpuhunt.measure(url, sizes, args.runs, log=console.print))]
     except RuntimeError as exc:
         console.print(f"[red](e) skipped[/]: {exc}")
+    try:  # (f) one auto-repair pass with 1, 2 and 4 worker processes (its own database)
+        size, workers = (bench_repair.QUICK_SIZE, [1, 2]) if args.quick else (bench_repair.FULL_SIZE, [1, 2, 4])
+        runs = bench_repair.measure(bench_url(bench_repair.BENCH_DB), size, workers, bench_repair.CONCURRENCY,
+                                    log=console.print)
+        figures += [Figure(**f) for f in bench_repair.figures(runs)]
+    except RuntimeError as exc:
+        console.print(f"[red](f) skipped[/]: {exc}")
     report(figures, args)
     return 0
 

@@ -14,10 +14,10 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DB = "computehub_bench"
 
 
-def bench_url() -> str:
-    """COMPUTEHUB_TEST_DATABASE_URL's server, database ``computehub_bench``."""
+def bench_url(database: str = BENCH_DB) -> str:
+    """COMPUTEHUB_TEST_DATABASE_URL's server, database ``computehub_bench`` (or a benchmark's own)."""
     base = make_url(os.environ.get("COMPUTEHUB_TEST_DATABASE_URL", DEFAULT_PG_URL))
-    return base.set(database=BENCH_DB).render_as_string(hide_password=False)
+    return base.set(database=database).render_as_string(hide_password=False)
 
 
 def dsn(url: str) -> str:

@@ -77,8 +77,8 @@ async def test_a_unit_never_runs_twice_at_once_on_postgresql(sessions, database_
 
 @postgresql_only
 async def test_one_provider_keys_calls_run_one_at_a_time(sessions, database_url):
-    """A repair check of an instance under binding 7 waits while binding 7's sync runs."""
-    from app.repair.jobs import check_one_instance
+    """Binding 7's repair checks wait while binding 7's sync runs (the unit the repair fan-out queues)."""
+    from app.repair.jobs import check_binding, check_unit
 
     with queue_for(database_url):
         async with job_app.open_async():
@@ -86,10 +86,10 @@ async def test_one_provider_keys_calls_run_one_at_a_time(sessions, database_url)
             await defer_unique(sync_one_binding, binding_unit(7), binding_id=7)
             worker_a, worker_b = await manager.register_worker(), await manager.register_worker()
             assert (await manager.fetch_job(queues=None, worker_id=worker_a)).lock == "binding:7"
-            await defer_unique(check_one_instance, "repair:70", instance_id=70, runs_alone_with=binding_unit(7))
-            await defer_unique(check_one_instance, "repair:80", instance_id=80, runs_alone_with=binding_unit(8))
+            await defer_unique(check_binding, check_unit(7), binding_id=7, runs_alone_with=binding_unit(7))
+            await defer_unique(check_binding, check_unit(8), binding_id=8, runs_alone_with=binding_unit(8))
             other = await manager.fetch_job(queues=None, worker_id=worker_b)
-            assert other.task_kwargs == {"instance_id": 80}
+            assert other.task_kwargs == {"binding_id": 8}
             assert await manager.fetch_job(queues=None, worker_id=worker_b) is None
 
 
