@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -29,6 +29,8 @@ class FluidStackSource(PriceSource):
     HOMEPAGE = "https://www.fluidstack.io"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # the legacy configurations list needs an api-key
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The listed configuration per hour (per-GPU rate x GPUs) with the vCPUs and RAM it states.')
 
     @classmethod
     def credentials_from_settings(cls, settings):

@@ -17,7 +17,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -38,6 +38,8 @@ class ShadeformSource(PriceSource):
     HOMEPAGE = "https://www.shadeform.ai"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The instance type per hour as the underlying cloud sells it: its GPUs, vCPUs, RAM and storage.')
     POLL_INTERVAL_SECONDS = 900  # marketplace prices and stock move through the day
 
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers.base import FetchResult, PriceSource
+from providers.base import FetchResult, PriceBasis, PriceSource
 from providers.digitalocean.client import DigitalOceanClient
 from providers.digitalocean.offers import PRICING_URL, parse_sizes
 
@@ -13,6 +13,8 @@ class DigitalOceanSource(PriceSource):
     HOMEPAGE = "https://www.digitalocean.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # /v2/sizes needs a token (anonymous access unconfirmed)
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The GPU Droplet per hour: its GPUs, vCPUs, RAM, boot and scratch disks and transfer allowance.')
     KIND = "provider"
 
     @classmethod
