@@ -230,6 +230,18 @@ class OfferView:
         return self.price_per_gpu_hour / Decimal(self.gpu.specs.fp16_tflops)
 
 
+def bookable_best_by_basis(offers: Sequence[OfferView]) -> dict[PriceBasis, Decimal]:
+    """Lowest $/GPU-hour per price basis among offers not reported unavailable (never across bases)."""
+    best: dict[PriceBasis, Decimal] = {}
+    for offer in offers:
+        if offer.available is False or offer.price_basis is None:
+            continue
+        current = best.get(offer.price_basis)
+        if current is None or offer.price_per_gpu_hour < current:
+            best[offer.price_basis] = offer.price_per_gpu_hour
+    return best
+
+
 @dataclass
 class Page:
     items: list[OfferView]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.billing.history_access import PUBLIC_HISTORY_DAYS
 from app.db.types import utcnow
 from app.services.history import DailyPoint, daily_series
-from app.services.prices import InvalidQuery, OfferView
+from app.services.prices import InvalidQuery, OfferView, bookable_best_by_basis
 from app.web.charts import SCALES, history_figure, series_label, variants_in
 from app.web.form_state import build_with_form
 from app.web.formatting import money
@@ -106,6 +106,11 @@ class GpuPage:
     chart_variants: tuple[ChartVariant, ...] = ()
     """Variants with history in the range, the initially shown one first (the chart's selector)."""
     shown_variant: str | None = None
+
+    def is_best_value(self, offer: OfferView) -> bool:
+        """The cheapest bookable offer of its price basis (same rule as ``Page.is_best_value``)."""
+        best = bookable_best_by_basis(self.best_offers)
+        return offer.available is not False and offer.price_per_gpu_hour == best.get(offer.price_basis)
 
 
 def family_entries(markets: dict[str, GpuMarket]) -> list[FamilyEntry]:
