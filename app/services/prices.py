@@ -370,7 +370,7 @@ CPU_ARCHES = tuple(a.value for a in CpuArch)
 
 def price_includes(source: str) -> str:
     try:
-        return get_source_class(source).PRICE_INCLUDES
+        return getattr(get_source_class(source), "PRICE_INCLUDES", "")
     except UnknownSource:
         return ""
 

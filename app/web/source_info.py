@@ -42,7 +42,7 @@ def source_info(name: str) -> SourceInfo:
         name=name, display_name=cls.DISPLAY_NAME, kind=cls.KIND, homepage=cls.HOMEPAGE,
         pricing_url=cls.PRICING_URL, requires_key=cls.REQUIRES_KEY,
         poll_interval_seconds=cls.POLL_INTERVAL_SECONDS, loaded=True,
-        price_basis=cls.PRICE_BASIS, price_includes=cls.PRICE_INCLUDES,
+        price_basis=getattr(cls, "PRICE_BASIS", None), price_includes=getattr(cls, "PRICE_INCLUDES", ""),
     )
 
 
