@@ -70,3 +70,13 @@ async def test_cpu_architecture_and_boot_time_only_where_published(client, sessi
     assert rows["g5g.xlarge"].one("span", class_="cpu-arch").text == "arm64"
     assert rows["massedcompute/gpu_1x_a6000"].one("span", class_="boot-time").text == "boots in 3–5 min"
     assert not rows["instance"].find("span", class_="cpu-arch") and not rows["instance"].find("span", class_="boot-time")
+
+
+async def test_the_gpu_page_says_what_its_from_price_pays_for(client, sessions):
+    await seed(sessions, MARKET, at=minutes_ago(3))
+    doc = await get_page(client, "/gpus/h100")
+    lead = doc.one("p", class_="lead").text
+    assert "On-demand from $1.99 per GPU-hour (GPU only; Smallest VM from $2.45; Instance from $2.99)" in lead
+    rows = doc.one("table", class_="provider-offers").find("tbody").find_all("tr")
+    assert {r.get("data-provider"): r.one("td", class_="basis").text for r in rows} == {
+        "runpod": "GPU only price", "cudo": "Smallest VM price", "lambdalabs": "Instance price"}
