@@ -262,14 +262,14 @@ def prices(gpu: str | None, max_price: Decimal | None, spot: bool, providers: tu
         raise click.UsageError(str(exc)) from None
     table = Table(title=f"Cheapest offers ({page.total} match)")
     for col, justify in (("GPU", "left"), ("#", "right"), ("$/GPU-h", "right"), ("$/h", "right"),
-                         ("pays for", "left"), ("provider", "left"), ("region", "left"), ("market", "left"),
-                         ("as of", "left")):
+                         ("provider", "left"), ("region", "left"), ("market", "left"), ("as of", "left"),
+                         ("pays for", "left")):
         table.add_column(col, justify=justify)
     for o in page.items:
         best = " ★" if page.is_best_value(o) else ""
         table.add_row(o.gpu_name, f"{o.gpu_count.normalize()}", f"{o.price_per_gpu_hour:.2f}{best}",
-                      f"{o.price_per_hour:.2f}", o.price_basis_label, o.provider_name, o.region, "spot" if o.spot else "on-demand",
-                      f"{o.age_label}{' (stale)' if o.freshness.state == 'stale' else ''}")
+                      f"{o.price_per_hour:.2f}", o.provider_name, o.region, "spot" if o.spot else "on-demand",
+                      f"{o.age_label}{' (stale)' if o.freshness.state == 'stale' else ''}", o.price_basis_label)
     console.print(table)
     if not page.items:
         console.print("no offers match; try without --max-price or run `computehub poll`")
