@@ -425,11 +425,11 @@ async def list_offers(session: AsyncSession, query: PriceQuery, now: datetime | 
                                          .group_by(matching.c.price_basis))).all()
         total = sum(n for _, n, _ in grouped)
         best_rows = [(basis, price) for basis, _, price in grouped]
-    else:  # broad queries: each min() on its own is one walk of the price index, not a comparison of every price
+    else:  # broad queries: each basis's lowest price is the first match in a walk of the price index
         bases = [b for b in PRICE_BASES if not query.price_basis or b in query.price_basis]
         bookable = base.where(Offer.available.is_not(False))
-        per_basis = [bookable.where(Offer.price_basis == b).with_only_columns(func.min(Offer.price_per_gpu_hour))
-                     .scalar_subquery() for b in bases]
+        per_basis = [bookable.where(Offer.price_basis == b).with_only_columns(Offer.price_per_gpu_hour)
+                     .order_by(Offer.price_per_gpu_hour).limit(1).scalar_subquery() for b in bases]
         total, *mins = (await session.execute(
             select(select(func.count()).select_from(matching).scalar_subquery(), *per_basis))).one()
         best_rows = list(zip(bases, mins))
