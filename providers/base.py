@@ -28,6 +28,44 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class PriceBasis(StrEnum):
+    """What a published price pays for. Prices of different bases are not comparable: a GPU rate
+    leaves out the machine around it, a smallest-VM price adds the least vCPU/RAM/disk/IP a VM
+    needs, an instance price is one fixed shape (GPUs, vCPUs, RAM) as the provider sells it."""
+
+    GPU_ONLY = "gpu_only"
+    """The provider quotes a rate for the GPU(s) and states no machine shape in that figure (RunPod's
+    GPU types, GCP's accelerator SKUs): what the machine also costs is not in it."""
+    SMALLEST_VM = "smallest_vm"
+    """Priced per component (GPU, vCPU, RAM, disk, IP): the figure is the cheapest deployable VM with
+    this GPU (CUDO, TensorDock); a bigger shape costs more."""
+    INSTANCE = "instance"
+    """One fixed machine shape at one price: its GPUs with the vCPUs and RAM it comes with (AWS, Azure,
+    Lambda ...). Storage and traffic may still be billed apart."""
+
+
+PRICE_BASIS_LABELS: Mapping[PriceBasis, str] = {
+    PriceBasis.GPU_ONLY: "GPU only",
+    PriceBasis.SMALLEST_VM: "Smallest VM",
+    PriceBasis.INSTANCE: "Instance",
+}
+PRICE_BASIS_HELP: Mapping[PriceBasis, str] = {
+    PriceBasis.GPU_ONLY: "the provider's rate for the GPU; no machine shape is stated in this price, so "
+                         "what the rest of the machine costs (or comes with) is not in it",
+    PriceBasis.SMALLEST_VM: "the provider prices GPU, vCPU, RAM, disk and IP separately; this is the "
+                            "cheapest VM it can deploy with this GPU (minimum vCPU, RAM, disk and IP)",
+    PriceBasis.INSTANCE: "one fixed instance shape at one price: its GPUs with the vCPUs and RAM it "
+                         "comes with; storage and traffic may be billed apart",
+}
+
+
+class CpuArch(StrEnum):
+    """The host CPU's instruction set, where the source states it (or the GPU is a superchip)."""
+
+    X86_64 = "x86_64"
+    ARM64 = "arm64"
+
+
 @dataclass(frozen=True, slots=True)
 class Offer:
     """One priced machine shape at one provider, region and market (on-demand or spot).
@@ -55,6 +93,13 @@ class Offer:
     """Extra text for GPU normalization (instance family, memory type), e.g. "HBM3"."""
     converted_from: PriceConversion | None = None
     """The provider's own price and currency when ``price_per_hour`` is a conversion to USD."""
+    price_basis: PriceBasis | None = None
+    """What the price pays for; None: the source's ``PRICE_BASIS`` (an aggregator may set it per offer)."""
+    cpu_arch: CpuArch | None = None
+    """The host CPU's architecture where the source says it; None: not stated (never guessed)."""
+    boot_seconds_min: int | None = None
+    boot_seconds_max: int | None = None
+    """The boot time the source publishes for this shape (a range; equal ends for one figure); None: not published."""
 
     def __post_init__(self) -> None:
         if self.gpu_count <= 0:
@@ -63,6 +108,9 @@ class Offer:
             raise ValueError("an offer needs a positive price")
         if not self.region:
             raise ValueError("an offer needs a region")
+        low, high = self.boot_seconds_min, self.boot_seconds_max
+        if (low is None) != (high is None) or (low is not None and not 0 <= low <= high):
+            raise ValueError(f"a boot time needs 0 <= min <= max seconds, not {low!r}..{high!r}")
 
     @property
     def offer_key(self) -> str:
@@ -121,6 +169,10 @@ class PriceSource(ABC):
     """What a user pastes to bind this provider (one secret for most; Verda has two)."""
     POLL_INTERVAL_SECONDS: ClassVar[int] = 900
     KIND: ClassVar[str] = "scraper"
+    PRICE_BASIS: ClassVar[PriceBasis]
+    """What this source's prices pay for, from its docs (no default: every source must say)."""
+    PRICE_INCLUDES: ClassVar[str]
+    """One sentence, from the provider's docs, on what its price covers and what is billed apart."""
 
     def __init__(self, http: httpx.AsyncClient, credentials: Mapping[str, str] | None = None) -> None:
         self.http = http

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from providers.base import CpuArch
+
 SXM, PCIE, NVL = "SXM", "PCIe", "NVL"
 
 
@@ -76,6 +78,9 @@ class _Family:
     variants: tuple[tuple[str | None, int, GpuSpecs], ...]
     unstated: tuple[int, ...] = ()
     """Memory sizes sold in several form factors, for offers that do not say which (``h100-80gb``)."""
+    bare_name: str = ""
+    """A shorter spelling that names this card only together with its memory size ("RTX 6000" is the
+    Quadro with 24 GB; without a size it may be the 48 GB Ada board, so it stays unknown)."""
 
 
 def _s(arch: str, mem: str, bw: int, tf: int, tdp: int) -> GpuSpecs:
@@ -113,7 +118,10 @@ _FAMILIES: tuple[_Family, ...] = (
     _Family("l40s", "L40S", "NVIDIA", r"L40S", ((None, 48, _s("Ada Lovelace", "GDDR6", 864, 362, 350)),)),
     _Family("l40", "L40", "NVIDIA", r"L40", ((None, 48, _s("Ada Lovelace", "GDDR6", 864, 181, 300)),)),
     _Family("l4", "L4", "NVIDIA", r"L4", ((None, 24, _s("Ada Lovelace", "GDDR6", 300, 121, 72)),)),
-    _Family("t4", "T4", "NVIDIA", r"T4", ((None, 16, _s("Turing", "GDDR6", 320, 65, 70)),)),
+    # T4G: the same Turing card, as AWS names it in its Graviton (arm64) g5g instances.
+    _Family("t4", "T4", "NVIDIA", r"T4G?", ((None, 16, _s("Turing", "GDDR6", 320, 65, 70)),)),
+    # V100S: the 32 GB PCIe refresh (1,134 GB/s, 130 TFLOPS tensor); before V100.
+    _Family("v100s", "V100S", "NVIDIA", r"V100S", ((PCIE, 32, _s("Volta", "HBM2", 1134, 130, 250)),)),
     _Family("v100", "V100", "NVIDIA", r"V100", ((SXM, 16, _V100), (SXM, 32, _V100),
                                                 (PCIE, 16, _s("Volta", "HBM2", 900, 112, 250)),
                                                 (PCIE, 32, _s("Volta", "HBM2", 900, 112, 250))),
@@ -131,6 +139,12 @@ _FAMILIES: tuple[_Family, ...] = (
             ((None, 20, _s("Ada Lovelace", "GDDR6", 360, 107, 130)),)),
     _Family("rtx-2000-ada", "RTX 2000 Ada", "NVIDIA", r"RTX ?2000 ?(?:SFF ?)?ADA",
             ((None, 16, _s("Ada Lovelace", "GDDR6", 224, 48, 70)),)),
+    # Turing Quadro boards (tensor FP16 89.2 / 130.5 TFLOPS). A bare "RTX 6000" names this card
+    # only with its 24 GB: the 48 GB Ada board is "RTX 6000 Ada" (matched above).
+    _Family("quadro-rtx-6000", "Quadro RTX 6000", "NVIDIA", r"QUADRO ?RTX ?6000",
+            ((None, 24, _s("Turing", "GDDR6", 672, 130, 260)),), bare_name=r"RTX ?6000"),
+    _Family("quadro-rtx-5000", "Quadro RTX 5000", "NVIDIA", r"QUADRO ?RTX ?5000",
+            ((None, 16, _s("Turing", "GDDR6", 448, 89, 230)),), bare_name=r"RTX ?5000"),
     _Family("rtx-a6000", "RTX A6000", "NVIDIA", r"(?:RTX ?)?A6000", ((None, 48, _s("Ampere", "GDDR6", 768, 155, 300)),)),
     _Family("rtx-a5000", "RTX A5000", "NVIDIA", r"(?:RTX ?)?A5000", ((None, 24, _s("Ampere", "GDDR6", 768, 111, 230)),)),
     _Family("rtx-a4500", "RTX A4500", "NVIDIA", r"(?:RTX ?)?A4500", ((None, 20, _s("Ampere", "GDDR6", 640, 95, 200)),)),
@@ -141,8 +155,19 @@ _FAMILIES: tuple[_Family, ...] = (
     _Family("rtx-3080", "RTX 3080", "NVIDIA", r"RTX ?3080", ((None, 10, _s("Ampere", "GDDR6X", 760, 59, 320)),)),
     _Family("rtx-3070", "RTX 3070", "NVIDIA", r"RTX ?3070", ((None, 8, _s("Ampere", "GDDR6", 448, 40, 220)),)),
     _Family("rtx-3090", "RTX 3090", "NVIDIA", r"RTX ?3090", ((None, 24, _s("Ampere", "GDDR6X", 936, 71, 350)),)),
+    _Family("mi355x", "MI355X", "AMD", r"MI355X", ((None, 288, _s("CDNA 4", "HBM3e", 8000, 2500, 1400)),)),
+    _Family("mi350x", "MI350X", "AMD", r"MI350X", ((None, 288, _s("CDNA 4", "HBM3e", 8000, 2300, 1000)),)),
     _Family("mi325x", "MI325X", "AMD", r"MI325X", ((None, 256, _s("CDNA 3", "HBM3e", 6000, 1307, 1000)),)),
     _Family("mi300x", "MI300X", "AMD", r"MI300X", ((None, 192, _s("CDNA 3", "HBM3", 5300, 1307, 750)),)),
+    # Pascal and Kepler. P100 runs FP16 at twice FP32 (no tensor cores). The P4 (FP16 at 1/64 rate)
+    # and the K80 (no FP16 units) run half-precision work at their FP32 rate, which is what is
+    # recorded for them. A K80 board holds two GPUs; clouds sell (and we list) one GPU, 12 GB.
+    _Family("p100", "P100", "NVIDIA", r"P100", ((SXM, 16, _s("Pascal", "HBM2", 732, 21, 300)),
+                                                (PCIE, 16, _s("Pascal", "HBM2", 732, 18, 250)),
+                                                (PCIE, 12, _s("Pascal", "HBM2", 549, 18, 250))),
+            unstated=(16,)),
+    _Family("p4", "P4", "NVIDIA", r"P4", ((None, 8, _s("Pascal", "GDDR5", 192, 5, 75)),)),
+    _Family("k80", "K80", "NVIDIA", r"K80", ((None, 12, _s("Kepler", "GDDR5", 240, 4, 150)),)),
 )
 
 
@@ -190,7 +215,12 @@ GPUS, FAMILIES, UNSTATED = _build()
 variants (the GPU pages, /compare, the sitemap). UNSTATED: each family's unstated entries."""
 VARIANTS: dict[str, CanonicalGpu] = {slug: gpu for slug, gpu in GPUS.items() if gpu.form_factor_stated}
 _FAMILY_INFO = {f.slug: f for f in _FAMILIES}
-_COMPILED = tuple((f, re.compile(rf"(?<![A-Z0-9]){f.pattern}(?![A-Z0-9])")) for f in _FAMILIES)
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![A-Z0-9])(?:{pattern})(?![A-Z0-9])")
+
+
+_COMPILED = tuple((f, _compile(f.pattern)) for f in _FAMILIES)
+_BARE = {f.slug: _compile(f.bare_name) for f in _FAMILIES if f.bare_name}
 _NOISE = re.compile(r"GEFORCE ?|\b(NVIDIA|TESLA|AMD|INSTINCT|GENERATION)\b")
 _MEMORY = re.compile(r"(?<![A-Z0-9])(\d{2,3}) ?(?:GB|G|GIB)\b")
 
@@ -244,7 +274,9 @@ def resolve_gpu(raw_name: str, memory_gb: float | None = None, hint: str = "") -
         memory_gb = float(found.group(1)) if found else None
     for family, pattern in _COMPILED:
         if not pattern.search(text):
-            continue
+            bare = _BARE.get(family.slug)
+            if bare is None or memory_gb is None or not bare.search(text):
+                continue
         form_factor = _form_factor(text, family.slug, memory_gb)
         form_factors = {ff for ff, _, _ in family.variants}
         if form_factor is None and len(form_factors) == 1:
@@ -298,6 +330,15 @@ def power_key(gpu: CanonicalGpu) -> tuple[int, str, int, int, str]:
     strongest = max(g.specs.fp16_tflops for g in FAMILIES[gpu.family] if g.specs)
     return (-strongest, gpu.family, 0 if gpu.form_factor_stated else 1,
             -(gpu.specs.fp16_tflops if gpu.specs else 0), gpu.slug)
+
+
+# Superchips carry their own host CPU: a GH200 or GB200 machine runs on Grace (Arm Neoverse V2).
+_ARM64_HOST_FAMILIES = frozenset({"gh200", "gb200"})
+
+
+def host_cpu_arch(gpu: CanonicalGpu | None) -> CpuArch | None:
+    """The host CPU architecture the GPU itself implies (a Grace superchip); None otherwise."""
+    return CpuArch.ARM64 if gpu is not None and gpu.family in _ARM64_HOST_FAMILIES else None
 
 
 def interconnect(gpu: CanonicalGpu | None, *texts: str) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -32,6 +32,8 @@ class CloudRiftSource(PriceSource):
     HOMEPAGE = "https://www.cloudrift.ai"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The whole VM variant per hour: its GPUs, RAM and disk.')
     POLL_INTERVAL_SECONDS = 900  # stock per datacenter changes as VMs are rented
 
     @classmethod

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from providers.base import FetchResult, keep_cheapest, Offer, PriceSource
+from providers.base import FetchResult, keep_cheapest, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -33,6 +33,8 @@ class HotAisleSource(PriceSource):
     HOMEPAGE = "https://hotaisle.xyz"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The whole VM per hour: its GPUs, CPUs, RAM and disk.')
     CREDENTIAL_FIELDS = ("api_key", "team_handle")  # the list is per team
     POLL_INTERVAL_SECONDS = 900  # what is rentable now changes as VMs are taken
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -32,6 +32,8 @@ class JarvisLabsSource(PriceSource):
     HOMEPAGE = "https://jarvislabs.ai"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('Per-GPU rate for an instance whose vCPUs and RAM scale with the GPU count (cpus_per_gpu, ram_per_gpu); storage is billed apart.')
     POLL_INTERVAL_SECONDS = 900  # free cards per region change as instances start and stop
 
     @classmethod

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -32,6 +32,8 @@ class KoyebSource(PriceSource):
     HOMEPAGE = "https://www.koyeb.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The instance type per hour: its GPUs, vCPUs, RAM and disk.')
     POLL_INTERVAL_SECONDS = 6 * 3600  # published list prices
 
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -31,6 +31,8 @@ class LatitudeSource(PriceSource):
     HOMEPAGE = "https://www.latitude.sh"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The whole bare-metal server per hour: its GPUs, CPUs, RAM and disks.')
     POLL_INTERVAL_SECONDS = 3600  # list prices with stock per site
 
     @classmethod

@@ -15,7 +15,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -36,6 +36,8 @@ class OvhCloudSource(PriceSource):
     HOMEPAGE = "https://www.ovhcloud.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The instance flavor per hour: its GPUs, vCPUs, RAM and local disk.')
     POLL_INTERVAL_SECONDS = 6 * 3600  # list prices; one large catalog document
 
     async def fetch_offers(self) -> FetchResult:

@@ -19,7 +19,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, keep_cheapest, Offer, PriceSource
+from providers.base import FetchResult, keep_cheapest, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -47,6 +47,8 @@ class PrimeIntellectSource(PriceSource):
     HOMEPAGE = "https://www.primeintellect.ai"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # needs a key with Availability -> Read
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The whole box per hour as the reselling cloud configures it: its GPUs, vCPUs, RAM and disk.')
     POLL_INTERVAL_SECONDS = 900  # a live market: stock and prices move within minutes
 
     @classmethod

@@ -17,7 +17,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.fx import FxRate, ecb_rate
 from providers.http import request_json
@@ -36,6 +36,8 @@ class SeewebSource(PriceSource):
     HOMEPAGE = "https://www.seeweb.it"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The whole cloud server plan per hour: its GPUs, vCPUs, RAM and disk.')
     POLL_INTERVAL_SECONDS = 6 * 3600  # list prices; the EUR rate changes once a day
 
     @classmethod

@@ -17,7 +17,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
@@ -38,6 +38,8 @@ class ShadeformSource(PriceSource):
     HOMEPAGE = "https://www.shadeform.ai"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The instance type per hour as the underlying cloud sells it: its GPUs, vCPUs, RAM and storage.')
     POLL_INTERVAL_SECONDS = 900  # marketplace prices and stock move through the day
 
     @classmethod
@@ -102,6 +104,7 @@ def _offers_for(item: dict[str, Any]) -> list[Offer]:
         disk_gb=config.get("storage_in_gb"),
         buy_url=PRICING_URL,
         gpu_hint=_INTERCONNECT_HINT.get(interconnect, ""),
+        **_boot_time(item.get("boot_time")),
     )
     if not availability:
         return [Offer(region="any", available=False, **common)]
@@ -115,6 +118,18 @@ def _offers_for(item: dict[str, Any]) -> list[Offer]:
         # A region listed twice (e.g. per rental type) is one offer: available if either says so.
         by_region[region] = by_region.get(region, False) or available
     return [Offer(region=region, available=available, **common) for region, available in by_region.items()]
+
+
+def _boot_time(raw: object) -> dict[str, int]:
+    """``boot_time`` ({"min_boot_in_sec", "max_boot_in_sec"}) as the offer's published boot time. It
+    is optional and says nothing about the price: a missing or malformed one leaves the boot time
+    unknown rather than losing the offer."""
+    if not isinstance(raw, dict):
+        return {}
+    low, high = raw.get("min_boot_in_sec"), raw.get("max_boot_in_sec")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) or not 0 <= low <= high:
+        return {}
+    return {"boot_seconds_min": low, "boot_seconds_max": high}
 
 
 def _positive_int(value: object) -> bool:

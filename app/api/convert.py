@@ -69,6 +69,9 @@ def offer(view: OfferView, page: Page) -> s.Offer:
         on_demand_price_per_gpu_hour=optional_money(view.on_demand_per_gpu_hour),
         spot_price_per_gpu_hour=optional_money(view.spot_per_gpu_hour),
         converted_from=conversion(view.converted_from),
+        price_basis=view.price_basis.value if view.price_basis else None, price_includes=view.price_includes,
+        cpu_arch=view.cpu_arch.value if view.cpu_arch else None,
+        boot_seconds_min=view.boot_seconds_min, boot_seconds_max=view.boot_seconds_max,
     )
 
 
@@ -84,6 +87,9 @@ def offer_page(page: Page, links: s.Links) -> s.OfferPage:
     return s.OfferPage(
         items=[offer(view, page) for view in page.items], page=page.page, per_page=page.per_page,
         total=page.total, pages=page.pages, best_price_per_gpu_hour=optional_money(page.best_price), links=links,
+        best_price_basis=page.best_basis.value if page.best_basis else None,
+        best_prices=[s.BasisBest(price_basis=basis.value, best_price_per_gpu_hour=money_str(price))
+                     for basis, price in sorted(page.best_by_basis.items(), key=lambda item: item[1])],
     )
 
 

@@ -12,11 +12,11 @@ from app.api import convert
 from app.api.cache import PriceResponseCache
 from app.api.pagination import page_links
 from app.api.schemas import OfferPage
-from app.services.prices import MAX_PER_PAGE, SORTS, PriceQuery, list_offers
+from app.services.prices import MAX_PER_PAGE, PRICE_BASES, SORTS, PriceQuery, list_offers
 
 
 def split_providers(values: list[str] | None) -> tuple[str, ...]:
-    """``provider`` may repeat and/or be comma-separated: ?provider=runpod,lambdalabs&provider=vastai."""
+    """``provider`` (and ``price_basis``) may repeat and/or be comma-separated: ?provider=runpod,lambdalabs&provider=vastai."""
     return tuple(name.strip() for value in values or () for name in value.split(",") if name.strip())
 
 
@@ -29,7 +29,9 @@ class PricesController(Controller):
         operation_id="listPrices",
         summary="Search current GPU offers",
         description="Every offer of every source, with its provider, age and freshness. "
-        "Money is a decimal string in USD; best_value marks the lowest $/GPU-hour across all matching offers, never one reported unavailable; "
+        "Money is a decimal string in USD. price_basis says what a price pays for (gpu_only, smallest_vm, instance); "
+        "best_value marks the lowest $/GPU-hour among the matching offers of the same price_basis (prices of different "
+        "bases are never ranked against each other), never one reported unavailable; best_prices lists each basis's lowest; "
         "price_per_tflop_hour is $/GPU-hour divided by the GPU's dense FP16/BF16 tensor TFLOPS (sort=tflop_price).",
     )
     async def list_prices(
@@ -62,6 +64,9 @@ class PricesController(Controller):
             "(offers with no availability reported are hidden too, unless include_unreported=true)."),
         include_unreported: bool | None = Parameter(
             default=None, description="With available=true, also list offers whose availability is not reported."),
+        price_basis: list[str] | None = Parameter(
+            default=None, description="Only prices that pay for this: gpu_only, smallest_vm or instance; repeat or "
+            "comma-separate.", schema_extra={"items": {"type": "string", "enum": list(PRICE_BASES)}}),
         sort: str = Parameter(default="price", description="Sort order.", schema_extra={"enum": list(SORTS)}),
         page: int = Parameter(default=1, ge=1, le=100_000),
         per_page: int = Parameter(default=50, ge=1, le=MAX_PER_PAGE),
@@ -70,7 +75,7 @@ class PricesController(Controller):
             gpu=gpu or None, min_memory_gb=min_memory, min_gpus=min_gpus, max_gpus=max_gpus,
             min_total_memory_gb=min_total_memory, max_price=max_price, providers=split_providers(provider),
             region=region or None, spot=spot, available_only=bool(available),
-            include_unreported=bool(include_unreported), sort=sort, page=page, per_page=per_page,
+            include_unreported=bool(include_unreported), price_basis=split_providers(price_basis), sort=sort, page=page, per_page=per_page,
             include_simulated=request.app.state.settings.sandbox.on_price_pages,
         )
         query.validate()  # a bad filter is a 400 naming it, before any cache is consulted

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct, field
 
 Market = Literal["on-demand", "spot"]
+PriceBasisName = Literal["gpu_only", "smallest_vm", "instance"]
+CpuArchName = Literal["x86_64", "arm64"]
 Money = Annotated[
     str, Meta(pattern=r"^\d+\.\d{6}$", description="USD, exact decimal as a string", examples=["2.990000"])
 ]
@@ -85,8 +87,20 @@ class Offer(Struct):
     origin: Literal["live", "snapshot"]
     freshness: Freshness
     best_value: bool
-    """True when this offer has the lowest $/GPU-hour of everything matching the filters; never
-    on an offer reported unavailable."""
+    """True when this offer has the lowest $/GPU-hour among the matching offers of its own price_basis
+    (a GPU-only rate is never ranked against whole-VM prices); never on an offer reported unavailable."""
+    price_basis: PriceBasisName | None = None
+    """What the price pays for: gpu_only (the provider's GPU rate; no machine shape is stated in it),
+    smallest_vm (priced per component: the cheapest deployable VM with this GPU, i.e. minimum vCPU,
+    RAM, disk and IP), instance (one fixed shape: GPUs with the vCPUs and RAM it comes with).
+    Null only for a source that is no longer registered."""
+    price_includes: str = ""
+    """The source's own sentence on what its price covers and what it bills apart."""
+    cpu_arch: CpuArchName | None = None
+    """Host CPU architecture where the source states it (or the GPU is a Grace superchip); null: not stated."""
+    boot_seconds_min: int | None = None
+    boot_seconds_max: int | None = None
+    """Boot time the source publishes for this shape, seconds (a range); null: not published."""
     price_per_tflop_hour: UnitPrice | None = None
     """$/GPU-hour per dense FP16/BF16 tensor TFLOPS of the GPU (catalog specs); null without specs."""
     total_gpu_memory_gb: int | float | None = None
@@ -103,6 +117,11 @@ class Offer(Struct):
     """Null for prices the provider publishes in USD."""
 
 
+class BasisBest(Struct):
+    price_basis: PriceBasisName
+    best_price_per_gpu_hour: Money
+
+
 class Links(Struct):
     self_: str = field(name="self")
     next: str | None
@@ -116,7 +135,11 @@ class OfferPage(Struct):
     total: int
     pages: int
     best_price_per_gpu_hour: Money | None
+    """The lowest bookable $/GPU-hour of any price basis; best_price_basis says what it pays for."""
     links: Links
+    best_price_basis: PriceBasisName | None = None
+    best_prices: list[BasisBest] = field(default_factory=list)
+    """The lowest bookable $/GPU-hour of each price basis among the matching offers: compare like with like."""
 
 
 class GpuSpecs(Struct):

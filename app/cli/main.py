@@ -232,8 +232,11 @@ def _parse_price(_ctx, _param, value: str | None) -> Decimal | None:
 @click.option("--spot", is_flag=True, help="Spot/interruptible offers only.")
 @click.option("--provider", "providers", multiple=True, help="Only these providers (repeatable).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
-def prices(gpu: str | None, max_price: Decimal | None, spot: bool, providers: tuple[str, ...], limit: int) -> None:
-    """Print the cheapest offers as a table."""
+@click.option("--price-basis", "bases", multiple=True, type=click.Choice(["gpu_only", "smallest_vm", "instance"]),
+              help="Only prices that pay for this (repeatable): GPU rate, smallest VM, whole instance.")
+def prices(gpu: str | None, max_price: Decimal | None, spot: bool, providers: tuple[str, ...], limit: int,
+           bases: tuple[str, ...]) -> None:
+    """Print the cheapest offers as a table (★: the best of its price basis)."""
     from app.services.prices import InvalidQuery, PriceQuery, list_offers
     from providers.gpus import find_by_name
 
@@ -248,7 +251,7 @@ def prices(gpu: str | None, max_price: Decimal | None, spot: bool, providers: tu
     async def main():
         async with _sessions()() as session:
             page = await list_offers(session, PriceQuery(gpu=gpu_slug, max_price=max_price, spot=True if spot else None,
-                                                         providers=providers, per_page=limit,
+                                                         providers=providers, per_page=limit, price_basis=bases,
                                                          include_simulated=get_settings().sandbox.enabled))
         await get_engine(get_settings().database.url).dispose()
         return page
@@ -259,13 +262,14 @@ def prices(gpu: str | None, max_price: Decimal | None, spot: bool, providers: tu
         raise click.UsageError(str(exc)) from None
     table = Table(title=f"Cheapest offers ({page.total} match)")
     for col, justify in (("GPU", "left"), ("#", "right"), ("$/GPU-h", "right"), ("$/h", "right"),
-                         ("provider", "left"), ("region", "left"), ("market", "left"), ("as of", "left")):
+                         ("provider", "left"), ("region", "left"), ("market", "left"), ("as of", "left"),
+                         ("pays for", "left")):
         table.add_column(col, justify=justify)
     for o in page.items:
         best = " ★" if page.is_best_value(o) else ""
         table.add_row(o.gpu_name, f"{o.gpu_count.normalize()}", f"{o.price_per_gpu_hour:.2f}{best}",
                       f"{o.price_per_hour:.2f}", o.provider_name, o.region, "spot" if o.spot else "on-demand",
-                      f"{o.age_label}{' (stale)' if o.freshness.state == 'stale' else ''}")
+                      f"{o.age_label}{' (stale)' if o.freshness.state == 'stale' else ''}", o.price_basis_label)
     console.print(table)
     if not page.items:
         console.print("no offers match; try without --max-price or run `computehub poll`")

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models import OFFER_ORIGIN_LIVE, Offer as OfferRow
 from app.db.types import Money, UTCDateTime
-from providers.base import Offer
-from providers.gpus import resolve_gpu
+from providers.base import Offer, PriceBasis
+from providers.gpus import host_cpu_arch, resolve_gpu
+from providers.registry import UnknownSource, get_source_class
 
 _stage_meta = MetaData()
 STAGE = Table(
@@ -44,6 +45,10 @@ STAGE = Table(
     Column("original_price_per_hour", Money()),
     Column("fx_usd_per_unit", Money()),
     Column("fx_rate_date", Date),
+    Column("price_basis", String(16)),
+    Column("cpu_arch", String(16)),
+    Column("boot_seconds_min", Integer),
+    Column("boot_seconds_max", Integer),
     prefixes=["TEMPORARY"],
 )
 STAGE_COLUMNS = [c.name for c in STAGE.columns]
@@ -64,15 +69,29 @@ class IngestStats:
         return self.appeared + self.changed + self.disappeared
 
 
-def stage_row(offer: Offer) -> tuple:
+def stage_row(offer: Offer, source_basis: PriceBasis | None = None) -> tuple:
+    """``source_basis``: the source's ``PRICE_BASIS``, for an offer that does not set its own."""
     gpu = resolve_gpu(offer.gpu_raw_name, offer.gpu_memory_gb, offer.gpu_hint)
+    basis = offer.price_basis or source_basis
+    cpu_arch = offer.cpu_arch or host_cpu_arch(gpu)
     return (
         offer.offer_key, offer.instance_type, gpu.slug if gpu else None, offer.gpu_raw_name, offer.gpu_hint,
         offer.gpu_count, offer.gpu_memory_gb, offer.vcpus, offer.ram_gb, offer.disk_gb,
         offer.region, offer.spot, offer.price_per_hour, offer.price_per_gpu_hour,
         offer.available, offer.buy_url or "",
         *_conversion(offer),
+        basis.value if basis else None, cpu_arch.value if cpu_arch else None,
+        offer.boot_seconds_min, offer.boot_seconds_max,
     )
+
+
+def source_price_basis(source: str) -> PriceBasis | None:
+    """What a registered source's prices pay for; None for a name the registry does not know, or a
+    source that declares none (the contract tests require one; a poll still stores its prices)."""
+    try:
+        return getattr(get_source_class(source), "PRICE_BASIS", None)
+    except UnknownSource:
+        return None
 
 
 def _conversion(offer: Offer) -> tuple:
@@ -125,7 +144,8 @@ async def ingest_offers(
     origin: str = OFFER_ORIGIN_LIVE,
 ) -> IngestStats:
     """Replace ``source``'s current offers with ``offers``; the caller commits."""
-    rows = [stage_row(o) for o in dedupe(offers)]
+    basis = source_price_basis(source)
+    rows = [stage_row(o, basis) for o in dedupe(offers)]
     conn = await session.connection()
     dialect = conn.dialect.name
     await _load_stage(conn, rows)

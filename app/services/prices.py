@@ -17,6 +17,7 @@ from app.db.models import OFFER_ORIGIN_SNAPSHOT, Offer, PriceSource as SourceRow
 from app.db.types import Money, utcnow
 from app.services.freshness import Freshness, humanize_age, source_freshness
 from app.services.inputs import InvalidField
+from providers.base import PRICE_BASIS_HELP, PRICE_BASIS_LABELS, CpuArch, PriceBasis
 from providers.fx import PriceConversion
 from providers.gpus import GPUS, CanonicalGpu, gpus_in, interconnect, power_key
 from providers.registry import SIMULATED, SOURCES, UnknownSource, get_source_class
@@ -52,6 +53,7 @@ class InvalidQuery(InvalidField):
     """A filter value we cannot honour; the message is shown to the user (400), next to ``field``."""
 
 
+PRICE_BASES = tuple(b.value for b in PriceBasis)
 MAX_GPU_COUNT = Decimal(64)
 MAX_TOTAL_MEMORY_GB = 100_000
 
@@ -81,6 +83,8 @@ class PriceQuery:
     """Only offers the provider reports available now (with ``include_unreported``, also the ones
     whose availability is not reported); an offer reported unavailable is never included."""
     include_unreported: bool = False
+    price_basis: tuple[str, ...] = ()
+    """Only offers whose price pays for one of these (``PriceBasis`` values); empty: every basis."""
     include_unknown: bool = True
     include_simulated: bool = False
     """The simulated sandbox cloud's offers: only where sandbox mode shows them (never from a URL)."""
@@ -111,6 +115,10 @@ class PriceQuery:
         unknown = [p for p in self.providers if p not in SOURCES and p not in SIMULATED]
         if unknown:
             raise InvalidQuery(f"unknown provider {unknown[0]!r}", "provider")
+        bad_basis = [b for b in self.price_basis if b not in PRICE_BASES]
+        if bad_basis:
+            raise InvalidQuery(f"price_basis must be one of: {', '.join(PRICE_BASES)} (not {bad_basis[0][:40]!r})",
+                               "price_basis")
         if self.sort not in SORTS:
             raise InvalidQuery(f"sort must be one of: {', '.join(SORTS)}", "sort")
         if self.page < 1 or self.page > 100_000:
@@ -151,6 +159,34 @@ class OfferView:
     on-demand offer, the on-demand price of a spot one; None when only one market lists it."""
     converted_from: PriceConversion | None = None
     """Set when the provider prices in another currency (its amount and the ECB rate's date)."""
+    price_basis: PriceBasis | None = None
+    """What the price pays for (GPU only, smallest VM, whole instance); None: not known."""
+    price_includes: str = ""
+    """The source's own sentence on what its price covers (from its docs)."""
+    cpu_arch: CpuArch | None = None
+    """Host CPU architecture where the source says it (or the GPU is a Grace superchip); None: not stated."""
+    boot_seconds_min: int | None = None
+    boot_seconds_max: int | None = None
+    """Boot time the source publishes; None: not published."""
+
+    @property
+    def price_basis_label(self) -> str:
+        return PRICE_BASIS_LABELS[self.price_basis] if self.price_basis else "not stated"
+
+    @property
+    def price_basis_help(self) -> str:
+        return PRICE_BASIS_HELP[self.price_basis] if self.price_basis else "the source does not say what its price includes"
+
+    @property
+    def boot_time_label(self) -> str | None:
+        """"3–5 min", "about 15 min", "90 s"; None when the source publishes no boot time."""
+        low, high = self.boot_seconds_min, self.boot_seconds_max
+        if low is None or high is None:
+            return None
+        if high < 120:
+            return f"{low} s" if low == high else f"{low}–{high} s"
+        lo_min, hi_min = round(low / 60), round(high / 60)
+        return f"about {hi_min} min" if lo_min == hi_min else f"{lo_min}–{hi_min} min"
 
     @property
     def gpu_name(self) -> str:
@@ -194,19 +230,47 @@ class OfferView:
         return self.price_per_gpu_hour / Decimal(self.gpu.specs.fp16_tflops)
 
 
+def bookable_best_by_basis(offers: Sequence[OfferView]) -> dict[PriceBasis, Decimal]:
+    """Lowest $/GPU-hour per price basis among offers not reported unavailable (never across bases)."""
+    best: dict[PriceBasis, Decimal] = {}
+    for offer in offers:
+        if offer.available is False or offer.price_basis is None:
+            continue
+        current = best.get(offer.price_basis)
+        if current is None or offer.price_per_gpu_hour < current:
+            best[offer.price_basis] = offer.price_per_gpu_hour
+    return best
+
+
 @dataclass
 class Page:
     items: list[OfferView]
     total: int
     page: int
     per_page: int
-    best_price: Decimal | None = None
-    """Lowest $/GPU-hour across all matching offers (not just this page) that are not reported
-    unavailable: "best value"."""
+    best_by_basis: dict[PriceBasis, Decimal] = field(default_factory=dict)
+    """Lowest $/GPU-hour per price basis across all matching offers (not just this page) that are
+    not reported unavailable. Prices of different bases are never ranked against each other: a GPU
+    rate is not a cheaper whole machine, so each basis has its own "best value"."""
+
+    @property
+    def best_price(self) -> Decimal | None:
+        """The lowest of any basis (see ``best_basis`` for what it pays for)."""
+        return min(self.best_by_basis.values(), default=None)
+
+    @property
+    def best_basis(self) -> PriceBasis | None:
+        best = self.best_price
+        return next((b for b, p in self.best_by_basis.items() if p == best), None)
+
+    @property
+    def mixes_bases(self) -> bool:
+        return len(self.best_by_basis) > 1
 
     def is_best_value(self, offer: OfferView) -> bool:
-        """The "best value" badge: the lowest price, never on an offer known to be unavailable."""
-        return offer.available is not False and offer.price_per_gpu_hour == self.best_price
+        """The "best value" badge: the lowest price among offers of the same price basis, never on
+        an offer known to be unavailable."""
+        return offer.available is not False and offer.price_per_gpu_hour == self.best_by_basis.get(offer.price_basis)
 
     @property
     def pages(self) -> int:
@@ -251,6 +315,8 @@ def _filtered(query: PriceQuery) -> Select:
         conds.append(Offer.spot.is_(query.spot))
     if query.available_only:
         conds.append(Offer.available.is_not(False) if query.include_unreported else Offer.available.is_(True))
+    if query.price_basis:
+        conds.append(Offer.price_basis.in_(query.price_basis))
     if not query.include_simulated and SIMULATED:
         conds.append(Offer.source.not_in(list(SIMULATED)))
     return stmt.where(and_(*conds)) if conds else stmt
@@ -292,7 +358,21 @@ def to_view(row: Offer, source: SourceRow | None, now: datetime) -> OfferView:
                                   row.gpu_raw_name, row.gpu_hint or "", row.instance_type)
         if row.gpu_count > 1 else None,
         converted_from=row.conversion,
+        price_basis=PriceBasis(row.price_basis) if row.price_basis in PRICE_BASES else None,
+        price_includes=price_includes(row.source),
+        cpu_arch=CpuArch(row.cpu_arch) if row.cpu_arch in CPU_ARCHES else None,
+        boot_seconds_min=row.boot_seconds_min, boot_seconds_max=row.boot_seconds_max,
     )
+
+
+CPU_ARCHES = tuple(a.value for a in CpuArch)
+
+
+def price_includes(source: str) -> str:
+    try:
+        return getattr(get_source_class(source), "PRICE_INCLUDES", "")
+    except UnknownSource:
+        return ""
 
 
 async def with_other_market(session: AsyncSession, views: list[OfferView]) -> list[OfferView]:
@@ -341,18 +421,26 @@ async def list_offers(session: AsyncSession, query: PriceQuery, now: datetime | 
     # Best value: an offer reported unavailable never holds it, even when it is the cheapest.
     if direct:  # one pass over the (few) matching offers, index-only for a GPU filter
         bookable = case((matching.c.available.is_(False), None), else_=matching.c.price_per_gpu_hour)
-        totals = select(func.count(), func.min(bookable))
-    else:  # broad queries: min() on its own is one index lookup, not a comparison of every price
-        totals = select(select(func.count()).select_from(matching).scalar_subquery(),
-                        base.where(Offer.available.is_not(False))
-                        .with_only_columns(func.min(Offer.price_per_gpu_hour)).scalar_subquery())
-    total, best = (await session.execute(totals)).one()
+        grouped = (await session.execute(select(matching.c.price_basis, func.count(), func.min(bookable))
+                                         .group_by(matching.c.price_basis))).all()
+        total = sum(n for _, n, _ in grouped)
+        best_rows = [(basis, price) for basis, _, price in grouped]
+    else:  # broad queries: each basis's lowest price is the first match in a walk of the price index
+        bases = [b for b in PRICE_BASES if not query.price_basis or b in query.price_basis]
+        bookable = base.where(Offer.available.is_not(False))
+        per_basis = [bookable.where(Offer.price_basis == b).with_only_columns(Offer.price_per_gpu_hour)
+                     .order_by(Offer.price_per_gpu_hour).limit(1).scalar_subquery() for b in bases]
+        total, *mins = (await session.execute(
+            select(select(func.count()).select_from(matching).scalar_subquery(), *per_basis))).one()
+        best_rows = list(zip(bases, mins))
+    # An offer whose basis is unknown (a source no longer registered) is compared with nothing.
+    best_by_basis = {PriceBasis(b): price for b, price in best_rows if b in PRICE_BASES and price is not None}
     stmt = base.order_by(*_page_order(query, direct)).limit(query.per_page).offset((query.page - 1) * query.per_page)
     rows = (await session.execute(stmt)).scalars().all()
     sources = await source_rows(session)
     return Page(
         items=await with_other_market(session, [to_view(r, sources.get(r.source), now) for r in rows]),
-        total=total, page=query.page, per_page=query.per_page, best_price=best,
+        total=total, page=query.page, per_page=query.per_page, best_by_basis=best_by_basis,
     )
 
 

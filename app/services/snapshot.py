@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.models import OFFER_ORIGIN_LIVE, OFFER_ORIGIN_SNAPSHOT, Offer as OfferRow, PriceSource as SourceRow
 from app.services.history import refresh_daily_stats
 from app.services.ingest import ingest_offers
-from providers.base import Offer
+from providers.base import CpuArch, Offer, PriceBasis
 from providers.fx import PriceConversion
 from providers.registry import SOURCES
 
@@ -45,6 +45,9 @@ def _offer_from_json(data: dict) -> Offer:
     values = {k: v for k, v in data.items() if k in known}
     for key in _DECIMAL_FIELDS:
         values[key] = Decimal(values[key])
+    for key, kind in (("price_basis", PriceBasis), ("cpu_arch", CpuArch)):
+        if values.get(key) is not None:
+            values[key] = kind(values[key])
     fx = values.get("converted_from")
     if fx is not None:
         values["converted_from"] = PriceConversion(
@@ -116,7 +119,10 @@ async def export_snapshot(sessions: async_sessionmaker[AsyncSession], path: Path
             Offer(source=r.source, instance_type=r.instance_type, gpu_raw_name=r.gpu_raw_name, gpu_hint=r.gpu_hint,
                   gpu_count=r.gpu_count, price_per_hour=r.price_per_hour, region=r.region, spot=r.spot,
                   available=r.available, gpu_memory_gb=r.gpu_memory_gb, vcpus=r.vcpus, ram_gb=r.ram_gb,
-                  disk_gb=r.disk_gb, buy_url=r.buy_url, converted_from=r.conversion)
+                  disk_gb=r.disk_gb, buy_url=r.buy_url, converted_from=r.conversion,
+                  price_basis=PriceBasis(r.price_basis) if r.price_basis else None,
+                  cpu_arch=CpuArch(r.cpu_arch) if r.cpu_arch else None,
+                  boot_seconds_min=r.boot_seconds_min, boot_seconds_max=r.boot_seconds_max)
         )
     taken_at = max((r.observed_at for r in rows), default=datetime.now(timezone.utc))
     write_snapshot(path, taken_at, note, by_source)

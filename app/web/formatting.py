@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from app.console.launch_form import can_launch
 from app.services.prices import OfferView
+from providers.base import PRICE_BASIS_HELP, PRICE_BASIS_LABELS, PriceBasis
 
 _CENT = Decimal("0.01")
 _MILLI = Decimal("0.001")
@@ -100,7 +101,15 @@ def interval(seconds: int) -> str:
     return f"every {seconds} s"
 
 
+def basis_legend() -> str:
+    """Every price basis with its meaning, for the legend under the offers tables."""
+    return "; ".join(f"{PRICE_BASIS_LABELS[b]}: {PRICE_BASIS_HELP[b]}" for b in PriceBasis)
+
+
 HELPERS = {
+    "basis_labels": PRICE_BASIS_LABELS,
+    "basis_help": PRICE_BASIS_HELP,
+    "basis_legend": basis_legend,
     "money": money,
     "money_fine": money_fine,
     "foreign_money": foreign_money,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from providers.base import PRICE_BASIS_LABELS, PriceBasis
 from providers.registry import SOURCES, UnknownSource, get_source_class
 
 
@@ -23,6 +24,13 @@ class SourceInfo:
     requires_key: bool
     poll_interval_seconds: int
     loaded: bool
+    price_basis: PriceBasis | None = None
+    """What this source's prices pay for; None for a source no longer registered."""
+    price_includes: str = ""
+
+    @property
+    def price_basis_label(self) -> str:
+        return PRICE_BASIS_LABELS[self.price_basis] if self.price_basis else ""
 
 
 def source_info(name: str) -> SourceInfo:
@@ -34,6 +42,7 @@ def source_info(name: str) -> SourceInfo:
         name=name, display_name=cls.DISPLAY_NAME, kind=cls.KIND, homepage=cls.HOMEPAGE,
         pricing_url=cls.PRICING_URL, requires_key=cls.REQUIRES_KEY,
         poll_interval_seconds=cls.POLL_INTERVAL_SECONDS, loaded=True,
+        price_basis=getattr(cls, "PRICE_BASIS", None), price_includes=getattr(cls, "PRICE_INCLUDES", ""),
     )
 
 

@@ -32,6 +32,7 @@ def query_params(query: PriceQuery) -> list[tuple[str, str]]:
         params.append(("available", "1"))
         if query.include_unreported:
             params.append(("unreported", "1"))
+    params.extend(("price_basis", basis) for basis in query.price_basis)
     if query.max_price is not None:
         params.append(("max_price", f"{query.max_price.normalize():f}"))
     if query.sort != _DEFAULT.sort:

@@ -11,6 +11,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsReboot,
     SupportsStart,
@@ -32,6 +33,8 @@ class CudoSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False  # /vms/machine-types answers without a key; one is sent when set
     CREDENTIAL_FIELDS = ("project_id", "api_key")  # VMs live in a project; the key is the secret
+    PRICE_BASIS = PriceBasis.SMALLEST_VM
+    PRICE_INCLUDES = ('CUDO bills GPU, vCPU, RAM, disk and IPv4 separately: the price is the cheapest valid 1-GPU shape (fewest vCPUs, least RAM) with a 100 GB boot disk and one IPv4 address.')
     KIND = "provider"
     SSH_USER = "root"  # CUDO's public images log in as root (as public CUDO clients connect)
 

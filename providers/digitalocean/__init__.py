@@ -10,6 +10,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsReboot,
     SupportsStart,
@@ -28,6 +29,8 @@ class DigitalOceanSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     HOMEPAGE = "https://www.digitalocean.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # /v2/sizes needs a token (anonymous access unconfirmed)
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The GPU Droplet per hour: its GPUs, vCPUs, RAM, boot and scratch disks and transfer allowance.')
     KIND = "provider"
     SSH_USER = "root"  # keys are embedded in the root account (the API says so for `ssh_keys`)
 

@@ -11,6 +11,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsStart,
     SupportsStop,
@@ -28,6 +29,8 @@ class FluidStackSource(SupportsStart, SupportsStop, Provider):
     HOMEPAGE = "https://www.fluidstack.io"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # the legacy configurations list needs an api-key
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The listed configuration per hour (per-GPU rate x GPUs) with the vCPUs and RAM it states.')
     KIND = "provider"
     SSH_USER = "ubuntu"  # its Ubuntu images log in as `ubuntu`
 

@@ -10,6 +10,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsReboot,
     SupportsStart,
@@ -28,6 +29,8 @@ class HyperstackSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     HOMEPAGE = "https://www.hyperstack.cloud"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # flavors and pricebook both need an api_key
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ("The flavor per hour (GPU rate x GPUs): the flavor's vCPUs, RAM and ephemeral disk come with it; volumes and public IPs are billed apart.")
     KIND = "provider"
     SSH_USER = "ubuntu"  # its Ubuntu images log in as `ubuntu` (the API reports only the floating ip)
 

@@ -9,6 +9,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsReboot,
     already_gone_is_success,
@@ -26,6 +27,8 @@ class LambdaSource(SupportsReboot, Provider):
     HOMEPAGE = "https://lambda.ai"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # every Lambda endpoint needs auth, instance-types included
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ("The whole instance type per hour: its GPUs, vCPUs, RAM and local SSD (Lambda's instance-types list).")
     KIND = "provider"
     SSH_USER = "ubuntu"  # Lambda Stack images: `ssh ubuntu@<ip>` (the API reports only the ip)
 

@@ -10,6 +10,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsReboot,
     SupportsStart,
@@ -27,6 +28,8 @@ class RunPodSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     HOMEPAGE = "https://www.runpod.io"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False  # the GraphQL `gpuTypes` prices are public; pods need the user's key
+    PRICE_BASIS = PriceBasis.GPU_ONLY
+    PRICE_INCLUDES = ("RunPod's per-GPU rate from its GPU types list: the pod's vCPU and RAM are not stated with it, and container and volume disk are billed apart.")
     KIND = "provider"
 
     # v2 `PodStatus`, as documented in the spec.

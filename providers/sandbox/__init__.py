@@ -27,6 +27,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsHealthCheck,
     SupportsReboot,
@@ -48,6 +49,8 @@ class SandboxProvider(SupportsStart, SupportsStop, SupportsReboot, SupportsHealt
     HOMEPAGE = "https://sandbox.computehub.invalid"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False  # offers are public in the simulation; instances need the user's key
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('A simulated instance shape at one price (nothing is sold).')
     KIND = "provider"
     POLL_INTERVAL_SECONDS = 3600  # its prices never change
 

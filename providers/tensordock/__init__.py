@@ -11,6 +11,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsStart,
     SupportsStop,
@@ -28,6 +29,8 @@ class TensorDockSource(SupportsStart, SupportsStop, Provider):
     HOMEPAGE = "https://tensordock.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # every v2 endpoint, /locations included, needs a Bearer token
+    PRICE_BASIS = PriceBasis.SMALLEST_VM
+    PRICE_INCLUDES = ('TensorDock bills GPU, vCPU, RAM and storage separately: the price is the smallest deployable VM, 1 GPU with 2 vCPUs, 4 GB RAM and the 100 GB minimum disk.')
     KIND = "provider"
     SSH_USER = "user"  # TensorDock's Ubuntu images log in as `user`
 

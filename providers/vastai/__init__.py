@@ -9,6 +9,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsReboot,
     SupportsStart,
@@ -27,6 +28,8 @@ class VastSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     HOMEPAGE = "https://vast.ai"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False  # offer search answers without a key today; instances need the user's key
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ("The whole host offer per hour (dph_total): the machine's GPUs, CPU and RAM share plus the default disk; bandwidth is billed per GB apart.")
     KIND = "provider"
 
     # `actual_status` as the CLI reference documents it ("" = null), plus the start/stop

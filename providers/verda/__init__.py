@@ -12,6 +12,7 @@ from providers.base import (
     Instance,
     InstanceStatus,
     LaunchRequest,
+    PriceBasis,
     Provider,
     SupportsStart,
     SupportsStop,
@@ -28,6 +29,8 @@ class VerdaSource(SupportsStart, SupportsStop, Provider):
     HOMEPAGE = "https://verda.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # every endpoint, price list included, needs an OAuth2 token
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The instance type per hour: its GPUs, vCPUs and RAM; block storage is billed apart.')
     CREDENTIAL_FIELDS = ("client_id", "client_secret")  # an OAuth2 client, not one API key
     KIND = "provider"
 

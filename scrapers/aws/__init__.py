@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import aclosing
 
-from providers.base import FetchResult, Offer, PriceSource
+from providers.base import FetchResult, Offer, PriceBasis, PriceSource
 from providers.errors import BadResponse
 from scrapers.aws.client import AwsPriceListClient
 from scrapers.aws.offers import PRICING_URL, RegionPriceCsv
@@ -26,6 +26,8 @@ class AwsSource(PriceSource):
     HOMEPAGE = "https://aws.amazon.com/ec2/"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The On-Demand Linux instance per hour: its GPUs, vCPUs and RAM (and instance store, where the type has one); EBS volumes are billed apart.')
     POLL_INTERVAL_SECONDS = 86400  # the bulk files are large and change a few times a month
 
     async def fetch_offers(self) -> FetchResult:

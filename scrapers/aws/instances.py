@@ -38,6 +38,8 @@ GPU_INSTANCES: dict[str, InstanceGpu] = {
     **_family("g5", "A10G", 24, _G_SIZES),
     **_family("g6", "L4", 24, _G_SIZES),
     **_family("g6e", "L40S", 48, _G_SIZES),
+    # Graviton2 (arm64) hosts with NVIDIA T4G cards.
+    **_family("g5g", "T4G", 16, {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 2, "metal": 2}),
     **_family("g4dn", "T4", 16, {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1,
                                  "12xlarge": 4, "metal": 8}),
 }

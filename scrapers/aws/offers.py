@@ -10,7 +10,7 @@ import csv
 import re
 from decimal import Decimal
 
-from providers.base import FetchResult, keep_cheapest, Offer
+from providers.base import CpuArch, FetchResult, keep_cheapest, Offer
 from providers.errors import BadResponse
 from providers.money import BadPrice, to_decimal
 from scrapers.aws.instances import GPU_INSTANCES
@@ -108,7 +108,19 @@ def _offer_for(row: dict[str, str], region: str) -> Offer | None:
         ram_gb=_whole_number(row.get("Memory", "")),  # "1152 GiB"
         buy_url=PRICING_URL,
         gpu_hint=gpu.hint,
+        cpu_arch=cpu_arch(row.get("Physical Processor", "")),
     )
+
+
+def cpu_arch(physical_processor: str) -> CpuArch | None:
+    """The price list names the host CPU ("AWS Graviton2 Processor", "Intel Xeon Family", "AMD EPYC
+    7R32"): Graviton is arm64, Intel and AMD x86_64; anything else stays unknown."""
+    name = physical_processor.lower()
+    if "graviton" in name:
+        return CpuArch.ARM64
+    if "intel" in name or "amd" in name:
+        return CpuArch.X86_64
+    return None
 
 
 def _whole_number(text: str) -> int | None:

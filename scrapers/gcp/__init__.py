@@ -8,7 +8,7 @@ billed apart, so these are GPU-only prices (like RunPod's), not whole-VM prices.
 
 from __future__ import annotations
 
-from providers.base import FetchResult, PriceSource
+from providers.base import FetchResult, PriceBasis, PriceSource
 from scrapers.gcp.client import BillingCatalogClient
 from scrapers.gcp.offers import PRICING_URL, parse_skus
 
@@ -19,6 +19,8 @@ class GcpSource(PriceSource):
     HOMEPAGE = "https://cloud.google.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = True  # the Catalog API needs an API key from a project with it enabled
+    PRICE_BASIS = PriceBasis.GPU_ONLY
+    PRICE_INCLUDES = ("Google's accelerator SKU: the GPU alone, per GPU-hour; the machine type's vCPUs, RAM and disk are billed apart.")
     POLL_INTERVAL_SECONDS = 6 * 3600  # list prices; the walk is several 5000-SKU pages
 
     @classmethod

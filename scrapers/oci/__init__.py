@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from providers.base import FetchResult, PriceSource
+from providers.base import FetchResult, PriceBasis, PriceSource
 from scrapers.oci.client import CostEstimatorClient
 from scrapers.oci.offers import PRICING_URL, parse_catalog
 
@@ -15,6 +15,8 @@ class OciSource(PriceSource):
     HOMEPAGE = "https://www.oracle.com/cloud/"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ("The GPU shape's list price (per GPU-hour x GPUs), which covers the shape's OCPUs, memory and local NVMe; block volumes are billed apart.")
     POLL_INTERVAL_SECONDS = 6 * 3600  # list prices; they change rarely
 
     async def fetch_offers(self) -> FetchResult:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from providers.base import FetchResult, PriceSource
+from providers.base import FetchResult, PriceBasis, PriceSource
 from scrapers.vultr.client import VultrClient
 from scrapers.vultr.offers import PRICING_URL, parse_plans
 
@@ -18,6 +18,8 @@ class VultrSource(PriceSource):
     HOMEPAGE = "https://www.vultr.com"
     PRICING_URL = PRICING_URL
     REQUIRES_KEY = False
+    PRICE_BASIS = PriceBasis.INSTANCE
+    PRICE_INCLUDES = ('The plan per hour: its GPUs (or GPU slice), vCPUs, RAM and disk.')
 
     async def fetch_offers(self) -> FetchResult:
         client = VultrClient(self.http)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.db.models import OFFER_ORIGIN_SNAPSHOT
+from providers.lambdalabs import LambdaSource
 from tests.api.conftest import OFFERS, recent
 from tests.support.factories import make_offer, seed
 
@@ -87,9 +88,15 @@ async def test_pagination_pages_links_and_best_value(client, offers):
     assert [[i["instance_type"] for i in p["items"]] for p in pages] == [BY_PRICE[0:3], BY_PRICE[3:6], BY_PRICE[6:], []]
     for number, page in enumerate(pages, start=1):
         assert (page["page"], page["per_page"], page["total"], page["pages"]) == (number, 3, 8, 3)
-        # "best value" is over everything that matches, not just the page shown
+        # "best value" is over everything that matches, not just the page shown, per price basis:
+        # Vast's whole machine (0.35) and RunPod's GPU rate (0.69) are each the best of their kind.
         assert page["best_price_per_gpu_hour"] == "0.350000"
-    assert [i["best_value"] for p in pages for i in p["items"]] == [True] + [False] * 7
+        assert page["best_price_basis"] == "instance"
+        assert page["best_prices"] == [
+            {"price_basis": "instance", "best_price_per_gpu_hour": "0.350000"},
+            {"price_basis": "gpu_only", "best_price_per_gpu_hour": "0.690000"},
+        ]
+    assert [i["best_value"] for p in pages for i in p["items"]] == [True, True] + [False] * 6
     assert pages[0]["links"] == {
         "self": "/api/v1/prices?gpu=&per_page=3&page=1",
         "next": "/api/v1/prices?gpu=&per_page=3&page=2",
@@ -140,6 +147,11 @@ async def test_an_item_says_everything_with_exact_money(client, offers):
         "on_demand_price_per_gpu_hour": "2.490000",
         "spot_price_per_gpu_hour": None,  # Lambda lists no spot market for this shape
         "converted_from": None,  # Lambda prices in USD
+        "price_basis": "instance",  # Lambda prices whole instance types
+        "price_includes": LambdaSource.PRICE_INCLUDES,
+        "cpu_arch": None,  # Lambda does not say, and an H100 does not imply it
+        "boot_seconds_min": None,  # not published
+        "boot_seconds_max": None,
     }
     assert datetime.fromisoformat(item["freshness"]["as_of"]) == offers
 

@@ -27,7 +27,7 @@ FAMILY_PRICE = {
     "rtx-a5000": 0.3, "rtx-a4000": 0.2, "rtx-5090": 0.7, "rtx-4090": 0.4, "rtx-3090": 0.22,
     "mi325x": 2.6, "mi300x": 2.2,
 }
-UNKNOWN_NAMES = ["Tesla K80", "Quadro RTX 8000", "Radeon Pro W7900", "Gaudi 2"]
+UNKNOWN_NAMES = ["Tesla M60", "Quadro RTX 8000", "Radeon Pro W7900", "Gaudi 2"]
 CENT = Decimal("0.01")
 
 

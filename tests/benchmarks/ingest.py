@@ -10,7 +10,7 @@ import psycopg
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.db.models import OFFER_ORIGIN_LIVE, PriceSource as SourceRow
-from app.services.ingest import STAGE_COLUMNS, IngestStats, dedupe, ingest_offers, stage_row
+from app.services.ingest import STAGE_COLUMNS, IngestStats, dedupe, ingest_offers, source_price_basis, stage_row
 from providers.base import Offer
 from tests.benchmarks.database import dsn
 from tests.benchmarks.dataset import by_source
@@ -45,7 +45,8 @@ def copy_rows(offers: list[Offer], at: datetime) -> list[tuple]:
     """The rows the offers table ends up with, built once outside the timing."""
     rows = []
     for source, items in by_source(offers).items():
-        rows.extend((source, *stage_row(o), OFFER_ORIGIN_LIVE, at, at) for o in dedupe(items))
+        basis = source_price_basis(source)
+        rows.extend((source, *stage_row(o, basis), OFFER_ORIGIN_LIVE, at, at) for o in dedupe(items))
     return rows
 
 

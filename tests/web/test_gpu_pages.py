@@ -38,7 +38,10 @@ async def test_family_page_lists_the_cheapest_offer_per_provider_with_buy_links(
     assert doc.one("h1").text == "NVIDIA H100"
     rows = [(r.get("data-provider"), r.find("td", class_="price").text) for r in provider_rows(doc)]
     # one row per provider and market, cheapest first; SXM and PCIe both belong to the family
-    assert rows == [("runpod", "$1.75 Best value"), ("runpod", "$2.39"), ("lambdalabs", "$2.99")]
+    # Best value per price basis: RunPod's GPU rate and Lambda's whole instance are not ranked together.
+    assert rows == [("runpod", "$1.75 Best value"), ("runpod", "$2.39"), ("lambdalabs", "$2.99 Best value")]
+    assert [r.find("td", class_="basis").text for r in provider_rows(doc)] == [
+        "GPU only price", "GPU only price", "Instance price"]
     buy = {a.text: a.get("href") for a in doc.find_all("a", class_="btn-small")}
     assert buy[f"Buy at {name('lambdalabs')} (opens {name('lambdalabs')})"] == "https://lambda.test/h100"
     assert buy[f"Buy at {name('runpod')} (opens {name('runpod')})"] == "https://runpod.test/h100-pcie"

@@ -73,6 +73,13 @@ class Offer(Base):
     original_price_per_hour: Mapped[Decimal | None] = mapped_column(Money())
     fx_usd_per_unit: Mapped[Decimal | None] = mapped_column(Money())
     fx_rate_date: Mapped[date | None] = mapped_column(Date)
+    price_basis: Mapped[str | None] = mapped_column(String(16))
+    """What the price pays for (``providers.base.PriceBasis``); NULL only for a source no longer registered."""
+    cpu_arch: Mapped[str | None] = mapped_column(String(16))
+    """Host CPU architecture (``providers.base.CpuArch``) where the source says it; NULL: not stated."""
+    boot_seconds_min: Mapped[int | None] = mapped_column(Integer)
+    boot_seconds_max: Mapped[int | None] = mapped_column(Integer)
+    """Published boot time range; NULL: not published."""
     origin: Mapped[str] = mapped_column(String(16), default=OFFER_ORIGIN_LIVE)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -73,6 +73,7 @@ def parse_price_query(params: Mapping, *, include_simulated: bool = False) -> Pr
         spot=SPOT_BY_MARKET[market],
         available_only=_flag(params, "available"),
         include_unreported=_flag(params, "unreported"),
+        price_basis=tuple(dict.fromkeys(b.strip() for b in params.getall("price_basis", []) if b.strip())),
         sort=_text(params, "sort") or PriceQuery.sort,
         page=_int_or(params, "page", 1),
         per_page=_int_or(params, "per_page", PriceQuery.per_page),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from litestar import Request, get
 from litestar.datastructures import MultiDict
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.billing.history_access import PUBLIC_HISTORY_DAYS
 from app.db.types import utcnow
 from app.services.history import DailyPoint, daily_series
-from app.services.prices import InvalidQuery, OfferView
+from app.services.prices import InvalidQuery, OfferView, bookable_best_by_basis
 from app.web.charts import SCALES, history_figure, series_label, variants_in
 from app.web.form_state import build_with_form
 from app.web.formatting import money
@@ -26,6 +27,7 @@ from app.web.pages.common import PageMeta, render, simulated_shown
 from app.web.pages.compare import by_power
 from app.web.queries import GpuMarket, cheapest_offer_per_source, market_by_family, market_by_gpu
 from app.web.urls import compare_url
+from providers.base import PRICE_BASIS_LABELS
 from providers.gpus import FAMILIES, GPUS, UNSTATED, CanonicalGpu, family_name, gpus_in
 
 HISTORY_DAYS = PUBLIC_HISTORY_DAYS  # more is a Pro feature, served by the API (app/billing/history_access.py)
@@ -106,6 +108,17 @@ class GpuPage:
     chart_variants: tuple[ChartVariant, ...] = ()
     """Variants with history in the range, the initially shown one first (the chart's selector)."""
     shown_variant: str | None = None
+
+    def from_by_basis(self, spot: bool) -> list[tuple[str, Decimal]]:
+        """The lowest price of each price basis in one market, cheapest first, labelled: the lead's
+        "from" price is then never a GPU-only rate passed off as the cheapest machine."""
+        best = bookable_best_by_basis([o for o in self.best_offers if o.spot is spot])
+        return [(PRICE_BASIS_LABELS[basis], price) for basis, price in sorted(best.items(), key=lambda item: item[1])]
+
+    def is_best_value(self, offer: OfferView) -> bool:
+        """The cheapest bookable offer of its price basis (same rule as ``Page.is_best_value``)."""
+        best = bookable_best_by_basis(self.best_offers)
+        return offer.available is not False and offer.price_per_gpu_hour == best.get(offer.price_basis)
 
 
 def family_entries(markets: dict[str, GpuMarket]) -> list[FamilyEntry]:

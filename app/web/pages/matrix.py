@@ -45,6 +45,9 @@ async def build_matrix(session: AsyncSession, query: PriceQuery) -> PriceMatrix:
     providers, summaries = await price_matrix(session, spot=spot, gpu_slugs=slugs, simulated=query.include_simulated)
     if query.providers:
         providers = [p for p in providers if p in query.providers]
+    basis = {p: source_info(p).price_basis for p in providers}
+    if query.price_basis:
+        providers = [p for p in providers if basis[p] in query.price_basis]
     rows_prices = []
     for summary in summaries:
         if query.min_memory_gb is not None and summary.gpu.memory_gb < query.min_memory_gb:
@@ -58,11 +61,16 @@ async def build_matrix(session: AsyncSession, query: PriceQuery) -> PriceMatrix:
     rows = []
     for summary, prices in rows_prices:
         best = min(prices.values())
+        # Like with like: a cell is the best of its row among providers whose prices pay for the
+        # same thing (a GPU-only rate never outranks whole-VM prices).
+        best_by_basis: dict = {}
+        for p, price in prices.items():
+            best_by_basis[basis[p]] = min(price, best_by_basis.get(basis[p], price))
         cells = [
             MatrixCell(
                 price=prices.get(p),
                 url=offers_url(PriceQuery(gpu=summary.gpu.slug, providers=(p,), spot=spot)) if p in prices else None,
-                best=prices.get(p) == best,
+                best=p in prices and prices[p] == best_by_basis[basis[p]],
             )
             for p in columns
         ]
