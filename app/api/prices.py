@@ -9,9 +9,9 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from app.api import convert
-from app.api.cache import PriceResponseCache
 from app.api.pagination import page_links
 from app.api.schemas import OfferPage
+from app.cache.responses import ResponseCache
 from app.services.prices import MAX_PER_PAGE, SORTS, PriceQuery, list_offers
 
 
@@ -81,8 +81,10 @@ class PricesController(Controller):
                 result = await list_offers(session, query)
             return msgspec.json.encode(convert.offer_page(result, page_links(request, result.page, result.pages)))
 
-        cache: PriceResponseCache = request.app.state.price_cache
-        version = await cache.data_version(sessions)
-        body = await cache.fetch(str(request.url.query), version, render)
+        cache: ResponseCache | None = request.app.state.response_cache
+        if cache is None:
+            body = await render()
+        else:
+            body = await cache.fetch(f"api:prices?{request.url.query}", await cache.data_version(sessions), render)
         # A ready body: Litestar sends a returned Response as it is (the schema still comes from OfferPage).
         return Response(content=body, media_type="application/json")
