@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from app.api import convert
 from app.api.pagination import page_links
 from app.api.schemas import OfferPage
+from app.cache.encoding import encoded_response
 from app.cache.responses import ResponseCache
 from app.services.prices import MAX_PER_PAGE, SORTS, PriceQuery, list_offers
 
@@ -82,9 +83,9 @@ class PricesController(Controller):
             return msgspec.json.encode(convert.offer_page(result, page_links(request, result.page, result.pages)))
 
         cache: ResponseCache | None = request.app.state.response_cache
-        if cache is None:
-            body = await render()
-        else:
-            body = await cache.fetch(f"api:prices?{request.url.query}", await cache.data_version(sessions), render)
         # A ready body: Litestar sends a returned Response as it is (the schema still comes from OfferPage).
-        return Response(content=body, media_type="application/json")
+        if cache is None:
+            return Response(content=await render(), media_type="application/json")
+        key, version = f"api:prices?{request.url.query}", await cache.data_version(sessions)
+        body = await cache.fetch(key, version, render)
+        return await encoded_response(request, cache, key, version, body, "application/json")

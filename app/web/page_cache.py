@@ -25,10 +25,12 @@ from litestar.response import Template
 from litestar.types import Empty
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cache.encoding import encoded_response
 from app.cache.responses import NotCacheable, ResponseCache
 
 BuildPage = Callable[[AsyncSession], Awaitable[Template]]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+HTML = "text/html"  # Litestar adds the charset
 
 
 def is_anonymous(request: Request) -> bool:
@@ -68,11 +70,12 @@ async def cached_page(request: Request, db: AsyncSession, build: BuildPage) -> T
             raise NotCacheable(html_response(body, page.status_code))
         return body
 
+    key, version = page_key(request), await cache.data_version(sessions)
     try:
-        body = await cache.fetch(page_key(request), await cache.data_version(sessions), render)
+        body = await cache.fetch(key, version, render)
     except NotCacheable as uncached:
         return uncached.result  # type: ignore[return-value]
-    return html_response(body)
+    return await encoded_response(request, cache, key, version, body, HTML)
 
 
 def release_fingerprint(*static_urls: str) -> str:

@@ -1,0 +1,158 @@
+"""(f) ``/`` and ``/api/v1/prices`` under 50 concurrent connections vs bare Litestar, same run.
+
+The app is a real uvicorn process on PostgreSQL (database ``computehub_bench_web``, its own: other
+benchmarks rebuild ``computehub_bench``); the baseline is the bare Litestar app of bare_app.py
+serving the same bytes (the dashboard's HTML for ``/``, an API answer for the API), so the ratio
+leaves out what the load generator and the machine cost both alike. Runs alternate in rounds
+between the measured URL set and the baseline, so a change of machine load hits both.
+
+- ``/`` cached: a visitor's dashboard, served from the response cache (target p99 < 100 ms).
+- ``/`` uncached: the same with ``COMPUTEHUB_RESPONSE_CACHE=off`` (what every request cost before).
+- ``/api/v1/prices``: 1,000 distinct filter queries, each asked once (every one a cache miss,
+  rendered on PostgreSQL), target >= 30 % of bare throughput.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from app.db.engine import make_engine, session_factory
+from app.db.types import utcnow
+from tests.benchmarks import api, dataset, ingest
+from tests.benchmarks.api import Load
+from tests.benchmarks.database import analyze, bench_url, prepare
+
+BENCH_DB = "computehub_bench_web"
+CONCURRENCY = 50
+DISTINCT_QUERIES = 1_000
+
+
+def web_bench_url() -> str:
+    return make_url(bench_url()).set(database=BENCH_DB).render_as_string(hide_password=False)
+
+
+def filter_queries(count: int = DISTINCT_QUERIES, seed: int = 12) -> list[str]:
+    """``count`` distinct, valid /api/v1/prices query strings, in a fixed random order."""
+    rng = random.Random(seed)
+    gpus = [None, "h100", "a100", "h200", "l40s", "rtx-4090", "mi300x", "l4", "a10", "h100-sxm"]
+    prices = [None, "0.5", "1", "2", "3", "5"]
+    memories = [None, "24", "48", "80"]
+    sorts = ["price", "-price", "gpu", "provider", "instance_price", "updated"]
+    providers = [None, "runpod", "vastai", "aws,azure", "lambdalabs"]
+    spots = [None, "true", "false"]
+    combos = list(itertools.product(gpus, prices, memories, sorts, providers, spots))
+    rng.shuffle(combos)
+    queries = []
+    for gpu, price, memory, sort, provider, spot in combos[:count]:
+        params = {"gpu": gpu, "max_price": price, "min_memory": memory, "sort": sort, "provider": provider,
+                  "spot": spot, "per_page": "50"}
+        queries.append(urlencode({k: v for k, v in params.items() if v is not None}))
+    return queries
+
+
+async def load_many(urls: list[str], concurrency: int) -> Load:
+    """Every URL once, ``concurrency`` requests in flight."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        pending = iter(urls)
+        latencies: list[float] = []
+        errors = 0
+
+        async def worker() -> None:
+            nonlocal errors
+            for url in pending:
+                started = time.perf_counter()
+                try:
+                    response = await client.get(url)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - started)
+                errors += not ok
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return Load(len(urls), errors, time.perf_counter() - started, latencies)
+
+
+async def side_by_side(measured: list[str], bare: list[str], rounds: int) -> tuple[Load, Load]:
+    """Alternate rounds: a slice of ``measured``, then as many bare requests."""
+    runs: dict[str, list[Load]] = {"measured": [], "bare": []}
+    size = max(1, len(measured) // rounds)
+    for start in range(0, len(measured), size):
+        chunk = measured[start:start + size]
+        runs["measured"].append(await load_many(chunk, CONCURRENCY))
+        runs["bare"].append(await load_many(bare[:len(chunk)], CONCURRENCY))
+    return Load.merged(runs["measured"]), Load.merged(runs["bare"])
+
+
+async def seed(url: str, offers: int) -> None:
+    engine = make_engine(url)
+    try:
+        await ingest.ingest_all(session_factory(engine), dataset.generate(offers), utcnow() - timedelta(minutes=5))
+    finally:
+        await engine.dispose()
+
+
+def app_env(url: str, cache: str) -> dict[str, str]:
+    return {"COMPUTEHUB_DATABASE_URL": url, "COMPUTEHUB_POLLING": "false", "COMPUTEHUB_LOAD_SNAPSHOT": "false",
+            "COMPUTEHUB_EMBEDDED_WORKER": "false", "COMPUTEHUB_SANDBOX": "false",
+            "COMPUTEHUB_RESPONSE_CACHE": cache}
+
+
+def measure(offers: int, requests: int, log: Callable[[str], None] = print) -> list[dict]:
+    url = web_bench_url()
+    prepare(url)
+    log(f"(f) {offers:,} offers in {BENCH_DB}; {CONCURRENCY} connections; {requests:,} requests per / run, "
+        f"{DISTINCT_QUERIES:,} distinct API queries ...")
+    asyncio.run(seed(url, offers))
+    analyze(url)
+    figures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with api.serve("app.asgi:app", app_env(url, "memory")) as cached, \
+                api.serve("app.asgi:app", app_env(url, "off")) as uncached:
+            page = httpx.get(f"{cached}/", timeout=60)
+            payload = httpx.get(f"{uncached}/api/v1/prices?per_page=50", timeout=60)
+            for response in (page, payload):
+                if response.status_code != 200:
+                    raise RuntimeError(f"{response.url} answered HTTP {response.status_code}: {response.text[:300]}")
+            (Path(tmp) / "page.html").write_bytes(page.content)
+            (Path(tmp) / "payload.json").write_bytes(payload.content)
+            bare_env = {"BENCH_PAYLOAD": str(Path(tmp) / "payload.json"), "BENCH_PAGE": str(Path(tmp) / "page.html")}
+            with api.serve("tests.benchmarks.bare_app:app", bare_env) as bare:
+                bare_page, bare_api = [f"{bare}/page"] * requests, [f"{bare}/payload"] * DISTINCT_QUERIES
+                asyncio.run(load_many([f"{cached}/"] * 100 + bare_page[:100], CONCURRENCY))  # warm both up
+                runs = {
+                    "/ cached": asyncio.run(side_by_side([f"{cached}/"] * requests, bare_page, rounds=4)),
+                    "/ uncached (cache off)": asyncio.run(side_by_side(
+                        [f"{uncached}/"] * max(100, requests // 10), bare_page, rounds=2)),
+                    "/api/v1/prices, 1,000 distinct filters": asyncio.run(side_by_side(
+                        [f"{cached}/api/v1/prices?{q}" for q in filter_queries()], bare_api, rounds=4)),
+                }
+    log(f"    / is {len(page.content):,} bytes of HTML; the API answer {len(payload.content):,} bytes")
+    for name, (run, base) in runs.items():
+        ratio = run.throughput / base.throughput
+        errors = f", {run.errors} errors" if run.errors else ""
+        api_run = name.startswith("/api")
+        figures.append(dict(measure=f"(f) {name}: throughput", value=f"{run.throughput:,.0f} req/s{errors}",
+                            baseline=f"bare {base.throughput:,.0f} req/s", ratio=ratio,
+                            target=">= 0.30x bare" if api_run else "informational",
+                            met=ratio >= 0.30 if api_run else None))
+        p99 = run.percentile(99)
+        cached_page = name == "/ cached"
+        figures.append(dict(measure=f"(f) {name}: p99 latency", value=f"{p99 * 1000:.1f} ms",
+                            baseline=f"bare {base.percentile(99) * 1000:.1f} ms", ratio=p99 / base.percentile(99),
+                            target="< 100 ms" if cached_page else "informational",
+                            met=p99 < 0.100 if cached_page else None))
+    return figures
