@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections import OrderedDict
 
 import brotli
 from litestar import Request, Response
@@ -19,7 +20,23 @@ from litestar.utils.scope.state import ScopeState
 from app.cache.responses import ResponseCache
 
 MINIMUM_SIZE = 500  # Litestar's CompressionConfig.minimum_size: smaller bodies go out plain
-BROTLI_QUALITY = 7  # once per body, so a better ratio than the middleware's per-response 5
+BROTLI_QUALITY = 5  # the middleware's own: most API bodies are asked for once
+
+
+_digests: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
+"""Digest of a body by its identity: a memory-cache hit hands out the same bytes object each time,
+so hashing 190 kB again per hit (0.4 ms) is skipped."""
+
+
+def body_digest(body: bytes) -> str:
+    known = _digests.get(id(body))
+    if known is not None and known[0] is body:
+        return known[1]
+    digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+    _digests[id(body)] = (body, digest)
+    while len(_digests) > 64:
+        _digests.popitem(last=False)
+    return digest
 
 
 def negotiated(accept_encoding: str) -> str | None:
@@ -42,7 +59,7 @@ async def encoded_response(request: Request, cache: ResponseCache, key: str, ver
     encoding = negotiated(request.headers.get("accept-encoding", ""))
     if encoding is None or len(body) < MINIMUM_SIZE:
         return Response(content=body, media_type=media_type)
-    digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+    digest = body_digest(body)
 
     async def packed() -> bytes:
         return compress(body, encoding)

@@ -2,7 +2,8 @@
 
 The app is a real uvicorn process on PostgreSQL (database ``computehub_bench_web``, its own: other
 benchmarks rebuild ``computehub_bench``); the baseline is the bare Litestar app of bare_app.py
-serving the same bytes (the dashboard's HTML for ``/``, an API answer for the API), so the ratio
+serving the same bytes (the dashboard's brotli-compressed HTML for ``/``, an API answer for the
+API), so the ratio
 leaves out what the load generator and the machine cost both alike. Runs alternate in rounds
 between the measured URL set and the baseline, so a change of machine load hits both.
 
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -61,29 +62,64 @@ def filter_queries(count: int = DISTINCT_QUERIES, seed: int = 12) -> list[str]:
     return queries
 
 
+class Connection:
+    """One kept-alive HTTP/1.1 connection that sends a GET and reads the whole answer, as a browser
+    asking for a compressed page would (``Accept-Encoding: br, gzip``), without decoding the body.
+    A plain client: httpx spent more CPU per request than the servers measured here."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        self.reader, self.writer, self.host = reader, writer, host
+
+    @classmethod
+    async def open(cls, base: str) -> Connection:
+        parts = urlsplit(base)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        return cls(reader, writer, parts.netloc)
+
+    async def get(self, target: str) -> int:
+        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: br, gzip\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        headers = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
+        headers = {name.strip().lower(): value.strip() for name, value in headers.items()}
+        if b"content-length" in headers:
+            await self.reader.readexactly(int(headers[b"content-length"]))
+        elif headers.get(b"transfer-encoding") == b"chunked":
+            while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readuntil(b"\r\n")
+        return status
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
 async def load_many(urls: list[str], concurrency: int) -> Load:
-    """Every URL once, ``concurrency`` requests in flight."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        pending = iter(urls)
-        latencies: list[float] = []
-        errors = 0
+    """Every URL once, over ``concurrency`` kept-alive connections (one request in flight each)."""
+    pending = iter(urls)
+    latencies: list[float] = []
+    errors = 0
 
-        async def worker() -> None:
-            nonlocal errors
-            for url in pending:
-                started = time.perf_counter()
-                try:
-                    response = await client.get(url)
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append(time.perf_counter() - started)
-                errors += not ok
+    async def worker() -> None:
+        nonlocal errors
+        connection = None
+        for url in pending:
+            parts = urlsplit(url)
+            started = time.perf_counter()
+            try:
+                connection = connection or await Connection.open(f"{parts.scheme}://{parts.netloc}")
+                ok = await connection.get(parts.path + (f"?{parts.query}" if parts.query else "")) == 200
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                ok, connection = False, None
+            latencies.append(time.perf_counter() - started)
+            errors += not ok
+        if connection is not None:
+            await connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return Load(len(urls), errors, time.perf_counter() - started, latencies)
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Load(len(urls), errors, time.perf_counter() - started, latencies)
 
 
 async def side_by_side(measured: list[str], bare: list[str], rounds: int) -> tuple[Load, Load]:
@@ -122,14 +158,16 @@ def measure(offers: int, requests: int, log: Callable[[str], None] = print) -> l
     with tempfile.TemporaryDirectory() as tmp:
         with api.serve("app.asgi:app", app_env(url, "memory")) as cached, \
                 api.serve("app.asgi:app", app_env(url, "off")) as uncached:
-            page = httpx.get(f"{cached}/", timeout=60)
+            with httpx.stream("GET", f"{cached}/", headers={"Accept-Encoding": "br"}, timeout=60) as page:
+                page_wire = b"".join(page.iter_raw())  # the bytes a browser gets: the bare server sends the same
             payload = httpx.get(f"{uncached}/api/v1/prices?per_page=50", timeout=60)
             for response in (page, payload):
                 if response.status_code != 200:
-                    raise RuntimeError(f"{response.url} answered HTTP {response.status_code}: {response.text[:300]}")
-            (Path(tmp) / "page.html").write_bytes(page.content)
+                    raise RuntimeError(f"{response.url} answered HTTP {response.status_code}")
+            (Path(tmp) / "page.html.br").write_bytes(page_wire)
             (Path(tmp) / "payload.json").write_bytes(payload.content)
-            bare_env = {"BENCH_PAYLOAD": str(Path(tmp) / "payload.json"), "BENCH_PAGE": str(Path(tmp) / "page.html")}
+            bare_env = {"BENCH_PAYLOAD": str(Path(tmp) / "payload.json"), "BENCH_PAGE": str(Path(tmp) / "page.html.br"),
+                        "BENCH_PAGE_ENCODING": page.headers.get("content-encoding", "")}
             with api.serve("tests.benchmarks.bare_app:app", bare_env) as bare:
                 bare_page, bare_api = [f"{bare}/page"] * requests, [f"{bare}/payload"] * DISTINCT_QUERIES
                 asyncio.run(load_many([f"{cached}/"] * 100 + bare_page[:100], CONCURRENCY))  # warm both up
@@ -140,7 +178,8 @@ def measure(offers: int, requests: int, log: Callable[[str], None] = print) -> l
                     "/api/v1/prices, 1,000 distinct filters": asyncio.run(side_by_side(
                         [f"{cached}/api/v1/prices?{q}" for q in filter_queries()], bare_api, rounds=4)),
                 }
-    log(f"    / is {len(page.content):,} bytes of HTML; the API answer {len(payload.content):,} bytes")
+    log(f"    / is {len(page_wire):,} bytes ({page.headers.get('content-encoding', 'plain')}); "
+        f"the API answer {len(payload.content):,} bytes")
     for name, (run, base) in runs.items():
         ratio = run.throughput / base.throughput
         errors = f", {run.errors} errors" if run.errors else ""
