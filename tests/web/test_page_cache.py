@@ -231,3 +231,16 @@ async def test_two_app_instances_share_pages_through_redis(redis_settings, engin
         for application in (first, second):
             await application.state.response_cache.close()
         await other_engine.dispose()
+
+
+@pytest.mark.parametrize("accept, encoding", [("br, gzip", "br"), ("gzip", "gzip"), ("identity", None)])
+async def test_a_cached_page_goes_out_compressed_as_the_client_asks(visitor, sessions, accept, encoding):
+    await seed(sessions, MARKET, at=NOW)
+    plain = await page(visitor, "/")  # stored; the next requests are hits
+    for _ in range(2):
+        response = await visitor.http.get("/", headers={"Accept-Encoding": accept})
+        assert response.headers.get("content-encoding") == encoding
+        assert response.text == plain  # httpx decodes br and gzip
+        if encoding:
+            assert "accept-encoding" in response.headers["vary"].lower()
+            assert int(response.headers["content-length"]) < len(plain.encode()) / 3
