@@ -84,6 +84,8 @@ class ResponseCache:
     async def data_version(self, sessions: async_sessionmaker[AsyncSession]) -> str:
         if self._version_is_current():
             return self._version
+        if self._version_lock.locked() and self._version_read_at > float("-inf"):
+            return self._version  # being read again: the others go on with the last one meanwhile
         async with self._version_lock:  # a burst after the TTL reads it once, not once per request
             if not self._version_is_current():
                 commits = _commits_in_this_process  # a commit while reading: read again next time
@@ -97,10 +99,6 @@ class ResponseCache:
                 self._version_read_at = time.monotonic()
                 self._version_commits = commits
         return self._version
-
-    def forget_version(self) -> None:
-        """The next request reads the data version again (this process just ingested)."""
-        self._version_read_at = float("-inf")
 
     async def fetch(self, key: str, version: str, render: Render) -> bytes:
         """The body for ``key`` at ``version``: cached, stale-while-revalidate, or rendered once."""
@@ -147,7 +145,7 @@ class ResponseCache:
 
     async def clear(self) -> None:
         await self.store.clear()
-        self.forget_version()
+        self._version_read_at = float("-inf")
 
     async def close(self) -> None:
         for task in list(self._background):

@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
 def bench_web(args: argparse.Namespace) -> list[Figure]:
     """(f) / and /api/v1/prices under 50 connections, on a database of its own."""
     try:
-        page_requests = 500 if args.quick else 2_000
-        return [Figure(**f) for f in web_load.measure(args.offers, page_requests, log=console.print)]
+        page_requests, distinct = (500, 300) if args.quick else (2_000, web_load.DISTINCT_QUERIES)
+        return [Figure(**f) for f in web_load.measure(args.offers, page_requests, distinct, log=console.print)]
     except (RuntimeError, psycopg.OperationalError) as exc:
         console.print(f"[red](f) skipped[/]: {exc}")
         return []

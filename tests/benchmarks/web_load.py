@@ -9,8 +9,8 @@ between the measured URL set and the baseline, so a change of machine load hits 
 
 - ``/`` cached: a visitor's dashboard, served from the response cache (target p99 < 100 ms).
 - ``/`` uncached: the same with ``COMPUTEHUB_RESPONSE_CACHE=off`` (what every request cost before).
-- ``/api/v1/prices``: 1,000 distinct filter queries, each asked once (every one a cache miss,
-  rendered on PostgreSQL), target >= 30 % of bare throughput.
+- ``/api/v1/prices``: 1,000 distinct filter queries (300 with --quick), each asked once (every
+  one a cache miss, rendered on PostgreSQL), target >= 30 % of bare throughput.
 """
 
 from __future__ import annotations
@@ -147,11 +147,12 @@ def app_env(url: str, cache: str) -> dict[str, str]:
             "COMPUTEHUB_RESPONSE_CACHE": cache}
 
 
-def measure(offers: int, requests: int, log: Callable[[str], None] = print) -> list[dict]:
+def measure(offers: int, requests: int, distinct: int = DISTINCT_QUERIES, log: Callable[[str], None] = print) -> list[dict]:
+    """``requests`` per run of ``/`` (a tenth of them uncached), ``distinct`` API filter queries."""
     url = web_bench_url()
     prepare(url)
     log(f"(f) {offers:,} offers in {BENCH_DB}; {CONCURRENCY} connections; {requests:,} requests per / run, "
-        f"{DISTINCT_QUERIES:,} distinct API queries ...")
+        f"{distinct:,} distinct API queries ...")
     asyncio.run(seed(url, offers))
     analyze(url)
     figures = []
@@ -169,14 +170,14 @@ def measure(offers: int, requests: int, log: Callable[[str], None] = print) -> l
             bare_env = {"BENCH_PAYLOAD": str(Path(tmp) / "payload.json"), "BENCH_PAGE": str(Path(tmp) / "page.html.br"),
                         "BENCH_PAGE_ENCODING": page.headers.get("content-encoding", "")}
             with api.serve("tests.benchmarks.bare_app:app", bare_env) as bare:
-                bare_page, bare_api = [f"{bare}/page"] * requests, [f"{bare}/payload"] * DISTINCT_QUERIES
+                bare_page, bare_api = [f"{bare}/page"] * requests, [f"{bare}/payload"] * distinct
                 asyncio.run(load_many([f"{cached}/"] * 100 + bare_page[:100], CONCURRENCY))  # warm both up
                 runs = {
                     "/ cached": asyncio.run(side_by_side([f"{cached}/"] * requests, bare_page, rounds=4)),
                     "/ uncached (cache off)": asyncio.run(side_by_side(
                         [f"{uncached}/"] * max(100, requests // 10), bare_page, rounds=2)),
-                    "/api/v1/prices, 1,000 distinct filters": asyncio.run(side_by_side(
-                        [f"{cached}/api/v1/prices?{q}" for q in filter_queries()], bare_api, rounds=4)),
+                    f"/api/v1/prices, {distinct:,} distinct filters": asyncio.run(side_by_side(
+                        [f"{cached}/api/v1/prices?{q}" for q in filter_queries(distinct)], bare_api, rounds=4)),
                 }
     log(f"    / is {len(page_wire):,} bytes ({page.headers.get('content-encoding', 'plain')}); "
         f"the API answer {len(payload.content):,} bytes")
