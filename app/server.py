@@ -52,7 +52,7 @@ def create_app(
     sessions = session_factory(engine)
     run_worker = settings.embedded_worker if run_worker is None else run_worker
 
-    from app.api.cache import PriceResponseCache
+    from app.cache.responses import response_cache_from_settings
     from app.api.routes import API_ROUTER
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_middleware, session_config
@@ -67,7 +67,8 @@ def create_app(
     from app.web.request_id import RequestIdMiddleware
     from app.web.routes import PAGE_HANDLERS
     from app.web.security_headers import SecurityHeadersMiddleware
-    from app.web.assets import static_file
+    from app.web.assets import static_file, static_url
+    from app.web.page_cache import release_fingerprint
 
     async def on_startup(app: Litestar) -> None:
         from app.notifications.deployments import install as notify_state_changes
@@ -100,7 +101,14 @@ def create_app(
         if worker is not None:
             await worker.stop()
         await close_webhook_application(app)
+        if app.state.response_cache is not None:
+            await app.state.response_cache.close()
 
+    # Everything that changes every cached body is part of its version: processes configured
+    # differently, or running another release, never share entries (one Redis, a rolling deploy).
+    response_cache = response_cache_from_settings(settings, scope="|".join((
+        settings.web.base_url, str(settings.sandbox.on_price_pages),
+        release_fingerprint(static_url("site.css"), static_url("site.js")))))
     prometheus = PrometheusConfig(app_name="computehub", group_path=True, exclude=["/metrics", "/static"])
     app = Litestar(
         route_handlers=[
@@ -118,7 +126,7 @@ def create_app(
         stores=build_stores(settings, engine),
         dependencies={"db": Provide(provide_db_session)},
         state=State({"settings": settings, "engine": engine, "sessions": sessions,
-                     "price_cache": PriceResponseCache(), "metrics_access": MetricsAccess.from_settings(settings)}),
+                     "response_cache": response_cache, "metrics_access": MetricsAccess.from_settings(settings)}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_template_helpers),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",

@@ -262,6 +262,27 @@ class RepairSettings:
     endpoint_timeout_seconds: float = field(default_factory=lambda: float(_env("REPAIR_ENDPOINT_TIMEOUT", "5")))
 
 
+RESPONSE_CACHE_BACKENDS = ("auto", "memory", "redis", "off")
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """The whole-response cache of the public price reads: the pages (/, /gpus, /gpus/<slug>,
+    /compare, /sources) for visitors who are not signed in, and /api/v1/prices (app/cache/)."""
+
+    backend: str = field(default_factory=lambda: _env("RESPONSE_CACHE", "auto").strip().lower())
+    """auto (redis when COMPUTEHUB_SESSION_STORE=redis, else memory) | memory (one LRU per process)
+    | redis (shared by every process, COMPUTEHUB_REDIS_URL) | off (every request renders)"""
+    memory_mb: int = field(default_factory=lambda: _env_int("RESPONSE_CACHE_MB", 64))
+    """Bound of the in-process cache, MB of bodies per process."""
+    redis_ttl_seconds: int = field(default_factory=lambda: _env_int("RESPONSE_CACHE_TTL", 300))
+    """How long a body stays in Redis after it was rendered (older data versions are never read)."""
+
+    def __post_init__(self) -> None:
+        if self.backend not in RESPONSE_CACHE_BACKENDS:
+            raise ValueError(f"COMPUTEHUB_RESPONSE_CACHE must be one of: {', '.join(RESPONSE_CACHE_BACKENDS)}")
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -274,8 +295,16 @@ class Settings:
     billing: BillingSettings = field(default_factory=BillingSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     repair: RepairSettings = field(default_factory=RepairSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
     embedded_worker: bool = field(default_factory=lambda: _env_bool("EMBEDDED_WORKER", False))
     """Run a job worker inside the web process (``make run``); production runs ``computehub worker``."""
+
+    @property
+    def response_cache_backend(self) -> str:
+        """memory, redis or off: ``auto`` follows the session store (Redis when it is used)."""
+        if self.cache.backend == "auto":
+            return "redis" if self.security.session_store == "redis" else "memory"
+        return self.cache.backend
 
     @property
     def secure_cookies(self) -> bool:

@@ -9,9 +9,10 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from app.api import convert
-from app.api.cache import PriceResponseCache
 from app.api.pagination import page_links
 from app.api.schemas import OfferPage
+from app.cache.encoding import encoded_response
+from app.cache.responses import ResponseCache
 from app.services.prices import MAX_PER_PAGE, PRICE_BASES, SORTS, PriceQuery, list_offers
 
 
@@ -86,8 +87,10 @@ class PricesController(Controller):
                 result = await list_offers(session, query)
             return msgspec.json.encode(convert.offer_page(result, page_links(request, result.page, result.pages)))
 
-        cache: PriceResponseCache = request.app.state.price_cache
-        version = await cache.data_version(sessions)
-        body = await cache.fetch(str(request.url.query), version, render)
+        cache: ResponseCache | None = request.app.state.response_cache
         # A ready body: Litestar sends a returned Response as it is (the schema still comes from OfferPage).
-        return Response(content=body, media_type="application/json")
+        if cache is None:
+            return Response(content=await render(), media_type="application/json")
+        key, version = f"api:prices?{request.url.query}", await cache.data_version(sessions)
+        body = await cache.fetch(key, version, render)
+        return await encoded_response(request, cache, key, version, body, "application/json")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from app.services.prices import PriceQuery
 
@@ -47,6 +47,13 @@ def query_params(query: PriceQuery) -> list[tuple[str, str]]:
 def offers_url(query: PriceQuery, anchor: str = "offers") -> str:
     params = query_params(query)
     return ("/?" + urlencode(params) if params else "/") + (f"#{anchor}" if anchor else "")
+
+
+def matrix_cell_url(gpu_slug: str, provider: str, spot: bool) -> str:
+    """``offers_url(PriceQuery(gpu=gpu_slug, providers=(provider,), spot=spot))``, spelled out: the
+    matrix has one link per cell (hundreds a page), and building a PriceQuery for each was the
+    dashboard's biggest cost after the template (tests/web/test_urls.py keeps the two equal)."""
+    return f"/?gpu={quote_plus(gpu_slug)}&provider={quote_plus(provider)}&market={MARKET_BY_SPOT[spot]}#offers"
 
 
 def gpu_url(slug: str) -> str:

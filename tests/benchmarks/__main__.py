@@ -1,6 +1,7 @@
 """``make bench``: ingest, API and query figures against PostgreSQL, each as a ratio to a baseline;
 (e) compares the cheapest offer per GPU with gpuhunt's ``query()`` on 100k and 1M offers;
-(f) times one auto-repair pass over 10,000 watched sandbox instances with 1, 2 and 4 worker processes.
+(f) times one auto-repair pass over 10,000 watched sandbox instances with 1, 2 and 4 worker processes;
+(g) ``/`` (cached and not) and ``/api/v1/prices`` (1,000 distinct filters) under 50 connections.
 
     .venv/bin/python -m tests.benchmarks            # 100k offers
     .venv/bin/python -m tests.benchmarks --quick    # 10k offers, fewer requests
@@ -25,7 +26,7 @@ from rich.table import Table
 
 from app.db.engine import make_engine, session_factory
 from app.db.types import utcnow
-from tests.benchmarks import api, bench_costs, bench_repair, dataset, ingest, queries, vs_gpuhunt
+from tests.benchmarks import api, bench_costs, bench_repair, dataset, ingest, queries, vs_gpuhunt, web_load
 from tests.benchmarks.database import analyze, bench_url, prepare
 
 console = Console(width=max(Console().width, 132))
@@ -50,6 +51,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--requests", type=int, help="requests per API load run (default 2000, --quick 500)")
     p.add_argument("--concurrency", type=int, default=10, help="requests in flight (default 10)")
     p.add_argument("--runs", type=int, default=25, help="query runs to take the median of (default 25)")
+    p.add_argument("--only", choices=["web"], help="run only this part: web = (g), the 50-connection load")
     args = p.parse_args(argv)
     args.offers = args.offers or (10_000 if args.quick else 100_000)
     args.requests = args.requests or (500 if args.quick else 2_000)
@@ -146,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     except psycopg.OperationalError as exc:
         console.print(f"[red]PostgreSQL is not reachable[/] ({exc}); set COMPUTEHUB_TEST_DATABASE_URL")
         return 1
-    figures = asyncio.run(bench_database(url, args.offers, args.runs))
+    figures: list[Figure] = []
+    if args.only == "web":
+        figures += bench_web(args)
+        report(figures, args)
+        return 0
+    figures += asyncio.run(bench_database(url, args.offers, args.runs))
     try:
         figures += bench_api(url, args.requests, args.concurrency)
     except RuntimeError as exc:  # e.g. the endpoint is not there yet: still print the rest
@@ -168,8 +175,19 @@ def main(argv: list[str] | None = None) -> int:
         figures += [Figure(**f) for f in bench_repair.figures(runs)]
     except RuntimeError as exc:
         console.print(f"[red](f) skipped[/]: {exc}")
+    figures += bench_web(args)
     report(figures, args)
     return 0
+
+
+def bench_web(args: argparse.Namespace) -> list[Figure]:
+    """(g) / and /api/v1/prices under 50 connections, on a database of its own."""
+    try:
+        page_requests, distinct = (500, 300) if args.quick else (2_000, web_load.DISTINCT_QUERIES)
+        return [Figure(**f) for f in web_load.measure(args.offers, page_requests, distinct, log=console.print)]
+    except (RuntimeError, psycopg.OperationalError) as exc:
+        console.print(f"[red](g) skipped[/]: {exc}")
+        return []
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ async def test_pages_are_compressed_with_brotli_or_gzip_and_plain_for_a_client_t
 
 
 async def test_cached_api_bodies_are_compressed_per_client_not_stored_compressed(client, sessions):
-    """The price cache (app/api/cache.py) keeps the body the handler built: compression comes after it."""
+    """The price cache (app/cache/responses.py) keeps the body the handler built: compression comes after it."""
     await seed(sessions, [make_offer("lambdalabs", "H100 SXM", "2.99")] * 1)
     bodies = []
     for encoding in ("br", "identity", "gzip", "identity"):

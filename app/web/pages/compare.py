@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.response import Template
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.services.prices import InvalidQuery
 from app.web.form_state import build_with_form
 from app.web.formatting import money, money_fine
+from app.web.page_cache import cached_page
 from app.web.pages.common import PageMeta, render, simulated_shown
 from app.web.queries import GpuMarket, market_by_gpu
 from providers.gpus import VARIANTS, CanonicalGpu, gpus_in, same_memory
@@ -131,10 +132,13 @@ def requested_slugs(params: MultiDict) -> list[str]:
 
 
 @get("/compare", name="compare", include_in_schema=False)
-async def compare(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    async def build(params: MultiDict) -> Comparison:
-        return await build_comparison(db, requested_slugs(params), simulated_shown(request))
+async def compare(request: Request, db: NamedDependency[AsyncSession]) -> Template | Response:
+    async def page(session: AsyncSession) -> Template:
+        async def build(params: MultiDict) -> Comparison:
+            return await build_comparison(session, requested_slugs(params), simulated_shown(request))
 
-    view, form = await build_with_form(build, request.query_params)
-    meta = compare_meta(view, requested_slugs(request.query_params))
-    return render(request, "compare.html", meta, status=form.status, view=view, fields=form)
+        view, form = await build_with_form(build, request.query_params)
+        meta = compare_meta(view, requested_slugs(request.query_params))
+        return render(request, "compare.html", meta, status=form.status, view=view, fields=form)
+
+    return await cached_page(request, db, page)

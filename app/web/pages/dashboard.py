@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.response import Template
@@ -17,6 +17,7 @@ from app.web.formatting import money
 from app.web.notices import Notice, freshness_by_source, freshness_notices
 from app.web.pages.common import PageMeta, render, simulated_for_viewer
 from app.web.pages.filters import parse_price_query
+from app.web.page_cache import cached_page
 from app.web.pages.matrix import PriceMatrix, build_matrix
 from app.web.queries import market_by_gpu, sources_with_offers
 from app.web.source_info import SourceInfo, source_info
@@ -194,11 +195,14 @@ def dashboard_meta(view: Dashboard) -> PageMeta:
 
 
 @get("/", name="dashboard", include_in_schema=False)
-async def dashboard(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    simulated = await simulated_for_viewer(request, db)
+async def dashboard(request: Request, db: NamedDependency[AsyncSession]) -> Template | Response:
+    async def page(session: AsyncSession) -> Template:
+        simulated = await simulated_for_viewer(request, session)
 
-    async def build(params: MultiDict) -> Dashboard:
-        return await build_dashboard(db, parse_price_query(params, include_simulated=simulated))
+        async def build(params: MultiDict) -> Dashboard:
+            return await build_dashboard(session, parse_price_query(params, include_simulated=simulated))
 
-    view, form = await build_with_form(build, request.query_params)
-    return render(request, "dashboard.html", dashboard_meta(view), status=form.status, view=view, fields=form)
+        view, form = await build_with_form(build, request.query_params)
+        return render(request, "dashboard.html", dashboard_meta(view), status=form.status, view=view, fields=form)
+
+    return await cached_page(request, db, page)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -25,6 +25,7 @@ from app.web.formatting import money
 from app.web.notices import Notice, freshness_notices
 from app.web.pages.common import PageMeta, render, simulated_shown
 from app.web.pages.compare import by_power
+from app.web.page_cache import cached_page
 from app.web.queries import GpuMarket, cheapest_offer_per_source, market_by_family, market_by_gpu
 from app.web.urls import compare_url
 from providers.base import PRICE_BASIS_LABELS
@@ -193,27 +194,36 @@ def gpu_meta(view: GpuPage) -> PageMeta:
 
 
 @get("/gpus", name="gpu_index", include_in_schema=False)
-async def gpu_index(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    entries = family_entries(await market_by_gpu(db, simulated=simulated_shown(request)))
-    on_offer = sum(1 for e in entries if e.market)
-    meta = PageMeta(
-        title="GPU cloud prices by model: H100, H200, A100, L40S, RTX 4090 and more · ComputeHub",
-        description=f"{on_offer} GPU models on offer right now: the cheapest $/GPU-hour for each, across cloud providers.",
-        path="/gpus",
-    )
-    return render(request, "gpu_index.html", meta, entries=entries)
+async def gpu_index(request: Request, db: NamedDependency[AsyncSession]) -> Template | Response:
+    async def page(session: AsyncSession) -> Template:
+        entries = family_entries(await market_by_gpu(session, simulated=simulated_shown(request)))
+        on_offer = sum(1 for e in entries if e.market)
+        meta = PageMeta(
+            title="GPU cloud prices by model: H100, H200, A100, L40S, RTX 4090 and more · ComputeHub",
+            description=f"{on_offer} GPU models on offer right now: the cheapest $/GPU-hour for each, across cloud providers.",
+            path="/gpus",
+        )
+        return render(request, "gpu_index.html", meta, entries=entries)
+
+    return await cached_page(request, db, page)
 
 
 @get("/gpus/{slug:str}", name="gpu_page", include_in_schema=False)
-async def gpu_page(request: Request, db: NamedDependency[AsyncSession], slug: FromPath[str]) -> Template | Redirect:
+async def gpu_page(request: Request, db: NamedDependency[AsyncSession],
+                   slug: FromPath[str]) -> Template | Response | Redirect:
     gpu = GPUS.get(slug.lower())
     if gpu is not None and not gpu.form_factor_stated:
         # An unstated entry is not a variant: its offers are listed on the family's page.
         return Redirect(path=f"/gpus/{gpu.family}", status_code=301)
+    if not gpus_in(slug):
+        raise NotFoundException(f"Unknown GPU {slug!r}")  # before the cache: a made-up slug is never a key
     simulated = simulated_shown(request)
 
-    async def build(params: MultiDict) -> GpuPage:
-        return await build_gpu_page(db, slug, params, simulated)
+    async def page(session: AsyncSession) -> Template:
+        async def build(params: MultiDict) -> GpuPage:
+            return await build_gpu_page(session, slug, params, simulated)
 
-    view, form = await build_with_form(build, request.query_params)
-    return render(request, "gpu.html", gpu_meta(view), status=form.status, view=view, fields=form)
+        view, form = await build_with_form(build, request.query_params)
+        return render(request, "gpu.html", gpu_meta(view), status=form.status, view=view, fields=form)
+
+    return await cached_page(request, db, page)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services.prices import PriceQuery, price_matrix
 from app.web.source_info import SourceInfo, source_info
-from app.web.urls import offers_url
+from app.web.urls import matrix_cell_url
 from providers.gpus import CanonicalGpu, gpus_in
 
 
@@ -69,7 +69,7 @@ async def build_matrix(session: AsyncSession, query: PriceQuery) -> PriceMatrix:
         cells = [
             MatrixCell(
                 price=prices.get(p),
-                url=offers_url(PriceQuery(gpu=summary.gpu.slug, providers=(p,), spot=spot)) if p in prices else None,
+                url=matrix_cell_url(summary.gpu.slug, p, spot) if p in prices else None,
                 best=p in prices and prices[p] == best_by_basis[basis[p]],
             )
             for p in columns

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from app.db.types import utcnow
 from app.services.prices import unknown_gpu_names
 from app.services.sources import SourceStatus, list_source_statuses
 from app.settings import Settings
+from app.web.page_cache import cached_page
 from app.web.pages.common import PageMeta, render
 from app.web.source_info import source_info
 
@@ -62,14 +63,17 @@ async def unknown_names(session: AsyncSession) -> list[UnknownName]:
 
 
 @get("/sources", name="sources", include_in_schema=False)
-async def sources_page(request: Request, db: NamedDependency[AsyncSession]) -> Template:
-    panels = await source_panels(db, request.app.state.settings, utcnow())
-    meta = PageMeta(
-        title="Price sources and their freshness · ComputeHub",
-        description=(
-            f"Where ComputeHub's GPU prices come from: {len(panels)} provider APIs and public price lists, "
-            "when each was last updated, and any errors."
-        ),
-        path="/sources",
-    )
-    return render(request, "sources.html", meta, panels=panels, unknown=await unknown_names(db))
+async def sources_page(request: Request, db: NamedDependency[AsyncSession]) -> Template | Response:
+    async def page(session: AsyncSession) -> Template:
+        panels = await source_panels(session, request.app.state.settings, utcnow())
+        meta = PageMeta(
+            title="Price sources and their freshness · ComputeHub",
+            description=(
+                f"Where ComputeHub's GPU prices come from: {len(panels)} provider APIs and public price lists, "
+                "when each was last updated, and any errors."
+            ),
+            path="/sources",
+        )
+        return render(request, "sources.html", meta, panels=panels, unknown=await unknown_names(session))
+
+    return await cached_page(request, db, page)

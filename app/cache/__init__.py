@@ -1,0 +1,1 @@
+"""Whole-response caches for the public price reads (JSON API and pages), in memory or in Redis."""
