@@ -59,6 +59,7 @@ def create_app(
     from app.auth.session_validity import SessionValidityMiddleware
     from app.console.routes import CONSOLE_HANDLERS
     from app.notifications.webhook import close_webhook_application, telegram_webhook
+    from app.web.audit_origin import set_audit_origin
     from app.web.api_docs import ApiDocsPlugin
     from app.web.body_timeout import BodyTimeoutMiddleware
     from app.web.errors import exception_handlers
@@ -128,6 +129,7 @@ def create_app(
         middleware=[input_guard, prometheus.middleware, csrf_middleware(settings), session_config(settings).middleware,
                     SessionValidityMiddleware],
         exception_handlers=exception_handlers(),
+        before_request=set_audit_origin,
         compression_config=COMPRESSION,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -47,3 +47,8 @@ CONSOLE_HANDLERS += [AutoRepairController]
 from app.notifications.pages import NotificationSettingsController  # noqa: E402
 
 CONSOLE_HANDLERS += [NotificationSettingsController]
+
+# The audit log of the workspace (/settings/activity, CSV export).
+from app.audit.pages import ActivityController  # noqa: E402
+
+CONSOLE_HANDLERS += [ActivityController]

@@ -17,7 +17,7 @@ from app.db.models import DeploymentTemplate, Instance, Offer, ProviderBinding
 from app.db.types import utcnow
 from tests.console.conftest import Browser, sandbox_offers
 
-PREFIXES = ("/console", "/settings/providers", "/costs")
+PREFIXES = ("/console", "/settings/providers", "/settings/activity", "/costs")
 BOBS = ("bobs-secret-box", "Bob's template", "Bob's key")
 
 
@@ -106,6 +106,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/console/overview"): get(lambda w: "/console/overview", check_no_leak),
     ("GET", "/console/history"): get(lambda w: "/console/history?provider=sandbox", check_no_leak),
     ("GET", "/costs"): get(lambda w: "/costs", check_no_leak),
+    ("GET", "/settings/activity"): get(lambda w: "/settings/activity", check_no_leak),
+    ("GET", "/settings/activity/export.csv"): get(lambda w: "/settings/activity/export.csv", check_no_leak),
     ("GET", "/costs/export.csv"): get(lambda w: "/costs/export.csv", check_no_leak),
     ("GET", "/console/instances/{instance_id:int}"): get(lambda w: f"/console/instances/{w.bob_instance}", check_404),
     ("GET", "/console/instances/{instance_id:int}/confirm/{operation:str}"):
