@@ -20,6 +20,7 @@ from app.billing.records import LIVE_STATUSES, subscription_of
 from app.console.instances import FINAL_STATES
 from app.audit import personal
 from app.db.models import (
+    ApiToken,
     AuditChainHead,
     AuditEvent,
     Budget,
@@ -44,7 +45,7 @@ CONFIRM_WORD = "DELETE"
 DELETED_NAME = "Deleted user"
 UNUSABLE_PASSWORD_HASH = "!deleted"
 """Not an argon2 hash: ``verify_password`` answers False for every password."""
-_PERSONAL_ROWS = (DeploymentTemplate, PriceAlert, TelegramLinkToken, NotificationPreference,
+_PERSONAL_ROWS = (ApiToken, DeploymentTemplate, PriceAlert, TelegramLinkToken, NotificationPreference,
                   Budget, BudgetAlert, OutboxMessage, QuotaUsage, RecoveryCode, PasswordResetToken, EmailChangeToken)
 """Every table of the account's own data besides its provider keys (deleted first), cost records
 (kept) and instances (they own the cost records: kept, with their personal fields cleared)."""

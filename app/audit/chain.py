@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 GENESIS = "0" * 64
 """The previous hash of a workspace's first event."""
 HASHED_FIELDS = ("workspace", "seq", "at", "action", "actor_user_id", "actor", "target_type", "target_id",
-                 "project", "address", "user_agent", "request_id", "before", "after", "prev_hash")
+                 "project", "address", "user_agent", "request_id", "via", "before", "after", "prev_hash")
 
 
 def jsonable(value: Any) -> Any:

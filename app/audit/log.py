@@ -59,6 +59,7 @@ async def record(session: AsyncSession, workspace: str, action: str, actor: Acto
         "project": project, "address": (origin.address if origin else "")[:64],
         "user_agent": (origin.user_agent if origin else "")[:300],
         "request_id": (origin.request_id if origin else "")[:40],
+        "via": (origin.via if origin else "")[:64],
         "before": jsonable(before) if before is not None else None,
         "after": jsonable(after) if after is not None else None, "prev_hash": prev_hash,
     }

@@ -12,6 +12,7 @@ class Origin:
     address: str = ""
     user_agent: str = ""
     request_id: str = ""
+    via: str = "web"
 
 
 current_origin: ContextVar[Origin | None] = ContextVar("computehub_audit_origin", default=None)

@@ -28,6 +28,7 @@ KINDS = {
     "template": "Templates",
     "budget": "Budget",
     "subscription": "Subscription",
+    "api_token": "API tokens",
 }
 """The part of an action before the dot, and how the filter names it."""
 
@@ -106,7 +107,7 @@ async def audit_page(session: AsyncSession, workspace: str, filters: AuditFilter
 
 
 CSV_COLUMNS = ("seq", "at_utc", "action", "actor", "target_type", "target_id", "project", "address", "user_agent",
-               "request_id", "before", "after", "hash", "prev_hash")
+               "request_id", "via", "before", "after", "hash", "prev_hash")
 
 
 async def audit_csv(session: AsyncSession, workspace: str, filters: AuditFilters, zone: ZoneInfo) -> str:
@@ -118,7 +119,7 @@ async def audit_csv(session: AsyncSession, workspace: str, filters: AuditFilters
     writer.writerow(CSV_COLUMNS)
     for e in rows:
         writer.writerow([e.seq, e.at.isoformat(), e.action, e.actor, e.target_type, e.target_id, e.project,
-                         e.address, e.user_agent, e.request_id, _json(e.before), _json(e.after), e.hash,
+                         e.address, e.user_agent, e.request_id, e.via, _json(e.before), _json(e.after), e.hash,
                          e.prev_hash])
     return out.getvalue()
 

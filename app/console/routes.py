@@ -52,3 +52,8 @@ CONSOLE_HANDLERS += [NotificationSettingsController]
 from app.audit.pages import ActivityController  # noqa: E402
 
 CONSOLE_HANDLERS += [ActivityController]
+
+# Tokens of the console API (/settings/api-tokens); the API itself is under /api/v1/console.
+from app.auth.api_token_pages import ApiTokensController  # noqa: E402
+
+CONSOLE_HANDLERS += [ApiTokensController]

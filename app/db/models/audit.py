@@ -34,8 +34,10 @@ class AuditEvent(Base):
     address: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     request_id: Mapped[str] = mapped_column(String(40), default="")
-    before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    via: Mapped[str] = mapped_column(String(64), default="")
+    """How the actor came in: ``web``, ``api token chk_ab12cd34``; empty for background work."""
+    before: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    after: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

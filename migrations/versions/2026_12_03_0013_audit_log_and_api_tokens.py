@@ -1,4 +1,4 @@
-"""audit log: hash-chained events per workspace and the head of each chain
+"""audit log (hash-chained events per workspace, the head of each chain) and API tokens
 
 Revision ID: 0013
 Revises: 0012
@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column('address', sa.String(length=64), nullable=False),
         sa.Column('user_agent', sa.String(length=300), nullable=False),
         sa.Column('request_id', sa.String(length=40), nullable=False),
+        sa.Column('via', sa.String(length=64), nullable=False),
         sa.Column('before', sa.JSON(), nullable=True),
         sa.Column('after', sa.JSON(), nullable=True),
         sa.Column('prev_hash', sa.String(length=64), nullable=False),
@@ -49,9 +50,28 @@ def upgrade() -> None:
         sa.UniqueConstraint('workspace', 'seq', name=op.f('uq_audit_events_workspace_seq')),
     )
     op.create_index('ix_audit_events_workspace_at', 'audit_events', ['workspace', 'at'], unique=False)
+    op.create_table(
+        'api_tokens',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=80), nullable=False),
+        sa.Column('prefix', sa.String(length=16), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('can_write', sa.Boolean(), nullable=False),
+        sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('last_used_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('revoked_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+        sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash')),
+    )
+    op.create_index(op.f('ix_api_tokens_user_id'), 'api_tokens', ['user_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_api_tokens_user_id'), table_name='api_tokens')
+    op.drop_table('api_tokens')
     op.drop_index('ix_audit_events_workspace_at', table_name='audit_events')
     op.drop_table('audit_events')
     op.drop_table('audit_chain_heads')
