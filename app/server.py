@@ -59,6 +59,9 @@ def create_app(
     from app.auth.session_validity import SessionValidityMiddleware
     from app.console.routes import CONSOLE_HANDLERS
     from app.notifications.webhook import close_webhook_application, telegram_webhook
+    from app.web.audit_origin import set_audit_origin
+    from litestar.openapi.spec import Components, SecurityScheme
+
     from app.web.api_docs import ApiDocsPlugin
     from app.web.body_timeout import BodyTimeoutMiddleware
     from app.web.errors import exception_handlers
@@ -130,12 +133,15 @@ def create_app(
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_template_helpers),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",
-                                     render_plugins=[ApiDocsPlugin()]),
+                                     render_plugins=[ApiDocsPlugin()], components=Components(security_schemes={
+                                         "apiToken": SecurityScheme(type="http", scheme="bearer", description=(
+                                             "An API token from /settings/api-tokens (console API only)"))})),
         include_in_schema=False,  # only the JSON API (API_ROUTER) is documented; a new page stays out
         # CSRF sits outside the session middleware: it re-issues its token when a response logs in or out.
         middleware=[input_guard, prometheus.middleware, csrf_middleware(settings), session_config(settings).middleware,
                     SessionValidityMiddleware],
         exception_handlers=exception_handlers(),
+        before_request=set_audit_origin,
         compression_config=COMPRESSION,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -18,7 +18,11 @@ from app.accounts.password import check_current_password
 from app.auth.service import AccountError, end_all_sessions
 from app.billing.records import LIVE_STATUSES, subscription_of
 from app.console.instances import FINAL_STATES
+from app.audit import personal
 from app.db.models import (
+    ApiToken,
+    AuditChainHead,
+    AuditEvent,
     Budget,
     BudgetAlert,
     DeploymentTemplate,
@@ -41,7 +45,7 @@ CONFIRM_WORD = "DELETE"
 DELETED_NAME = "Deleted user"
 UNUSABLE_PASSWORD_HASH = "!deleted"
 """Not an argon2 hash: ``verify_password`` answers False for every password."""
-_PERSONAL_ROWS = (DeploymentTemplate, PriceAlert, TelegramLinkToken, NotificationPreference,
+_PERSONAL_ROWS = (ApiToken, DeploymentTemplate, PriceAlert, TelegramLinkToken, NotificationPreference,
                   Budget, BudgetAlert, OutboxMessage, QuotaUsage, RecoveryCode, PasswordResetToken, EmailChangeToken)
 """Every table of the account's own data besides its provider keys (deleted first), cost records
 (kept) and instances (they own the cost records: kept, with their personal fields cleared)."""
@@ -104,6 +108,10 @@ async def delete_account(session: AsyncSession, user: User, password: str, confi
     await unlink(session, user.id)  # the Telegram chat stays the bot's, no longer this account's
     for table in _PERSONAL_ROWS:
         await session.execute(delete(table).where(table.user_id == user.id).execution_options(synchronize_session=False))
+    # A personal workspace's log (addresses, browsers) is personal data and goes with it.
+    for table in (AuditEvent, AuditChainHead):
+        await session.execute(delete(table).where(table.workspace == personal(user.id))
+                              .execution_options(synchronize_session=False))
     await session.execute(update(Instance).where(Instance.user_id == user.id).values(
         ssh_public_key="", public_ip=None, health_check_url=None, auto_repair=False,
     ).execution_options(synchronize_session=False))

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import audit
 from app.accounts import deletion, email_change, password
 from app.accounts.demo import is_shared_demo
 from app.accounts.profile import ProfileError, time_zones, update_profile
@@ -83,6 +84,7 @@ class AccountController(Controller):
             if new != form_text(data, "password_confirm"):
                 raise AccountError("the two new passwords differ")
             await password.change_password(db, user, form_text(data, "current_password"), new)
+            await audit.record(db, audit.personal(user.id), "auth.password_changed", audit.Actor.user(user))
             await db.commit()
         except AccountError as exc:
             return _account_page(request, user, error=str(exc), status=400)
@@ -185,6 +187,8 @@ class PublicAccountController(Controller):
         settings: Settings = request.app.state.settings
         try:
             changed = await email_change.confirm_email_change(db, token, logged_in_as=user.id if user else None)
+            await audit.record(db, audit.personal(changed.user.id), "account.email_changed", audit.Actor.user(changed.user),
+                               before={"email": changed.old_email}, after={"email": changed.user.email})
             await db.commit()
         except AccountError as exc:
             return page("account/email_confirm.html", 400, user=user, token=token, new_email=None, error=str(exc))

@@ -6,8 +6,10 @@ from app.api.gpus import GpusController
 from app.api.history import HistoryController
 from app.api.prices import PricesController
 from app.api.sources import SourcesController
+from app.console.api.routes import ConsoleApiController
 
 # The public OpenAPI document is this API and nothing else: the app leaves every other route (pages,
 # forms, webhooks, /metrics) out of it by default, and this router opts its handlers back in.
-API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, HistoryController, SourcesController],
+API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, HistoryController, SourcesController,
+                                               ConsoleApiController],
                     include_in_schema=True)

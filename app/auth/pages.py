@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import audit
 from app.accounts.demo import is_shared_demo
 from app.auth import recovery_codes, service
 from app.auth.session import (
@@ -95,6 +96,11 @@ class AuthController(Controller):
         if wait is not None:
             return _form("auth/login.html", 429, form=kept, error=locked_out_message(wait))
         user = await service.authenticate(db, email, data.get("password", ""))
+        if user is None and (account := await service.find_account(db, email)) is not None:
+            await audit.record(db, audit.personal(account.id), "auth.sign_in_failed", audit.Actor.user(account),
+                               after={"step": "password"})
+        elif user is not None and not user.totp_enabled:
+            await audit.record(db, audit.personal(user.id), "auth.sign_in", audit.Actor.user(user))
         await db.commit()
         if user is None:
             await throttle.record_failure(email)
@@ -130,6 +136,8 @@ class AuthController(Controller):
             return _form("auth/login_2fa.html", 429, error=locked_out_message(wait))
         keyring = keyring_from_settings(request.app.state.settings)
         accepted = await service.check_second_factor(db, user, keyring, data.get("code", ""))
+        await audit.record(db, audit.personal(user.id), "auth.sign_in" if accepted else "auth.sign_in_failed",
+                           audit.Actor.user(user), after={"step": "two-factor code"})
         await db.commit()  # the code is spent before the session starts
         if not accepted:
             await throttle.record_failure(user.email)
@@ -176,7 +184,8 @@ class AuthController(Controller):
         if data.get("password", "") != data.get("password_confirm", ""):
             return _form("auth/reset.html", 400, token=token, error="The two passwords differ.")
         try:
-            await service.reset_password(db, token, data.get("password", ""))
+            account = await service.reset_password(db, token, data.get("password", ""))
+            await audit.record(db, audit.personal(account.id), "auth.password_reset", audit.Actor.user(account))
             await db.commit()
         except service.AccountError as exc:
             return _form("auth/reset.html", 400, token=token, error=str(exc))
@@ -208,7 +217,7 @@ class SecurityController(Controller):
         })
 
     async def _with_code(self, request: Request, db: AsyncSession, user: User,
-                         change: Callable[[], Awaitable[Any]]) -> Any:
+                         change: Callable[[], Awaitable[Any]], action: str) -> Any:
         """Run ``change`` (a service call that checks a code) under the login throttle: a stolen
         session must not be a way to guess codes without limit. Returns the error page or the result."""
         throttle = _throttle(request)
@@ -216,6 +225,7 @@ class SecurityController(Controller):
             return await self._render(request, db, user, locked_out_message(wait), 429)
         try:
             result = await change()
+            await audit.record(db, audit.personal(user.id), action, audit.Actor.user(user))
             await db.commit()
         except service.AccountError as exc:
             if isinstance(exc, service.WrongCode):
@@ -241,7 +251,7 @@ class SecurityController(Controller):
     async def confirm(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template:
         keyring = keyring_from_settings(request.app.state.settings)
         codes = await self._with_code(request, db, user,
-                                      lambda: service.confirm_totp(db, user, keyring, data.get("code", "")))
+                                      lambda: service.confirm_totp(db, user, keyring, data.get("code", "")), "auth.2fa_enabled")
         if isinstance(codes, Template):
             return codes
         request.set_session({**request.session, "enroll_2fa": False})
@@ -251,7 +261,7 @@ class SecurityController(Controller):
     async def regenerate_codes(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template:
         keyring = keyring_from_settings(request.app.state.settings)
         codes = await self._with_code(request, db, user,
-                                      lambda: service.regenerate_recovery_codes(db, user, keyring, data.get("code", "")))
+                                      lambda: service.regenerate_recovery_codes(db, user, keyring, data.get("code", "")), "auth.recovery_codes_renewed")
         if isinstance(codes, Template):
             return codes
         return await self._render(request, db, user, new_codes=codes)
@@ -260,7 +270,7 @@ class SecurityController(Controller):
     async def disable(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         keyring = keyring_from_settings(request.app.state.settings)
         failed = await self._with_code(request, db, user,
-                                       lambda: service.disable_totp(db, user, keyring, data.get("code", "")))
+                                       lambda: service.disable_totp(db, user, keyring, data.get("code", "")), "auth.2fa_disabled")
         if isinstance(failed, Template):
             return failed
         return Redirect("/settings/security")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import audit
 from app.billing.client import SubscriptionState
 from app.billing.entitlements import BASIC
 from app.db.models import Invoice, Subscription
@@ -68,6 +69,22 @@ def apply_state(row: Subscription, state: SubscriptionState, *, at: datetime, st
     if stamp is not None:
         row.stripe_state_at = max(stamp, row.stripe_state_at or 0)
     row.updated_at = utcnow()
+
+
+def _audited_fields(row: Subscription) -> dict:
+    return {"plan": row.plan_code, "status": row.status, "current_period_end": row.current_period_end,
+            "cancel_at_period_end": row.cancel_at_period_end, "trial_end": row.trial_end}
+
+
+async def apply_state_audited(session: AsyncSession, row: Subscription, state: SubscriptionState, actor: audit.Actor,
+                              *, at: datetime, stamp: int | None = None) -> None:
+    """``apply_state``, with an audit event when what the customer sees changed (a repeated webhook records nothing)."""
+    before = _audited_fields(row)
+    apply_state(row, state, at=at, stamp=stamp)
+    after = _audited_fields(row)
+    if after != before:
+        await audit.record(session, audit.personal(row.user_id), "subscription.changed", actor,
+                           target_type="subscription", target_id=row.user_id, before=before, after=after)
 
 
 @dataclass(frozen=True)

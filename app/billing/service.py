@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import audit
 from app.billing.client import BillingClient, BillingError, CheckoutCompleted, CheckoutRequest, SubscriptionState
 from app.billing.entitlements import BASIC, Entitlements, entitlements
 from app.billing.limits import apply_plan_limits
@@ -24,7 +25,7 @@ from app.billing.plans import PlanView, all_plans, price_id
 from app.billing.records import (
     LIVE_STATUSES,
     InvoiceRecord,
-    apply_state,
+    apply_state_audited,
     new_subscription,
     record_invoice,
     state_of,
@@ -196,7 +197,7 @@ class SubscriptionService:
             return Outcome(result.url)
         async with self.sessions() as session, session.begin():
             row = await self._expect(session, user.id, expected)
-            apply_state(row, result.state, at=now)
+            await apply_state_audited(session, row, result.state, await audit.actor_for(session, user.id), at=now)
             if result.state.status == "active":
                 await record_invoice(session, user.id, _local_invoice(plan, now))
             await session.flush()
@@ -311,7 +312,7 @@ class SubscriptionService:
                 if self.client.mode == "stripe":
                     return  # a webhook wrote first; it carries Stripe's own state of the change
                 raise BillingError("Your subscription changed meanwhile; please look at it again.")
-            apply_state(row, state, at=utcnow())
+            await apply_state_audited(session, row, state, await audit.actor_for(session, user_id), at=utcnow())
             await session.flush()
             await apply_plan_limits(session, user_id, grace_days=self.grace_days)
 

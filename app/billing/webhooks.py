@@ -23,12 +23,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import audit
 from app.billing.limits import apply_plan_limits
 from app.billing.plans import all_plans, plan_for_price
 from app.billing.records import (
     LIVE_STATUSES,
     InvoiceRecord,
-    apply_state,
+    apply_state_audited,
     new_subscription,
     record_invoice,
     subscription_by_stripe_ids,
@@ -202,7 +203,7 @@ async def subscription_changed(session: AsyncSession, ctx: Context) -> str:
     state = subscription_state(sub, plan)
     if deleted:
         state = replace(state, status="canceled")
-    apply_state(row, state, at=from_timestamp(ctx.created), stamp=ctx.created)
+    await apply_state_audited(session, row, state, audit.STRIPE, at=from_timestamp(ctx.created), stamp=ctx.created)
     await _settle(session, ctx, row)
     return f"subscription {state.status}"
 

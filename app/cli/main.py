@@ -319,8 +319,10 @@ def snapshot_export(path: Path, note: str) -> None:
     console.print(f"wrote {count} offers to {path}")
 
 
+from app.cli.audit import audit  # noqa: E402
 from app.cli.keys import keys  # noqa: E402
 
+cli.add_command(audit)
 cli.add_command(keys)
 
 

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import audit
 from app.billing.limits import release_binding_slot, take_binding_slot
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.db.models import Instance, ProviderBinding
@@ -188,6 +189,9 @@ async def add_binding(
     )
     session.add(row)
     await session.flush()
+    await audit.record(session, audit.personal(user_id), "key.added", await audit.actor_for(session, user_id),
+                       target_type="key", target_id=row.id, after={"provider": provider, "label": label,
+                                                                   "status": row.status})
     return row
 
 
@@ -239,6 +243,9 @@ async def rename_binding(session: AsyncSession, user_id: int, binding_id: int, l
     )
     if clash.scalar_one():
         raise ConsoleError(f"you already have a binding named {label!r}")
+    if label != row.label:
+        await audit.record(session, audit.personal(user_id), "key.renamed", await audit.actor_for(session, user_id),
+                           target_type="key", target_id=row.id, before={"label": row.label}, after={"label": label})
     row.label = label
 
 
@@ -260,6 +267,9 @@ async def remove_binding(session: AsyncSession, user_id: int, binding_id: int) -
             Instance.binding_id == binding_id, Instance.status.not_in(("terminated", "failed")))
     )
     count = active.scalar_one()
+    await audit.record(session, audit.personal(user_id), "key.removed", await audit.actor_for(session, user_id),
+                       target_type="key", target_id=row.id, before={"provider": row.provider, "label": row.label},
+                       after={"deployments_left_without_key": count})
     await release_binding_slot(session, row)
     await session.delete(row)
     return count

@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import audit
 from app.console import signals
 from app.console.bindings import build_provider, get_owned as get_owned_binding, provider_class
 from app.console.errors import ConsoleError, NotFoundForUser
@@ -187,6 +188,13 @@ async def launch(
         session.add(row)
         await session.flush()
         record_event(session, row, LAUNCHING, message="launch requested", at=now)
+        # The key used is part of the record: who launched what with which binding, at what price.
+        await audit.record(session, audit.personal(user_id), "instance.launch", await audit.actor_for(session, user_id),
+                           target_type="instance", target_id=row.id, at=now, after={
+                               "name": row.name, "provider": row.provider, "key": binding.id, "key_label": binding.label,
+                               "instance_type": row.instance_type, "region": row.region, "gpu": row.gpu_slug,
+                               "gpu_count": row.gpu_count, "spot": row.spot,
+                               "offer_price_per_hour": row.offer_price_per_hour, "template": row.template_id})
     request = LaunchRequest(
         name=spec.name, instance_type=spec.instance_type, region=spec.region, image=spec.image,
         disk_gb=spec.disk_gb, ssh_public_key=spec.ssh_public_key.strip(), spot=spec.spot,
@@ -313,7 +321,11 @@ async def perform(
         async with sessions() as session, session.begin():
             fresh = await session.get(Instance, row.id)
             status = target.value if row.provider_instance_id else InstanceStatus.TERMINATED.value
+            before = fresh.status
             await change_state(session, fresh, status, source=signals.CONSOLE, message=f"{operation} requested")
+            await audit.record(session, audit.personal(fresh.user_id), f"instance.{operation}",
+                               await audit.actor_for(session, user_id), target_type="instance", target_id=fresh.id,
+                               before={"status": before, "name": fresh.name}, after={"status": status, "key": binding.id})
             return fresh
     finally:
         async with sessions() as session, session.begin():

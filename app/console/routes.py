@@ -47,3 +47,13 @@ CONSOLE_HANDLERS += [AutoRepairController]
 from app.notifications.pages import NotificationSettingsController  # noqa: E402
 
 CONSOLE_HANDLERS += [NotificationSettingsController]
+
+# The audit log of the workspace (/settings/activity, CSV export).
+from app.audit.pages import ActivityController  # noqa: E402
+
+CONSOLE_HANDLERS += [ActivityController]
+
+# Tokens of the console API (/settings/api-tokens); the API itself is under /api/v1/console.
+from app.auth.api_token_pages import ApiTokensController  # noqa: E402
+
+CONSOLE_HANDLERS += [ApiTokensController]

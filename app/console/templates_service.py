@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import audit
 from app.console.bindings import get_owned as get_owned_binding, provider_class
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import LaunchSpec, ensure_name_free, get_owned as get_owned_instance, same_name
@@ -82,6 +83,17 @@ def _check_launch_fields(instance_type: str, region: str, image: str, disk_gb: i
                disk_gb=disk_gb, ssh_public_key=ssh_key).validate()
 
 
+async def _audit_template(session: AsyncSession, user_id: int, action: str, row: DeploymentTemplate,
+                          **values) -> None:
+    await audit.record(session, audit.personal(user_id), action, await audit.actor_for(session, user_id),
+                       target_type="template", target_id=row.id, **values)
+
+
+def _template_fields(row: DeploymentTemplate) -> dict:
+    return {"name": row.name, "provider": row.provider, "instance_type": row.instance_type, "region": row.region,
+            "image": row.image, "disk_gb": row.disk_gb, "spot": row.spot}
+
+
 async def create_template(session: AsyncSession, user_id: int, form: Mapping[str, str]) -> DeploymentTemplate:
     """From the form: the shape must be one the provider currently offers."""
     provider = (form.get("provider") or "").strip()
@@ -107,6 +119,7 @@ async def create_template(session: AsyncSession, user_id: int, form: Mapping[str
     )
     session.add(row)
     await session.flush()
+    await _audit_template(session, user_id, "template.created", row, after=_template_fields(row))
     return row
 
 
@@ -122,6 +135,7 @@ async def save_from_instance(session: AsyncSession, user_id: int, instance_id: i
     )
     session.add(row)
     await session.flush()
+    await _audit_template(session, user_id, "template.created", row, after=_template_fields(row))
     return row
 
 
@@ -139,7 +153,9 @@ async def get_owned(session: AsyncSession, user_id: int, template_id: int) -> De
 
 
 async def delete_template(session: AsyncSession, user_id: int, template_id: int) -> None:
-    await session.delete(await get_owned(session, user_id, template_id))
+    row = await get_owned(session, user_id, template_id)
+    await _audit_template(session, user_id, "template.deleted", row, before=_template_fields(row))
+    await session.delete(row)
 
 
 async def launch_spec(session: AsyncSession, user_id: int, template_id: int, binding_id: int, name: str) -> LaunchSpec:

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import audit
 from app.db.models import Budget, CostRecord, User
 from app.db.types import UTCDateTime, money, utcnow
 from app.notifications.messages import send_event
@@ -62,6 +63,11 @@ async def get_budget(session: AsyncSession, user_id: int) -> Decimal | None:
 async def set_budget(session: AsyncSession, user_id: int, amount: Decimal | None) -> None:
     """Set or (with None) remove the budget; the caller commits."""
     row = await session.get(Budget, user_id)
+    before = row.monthly_amount if row else None
+    if before != amount:
+        await audit.record(session, audit.personal(user_id), "budget.changed", await audit.actor_for(session, user_id),
+                           target_type="budget", target_id="monthly", before={"monthly_amount": before},
+                           after={"monthly_amount": amount})
     if amount is None:
         if row is not None:
             await session.delete(row)

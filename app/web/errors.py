@@ -88,7 +88,9 @@ def exception_handlers() -> dict:
 
     def not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
         if _wants_json(request):
-            return _error(request, 401, exc.detail)
+            response = _error(request, 401, exc.detail)
+            response.headers.update(exc.headers or {})  # the API token's WWW-Authenticate challenge
+            return response
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?next={quote(target, safe='')}")
 

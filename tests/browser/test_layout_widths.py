@@ -307,7 +307,8 @@ async def test_nothing_is_cut_off(browser, live_server, wide_account, artifacts,
         # the must-show is the four above).
         await page.goto(live_server.url + "/console")
         href = await page.locator("table.deployments a.deployment-name").first.get_attribute("href")
-        for path in ("/console/overview", "/console/templates", "/settings/providers", href, "/gpus", "/compare"):
+        for path in ("/console/overview", "/console/templates", "/settings/providers", "/settings/activity", href,
+                     "/gpus", "/compare"):
             response = await page.goto(live_server.url + path)
             assert response.status == 200, path
             await settle(page)

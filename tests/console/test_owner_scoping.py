@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from app.console.instances import LaunchSpec, launch
 from app.console.sync import sync_binding
-from app.db.models import DeploymentTemplate, Instance, Offer, ProviderBinding
+from app.auth import api_tokens
+from app.db.models import ApiToken, DeploymentTemplate, Instance, Offer, ProviderBinding, User
 from app.db.types import utcnow
 from tests.console.conftest import Browser, sandbox_offers
 
-PREFIXES = ("/console", "/settings/providers", "/costs")
+PREFIXES = ("/console", "/settings/providers", "/settings/activity", "/settings/api-tokens", "/costs")
 BOBS = ("bobs-secret-box", "Bob's template", "Bob's key")
 
 
@@ -31,6 +32,7 @@ class World:
     bob_template: int
     bob_binding: int
     offer: int
+    bob_token: int = 0
 
 
 async def check_404(response) -> None:
@@ -106,6 +108,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/console/overview"): get(lambda w: "/console/overview", check_no_leak),
     ("GET", "/console/history"): get(lambda w: "/console/history?provider=sandbox", check_no_leak),
     ("GET", "/costs"): get(lambda w: "/costs", check_no_leak),
+    ("GET", "/settings/activity"): get(lambda w: "/settings/activity", check_no_leak),
+    ("GET", "/settings/api-tokens"): get(lambda w: "/settings/api-tokens", check_no_leak),
+    ("POST", "/settings/api-tokens"): post(lambda w: "/settings/api-tokens", check_no_leak,
+                                           {"name": "mine", "access": "read", "expires": "30"}),
+    ("POST", "/settings/api-tokens/{token_id:str}/revoke"):
+        post(lambda w: f"/settings/api-tokens/{w.bob_token}/revoke", check_404),
+    ("GET", "/settings/activity/export.csv"): get(lambda w: "/settings/activity/export.csv", check_no_leak),
     ("GET", "/costs/export.csv"): get(lambda w: "/costs/export.csv", check_no_leak),
     ("GET", "/console/instances/{instance_id:int}"): get(lambda w: f"/console/instances/{w.bob_instance}", check_404),
     ("GET", "/console/instances/{instance_id:int}/confirm/{operation:str}"):
@@ -173,8 +182,10 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
             templates[account.user_id] = row.id
         (await session.get(ProviderBinding, bob.binding_id)).label = BOBS[2]
         offer = (await session.execute(select(Offer.id).where(Offer.source == "sandbox"))).scalars().first()
+        bobs_token, _ = await api_tokens.create_token(session, await session.get(User, bob.user_id), "Bob's key",
+                                                      can_write=True, expires_in_days=None)
     return World(as_alice, instances[alice.user_id], templates[alice.user_id], alice.binding_id,
-                 instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer)
+                 instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer, bobs_token.id)
 
 
 async def bobs_state(sessions, cloud, bob) -> tuple:
@@ -184,8 +195,10 @@ async def bobs_state(sessions, cloud, bob) -> tuple:
         templates = (await session.execute(select(DeploymentTemplate.name)
                                            .where(DeploymentTemplate.user_id == bob.user_id))).scalars().all()
         binding = await session.get(ProviderBinding, bob.binding_id)
+        tokens = (await session.execute(select(ApiToken.name, ApiToken.revoked_at)
+                                        .where(ApiToken.user_id == bob.user_id))).all()
     remote = sorted((i["name"], i["status"]) for i in cloud.list_instances(bob.api_key))
-    return instance, templates, (binding.label, binding.status), remote
+    return instance, templates, (binding.label, binding.status), remote, tokens
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -203,7 +216,8 @@ async def test_every_console_route_needs_a_login(app, sessions):
         browser = Browser(anonymous)
         for method, path in sorted(console_routes(app)):
             url = (path.replace("{instance_id:int}", "1").replace("{template_id:int}", "1")
-                   .replace("{binding_id:int}", "1").replace("{operation:str}", "stop"))
+                   .replace("{binding_id:int}", "1").replace("{operation:str}", "stop")
+                   .replace("{token_id:str}", "1"))
             if method == "GET":
                 response = await anonymous.get(url, follow_redirects=False)
             else:

@@ -1,5 +1,7 @@
 """All ORM models. Import from here so Alembic and the app see the same metadata."""
 
+from app.db.models.api_tokens import ApiToken
+from app.db.models.audit import AuditChainHead, AuditEvent
 from app.db.models.accounts import EmailChangeToken, PasswordResetToken, RecoveryCode, StoreEntry, User
 from app.db.models.billing import Invoice, Plan, QuotaUsage, StripeEvent, Subscription
 from app.db.models.costs import CostRecord
@@ -26,6 +28,9 @@ from app.db.models.prices import (
 )
 
 __all__ = [
+    "ApiToken",
+    "AuditChainHead",
+    "AuditEvent",
     "EmailChangeToken",
     "RecoveryCode",
     "StoreEntry",

@@ -1,0 +1,5 @@
+"""The audit log: who changed what, from where, in which workspace (append-only, hash-chained)."""
+
+from app.audit.log import STRIPE, SYSTEM, Actor, actor_for, personal, record
+
+__all__ = ["Actor", "STRIPE", "SYSTEM", "actor_for", "personal", "record"]

@@ -1,0 +1,45 @@
+"""``/settings/activity``: the audit log of the signed-in user's workspace (filters, pages, CSV)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.response import Response, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.log import personal
+from app.audit.views import KINDS, AuditFilters, audit_csv, audit_page, changes, parse_filters
+from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, page
+from app.db.models import User
+from app.services.inputs import InvalidField
+from app.web.errors import plain_text_error
+from app.web.form_state import build_with_form
+from app.web.localtime import user_zone
+
+
+class ActivityController(Controller):
+    path = "/settings/activity"
+    guards = CONSOLE_GUARDS
+    dependencies = CONSOLE_DEPENDENCIES
+
+    @get("/", name="activity")
+    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
+        zone = user_zone(user)
+
+        async def build(params):
+            return await audit_page(db, personal(user.id), parse_filters(params), zone)
+
+        log, form = await build_with_form(build, request.query_params)
+        return page("account/activity.html", form.status, user=user, log=log, fields=form, kinds=KINDS,
+                    changes=changes)
+
+    @get("/export.csv")
+    async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Response[str]:
+        try:
+            filters = parse_filters(request.query_params)
+        except InvalidField as exc:
+            return plain_text_error(exc)
+        text = await audit_csv(db, personal(user.id), AuditFilters(filters.kind, filters.day_from, filters.day_to),
+                               user_zone(user))
+        return Response(text, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="computehub-activity.csv"'})

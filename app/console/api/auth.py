@@ -1,0 +1,37 @@
+"""Who calls the console API: an ``Authorization: Bearer chk_…`` token, never a browser session
+(the API takes no CSRF token, so a session cookie must not be enough to change anything)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.origin import Origin, current_origin
+from app.auth import api_tokens
+from app.db.models import User
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="computehub console API"'}
+TOKEN_KEY = "computehub_api_token"
+SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+async def provide_api_user(request: Request, db: AsyncSession) -> User:
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise NotAuthorizedException("send an API token: Authorization: Bearer chk_… (make one at /settings/api-tokens)",
+                                     headers=CHALLENGE)
+    found = await api_tokens.authenticate(db, presented.strip())
+    if found is None:
+        raise NotAuthorizedException("this API token is unknown, revoked or expired", headers=CHALLENGE)
+    await db.commit()  # last_used_at; and no transaction stays open into a provider call
+    if request.method not in SAFE and not found.token.can_write:
+        raise PermissionDeniedException("this API token is read-only: make one that may also change deployments")
+    request.scope[TOKEN_KEY] = found.token.id
+    # What the handler records in the audit log says it came through this token.
+    current_origin.set(replace(current_origin.get() or Origin(), via=f"api token {found.token.prefix}"))
+    return found.user

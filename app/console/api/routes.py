@@ -1,0 +1,72 @@
+"""``/api/v1/console``: list, launch, start, stop, reboot and delete deployments, list keys.
+
+The same services as the console pages, so plans, quotas, ownership (another user's id is a 404)
+and the audit log apply exactly as they do there.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console import launch_form, overview
+from app.console.api.auth import provide_api_user
+from app.console.api.schemas import DeploymentOut, KeyOut, LaunchIn, Operation
+from app.console.bindings import list_bindings
+from app.console.instances import launch, perform
+from app.console.pages.common import keyring, provider_http
+from app.db.models import User
+from app.services.inputs import DB_ID_MAX
+
+ID = Parameter(ge=1, le=DB_ID_MAX)
+
+
+class ConsoleApiController(Controller):
+    path = "/api/v1/console"
+    dependencies = {"api_user": Provide(provide_api_user)}
+    tags = ["console"]
+    security = [{"apiToken": []}]
+
+    @get("/deployments", summary="Your deployments (not the deleted or failed ones)")
+    async def deployments(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User]) -> list[DeploymentOut]:
+        return [DeploymentOut.of(v) for v in await overview.list_deployments(db, api_user.id)]
+
+    @get("/deployments/{instance_id:int}", summary="One deployment")
+    async def deployment(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                         instance_id: int = ID) -> DeploymentOut:
+        view, _history = await overview.deployment_detail(db, api_user.id, instance_id)
+        return DeploymentOut.of(view)
+
+    @post("/deployments", summary="Launch an offer on one of your keys", status_code=201)
+    async def launch(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                     data: LaunchIn) -> DeploymentOut:
+        offer = await launch_form.get_launchable_offer(db, data.offer_id)
+        spec = await launch_form.spec_from_form(db, api_user.id, offer, {
+            "binding_id": str(data.key_id), "name": data.name, "image": data.image,
+            "disk_gb": "" if data.disk_gb is None else str(data.disk_gb), "ssh_public_key": data.ssh_public_key})
+        await db.commit()  # nothing stays open while the provider is called
+        async with provider_http(request) as http:
+            row = await launch(request.app.state.sessions, keyring(request), http, api_user.id, spec)
+        return await self._fresh(request, api_user, row.id)
+
+    @post("/deployments/{instance_id:int}/{operation:str}", summary="start, stop, reboot or delete", status_code=200)
+    async def act(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                  operation: Operation, instance_id: int = ID) -> DeploymentOut:
+        await overview.deployment_detail(db, api_user.id, instance_id)  # 404 first for another user's id
+        await db.commit()
+        async with provider_http(request) as http:
+            await perform(request.app.state.sessions, keyring(request), http, api_user.id, instance_id, operation)
+        return await self._fresh(request, api_user, instance_id)
+
+    @get("/keys", summary="Your provider keys (masked)")
+    async def keys(self, request: Request, db: NamedDependency[AsyncSession],
+                   api_user: NamedDependency[User]) -> list[KeyOut]:
+        return [KeyOut.of(v) for v in await list_bindings(db, api_user.id, keyring(request))]
+
+    async def _fresh(self, request: Request, user: User, instance_id: int) -> DeploymentOut:
+        async with request.app.state.sessions() as session:
+            view, _history = await overview.deployment_detail(session, user.id, instance_id)
+        return DeploymentOut.of(view)
+
