@@ -37,7 +37,8 @@ from providers.gpus import resolve_gpu
 log = logging.getLogger(__name__)
 LAUNCH_GRACE = timedelta(minutes=10)
 """A launch with no provider instance after this long never reached the provider."""
-SYNC_LEASE_TTL = timedelta(minutes=5)
+SYNC_LEASE_TTL = timedelta(seconds=30)
+"""Renewed while the sync runs: a worker killed mid-sync holds its binding back this long at most."""
 
 
 @dataclass
@@ -61,13 +62,11 @@ async def sync_binding(
     # A holder per call, not per process: the scheduler, "Sync now" and the console's poll may
     # run in one process, and two syncs at once would record a discovered instance twice.
     holder = f"{leases.WORKER_ID}:{uuid.uuid4().hex[:8]}"
-    if not await leases.acquire(sessions, lease, SYNC_LEASE_TTL, holder=holder):
-        report.error = "another worker is syncing this binding"
-        return report
-    try:
+    async with leases.held(sessions, lease, SYNC_LEASE_TTL, holder=holder) as mine:
+        if not mine:
+            report.error = "another worker is syncing this binding"
+            return report
         await _sync_locked(sessions, keyring, http, binding_id, now or utcnow(), report)
-    finally:
-        await leases.release(sessions, lease, holder=holder)
     return report
 
 
