@@ -5,7 +5,9 @@ one short transaction:
 - update the state of every known instance, storing an event per change and announcing it
   (``app.console.signals``: old and new state, and the failure when the provider reports one);
 - adopt a provider instance that carries the client token of one of our unfinished launches
-  (the worker died after the provider accepted the launch and before we recorded it);
+  (the worker died after the provider accepted the launch and before we recorded it); where the
+  provider's list does not carry tokens, an instance whose name is that of exactly one unfinished
+  launch is that launch, and a launch not found is "unknown, still checking", never failed;
 - record instances the provider runs that ComputeHub did not create, as ``discovered``;
 - mark instances the provider no longer knows as terminated.
 A lease per binding keeps several workers from syncing the same binding at once.
@@ -36,7 +38,11 @@ from providers.gpus import resolve_gpu
 
 log = logging.getLogger(__name__)
 LAUNCH_GRACE = timedelta(minutes=10)
-"""A launch with no provider instance after this long never reached the provider."""
+"""A launch with no provider instance after this long never reached the provider (where the
+provider's list shows every instance's launch token; see ``Provider.LISTS_LAUNCH_TOKENS``)."""
+NEVER_REACHED = "the launch never reached the provider"
+OUTCOME_UNKNOWN = ("the provider does not say which instance a launch created, and none with this name "
+                   "is listed: unknown, still checking")
 SYNC_LEASE_TTL = timedelta(seconds=30)
 """Renewed while the sync runs: a worker killed mid-sync holds its binding back this long at most."""
 
@@ -106,11 +112,13 @@ async def _sync_locked(sessions, keyring, http, binding_id, now, report: SyncRep
         log.warning("sync of binding %s failed: %s", binding_id, exc)
         return
     async with sessions() as session, session.begin():
-        await _apply(session, binding_id, remote, missing_checked, now, report)
+        await _apply(session, binding_id, remote, missing_checked, now, report,
+                     lists_tokens=type(provider).LISTS_LAUNCH_TOKENS)
 
 
 async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, ProviderInstance],
-                 missing_checked: dict[str, ProviderInstance | None], now: datetime, report: SyncReport) -> None:
+                 missing_checked: dict[str, ProviderInstance | None], now: datetime, report: SyncReport, *,
+                 lists_tokens: bool = True) -> None:
     binding = await session.get(ProviderBinding, binding_id)
     if binding is None:  # removed while we asked the provider
         return
@@ -119,8 +127,9 @@ async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, Provi
     pending = {r.client_token: r for r in rows if r.provider_instance_id is None and r.status == LAUNCHING}
     for instance_id, remote_instance in {**remote, **{k: v for k, v in missing_checked.items() if v}}.items():
         row = by_provider_id.get(instance_id)
-        if row is None and remote_instance.client_token in pending:
-            row = pending.pop(remote_instance.client_token)
+        token = remote_instance.client_token or (None if lists_tokens else _token_by_name(pending, remote_instance))
+        if row is None and token in pending:
+            row = pending.pop(token)
             row.provider_instance_id = instance_id
             row.origin = "adopted"
             record_event(session, row, row.status, message="launch completed by the reconciler", at=now)
@@ -148,12 +157,28 @@ async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, Provi
                                message="the provider no longer knows this instance", at=now)
             report.gone += 1
     for row in pending.values():
-        if now - row.created_at > LAUNCH_GRACE:
-            row.last_error = "the launch never reached the provider"
-            row.terminated_at = now
-            await change_state(session, row, InstanceStatus.FAILED.value, source=signals.SYNC, message=row.last_error,
-                               at=now, failure=signals.LAUNCH_FAILED, error=row.last_error)
-            report.failed_launches += 1
+        if now - row.created_at <= LAUNCH_GRACE:
+            continue
+        if not lists_tokens:
+            # Its instance may be listed under a name we cannot tie to it: failing it would be a guess.
+            if row.last_error != OUTCOME_UNKNOWN:
+                row.last_error = OUTCOME_UNKNOWN
+                record_event(session, row, row.status, message=OUTCOME_UNKNOWN, at=now)
+            continue
+        row.last_error = NEVER_REACHED
+        row.terminated_at = now
+        await change_state(session, row, InstanceStatus.FAILED.value, source=signals.SYNC, message=row.last_error,
+                           at=now, failure=signals.LAUNCH_FAILED, error=row.last_error)
+        report.failed_launches += 1
+
+
+def _token_by_name(pending: dict[str, Instance], remote: ProviderInstance) -> str | None:
+    """The launch a token-less instance is, when exactly one pending launch has its name (and type)."""
+    name = (remote.name or "").strip().lower()
+    matches = [token for token, row in pending.items()
+               if row.name.strip().lower() == name
+               and (not remote.instance_type or not row.instance_type or remote.instance_type == row.instance_type)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _discovered(binding: ProviderBinding, remote: ProviderInstance, now: datetime) -> Instance:

@@ -29,6 +29,8 @@ class RunPodSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     REQUIRES_KEY = False  # the GraphQL `gpuTypes` prices are public; pods need the user's key
     KIND = "provider"
 
+    LISTS_LAUNCH_TOKENS = True  # every listed instance carries its launch token (pod env)
+
     # v2 `PodStatus`, as documented in the spec.
     STATUS_MAP: Mapping[str, InstanceStatus] = {
         "PROVISIONING": InstanceStatus.PROVISIONING,

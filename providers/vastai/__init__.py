@@ -29,6 +29,8 @@ class VastSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     REQUIRES_KEY = False  # offer search answers without a key today; instances need the user's key
     KIND = "provider"
 
+    LISTS_LAUNCH_TOKENS = True  # every listed instance carries its launch token (the label suffix)
+
     # `actual_status` as the CLI reference documents it ("" = null), plus the start/stop
     # transitions read with `intended_status` (see instances.raw_status).
     STATUS_MAP: Mapping[str, InstanceStatus] = {
