@@ -122,7 +122,12 @@ async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, Provi
     binding = await session.get(ProviderBinding, binding_id)
     if binding is None:  # removed while we asked the provider
         return
-    rows = list((await session.execute(select(Instance).where(Instance.binding_id == binding_id))).scalars())
+    # Locked until this transaction ends: a launch recording its answer, or an action recording
+    # its request, waits for this sync and then sees what it wrote (and the other way round).
+    rows = list((await session.execute(select(Instance).where(Instance.binding_id == binding_id)
+                                       .order_by(Instance.id).with_for_update())).scalars())
+    # What the provider said predates any row written after this sync began: the newer write stays.
+    newer = {r.id for r in rows if r.updated_at and r.updated_at > now}
     by_provider_id = {r.provider_instance_id: r for r in rows if r.provider_instance_id}
     pending = {r.client_token: r for r in rows if r.provider_instance_id is None and r.status == LAUNCHING}
     for instance_id, remote_instance in {**remote, **{k: v for k, v in missing_checked.items() if v}}.items():
@@ -146,13 +151,15 @@ async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, Provi
             continue
         if row.lock_token and row.lock_expires_at and row.lock_expires_at > now:
             continue  # an action is in flight on this row: its own write wins
+        if row.id in newer:
+            continue
         if row.status in FINAL_STATES:
             continue
         if await apply_provider_state(session, row, remote_instance, now, source=signals.SYNC):
             report.updated += 1
     for instance_id, found in missing_checked.items():
         row = by_provider_id.get(instance_id)
-        if found is None and row is not None and row.status not in FINAL_STATES:
+        if found is None and row is not None and row.status not in FINAL_STATES and row.id not in newer:
             await change_state(session, row, InstanceStatus.TERMINATED.value, source=signals.SYNC,
                                message="the provider no longer knows this instance", at=now)
             report.gone += 1
