@@ -48,6 +48,13 @@ STEP_TIMEOUT = 90.0
 """A state the client waits for must come within this (a sync every 0.5 s from the page's poll)."""
 
 
+def page_error(html: str) -> str:
+    import re
+
+    found = re.search(r'class="[^"]*alert-error[^"]*"[^>]*>(.*?)</', html, re.S)
+    return found.group(1).strip() if found else html[:300]
+
+
 class Chaos:
     """Kills a random worker every few seconds and starts it again shortly after."""
 
@@ -124,7 +131,7 @@ class Clients:
             if response.status_code in (302, 303):
                 return
             # A sync holding the row's claim at this moment: try again, as a person would.
-            assert "another action on this instance" in response.text, response.text[:500]
+            assert "another action on this instance" in response.text, page_error(response.text)
             assert time.monotonic() < deadline
             time.sleep(0.3)
 
@@ -135,7 +142,7 @@ class Clients:
         itype = rng.choice(INSTANCE_TYPES)
         response = browser.post("/console/launch", {"offer": offers[itype], "binding_id": account.binding_id,
                                                     "name": f"chaos-{number}"})
-        assert response.status_code in (302, 303), response.text[:500]
+        assert response.status_code in (302, 303), page_error(response.text)
         instance_id = int(response.headers["location"].split("/console/instances/")[1].split("?")[0])
         self.wait_for(browser, instance_id, "running")
         browser = self.browser(account, rng.choice(self.bases))
