@@ -465,4 +465,5 @@ def _store_for(settings) -> SandboxStore:
 
     url = settings.database.url.replace("sqlite+aiosqlite", "sqlite").replace("postgresql+asyncpg",
                                                                               "postgresql+psycopg")
-    return DatabaseStore(create_engine(url, pool_pre_ping=True))
+    size = settings.database.pool_size
+    return DatabaseStore(create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size))
