@@ -99,23 +99,25 @@ class Stack:
     database_url: str
     var_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    worker_env: dict[str, str] = field(default_factory=dict)
+    """On top of ``extra_env``, for worker processes only."""
     webs: dict[int, subprocess.Popen] = field(default_factory=dict)
     workers: dict[str, subprocess.Popen] = field(default_factory=dict)
     logs: list[Path] = field(default_factory=list)
 
-    def env(self) -> dict[str, str]:
+    def env(self, **more: str) -> dict[str, str]:
         return {**os.environ, "COMPUTEHUB_DATABASE_URL": self.database_url, "COMPUTEHUB_VAR_DIR": str(self.var_dir),
                 "COMPUTEHUB_MASTER_KEYS": MASTER_KEYS, "COMPUTEHUB_SANDBOX_STORE": "database",
                 "COMPUTEHUB_DEMO_ACCOUNT": "false", "COMPUTEHUB_POLLING": "false",
                 "COMPUTEHUB_LOAD_SNAPSHOT": "false", "COMPUTEHUB_SESSION_STORE": "database",
-                "COMPUTEHUB_EMBEDDED_WORKER": "false", "PYTHONUNBUFFERED": "1", **self.extra_env}
+                "COMPUTEHUB_EMBEDDED_WORKER": "false", "PYTHONUNBUFFERED": "1", **self.extra_env, **more}
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+    def _spawn(self, args: list[str], log_name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         log = self.var_dir / f"{log_name}.log"
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.logs.append(log)
         with log.open("ab") as out:
-            return subprocess.Popen([sys.executable, "-m", "app.cli.main", *args], cwd=ROOT, env=self.env(),
+            return subprocess.Popen([sys.executable, "-m", "app.cli.main", *args], cwd=ROOT, env=env or self.env(),
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_web(self, port: int | None = None) -> str:
@@ -136,7 +138,8 @@ class Stack:
         raise AssertionError(f"web {port} did not get ready: {self.tail(f'web-{port}')}")
 
     def start_worker(self, name: str, concurrency: int = 4) -> subprocess.Popen:
-        process = self._spawn(["worker", "--concurrency", str(concurrency)], f"worker-{name}")
+        process = self._spawn(["worker", "--concurrency", str(concurrency)], f"worker-{name}",
+                              self.env(**self.worker_env))
         self.workers[name] = process
         return process
 
@@ -149,6 +152,18 @@ class Stack:
     def tail(self, log_name: str, lines: int = 40) -> str:
         path = self.var_dir / f"{log_name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def errors(self) -> str:
+        """Each distinct exception line the processes logged, with how often: for a failure's message."""
+        import collections
+
+        found = collections.Counter()
+        for path in set(self.logs):
+            if path.exists():
+                for line in path.read_text(errors="replace").splitlines():
+                    if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout|Violation)\w*: ", line):
+                        found[line[:300]] += 1
+        return "\n".join(f"{n} x {line}" for line, n in found.most_common(10))
 
     def stop(self) -> None:
         for process in [*self.webs.values(), *self.workers.values()]:
