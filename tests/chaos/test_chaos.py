@@ -240,7 +240,9 @@ async def assert_every_notification_sent_once(sessions, smtp, instance_ids) -> N
     assert Counter(m.status for m in messages).keys() <= {"sent", "merged"}, Counter(m.status for m in messages)
     sent = {outbox_message_id(m): m for m in messages if m.status == "sent"}
     received = Counter(m["Message-ID"] for m in smtp.inbox.messages)
-    assert set(received) == set(sent)  # each sent message arrived; nothing arrived that was not sent
+    missing = [(m.id, m.attempts, m.sent_at, m.last_error, m.subject) for key, m in sent.items() if key not in received]
+    assert not missing, f"recorded as sent, never arrived: {missing[:5]}; arrived: {sorted(received)[:5]}"
+    assert set(received) <= set(sent)  # nothing arrived that was not sent
     # Each state change is in exactly one delivered message (a burst carries several).
     delivered = Counter()
     for message in sent.values():
