@@ -62,6 +62,9 @@ class DatabaseSettings:
     url: str = field(default_factory=lambda: _env("DATABASE_URL") or default_database_url())
     """SQLAlchemy async URL. SQLite (aiosqlite) by default, PostgreSQL (psycopg) in production."""
     echo: bool = field(default_factory=lambda: _env_bool("DATABASE_ECHO", False))
+    pool_size: int = field(default_factory=lambda: _env_int("DATABASE_POOL_SIZE", 10))
+    """PostgreSQL connections each pool of a process keeps (the app's, the sandbox store's, the
+    job queue's); up to as many again under load. Processes x pools x 2 must fit max_connections."""
 
 
 @dataclass(frozen=True)

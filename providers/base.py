@@ -274,6 +274,10 @@ class Provider(PriceSource):
     """Why an operation is missing at this provider (overrides DEFAULT_UNSUPPORTED_REASONS)."""
     SSH_USER: ClassVar[str] = "root"
     """The login of the provider's default images, used when an instance reports none."""
+    LISTS_LAUNCH_TOKENS: ClassVar[bool] = False
+    """Whether ``list_instances`` reads back every instance's ``client_token`` (a tag, label or env
+    the adapter launched it with). Only then does a launch missing from the list prove it never
+    reached the provider; otherwise the reconciler keeps it as an honest "unknown, still checking"."""
 
     @abstractmethod
     async def list_instances(self) -> list[Instance]: ...

@@ -22,6 +22,12 @@ from app.db.base import Base
 from app.db.engine import make_engine, session_factory
 from app.db.migrate import upgrade
 
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "chaos: real app processes SIGKILLed at random moments (tests/chaos; "
+                                       "select with -m chaos)")
+
+
 PG_URL = os.environ.get("COMPUTEHUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -220,7 +220,8 @@ async def launch(
         await after_provider_accepted(remote)
     # 3. the result
     async with sessions() as session, session.begin():
-        row = await session.get(Instance, row.id)
+        # Locked, so a sync adopting it at this moment either finished first or waits for us.
+        row = await session.get(Instance, row.id, with_for_update=True)
         if row.provider_instance_id is None:  # the reconciler may have adopted it meanwhile
             row.provider_instance_id = remote.instance_id
             await apply_provider_state(session, row, remote, utcnow(), source=signals.CONSOLE)

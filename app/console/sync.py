@@ -5,7 +5,9 @@ one short transaction:
 - update the state of every known instance, storing an event per change and announcing it
   (``app.console.signals``: old and new state, and the failure when the provider reports one);
 - adopt a provider instance that carries the client token of one of our unfinished launches
-  (the worker died after the provider accepted the launch and before we recorded it);
+  (the worker died after the provider accepted the launch and before we recorded it); where the
+  provider's list does not carry tokens, an instance whose name is that of exactly one unfinished
+  launch is that launch, and a launch not found is "unknown, still checking", never failed;
 - record instances the provider runs that ComputeHub did not create, as ``discovered``;
 - mark instances the provider no longer knows as terminated.
 A lease per binding keeps several workers from syncing the same binding at once.
@@ -36,8 +38,13 @@ from providers.gpus import resolve_gpu
 
 log = logging.getLogger(__name__)
 LAUNCH_GRACE = timedelta(minutes=10)
-"""A launch with no provider instance after this long never reached the provider."""
-SYNC_LEASE_TTL = timedelta(minutes=5)
+"""A launch with no provider instance after this long never reached the provider (where the
+provider's list shows every instance's launch token; see ``Provider.LISTS_LAUNCH_TOKENS``)."""
+NEVER_REACHED = "the launch never reached the provider"
+OUTCOME_UNKNOWN = ("the provider does not say which instance a launch created, and none with this name "
+                   "is listed: unknown, still checking")
+SYNC_LEASE_TTL = timedelta(seconds=30)
+"""Renewed while the sync runs: a worker killed mid-sync holds its binding back this long at most."""
 
 
 @dataclass
@@ -61,13 +68,11 @@ async def sync_binding(
     # A holder per call, not per process: the scheduler, "Sync now" and the console's poll may
     # run in one process, and two syncs at once would record a discovered instance twice.
     holder = f"{leases.WORKER_ID}:{uuid.uuid4().hex[:8]}"
-    if not await leases.acquire(sessions, lease, SYNC_LEASE_TTL, holder=holder):
-        report.error = "another worker is syncing this binding"
-        return report
-    try:
+    async with leases.held(sessions, lease, SYNC_LEASE_TTL, holder=holder) as mine:
+        if not mine:
+            report.error = "another worker is syncing this binding"
+            return report
         await _sync_locked(sessions, keyring, http, binding_id, now or utcnow(), report)
-    finally:
-        await leases.release(sessions, lease, holder=holder)
     return report
 
 
@@ -107,21 +112,29 @@ async def _sync_locked(sessions, keyring, http, binding_id, now, report: SyncRep
         log.warning("sync of binding %s failed: %s", binding_id, exc)
         return
     async with sessions() as session, session.begin():
-        await _apply(session, binding_id, remote, missing_checked, now, report)
+        await _apply(session, binding_id, remote, missing_checked, now, report,
+                     lists_tokens=type(provider).LISTS_LAUNCH_TOKENS)
 
 
 async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, ProviderInstance],
-                 missing_checked: dict[str, ProviderInstance | None], now: datetime, report: SyncReport) -> None:
+                 missing_checked: dict[str, ProviderInstance | None], now: datetime, report: SyncReport, *,
+                 lists_tokens: bool = True) -> None:
     binding = await session.get(ProviderBinding, binding_id)
     if binding is None:  # removed while we asked the provider
         return
-    rows = list((await session.execute(select(Instance).where(Instance.binding_id == binding_id))).scalars())
+    # Locked until this transaction ends: a launch recording its answer, or an action recording
+    # its request, waits for this sync and then sees what it wrote (and the other way round).
+    rows = list((await session.execute(select(Instance).where(Instance.binding_id == binding_id)
+                                       .order_by(Instance.id).with_for_update())).scalars())
+    # What the provider said predates any row written after this sync began: the newer write stays.
+    newer = {r.id for r in rows if r.updated_at and r.updated_at > now}
     by_provider_id = {r.provider_instance_id: r for r in rows if r.provider_instance_id}
     pending = {r.client_token: r for r in rows if r.provider_instance_id is None and r.status == LAUNCHING}
     for instance_id, remote_instance in {**remote, **{k: v for k, v in missing_checked.items() if v}}.items():
         row = by_provider_id.get(instance_id)
-        if row is None and remote_instance.client_token in pending:
-            row = pending.pop(remote_instance.client_token)
+        token = remote_instance.client_token or (None if lists_tokens else _token_by_name(pending, remote_instance))
+        if row is None and token in pending:
+            row = pending.pop(token)
             row.provider_instance_id = instance_id
             row.origin = "adopted"
             record_event(session, row, row.status, message="launch completed by the reconciler", at=now)
@@ -138,23 +151,41 @@ async def _apply(session: AsyncSession, binding_id: int, remote: dict[str, Provi
             continue
         if row.lock_token and row.lock_expires_at and row.lock_expires_at > now:
             continue  # an action is in flight on this row: its own write wins
+        if row.id in newer:
+            continue
         if row.status in FINAL_STATES:
             continue
         if await apply_provider_state(session, row, remote_instance, now, source=signals.SYNC):
             report.updated += 1
     for instance_id, found in missing_checked.items():
         row = by_provider_id.get(instance_id)
-        if found is None and row is not None and row.status not in FINAL_STATES:
+        if found is None and row is not None and row.status not in FINAL_STATES and row.id not in newer:
             await change_state(session, row, InstanceStatus.TERMINATED.value, source=signals.SYNC,
                                message="the provider no longer knows this instance", at=now)
             report.gone += 1
     for row in pending.values():
-        if now - row.created_at > LAUNCH_GRACE:
-            row.last_error = "the launch never reached the provider"
-            row.terminated_at = now
-            await change_state(session, row, InstanceStatus.FAILED.value, source=signals.SYNC, message=row.last_error,
-                               at=now, failure=signals.LAUNCH_FAILED, error=row.last_error)
-            report.failed_launches += 1
+        if now - row.created_at <= LAUNCH_GRACE:
+            continue
+        if not lists_tokens:
+            # Its instance may be listed under a name we cannot tie to it: failing it would be a guess.
+            if row.last_error != OUTCOME_UNKNOWN:
+                row.last_error = OUTCOME_UNKNOWN
+                record_event(session, row, row.status, message=OUTCOME_UNKNOWN, at=now)
+            continue
+        row.last_error = NEVER_REACHED
+        row.terminated_at = now
+        await change_state(session, row, InstanceStatus.FAILED.value, source=signals.SYNC, message=row.last_error,
+                           at=now, failure=signals.LAUNCH_FAILED, error=row.last_error)
+        report.failed_launches += 1
+
+
+def _token_by_name(pending: dict[str, Instance], remote: ProviderInstance) -> str | None:
+    """The launch a token-less instance is, when exactly one pending launch has its name (and type)."""
+    name = (remote.name or "").strip().lower()
+    matches = [token for token, row in pending.items()
+               if row.name.strip().lower() == name
+               and (not remote.instance_type or not row.instance_type or remote.instance_type == row.instance_type)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _discovered(binding: ProviderBinding, remote: ProviderInstance, now: datetime) -> Instance:

@@ -32,6 +32,8 @@ FINAL_STATES = frozenset({"terminated", "failed"})
 LATE_EVENT_MARGIN = timedelta(minutes=30)
 """How far back an event may still arrive: a sync stamps events with the time it started, before
 its provider calls, and commits them afterwards. Periods this recent are recomputed on every run."""
+ACCRUAL_LEASE_TTL = timedelta(seconds=60)
+"""Renewed while accrual runs: a worker killed mid-run holds the next run back this long at most."""
 _MICROS_PER_HOUR = Decimal(3_600_000_000)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -118,10 +120,10 @@ async def accrue_costs(sessions: async_sessionmaker[AsyncSession], now: datetime
                        batch_size: int = 200) -> int:
     """The scheduler job. One worker at a time (lease); each instance in its own short transaction."""
     now = now or utcnow()
-    if not await leases.acquire(sessions, "costs:accrue", timedelta(minutes=10), now=now):
-        return 0
     written = 0
-    try:
+    async with leases.held(sessions, "costs:accrue", ACCRUAL_LEASE_TTL) as mine:
+        if not mine:
+            return 0
         async with sessions() as session:
             ids = list((await session.execute(
                 select(Instance.id).where(or_(
@@ -134,6 +136,4 @@ async def accrue_costs(sessions: async_sessionmaker[AsyncSession], now: datetime
                 for instance in (await session.execute(
                         select(Instance).where(Instance.id.in_(ids[start:start + batch_size])))).scalars():
                     written += await accrue_instance(session, instance, now)
-    finally:
-        await leases.release(sessions, "costs:accrue")
     return written

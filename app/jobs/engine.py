@@ -60,11 +60,11 @@ def is_postgres(database_url: str) -> bool:
     return database_url.startswith(("postgresql", "postgres"))
 
 
-def connector_for(database_url: str) -> procrastinate.BaseConnector:
+def connector_for(database_url: str, pool_size: int = 10) -> procrastinate.BaseConnector:
     """PostgreSQL (the queue lives in the app's own database) or the in-memory queue for SQLite."""
     if is_postgres(database_url):
         conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
-        return procrastinate.PsycopgConnector(conninfo=conninfo, min_size=1, max_size=10)
+        return procrastinate.PsycopgConnector(conninfo=conninfo, min_size=1, max_size=max(pool_size, 2))
     return testing.InMemoryConnector()
 
 

@@ -3,6 +3,10 @@
 A worker sends a heartbeat every ``HEARTBEAT_SECONDS``; one silent for ``STALLED_AFTER_SECONDS`` is
 dead (SIGKILL, a lost machine) and its running jobs go back to the queue. Every task is a unit
 of work that is safe to run twice, so a retried job finishes what the dead one started.
+
+A dead job whose unit is already waiting again (the fan-out queued the next run while it ran)
+cannot go back to the queue (one waiting job per unit): it is closed as failed instead, which
+frees its lock, and the waiting job does the work.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import logging
 
 import procrastinate
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
 
 log = logging.getLogger(__name__)
 blueprint = procrastinate.Blueprint()
@@ -23,8 +29,14 @@ async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int |
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS)
     for job in stalled:
-        log.warning("job %s (%s) lost its worker; queueing it again", job.id, job.task_name)
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+            log.warning("job %s (%s) lost its worker; queued again", job.id, job.task_name)
+        except UniqueViolation:
+            # Left 'doing', its lock would hold the waiting job of the same unit back for ever.
+            await manager.finish_job(job, Status.FAILED, delete_job=False)
+            log.warning("job %s (%s) lost its worker; its unit is already queued again, so it is closed",
+                        job.id, job.task_name)
     await manager.prune_stalled_workers(seconds_since_heartbeat=STALLED_AFTER_SECONDS)
     return len(stalled)
 

@@ -24,9 +24,9 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def use_database(database_url: str) -> None:
+def use_database(database_url: str, pool_size: int = 10) -> None:
     """Point the process's job app at this database's queue (call once, before opening it)."""
-    connector = connector_for(database_url)
+    connector = connector_for(database_url, pool_size)
     job_app.connector = connector
     job_app.job_manager.connector = connector
 
@@ -59,7 +59,7 @@ async def run_worker(settings: Settings, sessions: async_sessionmaker[AsyncSessi
     from app.console.signals import disconnect
     from app.notifications.deployments import install as notify_state_changes
 
-    use_database(settings.database.url)
+    use_database(settings.database.url, settings.database.pool_size)
     resources = JobResources(settings, sessions)
     # What the sync job and auto-repair see queues notifications (the same subscriber as the web
     # app's, by name, so an embedded worker does not notify twice).

@@ -23,13 +23,16 @@ class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
-def build_message(sender: str, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+def build_message(sender: str, to: str, subject: str, text: str, html: str | None = None, *,
+                  message_id: str | None = None) -> EmailMessage:
+    """``message_id``: a stable id (the outbox's), so a message sent again after a crash between the
+    send and its record is the same message to the receiving mail system, which keeps one copy."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(timezone.utc))
-    message["Message-ID"] = make_msgid(domain="computehub.local")
+    message["Message-ID"] = message_id or make_msgid(domain="computehub.local")
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")

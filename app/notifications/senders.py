@@ -14,6 +14,12 @@ from app.notifications.mail import Mailer, build_message, mailer_from_settings
 from app.settings import Settings
 
 
+def outbox_message_id(message: OutboxMessage) -> str:
+    """The Message-ID of an outbox message: the same on every attempt to send it (its creation time
+    keeps two installations' message #5 apart)."""
+    return f"<outbox-{message.id}.{int(message.created_at.timestamp() * 1_000_000)}@computehub.local>"
+
+
 class EmailSender:
     def __init__(self, mailer: Mailer, sender_address: str) -> None:
         self.mailer = mailer
@@ -21,7 +27,7 @@ class EmailSender:
 
     async def send(self, message: OutboxMessage) -> None:
         email = build_message(self.sender_address, message.destination, message.subject or "ComputeHub",
-                              message.body_text, message.body_html)
+                              message.body_text, message.body_html, message_id=outbox_message_id(message))
         try:
             await self.mailer.send(email)
         except (aiosmtplib.SMTPException, OSError) as exc:

@@ -34,6 +34,8 @@ class HyperstackSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     KIND = "provider"
     SSH_USER = "ubuntu"  # its Ubuntu images log in as `ubuntu` (the API reports only the floating ip)
 
+    LISTS_LAUNCH_TOKENS = True  # every listed instance carries its launch token (VM label computehub-ct-<token>)
+
     # `status` as documented in "States and Statuses of Virtual Machines" (infrahub docs).
     STATUS_MAP: Mapping[str, InstanceStatus] = {
         "CREATING": InstanceStatus.PROVISIONING,

@@ -32,6 +32,8 @@ class LambdaSource(SupportsReboot, Provider):
     KIND = "provider"
     SSH_USER = "ubuntu"  # Lambda Stack images: `ssh ubuntu@<ip>` (the API reports only the ip)
 
+    LISTS_LAUNCH_TOKENS = True  # every listed instance carries its launch token (a tag)
+
     STATUS_MAP: Mapping[str, InstanceStatus] = {
         "booting": InstanceStatus.PROVISIONING,
         "active": InstanceStatus.RUNNING,

@@ -32,6 +32,8 @@ class RunPodSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     PRICE_INCLUDES = ("RunPod's per-GPU rate from its GPU types list: the pod's vCPU and RAM are not stated with it, and container and volume disk are billed apart.")
     KIND = "provider"
 
+    LISTS_LAUNCH_TOKENS = True  # every listed instance carries its launch token (pod env)
+
     # v2 `PodStatus`, as documented in the spec.
     STATUS_MAP: Mapping[str, InstanceStatus] = {
         "PROVISIONING": InstanceStatus.PROVISIONING,

@@ -54,6 +54,8 @@ class SandboxProvider(SupportsStart, SupportsStop, SupportsReboot, SupportsHealt
     KIND = "provider"
     POLL_INTERVAL_SECONDS = 3600  # its prices never change
 
+    LISTS_LAUNCH_TOKENS = True  # every listed instance carries its launch token (tags.client_token)
+
     STATUS_MAP: Mapping[str, InstanceStatus] = {
         raw.PROVISIONING: InstanceStatus.PROVISIONING,
         raw.RUNNING: InstanceStatus.RUNNING,

@@ -102,6 +102,9 @@ class Faults:
     retry_after_seconds: int = 30
     latency_seconds: float = 0.0
     """Every API call answers this much later (real time, not the sandbox clock)."""
+    latency_after_create_seconds: float = 0.0
+    """A launch answers this much later *after* the instance was created and stored (real time): the
+    window in which a client that dies, or gives up, never learns of an instance that exists."""
     no_capacity_types: frozenset[str] = frozenset()
     """Launching these instance types answers 409 ``no_capacity``."""
     quota: int | None = None
@@ -119,8 +122,8 @@ class Faults:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} cannot be negative")
-        if self.latency_seconds < 0 or self.retry_after_seconds < 0:
-            raise ValueError("latency_seconds and retry_after_seconds cannot be negative")
+        if self.latency_seconds < 0 or self.retry_after_seconds < 0 or self.latency_after_create_seconds < 0:
+            raise ValueError("latency_seconds, latency_after_create_seconds and retry_after_seconds cannot be negative")
 
     @classmethod
     def from_json(cls, body: Any) -> Faults:
@@ -143,7 +146,7 @@ class Faults:
 _JSON_TYPES = {
     "fail_boot": "boolean", "crash_after_seconds": "number or null", "api_error_rate": "number",
     "seed": "integer", "rate_limited": "boolean", "retry_after_seconds": "integer",
-    "latency_seconds": "number", "no_capacity_types": "list of strings", "quota": "integer or null",
+    "latency_seconds": "number", "latency_after_create_seconds": "number", "no_capacity_types": "list of strings", "quota": "integer or null",
     "health_failing": "boolean", "preempt_spot_after_seconds": "number or null",
 }
 
@@ -462,4 +465,5 @@ def _store_for(settings) -> SandboxStore:
 
     url = settings.database.url.replace("sqlite+aiosqlite", "sqlite").replace("postgresql+asyncpg",
                                                                               "postgresql+psycopg")
-    return DatabaseStore(create_engine(url, pool_pre_ping=True))
+    size = settings.database.pool_size
+    return DatabaseStore(create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size))

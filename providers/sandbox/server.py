@@ -109,6 +109,10 @@ async def instance_health(request: Request, instance_id: FromPath[str]) -> dict:
 async def create_instance(request: Request) -> Response:
     key = await _authorized_call(request)
     instance, created = await _run(_cloud(request).create_instance, key, await _json_body(request))
+    # Stored and committed already: a client that dies while this sleeps never hears of it.
+    after = (await _run(_cloud(request).faults, key)).latency_after_create_seconds
+    if after:
+        await asyncio.sleep(after)
     return Response(instance, status_code=201 if created else 200)
 
 

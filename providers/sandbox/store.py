@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from providers.sandbox import tables
 
@@ -245,11 +246,13 @@ class DatabaseStore:
             query = query.with_for_update()
         row = connection.execute(query).first()
         if row is None:
-            connection.execute(insert(tables.accounts).values(key_digest=digest, faults=json.dumps(None),
-                                                              rng_draws=0, created_at=now))
-            if not self._sqlite:  # a racing first call may have inserted it: lock whichever row won
-                row = connection.execute(query).first()
-            return AccountState(None, 0) if row is None else AccountState(json.loads(row.faults), row.rng_draws)
+            values = dict(key_digest=digest, faults=json.dumps(None), rng_draws=0, created_at=now)
+            if self._sqlite:  # BEGIN IMMEDIATE: no other writer can be racing us
+                connection.execute(insert(tables.accounts).values(**values))
+                return AccountState(None, 0)
+            # Another process's first call may insert it at the same moment: whichever row wins, lock it.
+            connection.execute(pg_insert(tables.accounts).values(**values).on_conflict_do_nothing())
+            row = connection.execute(query).one()
         return AccountState(json.loads(row.faults), row.rng_draws)
 
 

@@ -32,6 +32,8 @@ class VastSource(SupportsStart, SupportsStop, SupportsReboot, Provider):
     PRICE_INCLUDES = ("The whole host offer per hour (dph_total): the machine's GPUs, CPU and RAM share plus the default disk; bandwidth is billed per GB apart.")
     KIND = "provider"
 
+    LISTS_LAUNCH_TOKENS = True  # every listed instance carries its launch token (the label suffix)
+
     # `actual_status` as the CLI reference documents it ("" = null), plus the start/stop
     # transitions read with `intended_status` (see instances.raw_status).
     STATUS_MAP: Mapping[str, InstanceStatus] = {

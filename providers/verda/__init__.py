@@ -34,6 +34,8 @@ class VerdaSource(SupportsStart, SupportsStop, Provider):
     CREDENTIAL_FIELDS = ("client_id", "client_secret")  # an OAuth2 client, not one API key
     KIND = "provider"
 
+    LISTS_LAUNCH_TOKENS = True  # every listed instance carries its launch token (the description suffix)
+
     # The SDK's InstanceStatus constants, plus two values it documents for clusters and volumes.
     STATUS_MAP: Mapping[str, InstanceStatus] = {
         "ordered": InstanceStatus.PROVISIONING,  # accepted, not yet provisioning

@@ -177,3 +177,47 @@ async def test_another_users_sync_sees_only_its_own_instances(sessions, keyring,
     await launch(sessions, keyring, http, alice.user_id, spec(alice))
     await sync_binding(sessions, keyring, http, bob.binding_id)
     assert await rows(sessions, bob.user_id) == []
+
+
+@pytest.fixture
+def tokenless_lists(monkeypatch):
+    """The sandbox as a provider whose instance list does not carry our launch token."""
+    import dataclasses
+
+    from providers.sandbox import SandboxProvider
+
+    listed = SandboxProvider.list_instances
+
+    async def list_instances(self):
+        return [dataclasses.replace(i, client_token="") for i in await listed(self)]
+
+    monkeypatch.setattr(SandboxProvider, "list_instances", list_instances)
+    monkeypatch.setattr(SandboxProvider, "LISTS_LAUNCH_TOKENS", False)
+
+
+async def test_without_tokens_in_the_list_a_missing_launch_is_unknown_not_failed(
+        sessions, keyring, http, cloud, alice, tokenless_lists):
+    row = await slow_launch(sessions, keyring, cloud, alice)
+
+    report = await sync_binding(sessions, keyring, http, alice.binding_id,
+                                now=utcnow() + LAUNCH_GRACE + timedelta(minutes=1))
+
+    assert report.failed_launches == 0
+    [row] = await rows(sessions, alice.user_id)
+    assert (row.status, row.provider_instance_id) == ("launching", None)
+    assert row.last_error.endswith("unknown, still checking")
+    assert "the launch never reached the provider" not in [m for _, m in await events(sessions, row.id)]
+
+
+async def test_without_tokens_in_the_list_a_created_launch_is_adopted_by_its_name(
+        sessions, keyring, http, cloud, alice, tokenless_lists):
+    row = await slow_launch(sessions, keyring, cloud, alice)
+    created, _ = cloud.create_instance(alice.api_key, {"name": row.name, "instance_type": H100, "region": REGION,
+                                                       "client_token": row.client_token})
+
+    report = await sync_binding(sessions, keyring, http, alice.binding_id,
+                                now=utcnow() + LAUNCH_GRACE + timedelta(minutes=1))
+
+    assert (report.adopted, report.discovered, report.failed_launches) == (1, 0, 0)
+    [row] = await rows(sessions, alice.user_id)
+    assert (row.origin, row.provider_instance_id, row.status) == ("adopted", created["id"], "provisioning")

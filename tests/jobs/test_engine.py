@@ -117,6 +117,28 @@ async def test_a_dead_workers_job_runs_again(sessions, database_url):
     assert dead not in workers
 
 
+@postgresql_only
+async def test_a_dead_workers_job_whose_unit_is_queued_again_frees_its_lock(sessions, database_url):
+    """The fan-out queued binding 7's next sync while the dead worker's one was running: the dead
+    job cannot go back to the queue (one waiting job per unit); it is closed and the waiting one runs."""
+    with queue_for(database_url):
+        async with job_app.open_async():
+            manager = job_app.job_manager
+            await defer_unique(sync_one_binding, binding_unit(7), binding_id=7)
+            dead = await manager.register_worker()
+            job = await manager.fetch_job(queues=None, worker_id=dead)
+            assert await defer_unique(sync_one_binding, binding_unit(7), binding_id=7) is not None
+            with psycopg.connect(pg_dsn(database_url), autocommit=True) as conn:
+                conn.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' WHERE id = %s",
+                             (dead,))
+            await retry_stalled_jobs.defer_async()
+            await drain(Settings(), sessions, delete_jobs="never")
+            rows = [r for r in job_rows(database_url, None) if r["task_name"] == "console:sync_binding"]
+    assert job.id is not None
+    # In queue order: the dead worker's job, closed; the waiting one, run to the end.
+    assert [(r["status"], r["attempts"]) for r in rows] == [("failed", 1), ("succeeded", 1)]
+
+
 async def test_a_task_past_its_time_limit_fails_and_frees_its_slot(sessions, database_url, monkeypatch):
     import asyncio
 

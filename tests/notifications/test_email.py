@@ -105,6 +105,26 @@ async def test_the_message_arrives_with_subject_text_and_html(sessions, smtp):
     assert row.status == "sent"
 
 
+async def test_a_message_sent_again_after_a_crash_keeps_its_message_id(sessions, smtp):
+    """The worker died between the send and its record: the claim lapses and the message goes out
+    again, as the same message (the receiving mail system keeps one copy of a Message-ID)."""
+    from sqlalchemy import update
+
+    from app.db.models import OutboxMessage
+
+    user_id = await make_user(sessions, "alice@example.com", "pro")
+    await queue_price_alert(sessions, user_id)
+    await queue_price_alert(sessions, user_id, now=T0 + timedelta(seconds=1))
+    await deliver_due(sessions, email_sender(smtp.port), now=T0 + timedelta(seconds=1))
+    async with sessions() as session, session.begin():  # what the dead worker never wrote
+        await session.execute(update(OutboxMessage).values(status="pending", claimed_until=None))
+
+    await deliver_due(sessions, email_sender(smtp.port), now=T0 + timedelta(seconds=2))
+
+    ids = [m["Message-ID"] for m in smtp.inbox.messages]
+    assert len(ids) == 4 and len(set(ids)) == 2 and ids[:2] == ids[2:]
+
+
 async def test_server_down_keeps_the_message_pending_with_the_error_then_the_next_run_delivers(sessions):
     port = free_port()  # nothing listens there yet
     user_id = await make_user(sessions, "alice@example.com", "pro")

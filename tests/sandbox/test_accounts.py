@@ -55,3 +55,29 @@ async def test_a_key_cannot_see_or_touch_another_keys_instances(provider, launch
 
     clock.advance(20)
     assert (await provider.get_instance(mine)).raw_status == "running"
+
+
+def test_first_calls_of_a_new_key_at_once_all_succeed(cloud):
+    """Two processes (threads here) whose first call for a fresh key arrive together: both create
+    the account, one wins, and neither answers 500."""
+    import threading
+
+    from providers.sandbox import generate_api_key
+
+    keys = [generate_api_key() for _ in range(5)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(4 * len(keys))
+
+    def first_call(key: str) -> None:
+        start.wait()
+        try:
+            cloud.list_instances(key)
+        except BaseException as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_call, args=(key,)) for key in keys for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

@@ -25,7 +25,7 @@ from providers.sandbox import Faults, get_cloud
 
 SWITCHES = ("fail_boot", "health_failing", "rate_limited")
 NUMBERS = {"crash_after_seconds": float, "preempt_spot_after_seconds": float, "latency_seconds": float,
-           "api_error_rate": float, "quota": int}
+           "latency_after_create_seconds": float, "api_error_rate": float, "quota": int}
 
 
 class FaultsFormError(ValueError):
@@ -52,7 +52,7 @@ def faults_from_form(data: dict[str, Any], current: Faults) -> Faults:
     for name, kind in NUMBERS.items():
         raw = form_text(data, name).strip()
         if not raw:
-            values[name] = 0.0 if name in ("latency_seconds", "api_error_rate") else None
+            values[name] = 0.0 if name in ("latency_seconds", "latency_after_create_seconds", "api_error_rate") else None
             continue
         try:
             values[name] = kind(raw)

@@ -1,0 +1,54 @@
+"""Real processes on a private PostgreSQL database (and Redis), killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from app.db.engine import make_engine, session_factory
+from app.db.migrate import upgrade
+from app.security.keyring import Keyring
+from tests.conftest import IN_CI, PG_URL, drop_pg_database, private_pg_database, require_postgres
+from tests.support.live import MASTER_KEYS, Stack
+
+
+def require_redis() -> None:
+    import redis
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        message = f"Redis is not reachable at 127.0.0.1:6379: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def live_database_url(request):
+    require_postgres()
+    name = f"computehub_live_{os.getpid()}"
+    url = private_pg_database(PG_URL, name)
+    upgrade(url, "head")
+    yield url
+    drop_pg_database(PG_URL, name)
+
+
+@pytest.fixture
+async def live_sessions(live_database_url):
+    engine = make_engine(live_database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def live_keyring() -> Keyring:
+    return Keyring.from_spec(MASTER_KEYS)
+
+
+@pytest.fixture
+def stack(live_database_url, tmp_path):
+    stack = Stack(live_database_url, tmp_path / "var")
+    yield stack
+    stack.stop()
