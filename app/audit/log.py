@@ -44,6 +44,7 @@ async def actor_for(session: AsyncSession, user_id: int) -> Actor:
 
 
 SYSTEM = Actor(None, "system")
+AUTO_REPAIR = Actor(None, "auto-repair")
 STRIPE = Actor(None, "stripe")
 
 

@@ -169,8 +169,9 @@ async def get_owned(session: AsyncSession, user_id: int, instance_id: int) -> In
 
 async def launch(
     sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
-    spec: LaunchSpec, *, after_provider_accepted=None,
+    spec: LaunchSpec, *, after_provider_accepted=None, actor: audit.Actor | None = None,
 ) -> Instance:
+    """``actor``: who the audit log names (the user by default; auto-repair launches as itself)."""
     spec.validate()
     # 1. the intent, committed before the provider hears of it
     async with sessions() as session, session.begin():
@@ -189,7 +190,7 @@ async def launch(
         await session.flush()
         record_event(session, row, LAUNCHING, message="launch requested", at=now)
         # The key used is part of the record: who launched what with which binding, at what price.
-        await audit.record(session, audit.personal(user_id), "instance.launch", await audit.actor_for(session, user_id),
+        await audit.record(session, audit.personal(user_id), "instance.launch", actor or await audit.actor_for(session, user_id),
                            target_type="instance", target_id=row.id, at=now, after={
                                "name": row.name, "provider": row.provider, "key": binding.id, "key_label": binding.label,
                                "instance_type": row.instance_type, "region": row.region, "gpu": row.gpu_slug,

@@ -13,6 +13,7 @@ Run alone: ``CI=true .venv/bin/python -m pytest -m chaos -s tests/chaos``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -26,8 +27,8 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from app.costs.accrual import PERIOD, accrue_costs, cost_rows
-from app.db.models import CostRecord, Instance, InstanceEvent, OutboxMessage
+from app.costs.accrual import ACCRUAL_LEASE_TTL, PERIOD, accrue_costs, cost_rows
+from app.db.models import CostRecord, Instance, InstanceEvent, JobLease, OutboxMessage
 from app.db.types import utcnow
 from app.notifications.dispatch import CLAIM_TTL, deliver_due
 from app.notifications.deployments import COALESCE_WINDOW
@@ -172,6 +173,10 @@ async def test_chaos(stack, live_sessions, live_keyring, smtp, capsys):
         "COMPUTEHUB_SANDBOX_TIME_SCALE": "0.05",  # boot 1 s, stop and terminate 0.25 s
         "COMPUTEHUB_SESSION_STORE": "redis", "COMPUTEHUB_REDIS_URL": "redis://127.0.0.1:6379/13",
         "COMPUTEHUB_LOGIN_ADDRESS_ATTEMPTS": "10000",
+        # Every process mails through the test's SMTP server: a message a worker sends mid-run (its
+        # 60 s coalescing window over) arrives there too, not in a local outbox directory.
+        "COMPUTEHUB_MAIL_BACKEND": "smtp", "COMPUTEHUB_SMTP_HOST": "127.0.0.1",
+        "COMPUTEHUB_SMTP_PORT": str(smtp.port), "COMPUTEHUB_SMTP_STARTTLS": "false",
         # Within a shared server's max_connections (100 by default): the workers' pools are small
         # (app, sandbox store and queue: 3 x 10 at most), the web processes keep the default.
     })
@@ -269,6 +274,16 @@ async def assert_costs_as_without_crashes(sessions) -> None:
     """The accrual the workers ran (killed at random, incrementally) equals one crash-free run over
     the same history from scratch, period by period."""
     end = utcnow() + PERIOD
+    # A worker killed while accruing holds the accrual lease until it lapses (at most its TTL):
+    # the catch-up run waits for it, as the next worker would.
+    deadline = time.monotonic() + ACCRUAL_LEASE_TTL.total_seconds() + 30
+    while True:
+        async with sessions() as session:
+            lease = await session.get(JobLease, "costs:accrue")
+        if lease is None or lease.expires_at <= utcnow():
+            break
+        assert time.monotonic() < deadline, "the accrual lease never lapsed"
+        await asyncio.sleep(1)
     await accrue_costs(sessions, now=end)
     async with sessions() as session:
         instances = list((await session.execute(select(Instance))).scalars())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from app.console.instances import perform
+from app.db.models import AuditEvent
 from app.repair.jobs import run_repair_cycle
 from tests.repair.support import (
     BOOT, actions, checks, crash, messages, reload, run_cycle, running_instance, watched_instance,
@@ -81,6 +84,12 @@ async def test_an_instance_gone_at_the_provider_is_replaced_from_the_same_spec(s
     assert new.provider_instance_id not in (None, old.provider_instance_id)
     assert (new.auto_repair, new.health_check_url, new.repair_state) == (
         True, "https://gpu.example.com/health", "repairing")
+    # The audit log says who launched the replacement: auto-repair, not the user.
+    async with sessions() as session:
+        launches = (await session.execute(select(AuditEvent.target_id, AuditEvent.actor, AuditEvent.actor_user_id)
+                                          .where(AuditEvent.action == "instance.launch")
+                                          .order_by(AuditEvent.seq))).all()
+    assert launches == [(str(row.id), pro.email, pro.user_id), (str(new.id), "auto-repair", None)]
 
     clock.advance(CHECK_EVERY)
     # The replacement's endpoint fails too: the simulated cloud answers for it (no connection).
