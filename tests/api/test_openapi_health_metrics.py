@@ -15,6 +15,9 @@ METRICS_TOKEN = "metrics-token-for-tests"
 API_PATHS = {
     "/api/v1/prices", "/api/v1/gpus", "/api/v1/gpus/{slug}", "/api/v1/gpus/{slug}/history",
     "/api/v1/history", "/api/v1/sources", "/api/v1/unknown-gpus",
+    # The console API (tokens): documented with its bearer scheme.
+    "/api/v1/console/deployments", "/api/v1/console/deployments/{instance_id}",
+    "/api/v1/console/deployments/{instance_id}/{operation}", "/api/v1/console/keys",
 }
 
 
@@ -31,6 +34,7 @@ async def test_openapi_lists_every_api_path_with_ids_summaries_and_tags(client, 
     assert len(ids) == len(set(ids))
     assert {op["operationId"] for op in operations} == {
         "listPrices", "listGpus", "getGpu", "getGpuPriceHistory", "listPriceChanges", "listSources", "listUnknownGpus",
+        "listDeployments", "getDeployment", "launchDeployment", "actOnDeployment", "listKeys",
     }
 
 

@@ -29,17 +29,17 @@ class ConsoleApiController(Controller):
     tags = ["console"]
     security = [{"apiToken": []}]
 
-    @get("/deployments", summary="Your deployments (not the deleted or failed ones)")
+    @get("/deployments", operation_id="listDeployments", summary="Your deployments (not the deleted or failed ones)")
     async def deployments(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User]) -> list[DeploymentOut]:
         return [DeploymentOut.of(v) for v in await overview.list_deployments(db, api_user.id)]
 
-    @get("/deployments/{instance_id:int}", summary="One deployment")
+    @get("/deployments/{instance_id:int}", operation_id="getDeployment", summary="One deployment")
     async def deployment(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                          instance_id: int = ID) -> DeploymentOut:
         view, _history = await overview.deployment_detail(db, api_user.id, instance_id)
         return DeploymentOut.of(view)
 
-    @post("/deployments", summary="Launch an offer on one of your keys", status_code=201)
+    @post("/deployments", operation_id="launchDeployment", summary="Launch an offer on one of your keys", status_code=201)
     async def launch(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                      data: LaunchIn) -> DeploymentOut:
         offer = await launch_form.get_launchable_offer(db, data.offer_id)
@@ -51,7 +51,7 @@ class ConsoleApiController(Controller):
             row = await launch(request.app.state.sessions, keyring(request), http, api_user.id, spec)
         return await self._fresh(request, api_user, row.id)
 
-    @post("/deployments/{instance_id:int}/{operation:str}", summary="start, stop, reboot or delete", status_code=200)
+    @post("/deployments/{instance_id:int}/{operation:str}", operation_id="actOnDeployment", summary="start, stop, reboot or delete", status_code=200)
     async def act(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                   operation: Operation, instance_id: int = ID) -> DeploymentOut:
         await overview.deployment_detail(db, api_user.id, instance_id)  # 404 first for another user's id
@@ -60,7 +60,7 @@ class ConsoleApiController(Controller):
             await perform(request.app.state.sessions, keyring(request), http, api_user.id, instance_id, operation)
         return await self._fresh(request, api_user, instance_id)
 
-    @get("/keys", summary="Your provider keys (masked)")
+    @get("/keys", operation_id="listKeys", summary="Your provider keys (masked)")
     async def keys(self, request: Request, db: NamedDependency[AsyncSession],
                    api_user: NamedDependency[User]) -> list[KeyOut]:
         return [KeyOut.of(v) for v in await list_bindings(db, api_user.id, keyring(request))]
