@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,12 +72,9 @@ async def record(session: AsyncSession, workspace: str, action: str, actor: Acto
 
 
 async def _next_place(session: AsyncSession, workspace: str, at: datetime) -> tuple[int, str]:
-    claimed = (await session.execute(
-        update(AuditChainHead).where(AuditChainHead.workspace == workspace)
-        .values(seq=AuditChainHead.seq + 1, updated_at=at)
-        .returning(AuditChainHead.seq, AuditChainHead.last_hash))).first()
+    claimed = await _claim_next(session, workspace, at)
     if claimed is not None:
-        return claimed.seq, claimed.last_hash
+        return claimed
     # The workspace's first event. A savepoint, so a concurrent first event (unique key) retries
     # as a normal append instead of failing the caller's transaction.
     try:
@@ -85,13 +82,14 @@ async def _next_place(session: AsyncSession, workspace: str, at: datetime) -> tu
             session.add(AuditChainHead(workspace=workspace, seq=1, last_hash=GENESIS, updated_at=at))
         return 1, GENESIS
     except IntegrityError:
-        claimed = (await session.execute(
-            update(AuditChainHead).where(AuditChainHead.workspace == workspace)
-            .values(seq=AuditChainHead.seq + 1, updated_at=at)
-            .returning(AuditChainHead.seq, AuditChainHead.last_hash))).first()
-        return claimed.seq, claimed.last_hash
+        return await _claim_next(session, workspace, at)
 
 
-async def events_of(session: AsyncSession, workspace: str):
-    return (await session.execute(select(AuditEvent).where(AuditEvent.workspace == workspace)
-                                  .order_by(AuditEvent.seq))).scalars()
+async def _claim_next(session: AsyncSession, workspace: str, at: datetime) -> tuple[int, str] | None:
+    """Bump the chain head (the lock every append in this workspace queues on): the new place and
+    the previous event's hash; None while the workspace has no head yet."""
+    claimed = (await session.execute(
+        update(AuditChainHead).where(AuditChainHead.workspace == workspace)
+        .values(seq=AuditChainHead.seq + 1, updated_at=at)
+        .returning(AuditChainHead.seq, AuditChainHead.last_hash))).first()
+    return (claimed.seq, claimed.last_hash) if claimed is not None else None
