@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import AuditEvent
-from app.services.inputs import EARLIEST_DAY, LATEST_DAY, InvalidField
+from app.services.inputs import InvalidField, parse_day, parse_page
 from dashboards.local_days import local_midnight
 
 PAGE_SIZE = 50
@@ -50,30 +50,14 @@ class AuditFilters:
         return urlencode(params)
 
 
-def _day(name: str, value: str) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise InvalidField(f"expected a date like 2026-11-02, got {value[:40]!r}", name) from None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise InvalidField(f"choose a date between {EARLIEST_DAY} and {LATEST_DAY}", name)
-    return day
-
-
 def parse_filters(params) -> AuditFilters:
     kind = (params.get("kind") or "").strip() or None
     if kind is not None and kind not in KINDS:
         raise InvalidField(f"choose one of: {', '.join(KINDS)}", "kind")
-    first, last = _day("from", params.get("from") or ""), _day("to", params.get("to") or "")
+    first, last = parse_day(params.get("from"), "from"), parse_day(params.get("to"), "to")
     if first and last and first > last:
         raise InvalidField("the start date is after the end date", "from")
-    page_text = (params.get("page") or "").strip() or "1"
-    if not page_text.isascii() or not page_text.isdigit() or len(page_text) > 6 or not 1 <= int(page_text) <= MAX_PAGE:
-        raise InvalidField(f"must be a whole number from 1 to {MAX_PAGE}", "page")
-    return AuditFilters(kind, first, last, int(page_text))
+    return AuditFilters(kind, first, last, parse_page(params.get("page"), MAX_PAGE))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.console.instances import FINAL_STATES
 from app.console.overview import gpu_label, provider_display_name
 from app.db.models import Instance
-from app.services.inputs import EARLIEST_DAY, LATEST_DAY
+from app.services.inputs import parse_day, parse_page
 from app.services.prices import InvalidQuery
 from dashboards.local_days import local_midnight
 from providers.gpus import GPUS
@@ -65,16 +65,6 @@ class RawHistoryFilters:
     page: str = ""
 
 
-def _day(field: str, value: str) -> date:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise HistoryFilterError(field, f"expected a date like 2026-11-02, got {value[:40]!r}") from None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise HistoryFilterError(field, f"choose a date between {EARLIEST_DAY} and {LATEST_DAY}")
-    return day
-
-
 def parse_filters(raw: RawHistoryFilters) -> HistoryFilters:
     provider, gpu, state = raw.provider.strip() or None, raw.gpu.strip() or None, raw.state.strip() or None
     if provider is not None and provider not in SOURCES and provider not in SIMULATED:
@@ -83,14 +73,10 @@ def parse_filters(raw: RawHistoryFilters) -> HistoryFilters:
         raise HistoryFilterError("gpu", f"unknown GPU {gpu[:40]!r}")
     if state is not None and state not in FINAL_STATES:
         raise HistoryFilterError("state", "choose deleted or failed")
-    first = _day("from", raw.date_from.strip()) if raw.date_from.strip() else None
-    last = _day("to", raw.date_to.strip()) if raw.date_to.strip() else None
+    first, last = parse_day(raw.date_from, "from"), parse_day(raw.date_to, "to")
     if first and last and first > last:
         raise HistoryFilterError("from", "the start date is after the end date")
-    page_text = raw.page.strip() or "1"
-    if not page_text.isascii() or not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGE:
-        raise HistoryFilterError("page", f"must be a whole number from 1 to {MAX_PAGE}")
-    return HistoryFilters(provider, gpu, state, first, last, int(page_text))
+    return HistoryFilters(provider, gpu, state, first, last, parse_page(raw.page, MAX_PAGE))
 
 
 @dataclass(frozen=True)

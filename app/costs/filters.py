@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from app.services.inputs import EARLIEST_DAY, LATEST_DAY
+from app.services.inputs import parse_day, parse_page
 from app.services.prices import InvalidQuery
 from providers.gpus import GPUS
 from providers.registry import SIMULATED, SOURCES
@@ -42,36 +42,16 @@ class CostFilters:
         return urlencode(params)
 
 
-EARLIEST, LATEST = EARLIEST_DAY, LATEST_DAY
 MAX_PAGE = 100_000
-
-
-def _day(name: str, value: str) -> date:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise InvalidQuery(f"{name}: expected a date like 2026-11-02, got {value[:40]!r}", name) from None
-    if not EARLIEST <= day <= LATEST:
-        raise InvalidQuery(f"{name}: choose a date between {EARLIEST} and {LATEST}", name)
-    return day
-
-
-def _page(value: int | str) -> int:
-    if isinstance(value, int):
-        return value
-    text = value.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PAGE))):
-        raise InvalidQuery(f"page: must be a whole number, got {text[:40]!r}", "page")
-    return int(text)
 
 
 def parse_filters(today: date, date_from: str | None = None, date_to: str | None = None,
                   provider: str | None = None, gpu: str | None = None, page: int | str = 1) -> CostFilters:
     """``today`` is the user's local date: the default range ends there. ``page`` may be as typed."""
-    page = _page(page)
+    page = parse_page(page, MAX_PAGE, named=True)  # (page - 1) * size must stay a database integer
     date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
-    last = _day("to", date_to) if date_to else today
-    first = _day("from", date_from) if date_from else last - timedelta(days=DEFAULT_DAYS - 1)
+    last = parse_day(date_to, "to", named=True) or today
+    first = parse_day(date_from, "from", named=True) or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise InvalidQuery("from: the start date is after the end date", "from")
     if (last - first).days + 1 > MAX_DAYS:
@@ -81,8 +61,4 @@ def parse_filters(today: date, date_from: str | None = None, date_to: str | None
         raise InvalidQuery(f"provider: unknown provider {provider[:40]!r}", "provider")
     if gpu is not None and gpu not in GPUS:
         raise InvalidQuery(f"gpu: unknown GPU {gpu[:40]!r}", "gpu")
-    if page < 1:
-        raise InvalidQuery("page: must be 1 or more", "page")
-    if page > MAX_PAGE:  # (page - 1) * size must stay a database integer
-        raise InvalidQuery(f"page: must be at most {MAX_PAGE}", "page")
     return CostFilters(first, last, provider, gpu, page, chosen_range=bool(date_from or date_to))

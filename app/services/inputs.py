@@ -77,6 +77,36 @@ def parse_row_id(raw: str | None, name: str) -> int | None:
     return int(raw)
 
 
+def parse_day(value: str | None, field: str, *, named: bool = False) -> date | None:
+    """A date typed into a form or query field (``2026-11-02``), None when empty; a value we cannot
+    honour is an ``InvalidField`` for ``field``. ``named`` starts the message with the field's name
+    (pages that show one message above the form rather than next to the field)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    prefix = f"{field}: " if named else ""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidField(f"{prefix}expected a date like 2026-11-02, got {value[:40]!r}", field) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidField(f"{prefix}choose a date between {EARLIEST_DAY} and {LATEST_DAY}", field)
+    return day
+
+
+def parse_page(value: str | int | None, maximum: int, field: str = "page", *, named: bool = False) -> int:
+    """A page number as typed (empty = 1): a whole number from 1 to ``maximum``, else ``InvalidField``."""
+    if isinstance(value, int):
+        text = str(value)
+    else:
+        text = (value or "").strip() or "1"
+    prefix = f"{field}: " if named else ""
+    # Length first: int() of a long run of digits is slow.
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(maximum))) or not 1 <= int(text) <= maximum:
+        raise InvalidField(f"{prefix}must be a whole number from 1 to {maximum}", field)
+    return int(text)
+
+
 def check_day(day: date, name: str) -> date:
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise BadInput(f"{name}: choose a date between {EARLIEST_DAY} and {LATEST_DAY}")

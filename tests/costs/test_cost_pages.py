@@ -196,7 +196,7 @@ async def test_the_page_has_the_trend_figure_and_a_csv_link_with_the_same_filter
     ("from=1900-01-01", "from: choose a date between"),
     ("provider=nosuchcloud", "provider: unknown provider"),
     ("gpu=h9000", "gpu: unknown GPU"),
-    ("page=0", "page: must be 1 or more"),
+    ("page=0", "page: must be a whole number from 1 to 100000"),
     ("page=abc", "page"),
     ("page=3", "page: these filters give 2 pages"),
 ])

@@ -8,9 +8,10 @@ from litestar.params import Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.console.history import HistoryFilterError, HistoryFilters, RawHistoryFilters, deployment_history, parse_filters
+from app.console.history import HistoryFilters, RawHistoryFilters, deployment_history, parse_filters
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, page
 from app.db.models import User
+from app.services.inputs import InvalidField
 from app.web.localtime import user_zone
 
 
@@ -31,7 +32,7 @@ class HistoryController(Controller):
         raw = RawHistoryFilters(provider, gpu, state_name, date_from, date_to, page_number)
         try:
             filters, error = parse_filters(raw), None
-        except HistoryFilterError as exc:
+        except InvalidField as exc:  # a filter we cannot honour: the form again, 400, inputs kept
             filters, error = HistoryFilters(), exc
         history = await deployment_history(db, user.id, filters, user_zone(user))
         return page("console/history.html", 400 if error else 200, user=user, history=history, raw=raw,
