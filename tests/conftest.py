@@ -30,6 +30,7 @@ def pytest_configure(config):
 
 PG_URL = os.environ.get("COMPUTEHUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS_URL = os.environ.get("COMPUTEHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def pg_dsn(url: str) -> str:
@@ -42,6 +43,19 @@ def require_postgres(url: str = PG_URL) -> None:
             pass
     except psycopg.OperationalError as exc:
         message = f"PostgreSQL is not reachable at {url}: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def require_redis(url: str = REDIS_URL) -> None:
+    """Redis answers, else the test fails under CI and is skipped elsewhere (like PostgreSQL)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        message = f"Redis is not reachable at {url}: {exc}"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)

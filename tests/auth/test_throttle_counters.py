@@ -3,22 +3,20 @@ default, in Redis when it is configured."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import replace
 
 import pytest
-import redis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.auth.throttle import Budgets, LoginThrottle, RedisCounterStore
 from app.db.engine import make_engine
 from app.server import create_app
+from tests.conftest import REDIS_URL, require_redis
 from tests.auth.support import PASSWORD, Browser, make_user
 
 LIMIT = 5
-REDIS_URL = os.environ.get("COMPUTEHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 async def attempt(application: Litestar, address: str, email: str, password: str, times: int = 1) -> list[int]:
@@ -53,13 +51,7 @@ async def test_two_app_instances_on_one_database_share_the_counts(settings, engi
 
 @pytest.fixture
 def redis_settings(settings):
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        message = f"Redis is not reachable at {REDIS_URL}: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_redis()
     return replace(settings, security=replace(settings.security, session_store="redis", redis_url=REDIS_URL))
 
 

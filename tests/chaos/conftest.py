@@ -9,20 +9,9 @@ import pytest
 from app.db.engine import make_engine, session_factory
 from app.db.migrate import upgrade
 from app.security.keyring import Keyring
-from tests.conftest import IN_CI, PG_URL, drop_pg_database, private_pg_database, require_postgres
+from tests.conftest import PG_URL, drop_pg_database, private_pg_database, require_postgres, require_redis
 from tests.support.live import MASTER_KEYS, Stack
 
-
-def require_redis() -> None:
-    import redis
-
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        message = f"Redis is not reachable at 127.0.0.1:6379: {exc}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture

@@ -33,8 +33,7 @@ from app.db.types import utcnow
 from app.notifications.dispatch import CLAIM_TTL, deliver_due
 from app.notifications.deployments import COALESCE_WINDOW
 from app.notifications.senders import outbox_message_id
-from tests.chaos.conftest import require_redis
-from tests.conftest import pg_dsn
+from tests.conftest import pg_dsn, require_redis
 from tests.notifications.test_email import SmtpServer, email_sender
 from tests.support.live import Browser, free_port, make_account, sandbox_cloud, sandbox_offer_ids
 

@@ -7,23 +7,21 @@ app runs against the offers table while answering it.
 
 from __future__ import annotations
 
-import os
 import secrets
 from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
-import redis
 from litestar import Litestar
 from sqlalchemy import event
 
 from app.db.engine import make_engine
 from app.server import create_app
 from app.settings import CacheSettings, WebSettings
+from tests.conftest import REDIS_URL, require_redis
 from tests.auth.support import Browser, fast_password_hashing, make_user, settings  # noqa: F401 - fixtures
 from tests.support.factories import NOW, make_offer, seed
 
-REDIS_URL = os.environ.get("COMPUTEHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PUBLIC_PAGES = ["/", "/gpus", "/gpus/h100", "/gpus/h100-sxm", "/compare", "/sources"]
 MARKET = [make_offer("lambdalabs", "H100 SXM", "2.99"), make_offer("runpod", "A100 SXM", "1.29")]
 
@@ -197,13 +195,7 @@ async def test_the_setting_turns_the_cache_off(settings, engine, sessions, backe
 
 @pytest.fixture
 def redis_settings(settings):
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        message = f"Redis is not reachable at {REDIS_URL}: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_redis()
     # A Redis shared with other test runs: an address of our own keeps our entries apart.
     web = WebSettings(base_url=f"https://{secrets.token_hex(6)}.computehub.test")
     return replace(settings, web=web, security=replace(settings.security, session_store="redis", redis_url=REDIS_URL))
