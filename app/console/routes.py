@@ -30,8 +30,9 @@ CONSOLE_HANDLERS += [AdminSandboxController]
 # Costs (/costs), the overview (/console/overview) and the profile with the time zone (/settings/profile).
 from app.accounts.pages import ProfileController  # noqa: E402
 from app.costs.pages import CostsController, OverviewController  # noqa: E402
+from app.costs.statement_pages import StatementsController  # noqa: E402
 
-CONSOLE_HANDLERS += [CostsController, OverviewController, ProfileController]
+CONSOLE_HANDLERS += [CostsController, StatementsController, OverviewController, ProfileController]
 
 # The account itself: password, e-mail address (confirmed by a mailed link), deletion.
 from app.accounts.pages import AccountController, PublicAccountController  # noqa: E402

@@ -307,13 +307,15 @@ async def test_nothing_is_cut_off(browser, live_server, wide_account, artifacts,
         # the must-show is the four above).
         await page.goto(live_server.url + "/console")
         href = await page.locator("table.deployments a.deployment-name").first.get_attribute("href")
+        await page.goto(live_server.url + "/costs/statements")
+        month = await page.locator("table.statement-list tbody a").first.get_attribute("href")
         for path in ("/console/overview", "/console/templates", "/settings/providers", "/settings/activity",
-                     "/settings/api-tokens", href,
+                     "/settings/api-tokens", "/costs/statements", month, href,
                      "/gpus", "/compare"):
             response = await page.goto(live_server.url + path)
             assert response.status == 200, path
             await settle(page)
-            if path.startswith("/settings/a"):  # the activity log and API tokens pages: new, so looked at
+            if path.startswith(("/settings/a", "/costs/statements")):  # the newest pages: looked at
                 await screenshots(page, artifacts, f"layout{path.replace('/', '-')}-{width}", width)
             await check_page(page, width, path)
         assert not errors, errors

@@ -50,6 +50,10 @@ async def check_no_leak(response) -> None:
 Case = Callable[[World], Awaitable[None]]
 
 
+def this_month() -> str:
+    return utcnow().strftime("%Y-%m")
+
+
 def get(url: Callable[[World], str], check) -> Case:
     async def case(w: World) -> None:
         await check(await w.alice.get(url(w)))
@@ -116,6 +120,12 @@ CASES: dict[tuple[str, str], Case] = {
         post(lambda w: f"/settings/api-tokens/{w.bob_token}/revoke", check_404),
     ("GET", "/settings/activity/export.csv"): get(lambda w: "/settings/activity/export.csv", check_no_leak),
     ("GET", "/costs/export.csv"): get(lambda w: "/costs/export.csv", check_no_leak),
+    ("GET", "/costs/statements"): get(lambda w: "/costs/statements", check_no_leak),
+    ("GET", "/costs/statements/{month:str}"): get(lambda w: f"/costs/statements/{this_month()}", check_no_leak),
+    ("GET", "/costs/statements/{month:str}/statement.csv"):
+        get(lambda w: f"/costs/statements/{this_month()}/statement.csv", check_no_leak),
+    ("GET", "/costs/statements/{month:str}/statement.pdf"):
+        get(lambda w: f"/costs/statements/{this_month()}/statement.pdf", check_no_leak),
     ("GET", "/console/instances/{instance_id:int}"): get(lambda w: f"/console/instances/{w.bob_instance}", check_404),
     ("GET", "/console/instances/{instance_id:int}/confirm/{operation:str}"):
         get(lambda w: f"/console/instances/{w.bob_instance}/confirm/delete", check_404),
@@ -217,7 +227,7 @@ async def test_every_console_route_needs_a_login(app, sessions):
         for method, path in sorted(console_routes(app)):
             url = (path.replace("{instance_id:int}", "1").replace("{template_id:int}", "1")
                    .replace("{binding_id:int}", "1").replace("{operation:str}", "stop")
-                   .replace("{token_id:str}", "1"))
+                   .replace("{token_id:str}", "1").replace("{month:str}", "2026-11"))
             if method == "GET":
                 response = await anonymous.get(url, follow_redirects=False)
             else:

@@ -1,0 +1,43 @@
+"""A statement as a download: CSV (one row per deployment, exact amounts, so a spreadsheet's sum is
+the statement's total) and PDF (weasyprint, from the same HTML template family as the page)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from app.costs.statements import Statement
+
+CSV_COLUMNS = ["month", "deployment", "provider_and_gpu", "hours", "amount_usd"]
+
+
+class NothingFetched(ValueError):
+    """The PDF renderer asked for a URL: statements are self-contained, nothing is fetched."""
+
+
+def _text(value: str) -> str:
+    """Deployment names come from users and providers: one that starts like a formula stays text."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def statement_csv(statement: Statement) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in statement.deployments:
+        writer.writerow([statement.month.key, _text(line.label), line.detail, f"{line.hours:.4f}",
+                         f"{line.amount.quantize(Decimal('0.000001'))}"])
+    return out.getvalue()
+
+
+def _refuse(url: str, *args, **kwargs):
+    # A name or image in the document can never make the server fetch anything (no network, no SSRF).
+    raise NothingFetched(f"statements fetch nothing ({url[:60]})")
+
+
+def statement_pdf(html: str) -> bytes:
+    """CPU-bound (tens of milliseconds per page): call it in a worker thread."""
+    from weasyprint import HTML  # imported on first use: it costs ~1.5 s and only this needs it
+
+    return HTML(string=html, base_url=None, url_fetcher=_refuse).write_pdf()

@@ -1,0 +1,177 @@
+"""Monthly statements: one calendar month of costs (the user's local month), with totals by provider,
+by GPU and by deployment. One ``Statement`` feeds the page, the CSV and the PDF, so they always
+agree; its sums come from the same daily rows as ``/costs`` (``queries.daily_costs``), exact to the
+micro-dollar."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console.overview import provider_display_name
+from app.costs import queries
+from app.costs.queries import from_micros
+from app.costs.report import gpu_name
+from app.db.models import CostRecord, User
+from app.services.inputs import EARLIEST_DAY, LATEST_DAY, InvalidField
+from app.web.localtime import user_zone
+from dashboards.local_days import local_today
+
+LISTED_MONTHS = 12
+"""How many recent months ``/costs/statements`` lists with their totals; older ones by the month field."""
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_HOUR = Decimal(3600)
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        return self.first_day.strftime("%B %Y")
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.following.first_day - timedelta(days=1)
+
+    @property
+    def following(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    @property
+    def preceding(self) -> Month:
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+
+def parse_month(text: str | None, today: date, field: str = "month") -> Month:
+    """``2026-11`` as typed; a month that has not begun yet (in the user's zone) has no statement."""
+    value = (text or "").strip()
+    match = _MONTH.match(value)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise InvalidField(f"expected a month like 2026-11, got {value[:40]!r}", field)
+    month = Month(int(match.group(1)), int(match.group(2)))
+    if not Month.of(EARLIEST_DAY) <= month <= Month.of(LATEST_DAY):
+        raise InvalidField(f"choose a month between {Month.of(EARLIEST_DAY).key} and {Month.of(LATEST_DAY).key}", field)
+    if month > Month.of(today):
+        raise InvalidField(f"{month.label} has not begun yet", field)
+    return month
+
+
+def hours(seconds: int) -> Decimal:
+    return Decimal(int(seconds)) / _HOUR
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of a statement table: a provider, a GPU, a deployment, or a provider and GPU pair."""
+    label: str
+    hours: Decimal
+    amount: Decimal
+    detail: str = ""
+    deployments: int = 0
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Statement:
+    owner: str
+    zone: str
+    month: Month
+    generated_at: datetime
+    complete: bool
+    """The month is over; else the statement runs to now and will still grow."""
+    total: Decimal
+    total_hours: Decimal
+    by_provider: list[Line]
+    by_gpu: list[Line]
+    by_provider_and_gpu: list[Line]
+    deployments: list[Line]
+
+    def filename(self, extension: str) -> str:
+        return f"computehub-statement-{self.month.key}.{extension}"
+
+
+def _lines(frame: pd.DataFrame, keys: list[str], label) -> list[Line]:
+    """Rows of ``frame`` summed by ``keys``, largest amount first (ties by label)."""
+    if frame.empty:
+        return []
+    grouped = (frame.assign(gpu_slug=frame["gpu_slug"].astype(object).where(frame["gpu_slug"].notna(), ""))
+               .groupby(keys, sort=False)
+               .agg(seconds=("seconds", "sum"), amount=("amount_micros", "sum"), deployments=("instance_id", "nunique")))
+    lines = [Line(key=":".join(str(k) for k in (index if isinstance(index, tuple) else (index,))),
+                  deployments=int(row.deployments), hours=hours(row.seconds), amount=from_micros(int(row.amount)),
+                  **label(index if isinstance(index, tuple) else (index,)))
+             for index, row in grouped.iterrows()]
+    return sorted(lines, key=lambda line: (-line.amount, line.label))
+
+
+def _gpu(slug: str) -> str:
+    return gpu_name(slug or None)
+
+
+async def build_statement(session: AsyncSession, user: User, month: Month, now: datetime) -> Statement:
+    zone = user_zone(user)
+    today = local_today(zone, now)
+    frame = await queries.daily_costs(session, user.id, zone, month.first_day, month.last_day)
+    names = dict(zip(frame["instance_id"], frame["instance"])) if not frame.empty else {}
+    return Statement(
+        owner=user.email, zone=zone.key, month=month, generated_at=now, complete=month.last_day < today,
+        total=from_micros(int(frame["amount_micros"].sum())), total_hours=hours(int(frame["seconds"].sum())),
+        by_provider=_lines(frame, ["provider"], lambda k: {"label": provider_display_name(k[0])}),
+        by_gpu=_lines(frame, ["gpu_slug"], lambda k: {"label": _gpu(k[0])}),
+        by_provider_and_gpu=_lines(frame, ["provider", "gpu_slug"],
+                                   lambda k: {"label": provider_display_name(k[0]), "detail": _gpu(k[1])}),
+        deployments=_lines(frame, ["instance_id", "provider", "gpu_slug"],
+                           lambda k: {"label": str(names[k[0]]),
+                                      "detail": f"{provider_display_name(k[1])} · {_gpu(k[2])}"}),
+    )
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    month: Month
+    total: Decimal
+    current: bool
+
+
+async def recent_months(session: AsyncSession, user: User, now: datetime) -> list[MonthTotal]:
+    """The last ``LISTED_MONTHS`` months (this one first) back to the first with a cost, with totals."""
+    zone = user_zone(user)
+    today = local_today(zone, now)
+    first_record = (await session.execute(
+        select(func.min(CostRecord.period_start)).where(CostRecord.user_id == user.id))).scalar()
+    newest = Month.of(today)
+    oldest = newest
+    for _ in range(LISTED_MONTHS - 1):
+        if first_record is None or oldest.first_day <= local_today(zone, first_record):
+            break
+        oldest = oldest.preceding
+    frame = await queries.daily_costs(session, user.id, zone, oldest.first_day, today)
+    per_month: dict[Month, int] = {}
+    for day, amount in zip(frame["day"], frame["amount_micros"]):
+        per_month[Month.of(day)] = per_month.get(Month.of(day), 0) + int(amount)
+    months, month = [], newest
+    while month >= oldest:
+        months.append(MonthTotal(month, from_micros(per_month.get(month, 0)), month == newest))
+        month = month.preceding
+    return months
