@@ -23,6 +23,7 @@ from app import audit
 from app.console import signals
 from app.console.bindings import build_provider, get_owned as get_owned_binding, provider_class
 from app.console.errors import ConsoleError, NotFoundForUser
+from app.console.spending_guard import ensure_spending_allowed
 from app.db.models import Instance, InstanceEvent, Offer as OfferRow, ProviderBinding
 from app.db.types import utcnow
 from app.security.keyring import Keyring
@@ -178,6 +179,7 @@ async def launch(
         binding = await get_owned_binding(session, user_id, spec.binding_id)
         provider = build_provider(binding, keyring, http)
         now = utcnow()
+        await ensure_spending_allowed(session, user_id, now, "launch")
         row = Instance(
             user_id=user_id, binding_id=binding.id, provider=binding.provider, client_token=uuid.uuid4().hex,
             name=spec.name, instance_type=spec.instance_type, region=spec.region, gpu_slug=spec.gpu_slug,
@@ -298,12 +300,16 @@ def _state_reason(op: str, status: str) -> str | None:
 
 async def perform(
     sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
-    instance_id: int, operation: str,
+    instance_id: int, operation: str, *, actor: audit.Actor | None = None,
 ) -> Instance:
+    """``actor``: who the audit log names (the user by default; the budget's hard limit stops as itself)."""
     if operation not in OPERATIONS:
         raise ConsoleError(f"unknown action {operation!r}")
     row, binding, token = await _claim(sessions, user_id, instance_id)
     try:
+        if operation == "start":  # starting bills again: a hard-limited budget that is spent refuses it
+            async with sessions() as session:
+                await ensure_spending_allowed(session, user_id, utcnow(), f"start {row.name}")
         reason = available_operations(row)[operation]
         if reason:
             raise ConsoleError(f"cannot {operation} {row.name}: {reason}")
@@ -326,7 +332,7 @@ async def perform(
             before = fresh.status
             await change_state(session, fresh, status, source=signals.CONSOLE, message=f"{operation} requested")
             await audit.record(session, audit.personal(fresh.user_id), f"instance.{operation}",
-                               await audit.actor_for(session, user_id), target_type="instance", target_id=fresh.id,
+                               actor or await audit.actor_for(session, user_id), target_type="instance", target_id=fresh.id,
                                before={"status": before, "name": fresh.name}, after={"status": status, "key": binding.id})
             return fresh
     finally:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import audit
-from app.db.models import Budget, CostRecord, User
+from app.db.models import Budget, BudgetEnforcement, CostRecord, User
 from app.db.types import UTCDateTime, money, utcnow
 from app.notifications.messages import send_event
 from app.web.localtime import user_zone
@@ -29,6 +29,9 @@ THRESHOLDS = (75, 90, 95)
 MIN_BUDGET = Decimal("0.01")
 """A cent: less rounds to $0.00, and every warning would fire at once."""
 MAX_BUDGET = Decimal(10_000_000)
+GRACE_CHOICES = {15: "15 minutes", 60: "1 hour", 240: "4 hours", 1440: "24 hours"}
+"""How long after the 100 % notice a hard limit stops the running instances."""
+DEFAULT_GRACE_MINUTES = 60
 
 _RECORD = text(
     "INSERT INTO budget_alerts (user_id, month, threshold, sent_at) VALUES (:user_id, :month, :threshold, :now) "
@@ -60,21 +63,61 @@ async def get_budget(session: AsyncSession, user_id: int) -> Decimal | None:
     return row.monthly_amount if row else None
 
 
-async def set_budget(session: AsyncSession, user_id: int, amount: Decimal | None) -> None:
-    """Set or (with None) remove the budget; the caller commits."""
+def parse_grace(raw: str) -> int:
+    """The hard limit's grace period in minutes, one of ``GRACE_CHOICES``."""
+    raw = (raw or "").strip()
+    if not raw:
+        return DEFAULT_GRACE_MINUTES
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 5) or int(raw) not in GRACE_CHOICES:
+        raise BudgetError("choose how long to wait before stopping: " + ", ".join(GRACE_CHOICES.values()))
+    return int(raw)
+
+
+def _shown(row: Budget | None) -> dict:
+    if row is None:
+        return {"monthly_amount": None}
+    return {"monthly_amount": row.monthly_amount, "hard_limit": row.hard_limit, "grace_minutes": row.grace_minutes}
+
+
+async def set_budget(session: AsyncSession, user_id: int, amount: Decimal | None, *, hard_limit: bool = False,
+                     grace_minutes: int = DEFAULT_GRACE_MINUTES, now: datetime | None = None) -> None:
+    """Set or (with None) remove the budget; the caller commits. A change that no longer holds this
+    month's spending back (raised above it, made soft, removed) lifts the hard limit at once."""
     row = await session.get(Budget, user_id)
-    before = row.monthly_amount if row else None
-    if before != amount:
-        await audit.record(session, audit.personal(user_id), "budget.changed", await audit.actor_for(session, user_id),
-                           target_type="budget", target_id="monthly", before={"monthly_amount": before},
-                           after={"monthly_amount": amount})
+    before = _shown(row)
     if amount is None:
         if row is not None:
             await session.delete(row)
+            row = None
     elif row is None:
-        session.add(Budget(user_id=user_id, monthly_amount=amount))
+        row = Budget(user_id=user_id, monthly_amount=amount, hard_limit=hard_limit, grace_minutes=grace_minutes)
+        session.add(row)
     else:
-        row.monthly_amount = amount
+        row.monthly_amount, row.hard_limit, row.grace_minutes = amount, hard_limit, grace_minutes
+    after = _shown(row)
+    if before != after:
+        await audit.record(session, audit.personal(user_id), "budget.changed", await audit.actor_for(session, user_id),
+                           target_type="budget", target_id="monthly", before=before, after=after)
+    await session.flush()
+    user = await session.get(User, user_id)
+    if user is not None:
+        await lift_if_allowed(session, user, row, now or utcnow())
+
+
+async def lift_if_allowed(session: AsyncSession, user: User, budget: Budget | None, now: datetime) -> bool:
+    """Remove this month's hard-limit enforcement when the budget no longer holds the spending back
+    (``app.console.spending_guard`` then lets launches and starts through); the caller commits."""
+    spend = await month_spend(session, user, now)
+    if budget is not None and budget.hard_limit and spend.spent >= budget.monthly_amount:
+        return False
+    result = await session.execute(delete(BudgetEnforcement).where(
+        BudgetEnforcement.user_id == user.id, BudgetEnforcement.month == spend.month))
+    return result.rowcount > 0
+
+
+async def enforcement(session: AsyncSession, user: User, now: datetime) -> BudgetEnforcement | None:
+    """This month's open hard-limit enforcement, if any."""
+    return await session.get(BudgetEnforcement, (user.id, (await month_spend(session, user, now)).month))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ EVENT_TYPES: dict[str, str] = {
     "failure": "Failures",
     "repair": "Auto-repair steps",
     "cost_warning": "Cost warnings (budget thresholds)",
+    "budget_limit": "Budget hard limit (the notice before, and the instances it stopped)",
     "price_alert": "Price alerts",
 }
 CHANNELS: dict[str, str] = {"email": "E-mail", "telegram": "Telegram"}
@@ -18,7 +19,7 @@ def default_enabled(event_type: str, channel: str) -> bool:
     return (event_type, channel) not in DEFAULT_OFF
 
 
-# Price alerts are open to every plan (Basic keeps one); every other event is part of the Pro
-# "notifications" feature.
-OPEN_TO_ALL_PLANS = {"price_alert"}
+# Price alerts are open to every plan (Basic keeps one), and so is the hard limit's notice: nobody's
+# instances are stopped without being told. Every other event is part of the Pro "notifications" feature.
+OPEN_TO_ALL_PLANS = {"price_alert", "budget_limit"}
 NOTIFICATIONS_FEATURE = "notifications"

@@ -15,6 +15,7 @@ from app.jobs.engine import time_limit
 from app.jobs.resources import resources
 from app.notifications.budgets import check_budgets as check_budget_warnings
 from app.notifications.dispatch import deliver_due
+from app.notifications.hard_limit import enforce_hard_limits
 
 log = logging.getLogger(__name__)
 blueprint = procrastinate.Blueprint()
@@ -38,6 +39,11 @@ async def check_budgets(context: procrastinate.JobContext) -> int:
                                          telegram_enabled=res.settings.telegram.enabled)
     if warned:
         log.info("budgets: %d cost warnings queued", warned)
+    # Then the hard limits: notices at 100 %, and the stops once a notice's grace period is over.
+    outcome = await enforce_hard_limits(res.sessions, res.keyring, res.http, base_url=res.settings.web.base_url,
+                                        telegram_enabled=res.settings.telegram.enabled)
+    if outcome.noticed or outcome.stopped:
+        log.info("budgets: %d hard-limit notices, %d instances stopped", outcome.noticed, outcome.stopped)
     return warned
 
 

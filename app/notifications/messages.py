@@ -14,6 +14,7 @@ Context each event takes (plus ``base_url``, added by ``render``):
 - failure: instance_name, provider_name, error, instance_url; optional kind (``app.console.signals``)
 - repair: instance_name, provider_name, action, result, attempt, instance_url; optional detail
 - cost_warning: threshold, spent, budget, month_label
+- budget_limit: phase ("notice" | "stopped"), spent, budget, month_label, stop_at, instance_names
 - price_alert: gpu_name, price, max_price, provider_name, region, market, age_label, offers_url
 """
 

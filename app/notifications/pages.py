@@ -120,9 +120,11 @@ class NotificationSettingsController(Controller):
         raw = form_text(data, "monthly_budget")
         try:
             amount = budgets.parse_budget(raw)
+            grace = budgets.parse_grace(form_text(data, "grace_minutes"))
         except budgets.BudgetError as exc:
             return await _page(request, db, user, status=400, error=f"Not saved: {exc}.", budget_form=raw)
-        await budgets.set_budget(db, user.id, amount)
+        await budgets.set_budget(db, user.id, amount, hard_limit=form_text(data, "hard_limit") == "on",
+                                 grace_minutes=grace)
         await db.commit()
         return Redirect(f"{PATH}?done={'budget-saved' if amount is not None else 'budget-removed'}#budget")
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.entitlements import Entitlements, entitlements
-from app.db.models import PriceAlert, TelegramChat, User
+from app.db.models import Budget, PriceAlert, TelegramChat, User
 from app.notifications import alerts, budgets, linking
 from app.notifications.events import CHANNELS, EVENT_TYPES, NOTIFICATIONS_FEATURE
 from app.notifications.outbox import preferences
@@ -55,6 +55,11 @@ class SettingsView:
     alert_limit: int | None
     budget: Decimal | None
     spend: budgets.MonthSpend
+    hard_limit: bool = False
+    grace_minutes: int = budgets.DEFAULT_GRACE_MINUTES
+    enforcement: object | None = None
+    """This month's open hard-limit enforcement (``BudgetEnforcement``): noticed, stop due, stopped."""
+    grace_choices: dict[int, str] = field(default_factory=lambda: budgets.GRACE_CHOICES)
     new_link: NewLink | None = None
     alert_form: dict = field(default_factory=dict)
     budget_form: str | None = None
@@ -95,6 +100,7 @@ async def settings_view(session: AsyncSession, user: User, settings: Settings, n
                         new_link_token: str | None = None) -> SettingsView:
     ents = await entitlements(session, user.id, now, settings.billing.grace_days)
     rows = await alerts.list_alerts(session, user_id=user.id)
+    budget_row = await session.get(Budget, user.id)
     new_link = None
     if new_link_token:
         new_link = NewLink(new_link_token, linking.deep_link(settings.telegram.bot_username, new_link_token),
@@ -103,6 +109,9 @@ async def settings_view(session: AsyncSession, user: User, settings: Settings, n
         ents=ents, unlocked=ents.has(NOTIFICATIONS_FEATURE), prefs=await preferences(session, user.id),
         telegram_configured=settings.telegram.enabled, bot_username=settings.telegram.bot_username.lstrip("@"),
         chat=await linking.chat_for_user(session, user.id), alerts=[_alert_row(r) for r in rows],
-        alert_limit=ents.quotas.get(alerts.QUOTA), budget=await budgets.get_budget(session, user.id),
+        alert_limit=ents.quotas.get(alerts.QUOTA), budget=budget_row.monthly_amount if budget_row else None,
         spend=await budgets.month_spend(session, user, now), new_link=new_link,
+        hard_limit=bool(budget_row and budget_row.hard_limit),
+        grace_minutes=budget_row.grace_minutes if budget_row else budgets.DEFAULT_GRACE_MINUTES,
+        enforcement=await budgets.enforcement(session, user, now),
     )

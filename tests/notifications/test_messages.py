@@ -20,6 +20,8 @@ CONTEXTS = {
     "repair": dict(instance_name="train<1>", provider_name="Lambda", action="reboot", result="ok", attempt=2,
                    detail="health check failed 3 times", instance_url=URL),
     "cost_warning": dict(threshold=90, spent=Decimal("90.25"), budget=Decimal("100"), month_label="November 2026"),
+    "budget_limit": dict(phase="stopped", spent=Decimal("100.25"), budget=Decimal("100"), month_label="November 2026",
+                         stop_at="2026-11-20 16:00 CET", instance_names=["train<1>", "eval"]),
     "price_alert": dict(gpu_name="H100 SXM 80GB", price=Decimal("1.89"), max_price=Decimal("2"),
                         provider_name="Lambda", region="us-east-1", market="on-demand", age_label="live: just now",
                         offers_url=f"{BASE_URL}/gpus/h100"),
@@ -29,6 +31,7 @@ SUBJECTS = {
     "failure": "Failure: train<1> on Lambda",
     "repair": "Auto-repair of train<1>: reboot done",
     "cost_warning": "You have used 90% of your November 2026 budget",
+    "budget_limit": "Stopped 2 instances: your November 2026 budget is spent",
     "price_alert": "H100 SXM 80GB at $1.89/GPU-h (your alert: $2.00)",
 }
 

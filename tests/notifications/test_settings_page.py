@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.db.models import Budget, NotificationPreference, PriceAlert, TelegramLinkToken
 from app.db.types import utcnow
 from app.notifications import linking
+from app.notifications.events import EVENT_TYPES
 from tests.notifications.conftest import BOT_USERNAME, make_user
 from tests.web.html import parse_html
 
@@ -37,7 +38,7 @@ async def test_switches_are_saved_and_shown_again(sessions, login):
     browser = await login("pro@example.com")
     doc = await browser.page(PAGE)
     before = switches(doc)
-    assert len(before) == 10 and before["failure:email"] and not before["deployment_state:email"]
+    assert len(before) == 2 * len(EVENT_TYPES) == 12 and before["failure:email"] and not before["deployment_state:email"]
     assert doc.find(class_="locked-banner") is None
 
     wanted = ["deployment_state:email", "failure:telegram", "price_alert:email"]

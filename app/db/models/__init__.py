@@ -10,6 +10,7 @@ from app.db.models.jobs import JobLease
 from app.db.models.notifications import (
     Budget,
     BudgetAlert,
+    BudgetEnforcement,
     HealthCheck,
     NotificationPreference,
     OutboxMessage,
@@ -36,6 +37,7 @@ __all__ = [
     "StoreEntry",
     "Budget",
     "BudgetAlert",
+    "BudgetEnforcement",
     "HealthCheck",
     "NotificationPreference",
     "OutboxMessage",

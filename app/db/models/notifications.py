@@ -106,6 +106,23 @@ class Budget(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     monthly_amount: Mapped[Decimal] = mapped_column(Money())
+    hard_limit: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """At 100 %: a notice, then after ``grace_minutes`` the running instances are stopped (never
+    deleted), and launching or starting is refused until the budget is raised or the month ends."""
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+
+
+class BudgetEnforcement(Base):
+    """A month in which spending reached a hard-limited budget: noticed once, stopped once."""
+
+    __tablename__ = "budget_enforcements"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    noticed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stop_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BudgetAlert(Base):

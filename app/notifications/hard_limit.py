@@ -1,0 +1,135 @@
+"""A budget's hard limit: at 100 % of a hard-limited monthly budget, a notice naming when the running
+instances will be stopped; after the grace period they are stopped (never deleted) and a second
+notice lists them; launching and starting are refused meanwhile (``app.console.spending_guard``).
+Raising the budget above the spending, making it soft or removing it lifts the limit at once.
+
+Runs after every cost accrual, once per user per pass. The notice and the enforcement row are
+written in one transaction (at most one notice a month); the stops are provider calls, made with no
+transaction open, each through the console's own stop (its claim makes a second worker's stop of
+the same instance a no-op); an instance that could not be stopped is tried again on the next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import audit
+from app.console.errors import ConsoleError
+from app.console.instances import perform
+from app.db.models import Budget, BudgetEnforcement, Instance, User
+from app.db.types import utcnow
+from app.notifications.budgets import lift_if_allowed, month_spend
+from app.notifications.messages import send_event
+from app.security.keyring import Keyring
+from app.web.localtime import user_zone
+
+log = logging.getLogger(__name__)
+MAX_GRACE_MINUTES = 7 * 24 * 60
+BUDGET = audit.Actor(None, "budget hard limit")
+"""Who the audit log names for the stops."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    noticed: int = 0
+    stopped: int = 0
+
+
+def _local(at: datetime, user: User) -> str:
+    return at.astimezone(user_zone(user)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@dataclass(frozen=True)
+class Due:
+    month: str
+    noticed: bool
+    """This pass opened the enforcement and queued the notice."""
+    to_stop: list[int]
+    """Running instances to stop now: empty while the grace period runs."""
+
+
+async def _notice_or_due(session: AsyncSession, user: User, budget: Budget, *, base_url: str,
+                         telegram_enabled: bool, now: datetime) -> Due | None:
+    """None when under the limit (lifting it if it was open)."""
+    if await lift_if_allowed(session, user, budget, now):
+        return None
+    spend = await month_spend(session, user, now)
+    if spend.spent < budget.monthly_amount:
+        return None
+    row = await session.get(BudgetEnforcement, (user.id, spend.month))
+    noticed = row is None
+    if row is None:
+        row = BudgetEnforcement(user_id=user.id, month=spend.month, noticed_at=now,
+                                stop_due_at=now + timedelta(minutes=budget.grace_minutes), stopped_count=0)
+        session.add(row)
+        await session.flush()  # the primary key: a concurrent pass fails here instead of noticing twice
+        await send_event(session, user.id, "budget_limit", base_url=base_url, telegram_enabled=telegram_enabled,
+                         dedupe_key=f"budget-limit:{user.id}:{spend.month}:notice", now=now, phase="notice",
+                         spent=spend.spent, budget=budget.monthly_amount, month_label=spend.label,
+                         stop_at=_local(row.stop_due_at, user), instance_names=[])
+    if now < row.stop_due_at:
+        return Due(spend.month, noticed, [])
+    running = (await session.execute(select(Instance.id).where(
+        Instance.user_id == user.id, Instance.status == "running").order_by(Instance.id))).scalars().all()
+    return Due(spend.month, noticed, list(running))
+
+
+async def _stop_all(sessions, keyring: Keyring, http: httpx.AsyncClient, user_id: int, ids: list[int]) -> list[str]:
+    names = []
+    for instance_id in ids:  # provider calls: no transaction open
+        try:
+            names.append((await perform(sessions, keyring, http, user_id, instance_id, "stop", actor=BUDGET)).name)
+        except ConsoleError as exc:  # stopped meanwhile, or the provider failed: the next pass tries again
+            log.info("budget hard limit: stopping instance %s of user %s: %s", instance_id, user_id, exc)
+    return names
+
+
+async def _record_stops(session: AsyncSession, user_id: int, month: str, names: list[str], *, base_url: str,
+                        telegram_enabled: bool, now: datetime) -> int:
+    row = await session.get(BudgetEnforcement, (user_id, month))
+    if row is None or not names:  # lifted meanwhile, or nothing stopped on this pass
+        return 0
+    row.stopped_at = row.stopped_at or now
+    row.stopped_count += len(names)
+    user, budget = await session.get(User, user_id), await session.get(Budget, user_id)
+    spend = await month_spend(session, user, now)
+    await send_event(session, user_id, "budget_limit", base_url=base_url, telegram_enabled=telegram_enabled,
+                     now=now, phase="stopped", dedupe_key=f"budget-limit:{user_id}:{month}:stopped:{row.stopped_count}",
+                     spent=spend.spent, budget=budget.monthly_amount if budget else Decimal(0),
+                     month_label=spend.label, stop_at=_local(now, user), instance_names=names)
+    return len(names)
+
+
+async def enforce_hard_limits(sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient,
+                              *, base_url: str, telegram_enabled: bool, now: datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    async with sessions() as session:
+        user_ids = list((await session.execute(
+            select(Budget.user_id).where(Budget.hard_limit.is_(True)).order_by(Budget.user_id))).scalars())
+    noticed = stopped = 0
+    for user_id in user_ids:
+        try:
+            async with sessions() as session, session.begin():
+                user, budget = await session.get(User, user_id), await session.get(Budget, user_id)
+                if user is None or budget is None or not budget.hard_limit:
+                    continue
+                due = await _notice_or_due(session, user, budget, base_url=base_url,
+                                           telegram_enabled=telegram_enabled, now=now)
+            if due is None:
+                continue
+            noticed += due.noticed
+            names = await _stop_all(sessions, keyring, http, user_id, due.to_stop) if due.to_stop else []
+            if names:
+                async with sessions() as session, session.begin():
+                    stopped += await _record_stops(session, user_id, due.month, names, base_url=base_url,
+                                                   telegram_enabled=telegram_enabled, now=now)
+        except Exception:  # noqa: BLE001 - one account's problem must not stop the others'
+            log.exception("enforcing the budget hard limit of user %s failed", user_id)
+    return Outcome(noticed=noticed, stopped=stopped)
