@@ -23,6 +23,9 @@ from app.migration.remote import InstancePath, Remote
 COPY_TIMEOUT_SECONDS = 6 * 3600.0
 LIST_TIMEOUT_SECONDS = 1800.0  # hashing reads every byte
 _COMMON = ("--log-level", "ERROR", "--retries", "3", "--low-level-retries", "10")
+# Compare by checksum, not size and time: a retried copy then also repairs a file whose bytes
+# changed but whose size and time did not (a torn write, silent corruption).
+_COPY = ("copy", "--checksum", *_COMMON)
 
 
 def _data_key(bucket: BucketSpec, migration_prefix: str, root_source: str) -> str:
@@ -65,7 +68,7 @@ async def push(remote: Remote, paths: Iterable[SyncRoot | str], bucket: BucketSp
                                                                      timeout=LIST_TIMEOUT_SECONDS))
     env = bucket.rclone_env()
     for root in roots:
-        copied = await remote.run(["rclone", "copy", *_COMMON, InstancePath(root.source),
+        copied = await remote.run(["rclone", *_COPY, InstancePath(root.source),
                                    _data_key(bucket, migration_prefix, root.source)], timeout=timeout, secret_env=env)
         copied.check(f"copying {root.source} to the bucket")
     manifest = Manifest(roots, tuple(files))
@@ -80,7 +83,7 @@ async def pull(remote: Remote, bucket: BucketSpec, migration_prefix: str, paths:
     """On the TARGET: copy each root's data from the bucket to its target directory."""
     env = bucket.rclone_env()
     for root in validate_roots(paths):
-        copied = await remote.run(["rclone", "copy", *_COMMON, _data_key(bucket, migration_prefix, root.source),
+        copied = await remote.run(["rclone", *_COPY, _data_key(bucket, migration_prefix, root.source),
                                    InstancePath(root.target)], timeout=timeout, secret_env=env)
         copied.check(f"copying the bucket to {root.target}")
 
