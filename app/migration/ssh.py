@@ -69,16 +69,14 @@ class SshRemote:
     async def connect(cls, target: SshTarget, client_key: asyncssh.SSHKey, *,
                       connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> AsyncIterator[SshRemote]:
         known_hosts = None  # trust on first use: the caller stores .host_key
-        options: dict = {}
         if target.pinned_host_key:
-            pinned = asyncssh.import_public_key(target.pinned_host_key)
-            known_hosts = ([pinned], [], [])
-            options["server_host_key_algs"] = [pinned.get_algorithm()]
+            # The only trusted key; asyncssh then also offers only its signature algorithms.
+            known_hosts = ([asyncssh.import_public_key(target.pinned_host_key)], [], [])
         try:
             conn = await asyncssh.connect(
                 target.host, target.port, username=target.username, client_keys=[client_key],
                 known_hosts=known_hosts, connect_timeout=connect_timeout, agent_path=None,
-                config=[], preferred_auth="publickey", keepalive_interval=30, **options)
+                config=[], preferred_auth="publickey", keepalive_interval=30)
         except asyncssh.HostKeyNotVerifiable as exc:
             raise HostKeyMismatch(f"{target.host}:{target.port} presented a host key other than the pinned one") from exc
         except asyncssh.PermissionDenied as exc:

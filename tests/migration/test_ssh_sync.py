@@ -24,20 +24,30 @@ from app.migration import (
 )
 from app.migration.ssh import SshTarget
 from tests.migration.conftest import connect, free_port
-from tests.migration.trees import flip_one_byte, hashes_of, make_tree
+from tests.migration.trees import FIVE_MB, flip_one_byte, hashes_of, make_tree
 
 PREFIX = "mig-41"
 
 
-@pytest.fixture
-def tree(tmp_path):
-    src, dst = tmp_path / "source" / "workspace", tmp_path / "target" / "workspace"
-    expected = make_tree(src)
+def _tree(root, big_size):
+    src, dst = root / "source" / "workspace", root / "target" / "workspace"
+    expected = make_tree(src, big_size=big_size)
     return src, dst, expected, [SyncRoot(str(src), str(dst))]
 
 
-async def test_files_arrive_on_the_target_with_their_checksums(ssh_target, client_key, s3_bucket, tree):
-    src, dst, expected, roots = tree
+@pytest.fixture
+def tree(tmp_path):
+    """The tree with a 256 KiB big file, for the tests about what happens around a copy."""
+    return _tree(tmp_path, 256 * 1024)
+
+
+@pytest.fixture
+def five_mb_tree(tmp_path):
+    return _tree(tmp_path, FIVE_MB)
+
+
+async def test_files_arrive_on_the_target_with_their_checksums(ssh_target, client_key, s3_bucket, five_mb_tree):
+    src, dst, expected, roots = five_mb_tree
     async with connect(ssh_target, client_key) as source:
         manifest = await push(source, roots, s3_bucket, PREFIX)
     async with connect(ssh_target, client_key) as target:
@@ -96,8 +106,8 @@ async def test_a_byte_corrupted_in_the_bucket_fails_verification_naming_the_file
 
 
 async def test_a_byte_corrupted_on_the_target_fails_verification_naming_the_file(
-        ssh_target, client_key, s3_bucket, tree):
-    _, dst, _, roots = tree
+        ssh_target, client_key, s3_bucket, five_mb_tree):
+    _, dst, _, roots = five_mb_tree
     async with connect(ssh_target, client_key) as source:
         manifest = await push(source, roots, s3_bucket, PREFIX)
     async with connect(ssh_target, client_key) as target:
@@ -138,9 +148,12 @@ async def test_every_argument_reaches_the_program_as_written(ssh_target, client_
         result = await remote.run(["printf", "%s\\n", *tricky], timeout=10)
         env = await remote.run(["sh", "-c", 'printf %s "$CH_SECRET"; cat'], timeout=10,
                                secret_env={"CH_SECRET": "s3cr3t value"}, stdin=b"|rest of stdin")
+        seen = await remote.run(["sh", "-c", 'tr "\\000" " " < /proc/$$/cmdline'], timeout=10,
+                                secret_env={"CH_SECRET": "s3cr3t value"})
     assert result.exit_status == 0 and result.stdout.split("\n")[:-1] == tricky
     assert not marker.exists()
     assert env.stdout == "s3cr3t value|rest of stdin"
+    assert seen.exit_status == 0 and "sh -c" in seen.stdout and "s3cr3t" not in seen.stdout  # not in ps
 
 
 async def test_a_command_past_its_deadline_is_the_retryable_timeout(ssh_target, client_key):
