@@ -20,12 +20,12 @@ from app.migration.keys import WorkspaceKey, generate_workspace_key, load_privat
 from app.migration.manifest import Manifest, ManifestFile
 from app.migration.paths import SyncRoot, validate_paths
 from app.migration.remote import CommandResult, InstancePath, Remote
-from app.migration.steps import pull, push, verify
+from app.migration.steps import Progress, pull, push, verify
 
 __all__ = [
     "AuthenticationFailed", "BucketKind", "BucketSpec", "ChecksumMismatch", "CommandFailed", "CommandResult",
     "CommandTimedOut", "HostKeyMismatch", "InstancePath", "InvalidSyncInput", "Manifest", "ManifestFile",
-    "NotADirectory", "Remote", "RemoteError", "SyncError", "SyncRoot", "Unreachable", "WorkspaceKey",
+    "NotADirectory", "Progress", "Remote", "RemoteError", "SyncError", "SyncRoot", "Unreachable", "WorkspaceKey",
     "bucket_from_user_input", "generate_workspace_key", "load_private_key", "open_bucket", "pull", "push",
     "seal_bucket", "validate_paths", "verify",
 ]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from app.migration.buckets import RCLONE_REMOTE
 from app.migration.errors import CommandTimedOut, Unreachable
-from app.migration.remote import CommandResult, InstancePath
+from app.migration.remote import CommandResult, InstancePath, LineCallback, read_streams
 from providers.sandbox.cloud import RUNNING, ApiError, Faults, SandboxCloud
 from providers.sandbox.disk import InstanceDisk, PathEscapes, buckets_dir
 
@@ -32,7 +32,8 @@ _LOCAL_TYPE = f"RCLONE_CONFIG_{RCLONE_REMOTE.upper()}_TYPE"
 # The flags the sync steps use. Any other is refused: several would read or write host files
 # (--config, --log-file, --files-from, --copy-links, --backup-dir...).
 ALLOWED_FLAGS = frozenset({"-R", "--files-only", "--hash", "--hash-type", "--stat", "--log-level", "--retries",
-                           "--low-level-retries", "--checksum"})
+                           "--low-level-retries", "--checksum", "--use-json-log", "--stats",
+                           "--stats-log-level"})
 
 
 class SandboxRemote:
@@ -42,7 +43,7 @@ class SandboxRemote:
         self.disk = InstanceDisk(self.data_dir, instance_id)
 
     async def run(self, argv: Sequence[str], *, timeout: float, secret_env: Mapping[str, str] | None = None,
-                  stdin: bytes = b"") -> CommandResult:
+                  stdin: bytes = b"", on_stderr_line: LineCallback | None = None) -> CommandResult:
         faults = await asyncio.to_thread(self._running_faults)
         if not argv or argv[0] != "rclone":
             return CommandResult(127, "", f"sh: 1: {argv[0] if argv else ''}: not found\n")
@@ -58,7 +59,7 @@ class SandboxRemote:
             if is_copy and faults.sync_fails_halfway and len(paths) == 2:
                 halfway = self._first_half(_host_dir(paths[0]), Path(scratch) / "files")
                 args[1:1] = ["--files-from-raw", str(halfway)]
-            result = await self._exec(args, env, stdin, timeout, home=Path(scratch))
+            result = await self._exec(args, env, stdin, timeout, home=Path(scratch), on_stderr_line=on_stderr_line)
         if halfway is not None and result.exit_status == 0:
             return CommandResult(1, result.stdout, result.stderr + "ERROR : connection to the bucket lost "
                                  "halfway through the copy (sandbox fault sync_fails_halfway)\n")
@@ -111,19 +112,24 @@ class SandboxRemote:
         return list_file
 
     async def _exec(self, args: list[str], env: Mapping[str, str], stdin: bytes, timeout: float, *,
-                    home: Path) -> CommandResult:
+                    home: Path, on_stderr_line: LineCallback | None) -> CommandResult:
         rclone = shutil.which("rclone") or "rclone"
         proc = await asyncio.create_subprocess_exec(
             rclone, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), **env})
         try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+            async with asyncio.timeout(timeout):
+                proc.stdin.write(stdin)
+                await proc.stdin.drain()
+                proc.stdin.close()
+                out, err = await read_streams(proc.stdout, proc.stderr, on_stderr_line)
+                await proc.wait()
         except TimeoutError:
             proc.kill()
             await proc.wait()
             raise CommandTimedOut(f"rclone did not finish within {timeout:g} s") from None
-        return CommandResult(proc.returncode if proc.returncode is not None else 255, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+        return CommandResult(proc.returncode if proc.returncode is not None else 255, out, err)
 
 
 def _host_dir(mapped: str) -> Path:

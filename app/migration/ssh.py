@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import asyncssh
 
 from app.migration.errors import AuthenticationFailed, CommandTimedOut, HostKeyMismatch, Unreachable
-from app.migration.remote import CommandResult
+from app.migration.remote import CommandResult, LineCallback, read_streams
 
 CONNECT_TIMEOUT_SECONDS = 15.0
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
@@ -90,19 +90,22 @@ class SshRemote:
             await conn.wait_closed()
 
     async def run(self, argv: Sequence[str], *, timeout: float, secret_env: Mapping[str, str] | None = None,
-                  stdin: bytes = b"") -> CommandResult:
+                  stdin: bytes = b"", on_stderr_line: LineCallback | None = None) -> CommandResult:
+        data = stdin_with_env(secret_env, stdin)
         try:
-            done = await self._conn.run(command_line(argv), input=stdin_with_env(secret_env, stdin),
-                                        encoding=None, timeout=timeout, check=False)
-        except asyncssh.TimeoutError as exc:
+            async with asyncio.timeout(timeout):
+                process = await self._conn.create_process(command_line(argv), encoding=None)
+                try:
+                    process.stdin.write(data)
+                    process.stdin.write_eof()
+                    stdout, stderr = await read_streams(process.stdout, process.stderr, on_stderr_line)
+                    done = await process.wait(check=False)
+                finally:
+                    process.close()
+        except TimeoutError as exc:
+            # The channel is closed; sshd hangs up the session, which ends a well-behaved program.
             raise CommandTimedOut(f"{argv[0]} did not finish within {timeout:g} s") from exc
         except (OSError, asyncssh.Error) as exc:
             raise Unreachable(f"the SSH connection was lost: {exc}") from exc
         status = done.exit_status if done.exit_status is not None else 255  # killed by a signal
-        return CommandResult(status, _text(done.stdout), _text(done.stderr))
-
-
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    return data if isinstance(data, str) else data.decode("utf-8", "replace")
+        return CommandResult(status, stdout, stderr)

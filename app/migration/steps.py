@@ -12,7 +12,9 @@ Bucket layout: ``<prefix>/<migration_prefix>/data/<source path>/...`` and
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from app.migration.buckets import BucketSpec
 from app.migration.errors import ChecksumMismatch, NotADirectory
@@ -20,12 +22,60 @@ from app.migration.manifest import Manifest, ManifestFile, listing_to_files
 from app.migration.paths import SyncRoot, validate_key_part, validate_roots
 from app.migration.remote import InstancePath, Remote
 
+logger = logging.getLogger(__name__)
+
 COPY_TIMEOUT_SECONDS = 6 * 3600.0
 LIST_TIMEOUT_SECONDS = 1800.0  # hashing reads every byte
 _COMMON = ("--log-level", "ERROR", "--retries", "3", "--low-level-retries", "10")
 # Compare by checksum, not size and time: a retried copy then also repairs a file whose bytes
 # changed but whose size and time did not (a torn write, silent corruption).
 _COPY = ("copy", "--checksum", *_COMMON)
+# Later flags win: with a progress callback, rclone logs its stats as JSON lines every 2 s.
+_PROGRESS = ("--use-json-log", "--stats", "2s", "--stats-log-level", "NOTICE", "--log-level", "NOTICE")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One copy's progress as rclone counts it (one root at a time)."""
+
+    root: str
+    bytes_done: int
+    bytes_total: int
+    files_done: int
+    files_total: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _progress_reader(root: str, on_progress: ProgressCallback | None):
+    """An ``on_stderr_line`` that turns rclone's JSON stats lines into ``Progress`` (and keeps
+    every other line, e.g. errors, for the step's log)."""
+    if on_progress is None:
+        return None
+
+    def on_line(line: str) -> bool:
+        if not line.startswith("{"):
+            return False
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return False
+        stats = entry.get("stats") if isinstance(entry, dict) else None
+        if not isinstance(stats, dict):
+            return entry.get("level") not in ("error", "critical") if isinstance(entry, dict) else False
+        try:
+            on_progress(Progress(root, int(stats.get("bytes", 0)), int(stats.get("totalBytes", 0)),
+                                 int(stats.get("transfers", 0)), int(stats.get("totalTransfers", 0))))
+        except Exception:  # noqa: BLE001 - a progress display never fails the copy it reports on
+            logger.exception("progress callback failed")
+        return True
+
+    return on_line
+
+
+def _copy_flags(on_progress: ProgressCallback | None) -> tuple[str, ...]:
+    return _COPY + (_PROGRESS if on_progress else ())
 
 
 def _data_key(bucket: BucketSpec, migration_prefix: str, root_source: str) -> str:
@@ -56,7 +106,7 @@ async def _require_directory(remote: Remote, path: str, *, timeout: float) -> No
 
 
 async def push(remote: Remote, paths: Iterable[SyncRoot | str], bucket: BucketSpec, migration_prefix: str, *,
-               timeout: float = COPY_TIMEOUT_SECONDS) -> Manifest:
+               timeout: float = COPY_TIMEOUT_SECONDS, on_progress: ProgressCallback | None = None) -> Manifest:
     """On the SOURCE: hash every file, copy the directories to the bucket, upload the manifest.
     Hashing comes first, so a file changed during the copy fails verification instead of passing
     with its new bytes half copied."""
@@ -68,8 +118,9 @@ async def push(remote: Remote, paths: Iterable[SyncRoot | str], bucket: BucketSp
                                                                      timeout=LIST_TIMEOUT_SECONDS))
     env = bucket.rclone_env()
     for root in roots:
-        copied = await remote.run(["rclone", *_COPY, InstancePath(root.source),
-                                   _data_key(bucket, migration_prefix, root.source)], timeout=timeout, secret_env=env)
+        copied = await remote.run(["rclone", *_copy_flags(on_progress), InstancePath(root.source),
+                                   _data_key(bucket, migration_prefix, root.source)], timeout=timeout, secret_env=env,
+                                  on_stderr_line=_progress_reader(root.source, on_progress))
         copied.check(f"copying {root.source} to the bucket")
     manifest = Manifest(roots, tuple(files))
     uploaded = await remote.run(["rclone", "rcat", *_COMMON, _manifest_key(bucket, migration_prefix)],
@@ -79,12 +130,13 @@ async def push(remote: Remote, paths: Iterable[SyncRoot | str], bucket: BucketSp
 
 
 async def pull(remote: Remote, bucket: BucketSpec, migration_prefix: str, paths: Iterable[SyncRoot | str], *,
-               timeout: float = COPY_TIMEOUT_SECONDS) -> None:
+               timeout: float = COPY_TIMEOUT_SECONDS, on_progress: ProgressCallback | None = None) -> None:
     """On the TARGET: copy each root's data from the bucket to its target directory."""
     env = bucket.rclone_env()
     for root in validate_roots(paths):
-        copied = await remote.run(["rclone", *_COPY, _data_key(bucket, migration_prefix, root.source),
-                                   InstancePath(root.target)], timeout=timeout, secret_env=env)
+        copied = await remote.run(["rclone", *_copy_flags(on_progress), _data_key(bucket, migration_prefix, root.source),
+                                   InstancePath(root.target)], timeout=timeout, secret_env=env,
+                                  on_stderr_line=_progress_reader(root.target, on_progress))
         copied.check(f"copying the bucket to {root.target}")
 
 

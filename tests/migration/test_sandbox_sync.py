@@ -52,8 +52,10 @@ async def test_real_bytes_move_between_two_sandbox_instances(pair):
     source, target, bucket, expected = pair
     manifest = await push(source, ROOTS, bucket, PREFIX)
     await push(source, ROOTS, bucket, PREFIX)  # idempotent
-    await pull(target, bucket, PREFIX, ROOTS)
+    progress = []
+    await pull(target, bucket, PREFIX, ROOTS, on_progress=progress.append)
     await verify(target, manifest)
+    assert progress[-1].bytes_done == manifest.total_bytes and progress[-1].files_done == len(expected)
     assert hashes_of(target.disk.host_path("/home/ubuntu/checkpoints")) == expected
     assert hashes_of(bucket_directory(source.data_dir) / "user-7" / PREFIX / "data/workspace/checkpoints") == expected
     assert not target.disk.host_path("/workspace").exists()  # nothing landed outside the target root

@@ -48,11 +48,16 @@ def five_mb_tree(tmp_path):
 
 async def test_files_arrive_on_the_target_with_their_checksums(ssh_target, client_key, s3_bucket, five_mb_tree):
     src, dst, expected, roots = five_mb_tree
+    pushed, pulled = [], []
     async with connect(ssh_target, client_key) as source:
-        manifest = await push(source, roots, s3_bucket, PREFIX)
+        manifest = await push(source, roots, s3_bucket, PREFIX, on_progress=pushed.append)
     async with connect(ssh_target, client_key) as target:
-        await pull(target, s3_bucket, PREFIX, roots)
+        await pull(target, s3_bucket, PREFIX, roots, on_progress=pulled.append)
         await verify(target, manifest)
+    # rclone's own counts, read from its JSON stats lines as the copy ran
+    assert pushed[-1].bytes_done == pushed[-1].bytes_total == manifest.total_bytes
+    assert pulled[-1].bytes_done == manifest.total_bytes and pulled[-1].root == str(dst)
+    assert pushed[-1].files_done == len(expected)  # every file, the empty one too
 
     assert hashes_of(dst) == expected
     assert {f.path: f.sha256 for f in manifest.files} == expected
