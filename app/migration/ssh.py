@@ -27,7 +27,12 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 # Reads "NAME=value" lines up to the first empty one, exports them, then runs the program with
 # the rest of stdin. POSIX sh reads a pipe one byte at a time, so no byte meant for it is lost.
-_WRAPPER = 'while IFS= read -r kv && [ -n "$kv" ]; do export "$kv"; done; exec "$@"'
+# $1 is the deadline: coreutils' timeout ends the program on the instance itself, so a step
+# retried after a timeout never races a copy still running from the attempt before.
+_WRAPPER = ('t=$1; shift; while IFS= read -r kv && [ -n "$kv" ]; do export "$kv"; done; '
+            'if command -v timeout >/dev/null 2>&1; then exec timeout -k 10 "$t" "$@"; fi; exec "$@"')
+_TIMED_OUT = 124  # what timeout(1) exits with when it ended the program
+_GRACE_SECONDS = 15.0  # ComputeHub waits this much longer than the instance-side deadline
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,10 @@ class SshTarget:
             raise ValueError("not a usable SSH login")
 
 
-def command_line(argv: Sequence[str]) -> str:
+def command_line(argv: Sequence[str], timeout: float = 3600.0) -> str:
     if not argv:
         raise ValueError("empty command")
-    return shlex.join(["sh", "-c", _WRAPPER, "sh", *map(str, argv)])
+    return shlex.join(["sh", "-c", _WRAPPER, "sh", f"{max(timeout, 0.1):.1f}", *map(str, argv)])
 
 
 def stdin_with_env(secret_env: Mapping[str, str] | None, stdin: bytes) -> bytes:
@@ -93,8 +98,8 @@ class SshRemote:
                   stdin: bytes = b"", on_stderr_line: LineCallback | None = None) -> CommandResult:
         data = stdin_with_env(secret_env, stdin)
         try:
-            async with asyncio.timeout(timeout):
-                process = await self._conn.create_process(command_line(argv), encoding=None)
+            async with asyncio.timeout(timeout + _GRACE_SECONDS):
+                process = await self._conn.create_process(command_line(argv, timeout), encoding=None)
                 try:
                     process.stdin.write(data)
                     process.stdin.write_eof()
@@ -108,4 +113,6 @@ class SshRemote:
         except (OSError, asyncssh.Error) as exc:
             raise Unreachable(f"the SSH connection was lost: {exc}") from exc
         status = done.exit_status if done.exit_status is not None else 255  # killed by a signal
+        if status == _TIMED_OUT:
+            raise CommandTimedOut(f"{argv[0]} did not finish within {timeout:g} s (ended on the instance)")
         return CommandResult(status, stdout, stderr)

@@ -137,7 +137,7 @@ def test_the_workspace_key_is_ed25519_encrypted_and_bound_to_its_workspace(ring)
 
 def test_secrets_travel_on_stdin_never_on_the_command_line():
     env = {"RCLONE_CONFIG_CHBUCKET_SECRET_ACCESS_KEY": "s3cr3t"}
-    line = command_line(["rclone", "copy", "/a b", "chbucket:x/y"])
+    line = command_line(["rclone", "copy", "/a b", "chbucket:x/y"], timeout=60)
     assert "s3cr3t" not in line and "'/a b'" in line
     assert stdin_with_env(env, b"data") == b"RCLONE_CONFIG_CHBUCKET_SECRET_ACCESS_KEY=s3cr3t\n\ndata"
     for bad in ({"lower": "x"}, {"OK": "two\nlines"}, {"A=B": "x"}):

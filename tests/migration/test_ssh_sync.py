@@ -7,6 +7,7 @@ maps its source directory to the target one (as when providers mount volumes in 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import asyncssh
 import pytest
@@ -161,11 +162,23 @@ async def test_every_argument_reaches_the_program_as_written(ssh_target, client_
     assert seen.exit_status == 0 and "sh -c" in seen.stdout and "s3cr3t" not in seen.stdout  # not in ps
 
 
-async def test_a_command_past_its_deadline_is_the_retryable_timeout(ssh_target, client_key):
+def _running(cmdline: bytes) -> bool:
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "cmdline").read_bytes() == cmdline:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+async def test_a_command_past_its_deadline_is_the_retryable_timeout_and_ends_on_the_instance(
+        ssh_target, client_key):
     async with connect(ssh_target, client_key) as remote:
         with pytest.raises(CommandTimedOut) as caught:
-            await remote.run(["sleep", "5"], timeout=0.5)
+            await remote.run(["sleep", "17.25"], timeout=0.5)
     assert caught.value.retryable
+    assert not _running(b"sleep\x0017.25\x00")  # a retry will not race the old attempt
 
 
 def test_known_checksums_are_independent_of_rclone(tmp_path):
