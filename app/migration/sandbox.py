@@ -3,8 +3,9 @@
 
 Only rclone exists on a sandbox instance (anything else exits 127, like a shell would). Every
 ``InstancePath`` argument is mapped into the instance's jail; a ``chbucket:`` path of a local
-bucket must lie under the sandbox's buckets directory; any other argument naming a path is
-refused. The instance must be running (else ``Unreachable``, as over SSH).
+bucket must lie under the sandbox's buckets directory; any other argument naming a path, any
+flag the steps do not use, and any S3 bucket are refused (rclone runs on ComputeHub's machine
+here, so it must reach neither host files nor a user's endpoint). The instance must be running (else ``Unreachable``, as over SSH).
 
 Faults (the account's sandbox faults, switched like every other one):
 ``sync_fails_halfway``: an ``rclone copy`` copies the first half of the files, then fails.
@@ -29,6 +30,7 @@ from providers.sandbox.disk import InstanceDisk, PathEscapes, buckets_dir
 
 _BUCKET_PREFIX = f"{RCLONE_REMOTE}:"
 _LOCAL_TYPE = f"RCLONE_CONFIG_{RCLONE_REMOTE.upper()}_TYPE"
+_ALLOWED_ENV = frozenset({("RCLONE_CONFIG", "/dev/null"), (_LOCAL_TYPE, "local")})
 # The flags the sync steps use. Any other is refused: several would read or write host files
 # (--config, --log-file, --files-from, --copy-links, --backup-dir...).
 ALLOWED_FLAGS = frozenset({"-R", "--files-only", "--hash", "--hash-type", "--stat", "--log-level", "--retries",
@@ -48,8 +50,12 @@ class SandboxRemote:
         if not argv or argv[0] != "rclone":
             return CommandResult(127, "", f"sh: 1: {argv[0] if argv else ''}: not found\n")
         env = dict(secret_env or {})
+        if set(env.items()) - _ALLOWED_ENV:
+            # rclone runs on ComputeHub's own machine here: it must never reach a user's endpoint.
+            return CommandResult(1, "", "ERROR : a sandbox instance has no network; "
+                                 "it syncs through the demo's local bucket only\n")
         try:
-            args = [self._map(arg, env) for arg in argv[1:]]
+            args = [self._map(arg) for arg in argv[1:]]
         except PathEscapes as exc:
             return CommandResult(1, "", f"ERROR : {exc}\n")
         is_copy = args[:1] == ["copy"]
@@ -77,13 +83,11 @@ class SandboxRemote:
             raise Unreachable(f"sandbox instance {self.instance_id} is {status}, not running")
         return faults
 
-    def _map(self, arg: str, env: Mapping[str, str]) -> str:
+    def _map(self, arg: str) -> str:
         if isinstance(arg, InstancePath):
             return str(self.disk.host_path(str(arg)))
-        if arg.startswith(_BUCKET_PREFIX) and env.get(_LOCAL_TYPE) == "local":
-            return _BUCKET_PREFIX + self._bucket_path(arg[len(_BUCKET_PREFIX):])
         if arg.startswith(_BUCKET_PREFIX):
-            return arg  # an S3 bucket: reached by rclone, not a path on this machine
+            return _BUCKET_PREFIX + self._bucket_path(arg[len(_BUCKET_PREFIX):])
         if arg.startswith("-") and arg not in ALLOWED_FLAGS:
             raise PathEscapes(f"{arg} is not a flag a sandbox instance accepts")
         if "/" in arg:  # a path that is not marked as the instance's: never one of this machine

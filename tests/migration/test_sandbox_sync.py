@@ -125,3 +125,11 @@ async def test_no_path_escapes_the_instance(pair, tmp_path):
     follow = await source.run(["rclone", "lsjson", "-R", "--copy-links", InstancePath("/workspace")], timeout=30)
     assert follow.exit_status != 0 and "secret.txt" not in follow.stdout
     assert "secret.txt" not in (await lsjson(InstancePath("/workspace"))).stdout  # rclone skips the symlink
+
+
+async def test_a_sandbox_instance_never_reaches_an_s3_endpoint(pair):
+    source, _, _, _ = pair
+    s3 = BucketSpec(BucketKind.S3_TEST, bucket="ckpt", endpoint="http://127.0.0.1:9", access_key_id="k",
+                    secret_access_key="s")
+    with pytest.raises(CommandFailed, match="no network"):
+        await push(source, ROOTS, s3, PREFIX)
