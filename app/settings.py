@@ -210,6 +210,8 @@ class SandboxSettings:
     store: str = field(default_factory=lambda: _env("SANDBOX_STORE", "database"))
     """database (the sandbox's own tables in the app's database: it survives restarts and every
     web and worker process sees the same instances) | memory (one process, gone with it)"""
+    data_dir: Path = field(default_factory=lambda: Path(_env("SANDBOX_DATA_DIR", str(_var_dir() / "sandbox"))))
+    """Where the simulated instances' file systems (one directory each) and the demo bucket live."""
 
     def __post_init__(self) -> None:
         if self.store not in ("database", "memory"):

@@ -113,6 +113,10 @@ class Faults:
     """Running instances fail their health checks (the machine runs, the service on it does not)."""
     preempt_spot_after_seconds: float | None = None
     """A running spot instance is taken back (``preempted``, terminated) after this many seconds of running."""
+    sync_fails_halfway: bool = False
+    """A file copy on an instance (rclone copy) stops after half of the files and exits non-zero."""
+    checksum_mismatch: bool = False
+    """A copy onto an instance silently corrupts one byte of one file (its size and time kept)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "no_capacity_types", frozenset(self.no_capacity_types))
@@ -148,6 +152,7 @@ _JSON_TYPES = {
     "seed": "integer", "rate_limited": "boolean", "retry_after_seconds": "integer",
     "latency_seconds": "number", "latency_after_create_seconds": "number", "no_capacity_types": "list of strings", "quota": "integer or null",
     "health_failing": "boolean", "preempt_spot_after_seconds": "number or null",
+    "sync_fails_halfway": "boolean", "checksum_mismatch": "boolean",
 }
 
 
