@@ -47,6 +47,14 @@ async def test_an_admin_sees_instances_and_switches_a_fault(new_browser, session
     await admin.post(f"/admin/sandbox/{binding_id}/faults", {"quota": ""})
     assert cloud.faults(key).health_failing is False and cloud.faults(key).quota is None
 
+    # The migration data-sync faults are switches on the page too.
+    await admin.post(f"/admin/sandbox/{binding_id}/faults", {"sync_fails_halfway": "on", "checksum_mismatch": "on"})
+    assert cloud.faults(key).sync_fails_halfway is True and cloud.faults(key).checksum_mismatch is True
+    section = parse_html((await admin.get("/admin/sandbox")).text).one("section", data_binding=str(binding_id))
+    assert section.one("input", name="sync_fails_halfway").get("checked") is not None
+    await admin.post(f"/admin/sandbox/{binding_id}/faults", {})
+    assert cloud.faults(key).sync_fails_halfway is False and cloud.faults(key).checksum_mismatch is False
+
 
 async def test_a_bad_number_is_a_400_that_keeps_what_was_typed(new_browser, sessions, settings, cloud, ada):
     binding_id = await add_sandbox_binding(sessions, keyring_from_settings(settings), ada, "ada's sandbox")

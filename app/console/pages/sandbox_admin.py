@@ -23,7 +23,7 @@ from app.console.pages.common import Form, form_text, keyring, page
 from app.db.models import ProviderBinding, User
 from providers.sandbox import Faults, get_cloud
 
-SWITCHES = ("fail_boot", "health_failing", "rate_limited")
+SWITCHES = ("fail_boot", "health_failing", "rate_limited", "sync_fails_halfway", "checksum_mismatch")
 NUMBERS = {"crash_after_seconds": float, "preempt_spot_after_seconds": float, "latency_seconds": float,
            "latency_after_create_seconds": float, "api_error_rate": float, "quota": int}
 
