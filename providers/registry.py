@@ -20,6 +20,7 @@ SOURCES: dict[str, str] = {
     "cudo": "providers.cudo:CudoSource",
     "digitalocean": "providers.digitalocean:DigitalOceanSource",
     "fluidstack": "providers.fluidstack:FluidStackSource",
+    "shadeform": "providers.shadeform:ShadeformSource",  # an aggregator: launches on the cloud an offer names
     # scrapers/: price-only sources
     "azure": "scrapers.azure:AzureSource",
     "aws": "scrapers.aws:AwsSource",
@@ -27,7 +28,6 @@ SOURCES: dict[str, str] = {
     "oci": "scrapers.oci:OciSource",
     # scrapers/ added for issue 16 (price-only)
     "gcp": "scrapers.gcp:GcpSource",
-    "shadeform": "scrapers.shadeform:ShadeformSource",
     "koyeb": "scrapers.koyeb:KoyebSource",
     "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
     "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",

@@ -23,7 +23,7 @@ from providers.base import FetchResult, keep_cheapest, Offer, PriceBasis, PriceS
 from providers.errors import BadResponse
 from providers.http import request_json
 from providers.money import BadPrice, to_decimal
-from scrapers.resold import direct_source, resold_by_shadeform
+from providers.resold import direct_source, resold_by_shadeform
 
 NAME = "primeintellect"
 BASE_URL = "https://api.primeintellect.ai/api/v1/availability/gpus"
