@@ -1,4 +1,4 @@
-"""Keys for DigitalOcean, CUDO, TensorDock and FluidStack are bound from the page like any provider's: the
+"""Keys for DigitalOcean, CUDO, TensorDock, FluidStack and Shadeform are bound from the page like any provider's: the
 form asks for each credential (CUDO: project and key), the key is checked with the provider's
 own API first, and a refused key is not stored."""
 
@@ -17,12 +17,14 @@ DO_ACCOUNT = "https://api.digitalocean.com/v2/account"
 CUDO_PROJECT = "https://rest.compute.cudo.org/v1/projects/ml-team"
 TD_INSTANCES = "https://dashboard.tensordock.com/api/v2/instances"
 FS_INSTANCES = "https://platform.fluidstack.io/instances"
+SF_INSTANCES = "https://api.shadeform.ai/v1/instances"
 GOOD, BAD = "good-key-" + "G7h2" * 6, "bad-key-" + "B4d9" * 6
 
 
 def refusing(good_answer: httpx.Response, bad_answer: httpx.Response):
     def answer(request: httpx.Request) -> httpx.Response:
-        sent = request.headers.get("Authorization") or request.headers.get("api-key")
+        sent = (request.headers.get("Authorization") or request.headers.get("api-key")
+                or request.headers.get("X-API-KEY"))
         return good_answer if sent in (f"Bearer {GOOD}", GOOD) else bad_answer
     return answer
 
@@ -40,6 +42,8 @@ CASES = {
                                               "detail": "Invalid or expired API token"}]}))),
     "fluidstack": (FS_INSTANCES, {}, refusing(
         httpx.Response(200, json=[]), httpx.Response(401, json={"detail": "Invalid API key"}))),
+    "shadeform": (SF_INSTANCES, {}, refusing(
+        httpx.Response(200, json={"instances": []}), httpx.Response(401, json={"message": "Invalid API key"}))),
 }
 
 

@@ -1,4 +1,4 @@
-"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock and FluidStack over respx, for console tests.
+"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock, FluidStack and Shadeform over respx, for console tests.
 
 Each answers create by remembering what was sent and answers list with it, in the provider's
 documented shapes (taken from the recorded ``lifecycle.json`` bodies), so a test can follow a
@@ -133,5 +133,32 @@ class FakeFluidStack(FakeCloud):
         router.get(f"{self.BASE}/instances").mock(side_effect=lambda request: httpx.Response(200, json=self.created))
 
 
+class FakeShadeform(FakeCloud):
+    BASE = "https://api.shadeform.ai/v1"
+
+    def __init__(self) -> None:
+        super().__init__("shadeform", {"api_key": "sf-fake-cloud-key"}, "massedcompute/gpu_1x_a6000", "us-central-1")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        listed = _route_json("shadeform", "get", 0)
+        listed.update(id=f"9c5fb0d7-6183-4eac-9f42-b3d75e6b82{len(self.created):02d}", name=sent["name"],
+                      cloud=sent["cloud"], region=sent["region"], tags=sent.get("tags", []), status="creating", ip=None)
+        self.created.append(listed)
+        return httpx.Response(200, json={"id": listed["id"]})
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.BASE}/instances/types").mock(
+            return_value=httpx.Response(200, json=_route_json("shadeform", "create", 0)))
+        router.get(f"{self.BASE}/sshkeys").mock(
+            return_value=httpx.Response(200, json=_route_json("shadeform", "create", 1)))
+        router.post(f"{self.BASE}/sshkeys/add").mock(
+            return_value=httpx.Response(200, json=_route_json("shadeform", "create", 2)))
+        router.post(f"{self.BASE}/instances/create").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/instances").mock(
+            side_effect=lambda request: httpx.Response(200, json={"instances": self.created}))
+
+
 FAKE_CLOUDS = {"digitalocean": FakeDigitalOcean, "cudo": FakeCudo, "tensordock": FakeTensorDock,
-               "fluidstack": FakeFluidStack}
+               "fluidstack": FakeFluidStack, "shadeform": FakeShadeform}
