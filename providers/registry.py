@@ -21,6 +21,7 @@ SOURCES: dict[str, str] = {
     "digitalocean": "providers.digitalocean:DigitalOceanSource",
     "fluidstack": "providers.fluidstack:FluidStackSource",
     "shadeform": "providers.shadeform:ShadeformSource",  # an aggregator: launches on the cloud an offer names
+    "hotaisle": "providers.hotaisle:HotAisleSource",
     # scrapers/: price-only sources
     "azure": "scrapers.azure:AzureSource",
     "aws": "scrapers.aws:AwsSource",
@@ -32,7 +33,6 @@ SOURCES: dict[str, str] = {
     "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
     "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
     "latitude": "scrapers.latitude:LatitudeSource",
-    "hotaisle": "scrapers.hotaisle:HotAisleSource",
     # scrapers/ added for issue 16, second wave (price-only)
     "cloudrift": "scrapers.cloudrift:CloudRiftSource",
     "jarvislabs": "scrapers.jarvislabs:JarvisLabsSource",
