@@ -1,4 +1,4 @@
-"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock, FluidStack and Shadeform over respx, for console tests.
+"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform and Hot Aisle over respx, for console tests.
 
 Each answers create by remembering what was sent and answers list with it, in the provider's
 documented shapes (taken from the recorded ``lifecycle.json`` bodies), so a test can follow a
@@ -160,5 +160,46 @@ class FakeShadeform(FakeCloud):
             side_effect=lambda request: httpx.Response(200, json={"instances": self.created}))
 
 
+class FakeHotAisle(FakeCloud):
+    BASE = "https://admin.hotaisle.app/api"
+    TEAM = f"{BASE}/teams/ml-lab"
+
+    def __init__(self) -> None:
+        super().__init__("hotaisle", {"api_key": "ha-fake-cloud-key", "team_handle": "ml-lab"}, "1x-mi300x-13c-224g",
+                         "us-michigan-1")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(json.loads(request.content))
+        vm = _route_json("hotaisle", "create", 3)
+        vm.update(name=f"vm-{31 + len(self.created)}", id=f"vm-{31 + len(self.created)}")
+        self.created.append(vm)
+        return httpx.Response(200, json={k: v for k, v in vm.items() if k != "id"})
+
+    def _describe(self, request: httpx.Request, vm: str) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        for created in self.created:
+            if created["name"] == vm:
+                created["description"] = sent["description"]
+        return httpx.Response(204)
+
+    def _listed(self) -> list[dict]:
+        return [{k: v for k, v in vm.items() if k != "id"} for vm in self.created]
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.TEAM}/virtual_machines/available/").mock(
+            return_value=httpx.Response(200, json=_route_json("hotaisle", "create", 0)))
+        router.get(f"{self.BASE}/user/ssh_keys/").mock(
+            return_value=httpx.Response(200, json=_route_json("hotaisle", "create", 1)))
+        router.post(f"{self.BASE}/user/ssh_keys/").mock(
+            return_value=httpx.Response(200, json=_route_json("hotaisle", "create", 2)))
+        router.post(f"{self.TEAM}/virtual_machines/").mock(side_effect=self._create)
+        router.patch(url__regex=rf"{self.TEAM}/virtual_machines/(?P<vm>[^/]+)/").mock(side_effect=self._describe)
+        router.get(url__regex=rf"{self.TEAM}/virtual_machines/[^/]+/state/").mock(
+            return_value=httpx.Response(200, json={"state": "running", "host": "hv-01"}))
+        router.get(f"{self.TEAM}/virtual_machines/").mock(
+            side_effect=lambda request: httpx.Response(200, json=self._listed()))
+
+
 FAKE_CLOUDS = {"digitalocean": FakeDigitalOcean, "cudo": FakeCudo, "tensordock": FakeTensorDock,
-               "fluidstack": FakeFluidStack, "shadeform": FakeShadeform}
+               "fluidstack": FakeFluidStack, "shadeform": FakeShadeform, "hotaisle": FakeHotAisle}
