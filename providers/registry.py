@@ -22,6 +22,7 @@ SOURCES: dict[str, str] = {
     "fluidstack": "providers.fluidstack:FluidStackSource",
     "shadeform": "providers.shadeform:ShadeformSource",  # an aggregator: launches on the cloud an offer names
     "hotaisle": "providers.hotaisle:HotAisleSource",
+    "primeintellect": "providers.primeintellect:PrimeIntellectSource",  # an aggregator, like Shadeform
     # scrapers/: price-only sources
     "azure": "scrapers.azure:AzureSource",
     "aws": "scrapers.aws:AwsSource",
@@ -31,7 +32,6 @@ SOURCES: dict[str, str] = {
     "gcp": "scrapers.gcp:GcpSource",
     "koyeb": "scrapers.koyeb:KoyebSource",
     "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
-    "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
     "latitude": "scrapers.latitude:LatitudeSource",
     # scrapers/ added for issue 16, second wave (price-only)
     "cloudrift": "scrapers.cloudrift:CloudRiftSource",

@@ -1,4 +1,5 @@
-"""Keys for DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform and Hot Aisle are bound from the page like any provider's: the
+"""Keys for DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform, Hot Aisle and Prime Intellect
+are bound from the page like any provider's: the
 form asks for each credential (CUDO: project and key; Hot Aisle: key and team), the key is checked with the provider's
 own API first, and a refused key is not stored."""
 
@@ -19,6 +20,7 @@ TD_INSTANCES = "https://dashboard.tensordock.com/api/v2/instances"
 FS_INSTANCES = "https://platform.fluidstack.io/instances"
 SF_INSTANCES = "https://api.shadeform.ai/v1/instances"
 HA_VMS = "https://admin.hotaisle.app/api/teams/ml-lab/virtual_machines/"
+PI_PODS = "https://api.primeintellect.ai/api/v1/pods/"
 GOOD, BAD = "good-key-" + "G7h2" * 6, "bad-key-" + "B4d9" * 6
 
 
@@ -45,6 +47,9 @@ CASES = {
         httpx.Response(200, json=[]), httpx.Response(401, json={"detail": "Invalid API key"}))),
     "shadeform": (SF_INSTANCES, {}, refusing(
         httpx.Response(200, json={"instances": []}), httpx.Response(401, json={"message": "Invalid API key"}))),
+    "primeintellect": (PI_PODS, {}, refusing(
+        httpx.Response(200, json={"total_count": 0, "offset": 0, "limit": 100, "data": []}),
+        httpx.Response(401, json={"detail": "Invalid API key"}))),
     "hotaisle": (HA_VMS, {"team_handle": "ml-lab"}, refusing(httpx.Response(200, json=[]), httpx.Response(401, json="Unauthorized"))),
 }
 FIELDS = {"cudo": ["project_id", "api_key"], "hotaisle": ["api_key", "team_handle"]}

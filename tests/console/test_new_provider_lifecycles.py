@@ -1,4 +1,5 @@
-"""DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform and Hot Aisle run instances from the console like the first providers:
+"""DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform, Hot Aisle and Prime
+Intellect run instances from the console like the first providers:
 a launch whose worker dies after the provider accepted it is adopted by its client token, and
 the instance page offers exactly the actions the provider's API has."""
 
@@ -98,6 +99,7 @@ async def test_a_launch_records_the_provider_instance(sessions, keyring, http, c
 @pytest.mark.parametrize(("provider", "missing"), [
     ("digitalocean", set()), ("cudo", set()), ("tensordock", {"reboot"}), ("fluidstack", {"reboot"}),
     ("shadeform", {"start", "stop"}), ("hotaisle", set()),
+    ("primeintellect", {"start", "stop", "reboot"}),
 ])
 async def test_a_running_instance_offers_only_what_the_api_can_do(sessions, keyring, alice, provider, missing):
     row = Instance(user_id=alice.user_id, binding_id=alice.binding_id, provider=provider, status="running")

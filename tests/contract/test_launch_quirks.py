@@ -10,6 +10,7 @@ from providers.digitalocean.launch import default_image, droplet_name, fingerpri
 from providers.errors import InvalidRequest
 from providers.fluidstack.instances import name_with_token as fluidstack_name, split_name as fluidstack_split
 from providers.hotaisle.instances import description_with_token as hotaisle_label, split_description as hotaisle_split
+from providers.primeintellect.instances import name_with_token as pi_name, split_name as pi_split
 from providers.shadeform.instances import client_token_of as shadeform_token, token_tag as shadeform_tag
 from providers.tensordock.instances import name_with_token as tensordock_name, split_name as tensordock_split
 
@@ -48,7 +49,7 @@ def test_cudo_vm_ids_are_valid_and_stable_for_one_launch():
 
 
 @pytest.mark.parametrize(("with_token", "split"), [(tensordock_name, tensordock_split), (fluidstack_name, fluidstack_split),
-                                                   (hotaisle_label, hotaisle_split)])
+                                                   (hotaisle_label, hotaisle_split), (pi_name, pi_split)])
 def test_the_client_token_in_a_name_reads_back(with_token, split):
     assert split(with_token("train-1", TOKEN)) == ("train-1", TOKEN)
     assert split(with_token("train-1", "")) == ("train-1", "")

@@ -1,4 +1,5 @@
-"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform and Hot Aisle over respx, for console tests.
+"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform, Hot Aisle and
+Prime Intellect over respx, for console tests.
 
 Each answers create by remembering what was sent and answers list with it, in the provider's
 documented shapes (taken from the recorded ``lifecycle.json`` bodies), so a test can follow a
@@ -201,5 +202,33 @@ class FakeHotAisle(FakeCloud):
             side_effect=lambda request: httpx.Response(200, json=self._listed()))
 
 
+class FakePrimeIntellect(FakeCloud):
+    BASE = "https://api.primeintellect.ai/api/v1"
+
+    def __init__(self) -> None:
+        super().__init__("primeintellect", {"api_key": "pi-fake-cloud-key"}, "massedcompute/A6000_48GBx1",
+                         "us-kansascity-1")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        pod = _route_json("primeintellect", "create", 3)
+        pod.update(id=f"pod-fake{len(self.created):012d}", name=sent["pod"]["name"])
+        self.created.append(pod)
+        return httpx.Response(200, json=pod)
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.BASE}/availability/gpus").mock(
+            return_value=httpx.Response(200, json=_route_json("primeintellect", "create", 0)))
+        router.get(f"{self.BASE}/ssh_keys/").mock(
+            return_value=httpx.Response(200, json=_route_json("primeintellect", "create", 1)))
+        router.post(f"{self.BASE}/ssh_keys/").mock(
+            return_value=httpx.Response(200, json=_route_json("primeintellect", "create", 2)))
+        router.post(f"{self.BASE}/pods/").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/pods/").mock(side_effect=lambda request: httpx.Response(200, json={
+            "total_count": len(self.created), "offset": 0, "limit": 100, "data": self.created}))
+
+
 FAKE_CLOUDS = {"digitalocean": FakeDigitalOcean, "cudo": FakeCudo, "tensordock": FakeTensorDock,
-               "fluidstack": FakeFluidStack, "shadeform": FakeShadeform, "hotaisle": FakeHotAisle}
+               "fluidstack": FakeFluidStack, "shadeform": FakeShadeform, "hotaisle": FakeHotAisle,
+               "primeintellect": FakePrimeIntellect}
