@@ -20,6 +20,9 @@ SOURCES: dict[str, str] = {
     "cudo": "providers.cudo:CudoSource",
     "digitalocean": "providers.digitalocean:DigitalOceanSource",
     "fluidstack": "providers.fluidstack:FluidStackSource",
+    "shadeform": "providers.shadeform:ShadeformSource",  # an aggregator: launches on the cloud an offer names
+    "hotaisle": "providers.hotaisle:HotAisleSource",
+    "primeintellect": "providers.primeintellect:PrimeIntellectSource",  # an aggregator, like Shadeform
     # scrapers/: price-only sources
     "azure": "scrapers.azure:AzureSource",
     "aws": "scrapers.aws:AwsSource",
@@ -27,12 +30,9 @@ SOURCES: dict[str, str] = {
     "oci": "scrapers.oci:OciSource",
     # scrapers/ added for issue 16 (price-only)
     "gcp": "scrapers.gcp:GcpSource",
-    "shadeform": "scrapers.shadeform:ShadeformSource",
     "koyeb": "scrapers.koyeb:KoyebSource",
     "ovhcloud": "scrapers.ovhcloud:OvhCloudSource",
-    "primeintellect": "scrapers.primeintellect:PrimeIntellectSource",
     "latitude": "scrapers.latitude:LatitudeSource",
-    "hotaisle": "scrapers.hotaisle:HotAisleSource",
     # scrapers/ added for issue 16, second wave (price-only)
     "cloudrift": "scrapers.cloudrift:CloudRiftSource",
     "jarvislabs": "scrapers.jarvislabs:JarvisLabsSource",

@@ -1,5 +1,6 @@
-"""Keys for DigitalOcean, CUDO, TensorDock and FluidStack are bound from the page like any provider's: the
-form asks for each credential (CUDO: project and key), the key is checked with the provider's
+"""Keys for DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform, Hot Aisle and Prime Intellect
+are bound from the page like any provider's: the
+form asks for each credential (CUDO: project and key; Hot Aisle: key and team), the key is checked with the provider's
 own API first, and a refused key is not stored."""
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ DO_ACCOUNT = "https://api.digitalocean.com/v2/account"
 CUDO_PROJECT = "https://rest.compute.cudo.org/v1/projects/ml-team"
 TD_INSTANCES = "https://dashboard.tensordock.com/api/v2/instances"
 FS_INSTANCES = "https://platform.fluidstack.io/instances"
+SF_INSTANCES = "https://api.shadeform.ai/v1/instances"
+HA_VMS = "https://admin.hotaisle.app/api/teams/ml-lab/virtual_machines/"
+PI_PODS = "https://api.primeintellect.ai/api/v1/pods/"
 GOOD, BAD = "good-key-" + "G7h2" * 6, "bad-key-" + "B4d9" * 6
 
 
 def refusing(good_answer: httpx.Response, bad_answer: httpx.Response):
     def answer(request: httpx.Request) -> httpx.Response:
-        sent = request.headers.get("Authorization") or request.headers.get("api-key")
-        return good_answer if sent in (f"Bearer {GOOD}", GOOD) else bad_answer
+        sent = (request.headers.get("Authorization") or request.headers.get("api-key")
+                or request.headers.get("X-API-KEY"))
+        return good_answer if sent in (f"Bearer {GOOD}", f"Token {GOOD}", GOOD) else bad_answer
     return answer
 
 
@@ -40,7 +45,14 @@ CASES = {
                                               "detail": "Invalid or expired API token"}]}))),
     "fluidstack": (FS_INSTANCES, {}, refusing(
         httpx.Response(200, json=[]), httpx.Response(401, json={"detail": "Invalid API key"}))),
+    "shadeform": (SF_INSTANCES, {}, refusing(
+        httpx.Response(200, json={"instances": []}), httpx.Response(401, json={"message": "Invalid API key"}))),
+    "primeintellect": (PI_PODS, {}, refusing(
+        httpx.Response(200, json={"total_count": 0, "offset": 0, "limit": 100, "data": []}),
+        httpx.Response(401, json={"detail": "Invalid API key"}))),
+    "hotaisle": (HA_VMS, {"team_handle": "ml-lab"}, refusing(httpx.Response(200, json=[]), httpx.Response(401, json="Unauthorized"))),
 }
+FIELDS = {"cudo": ["project_id", "api_key"], "hotaisle": ["api_key", "team_handle"]}
 
 
 async def add(browser, provider: str, extra: dict[str, str], key: str) -> httpx.Response:
@@ -54,7 +66,7 @@ async def test_the_provider_is_offered_with_its_credential_fields(ada, provider)
     assert f'<option value="{provider}">' in listed.text
     form = await ada.browser.get(f"/settings/providers/new?provider={provider}")
     fields = re.findall(r'<input type="password" name="([a-z_]+)"', form.text)
-    assert fields == (["project_id", "api_key"] if provider == "cudo" else ["api_key"])
+    assert fields == FIELDS.get(provider, ["api_key"])
 
 
 @pytest.mark.parametrize("provider", sorted(CASES))

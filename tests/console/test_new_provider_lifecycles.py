@@ -1,4 +1,5 @@
-"""DigitalOcean, CUDO, TensorDock and FluidStack run instances from the console like the first providers:
+"""DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform, Hot Aisle and Prime
+Intellect run instances from the console like the first providers:
 a launch whose worker dies after the provider accepted it is adopted by its client token, and
 the instance page offers exactly the actions the provider's API has."""
 
@@ -8,6 +9,7 @@ import json
 
 import pytest
 import respx
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.console import bindings
@@ -19,6 +21,7 @@ from app.db.types import utcnow
 from providers.base import unsupported_reason
 from providers.registry import get_source_class, provider_names
 from tests.console.conftest import make_account
+from tests.console.test_console_api import bearer, token_for
 from tests.support.factories import make_offer, seed
 from tests.support.launch_clouds import FAKE_CLOUDS, SSH_KEY
 
@@ -90,11 +93,13 @@ async def test_a_launch_records_the_provider_instance(sessions, keyring, http, c
     row = await only_row(sessions, account.user_id)
     assert row.provider_instance_id == str(fake.created[0]["id"]) and row.origin == "computehub"
     assert row.status == "provisioning"
-    assert row.client_token in json.dumps(fake.sent[0])  # carried where the list reads it back
+    assert row.client_token in json.dumps(fake.sent)  # carried where the list reads it back (Hot Aisle: a 2nd call)
 
 
 @pytest.mark.parametrize(("provider", "missing"), [
     ("digitalocean", set()), ("cudo", set()), ("tensordock", {"reboot"}), ("fluidstack", {"reboot"}),
+    ("shadeform", {"start", "stop"}), ("hotaisle", set()),
+    ("primeintellect", {"start", "stop", "reboot"}),
 ])
 async def test_a_running_instance_offers_only_what_the_api_can_do(sessions, keyring, alice, provider, missing):
     row = Instance(user_id=alice.user_id, binding_id=alice.binding_id, provider=provider, status="running")
@@ -150,3 +155,46 @@ async def test_launch_from_an_offer_on_the_price_pages(sessions, keyring, cloud,
     row = await only_row(sessions, account.user_id)
     assert (row.status, row.provider_instance_id) == ("provisioning", str(fake.created[0]["id"]))
     assert row.offer_price_per_hour == offer.price_per_hour
+
+
+async def _running_shadeform_row(sessions, keyring, http, email: str):
+    fake = FAKE_CLOUDS["shadeform"]()
+    account = await make_account(sessions, keyring, email, plan="pro")
+    binding_id = await bind(sessions, keyring, account.user_id, fake)
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        fake.mount(router)
+        await launch(sessions, keyring, http, account.user_id, spec(binding_id, fake))
+    row = await only_row(sessions, account.user_id)
+    async with sessions() as session, session.begin():
+        (await session.get(Instance, row.id)).status = "running"
+    return account, row
+
+
+async def test_a_shadeform_instance_keeps_its_underlying_cloud_and_shows_no_stop(sessions, keyring, http, cloud, login):
+    account, row = await _running_shadeform_row(sessions, keyring, http, "sf-page@example.com")
+    assert row.instance_type == "massedcompute/gpu_1x_a6000"  # the cloud that runs it, as the offer named it
+
+    browser = await login(account.email)
+    doc = await browser.page(f"/console/instances/{row.id}")
+
+    ops = doc.one("div", class_="ops")
+    live = {b.get("data-op") for b in ops.find_all("button") if b.get("data-op")}
+    live |= {a.get("data-op") for a in ops.find_all("a") if a.get("data-op")}
+    assert live == {"reboot", "delete"}
+    greyed = {s.get("title") for s in ops.find_all("span") if "op-disabled" in (s.get("class") or "")}
+    assert "Shadeform's API has no stop; delete the instance instead" in greyed
+
+
+async def test_the_console_api_refuses_to_stop_a_shadeform_instance_without_calling_it(
+        sessions, keyring, http, cloud, app):
+    account, row = await _running_shadeform_row(sessions, keyring, http, "sf-api@example.com")
+    token = await token_for(sessions, account)
+    async with AsyncTestClient(app=app) as api:
+        with respx.mock(assert_all_called=False, assert_all_mocked=False) as router:
+            shadeform = router.route(host="api.shadeform.ai").respond(500)
+            router.route(host="testserver").pass_through()
+            refused = await api.post(f"/api/v1/console/deployments/{row.id}/stop", headers=bearer(token))
+    assert refused.status_code == 400, refused.text
+    assert "Shadeform's API has no stop" in refused.text
+    assert not shadeform.called
+    assert (await only_row(sessions, account.user_id)).status == "running"

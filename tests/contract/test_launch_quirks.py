@@ -9,6 +9,9 @@ from providers.cudo.launch import vm_id
 from providers.digitalocean.launch import default_image, droplet_name, fingerprint
 from providers.errors import InvalidRequest
 from providers.fluidstack.instances import name_with_token as fluidstack_name, split_name as fluidstack_split
+from providers.hotaisle.instances import description_with_token as hotaisle_label, split_description as hotaisle_split
+from providers.primeintellect.instances import name_with_token as pi_name, split_name as pi_split
+from providers.shadeform.instances import client_token_of as shadeform_token, token_tag as shadeform_tag
 from providers.tensordock.instances import name_with_token as tensordock_name, split_name as tensordock_split
 
 # A throwaway public key and what `ssh-keygen -l -E md5 -f key.pub` printed for it.
@@ -45,8 +48,15 @@ def test_cudo_vm_ids_are_valid_and_stable_for_one_launch():
     assert len(vm_id(LaunchRequest(name="x" * 90, instance_type="m/g", region="dc", client_token=TOKEN))) <= 60
 
 
-@pytest.mark.parametrize(("with_token", "split"), [(tensordock_name, tensordock_split), (fluidstack_name, fluidstack_split)])
+@pytest.mark.parametrize(("with_token", "split"), [(tensordock_name, tensordock_split), (fluidstack_name, fluidstack_split),
+                                                   (hotaisle_label, hotaisle_split), (pi_name, pi_split)])
 def test_the_client_token_in_a_name_reads_back(with_token, split):
     assert split(with_token("train-1", TOKEN)) == ("train-1", TOKEN)
     assert split(with_token("train-1", "")) == ("train-1", "")
     assert split("my-computehub-box") == ("my-computehub-box", "")  # only our exact suffix counts
+
+
+def test_the_shadeform_client_token_is_read_back_from_its_own_tag_only():
+    assert shadeform_token(["team-ml", shadeform_tag(TOKEN)]) == TOKEN
+    assert shadeform_token(["team-ml", "computehub-ct-not-a-token"]) == ""
+    assert shadeform_token(None) == ""

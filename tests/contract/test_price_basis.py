@@ -103,7 +103,7 @@ async def test_boot_time_only_where_published(sessions):
 
 
 def test_a_malformed_boot_time_loses_the_boot_time_not_the_offer():
-    from scrapers.shadeform import parse_instance_types
+    from providers.shadeform.offers import parse_instance_types
 
     item = {
         "cloud": "massedcompute", "shade_instance_type": "A6000", "cloud_instance_type": "gpu_1x_a6000",

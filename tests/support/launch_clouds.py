@@ -1,4 +1,5 @@
-"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock and FluidStack over respx, for console tests.
+"""Tiny stateful stand-ins for DigitalOcean, CUDO, TensorDock, FluidStack, Shadeform, Hot Aisle and
+Prime Intellect over respx, for console tests.
 
 Each answers create by remembering what was sent and answers list with it, in the provider's
 documented shapes (taken from the recorded ``lifecycle.json`` bodies), so a test can follow a
@@ -133,5 +134,101 @@ class FakeFluidStack(FakeCloud):
         router.get(f"{self.BASE}/instances").mock(side_effect=lambda request: httpx.Response(200, json=self.created))
 
 
+class FakeShadeform(FakeCloud):
+    BASE = "https://api.shadeform.ai/v1"
+
+    def __init__(self) -> None:
+        super().__init__("shadeform", {"api_key": "sf-fake-cloud-key"}, "massedcompute/gpu_1x_a6000", "us-central-1")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        listed = _route_json("shadeform", "get", 0)
+        listed.update(id=f"9c5fb0d7-6183-4eac-9f42-b3d75e6b82{len(self.created):02d}", name=sent["name"],
+                      cloud=sent["cloud"], region=sent["region"], tags=sent.get("tags", []), status="creating", ip=None)
+        self.created.append(listed)
+        return httpx.Response(200, json={"id": listed["id"]})
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.BASE}/instances/types").mock(
+            return_value=httpx.Response(200, json=_route_json("shadeform", "create", 0)))
+        router.get(f"{self.BASE}/sshkeys").mock(
+            return_value=httpx.Response(200, json=_route_json("shadeform", "create", 1)))
+        router.post(f"{self.BASE}/sshkeys/add").mock(
+            return_value=httpx.Response(200, json=_route_json("shadeform", "create", 2)))
+        router.post(f"{self.BASE}/instances/create").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/instances").mock(
+            side_effect=lambda request: httpx.Response(200, json={"instances": self.created}))
+
+
+class FakeHotAisle(FakeCloud):
+    BASE = "https://admin.hotaisle.app/api"
+    TEAM = f"{BASE}/teams/ml-lab"
+
+    def __init__(self) -> None:
+        super().__init__("hotaisle", {"api_key": "ha-fake-cloud-key", "team_handle": "ml-lab"}, "1x-mi300x-13c-224g",
+                         "us-michigan-1")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(json.loads(request.content))
+        vm = _route_json("hotaisle", "create", 3)
+        vm.update(name=f"vm-{31 + len(self.created)}", id=f"vm-{31 + len(self.created)}")
+        self.created.append(vm)
+        return httpx.Response(200, json={k: v for k, v in vm.items() if k != "id"})
+
+    def _describe(self, request: httpx.Request, vm: str) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        for created in self.created:
+            if created["name"] == vm:
+                created["description"] = sent["description"]
+        return httpx.Response(204)
+
+    def _listed(self) -> list[dict]:
+        return [{k: v for k, v in vm.items() if k != "id"} for vm in self.created]
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.TEAM}/virtual_machines/available/").mock(
+            return_value=httpx.Response(200, json=_route_json("hotaisle", "create", 0)))
+        router.get(f"{self.BASE}/user/ssh_keys/").mock(
+            return_value=httpx.Response(200, json=_route_json("hotaisle", "create", 1)))
+        router.post(f"{self.BASE}/user/ssh_keys/").mock(
+            return_value=httpx.Response(200, json=_route_json("hotaisle", "create", 2)))
+        router.post(f"{self.TEAM}/virtual_machines/").mock(side_effect=self._create)
+        router.patch(url__regex=rf"{self.TEAM}/virtual_machines/(?P<vm>[^/]+)/").mock(side_effect=self._describe)
+        router.get(url__regex=rf"{self.TEAM}/virtual_machines/[^/]+/state/").mock(
+            return_value=httpx.Response(200, json={"state": "running", "host": "hv-01"}))
+        router.get(f"{self.TEAM}/virtual_machines/").mock(
+            side_effect=lambda request: httpx.Response(200, json=self._listed()))
+
+
+class FakePrimeIntellect(FakeCloud):
+    BASE = "https://api.primeintellect.ai/api/v1"
+
+    def __init__(self) -> None:
+        super().__init__("primeintellect", {"api_key": "pi-fake-cloud-key"}, "massedcompute/A6000_48GBx1",
+                         "us-kansascity-1")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        self.sent.append(sent)
+        pod = _route_json("primeintellect", "create", 3)
+        pod.update(id=f"pod-fake{len(self.created):012d}", name=sent["pod"]["name"])
+        self.created.append(pod)
+        return httpx.Response(200, json=pod)
+
+    def mount(self, router: respx.Router) -> None:
+        router.get(f"{self.BASE}/availability/gpus").mock(
+            return_value=httpx.Response(200, json=_route_json("primeintellect", "create", 0)))
+        router.get(f"{self.BASE}/ssh_keys/").mock(
+            return_value=httpx.Response(200, json=_route_json("primeintellect", "create", 1)))
+        router.post(f"{self.BASE}/ssh_keys/").mock(
+            return_value=httpx.Response(200, json=_route_json("primeintellect", "create", 2)))
+        router.post(f"{self.BASE}/pods/").mock(side_effect=self._create)
+        router.get(f"{self.BASE}/pods/").mock(side_effect=lambda request: httpx.Response(200, json={
+            "total_count": len(self.created), "offset": 0, "limit": 100, "data": self.created}))
+
+
 FAKE_CLOUDS = {"digitalocean": FakeDigitalOcean, "cudo": FakeCudo, "tensordock": FakeTensorDock,
-               "fluidstack": FakeFluidStack}
+               "fluidstack": FakeFluidStack, "shadeform": FakeShadeform, "hotaisle": FakeHotAisle,
+               "primeintellect": FakePrimeIntellect}

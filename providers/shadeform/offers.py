@@ -1,6 +1,6 @@
-"""Shadeform (GPU marketplace): instance types of the clouds it resells (operator key).
+"""Shadeform ``GET /v1/instances/types`` -> offers: instance types of the clouds it resells.
 
-``GET https://api.shadeform.ai/v1/instances/types`` with header ``X-API-KEY``, documented at
+Documented at
 https://docs.shadeform.ai/api-reference/instances/instances-types (OpenAPI in shadeform/docs).
 ``hourly_price`` is integer US cents for the whole instance; ``availability[]`` says per region
 whether it can be launched now.
@@ -17,43 +17,16 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, Offer, PriceBasis, PriceSource
-from providers.errors import BadResponse
-from providers.http import request_json
+from providers.base import FetchResult, Offer
 from providers.money import BadPrice, to_decimal
-from scrapers.resold import direct_source
+from providers.resold import direct_source
 
 NAME = "shadeform"
-BASE_URL = "https://api.shadeform.ai/v1"
 PRICING_URL = "https://www.shadeform.ai/"
 # Shadeform's `interconnect` -> a board token the GPU catalog reads ("nvlink" boards are SXM).
 _INTERCONNECT_HINT = {"pcie": "PCIe", "sxm": "SXM", "sxm4": "SXM", "sxm5": "SXM", "nvlink": "SXM"}
 
 log = logging.getLogger(__name__)
-
-
-class ShadeformSource(PriceSource):
-    NAME = NAME
-    DISPLAY_NAME = "Shadeform (marketplace)"
-    HOMEPAGE = "https://www.shadeform.ai"
-    PRICING_URL = PRICING_URL
-    REQUIRES_KEY = True
-    PRICE_BASIS = PriceBasis.INSTANCE
-    PRICE_INCLUDES = ('The instance type per hour as the underlying cloud sells it: its GPUs, vCPUs, RAM and storage.')
-    POLL_INTERVAL_SECONDS = 900  # marketplace prices and stock move through the day
-
-    @classmethod
-    def credentials_from_settings(cls, settings):
-        return {"api_key": settings.provider_keys.get("shadeform")}
-
-    async def fetch_offers(self) -> FetchResult:
-        body = await request_json(self.http, "GET", f"{BASE_URL}/instances/types", provider=NAME,
-                                  headers={"X-API-KEY": self.credentials["api_key"]})
-        if not isinstance(body, dict) or not isinstance(body.get("instance_types"), list):
-            detail = (body.get("error") or body.get("message")) if isinstance(body, dict) else None
-            raise BadResponse("response has no `instance_types` list" + (f": {detail}" if detail else ""),
-                              provider=NAME)
-        return parse_instance_types(body["instance_types"])
 
 
 def parse_instance_types(items: list[Any]) -> FetchResult:

@@ -1,7 +1,6 @@
-"""Hot Aisle (AMD Instinct cloud): virtual machines available to rent now, with prices (key).
+"""Hot Aisle ``GET /teams/{team}/virtual_machines/available/`` -> offers: VMs available to rent now.
 
-``GET https://admin.hotaisle.app/api/teams/{team}/virtual_machines/available/`` with
-``Authorization: Token <key>`` (documented at https://admin.hotaisle.app/api/docs). Each item
+Documented at https://admin.hotaisle.app/api/docs (swagger.json in hotaisle/hotaisle-cli). Each item
 is one VM shape: ``OnDemandPrice`` is integer US cents per hour for the whole VM; ``Specs``
 lists its CPUs, RAM and disk in bytes, and its GPUs. The list is what can be rented now, so a
 listed shape is available. Hot Aisle runs one site; the API does not name it.
@@ -11,53 +10,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
-from providers.base import FetchResult, keep_cheapest, Offer, PriceBasis, PriceSource
-from providers.errors import BadResponse
-from providers.http import request_json
+from providers.base import FetchResult, keep_cheapest, Offer
 from providers.money import BadPrice, to_decimal
 
 NAME = "hotaisle"
-BASE_URL = "https://admin.hotaisle.app/api"
 PRICING_URL = "https://hotaisle.xyz/pricing/"
 REGION = "us-michigan-1"  # Hot Aisle's one data centre (Grand Rapids, MI)
 _GIB = Decimal(1024**3)
 # Hot Aisle names AMD models without their memory: GB per card from AMD's specs.
 _CARD_MEMORY_GB = {"MI300X": 192, "MI325X": 256, "MI355X": 288}
-
-
-class HotAisleSource(PriceSource):
-    NAME = NAME
-    DISPLAY_NAME = "Hot Aisle"
-    HOMEPAGE = "https://hotaisle.xyz"
-    PRICING_URL = PRICING_URL
-    REQUIRES_KEY = True
-    PRICE_BASIS = PriceBasis.INSTANCE
-    PRICE_INCLUDES = ('The whole VM per hour: its GPUs, CPUs, RAM and disk.')
-    CREDENTIAL_FIELDS = ("api_key", "team_handle")  # the list is per team
-    POLL_INTERVAL_SECONDS = 900  # what is rentable now changes as VMs are taken
-
-    @classmethod
-    def credentials_from_settings(cls, settings):
-        keys = settings.provider_keys
-        return {"api_key": keys.get("hotaisle"), "team_handle": keys.get("hotaisle_team")}
-
-    @classmethod
-    def test_credentials(cls) -> dict[str, str]:
-        return {"api_key": "test-key-not-real", "team_handle": "test-team"}
-
-    async def fetch_offers(self) -> FetchResult:
-        team = quote(self.credentials["team_handle"], safe="")
-        body = await request_json(
-            self.http, "GET", f"{BASE_URL}/teams/{team}/virtual_machines/available/", provider=NAME,
-            headers={"Authorization": f"Token {self.credentials['api_key']}", "Accept": "application/json"},
-        )
-        if not isinstance(body, list):
-            detail = body.get("detail") if isinstance(body, dict) else None
-            raise BadResponse("expected a list of virtual machines" + (f": {detail}" if detail else ""),
-                              provider=NAME)
-        return parse_available(body)
 
 
 def parse_available(items: list[Any]) -> FetchResult:
@@ -98,7 +60,7 @@ def _offer_for(item: dict[str, Any]) -> Offer | None:
     manufacturer = str(gpus[0].get("manufacturer") or "AMD")
     return Offer(
         source=NAME,
-        instance_type=f"{count}x-{model.lower()}-{cores}c-{ram}g",
+        instance_type=instance_type_of(specs),
         gpu_raw_name=f"{manufacturer} {model}",
         gpu_count=Decimal(count),
         price_per_hour=price,
@@ -111,6 +73,14 @@ def _offer_for(item: dict[str, Any]) -> Offer | None:
         disk_gb=disk,
         buy_url=PRICING_URL,
     )
+
+
+def instance_type_of(specs: dict[str, Any]) -> str:
+    """A VM shape's identity here, ``<count>x-<model>-<cores>c-<GiB RAM>g``: the offer's instance
+    type, and how a launch finds the shape again in the available list."""
+    gpu = specs["gpus"][0]
+    ram = int(to_decimal(specs["ram_capacity"]) / _GIB)
+    return f"{gpu['count']}x-{str(gpu['model']).lower()}-{specs['cpu_cores']}c-{ram}g"
 
 
 def _label(item: Any) -> str:

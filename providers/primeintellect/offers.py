@@ -1,7 +1,6 @@
-"""Prime Intellect (GPU marketplace): on-demand and spot offers of the clouds it resells (key).
+"""Prime Intellect ``GET /api/v1/availability/gpus`` -> on-demand and spot offers of the clouds it resells.
 
-``GET https://api.primeintellect.ai/api/v1/availability/gpus`` with ``Authorization: Bearer``,
-documented at https://docs.primeintellect.ai/api-reference/check-gpu-availability (OpenAPI at
+Documented at https://docs.primeintellect.ai/api-reference/check-gpu-availability (OpenAPI at
 https://api.primeintellect.ai/openapi.json), paged with ``page``/``page_size`` and answering
 ``{"items": [...], "totalCount": n}``. ``prices.onDemand`` (or ``communityPrice`` for community
 offers) is USD per hour for the whole box; ``gpuType`` names card and memory ("H100_80GB");
@@ -9,7 +8,7 @@ offers) is USD per hour for the whole box; ``gpuType`` names card and memory ("H
 
 An offer is labelled with the cloud that runs it (``instance_type`` starts with ``provider``).
 Clouds with their own source here, and clouds Shadeform documents reselling, are left out
-(see ``scrapers.resold``), so one machine is never counted twice.
+(see ``providers.resold``), so one machine is never counted twice.
 """
 
 from __future__ import annotations
@@ -19,17 +18,12 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from providers.base import FetchResult, keep_cheapest, Offer, PriceBasis, PriceSource
-from providers.errors import BadResponse
-from providers.http import request_json
+from providers.base import FetchResult, keep_cheapest, Offer
 from providers.money import BadPrice, to_decimal
-from scrapers.resold import direct_source, resold_by_shadeform
+from providers.resold import direct_source, resold_by_shadeform
 
 NAME = "primeintellect"
-BASE_URL = "https://api.primeintellect.ai/api/v1/availability/gpus"
 PRICING_URL = "https://app.primeintellect.ai/dashboard/create-cluster"
-PAGE_SIZE = 500  # the documented maximum
-MAX_PAGES = 20
 _MEMORY = re.compile(r"_(\d+)GB$", re.IGNORECASE)  # "H100_80GB"
 # stockStatus -> available now? Anything else is "not reported".
 _STOCK = {"available": True, "high": True, "medium": True, "low": True,
@@ -39,39 +33,6 @@ _STOCK = {"available": True, "high": True, "medium": True, "low": True,
 _SPELLINGS = {"RTX_PRO_6000B": "RTX PRO 6000 Blackwell"}
 
 log = logging.getLogger(__name__)
-
-
-class PrimeIntellectSource(PriceSource):
-    NAME = NAME
-    DISPLAY_NAME = "Prime Intellect (marketplace)"
-    HOMEPAGE = "https://www.primeintellect.ai"
-    PRICING_URL = PRICING_URL
-    REQUIRES_KEY = True  # needs a key with Availability -> Read
-    PRICE_BASIS = PriceBasis.INSTANCE
-    PRICE_INCLUDES = ('The whole box per hour as the reselling cloud configures it: its GPUs, vCPUs, RAM and disk.')
-    POLL_INTERVAL_SECONDS = 900  # a live market: stock and prices move within minutes
-
-    @classmethod
-    def credentials_from_settings(cls, settings):
-        return {"api_key": settings.provider_keys.get("primeintellect")}
-
-    async def fetch_offers(self) -> FetchResult:
-        headers = {"Authorization": f"Bearer {self.credentials['api_key']}"}
-        items: list[Any] = []
-        for page in range(1, MAX_PAGES + 1):
-            body = await request_json(self.http, "GET", BASE_URL, provider=NAME, headers=headers,
-                                      params={"page": str(page), "page_size": str(PAGE_SIZE)})
-            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-                detail = body.get("detail") if isinstance(body, dict) else None
-                raise BadResponse("response has no `items` list" + (f": {detail}" if detail else ""),
-                                  provider=NAME)
-            total = body.get("totalCount")
-            if isinstance(total, bool) or not isinstance(total, int):
-                raise BadResponse("totalCount is not an integer", provider=NAME)
-            items.extend(body["items"])
-            if not body["items"] or len(items) >= total:
-                return parse_offers(items)
-        raise BadResponse(f"more than {MAX_PAGES} pages of offers; stopped", provider=NAME)
 
 
 def parse_offers(items: list[Any]) -> FetchResult:
@@ -120,7 +81,7 @@ def _offer_for(item: dict[str, Any]) -> Offer | None:
     stock = str(item.get("stockStatus") or "").strip().lower().replace(" ", "_")
     return Offer(
         source=NAME,
-        instance_type=f"{provider}/{gpu_type}x{count}" + ("/community" if security == "community_cloud" else ""),
+        instance_type=instance_type_of(provider, gpu_type, count, security),
         gpu_raw_name=_gpu_name(gpu_type),
         gpu_count=Decimal(count),
         price_per_hour=price,
@@ -134,6 +95,16 @@ def _offer_for(item: dict[str, Any]) -> Offer | None:
         buy_url=PRICING_URL,
         gpu_hint=str(item.get("socket") or ""),  # "SXM5", "PCIe"
     )
+
+
+def instance_type_of(provider: str, gpu_type: str, count: int, security: str) -> str:
+    """``<cloud>/<gpuType>x<count>[/community]``: the offer's identity, and how a launch finds the
+    availability item (its ``cloudId``) again."""
+    return f"{provider}/{gpu_type}x{count}" + ("/community" if security == "community_cloud" else "")
+
+
+def region_of(item: dict[str, Any]) -> str:
+    return str(item.get("dataCenter") or item.get("country") or "")
 
 
 def _default_count(resource: Any) -> int | None:
