@@ -92,5 +92,5 @@ class PricesController(Controller):
         if cache is None:
             return Response(content=await render(), media_type="application/json")
         key, version = f"api:prices?{request.url.query}", await cache.data_version(sessions)
-        body = await cache.fetch(key, version, render)
-        return await encoded_response(request, cache, key, version, body, "application/json")
+        stored_at, body = await cache.fetch_entry(key, version, render)
+        return await encoded_response(request, cache, key, version, body, "application/json", stored_at=stored_at)
