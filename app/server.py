@@ -53,6 +53,7 @@ def create_app(
     run_worker = settings.embedded_worker if run_worker is None else run_worker
 
     from app.cache.responses import response_cache_from_settings
+    from app.services.offer_index import OfferReadModel
     from app.api.routes import API_ROUTER
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_middleware, session_config
@@ -131,7 +132,10 @@ def create_app(
         stores=build_stores(settings, engine),
         dependencies={"db": Provide(provide_db_session)},
         state=State({"settings": settings, "engine": engine, "sessions": sessions,
-                     "response_cache": response_cache, "metrics_access": MetricsAccess.from_settings(settings)}),
+                     "response_cache": response_cache,
+                     # Only with a cache: its data version says when the held offers are out of date.
+                     "offer_read_model": None if response_cache is None else OfferReadModel(sessions),
+                     "metrics_access": MetricsAccess.from_settings(settings)}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_template_helpers),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",

@@ -1,0 +1,262 @@
+"""The current offers held in memory per price-data version: ``list_offers`` without SQL.
+
+``/api/v1/prices`` is asked for many distinct filters (each a cache miss), and answering one on the
+database costs ~30-50 ms: four statements, ORM rows, then views. The offers change only when an
+ingest commits, so each process loads them once per data version (the response cache's version,
+read at most once a second and after every commit of this process: app/cache/responses.py) into
+columns (numpy arrays: money as integer micro-dollars, exact like the Money type) and answers a
+query by masks, a sort order computed once per version, and a slice. Only the page's rows become
+views, through the same ``to_view`` as the SQL path, so an answer is the same as ``list_offers``'s
+(tests/services/test_offer_index.py compares them over random filters on both engines).
+
+What the database decides is taken from it: the order of GPU slugs and provider names (its
+collation) and, for ``sort=tflop_price``, how it divides (exact NUMERIC on PostgreSQL, integer
+micros on SQLite). A region filter with LIKE wildcards or non-ASCII text goes to the SQL path:
+the engines disagree there and the answer must stay the one the database gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.models import Offer, PriceSource as SourceRow
+from app.db.types import money, utcnow
+from app.services.prices import PRICE_BASES, Page, PriceQuery, list_offers, source_rows, to_view
+from providers.base import PriceBasis
+from providers.gpus import GPUS, gpus_in
+from providers.registry import SIMULATED
+
+COLUMNS = ("id", "source", "instance_type", "gpu_slug", "gpu_raw_name", "gpu_hint", "gpu_count", "gpu_memory_gb",
+           "vcpus", "ram_gb", "disk_gb", "region", "spot", "price_per_hour", "price_per_gpu_hour", "available",
+           "buy_url", "original_currency", "original_price_per_hour", "fx_usd_per_unit", "fx_rate_date",
+           "price_basis", "cpu_arch", "boot_seconds_min", "boot_seconds_max", "origin", "observed_at")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LAST = np.iinfo(np.int64).max  # sorts after every real key: NULLS LAST
+
+
+class OfferRecord:
+    """One offer row as ``to_view`` reads it (the ORM row's attributes, without the ORM)."""
+
+    __slots__ = COLUMNS
+
+    def __init__(self, values) -> None:
+        for name, value in zip(COLUMNS, values):
+            setattr(self, name, value)
+
+    conversion = Offer.conversion  # the same property, over the same attribute names
+
+
+def micros(value: Decimal) -> int:
+    """Money as the database compares it: quantized to 6 decimals (what binding a Money value does)."""
+    return int(money(value) * 1_000_000)
+
+
+def _needs_sql(query: PriceQuery) -> bool:
+    region = query.region
+    return region is not None and (not region.isascii() or any(c in region for c in "%_\\"))
+
+
+@dataclass
+class OfferIndex:
+    version: str
+    records: list[OfferRecord]
+    sources: dict[str, SourceRow]
+    other_market: dict[tuple[str, str, str, bool], Decimal]
+    columns: dict[str, np.ndarray]
+    slugs: dict[str | None, int]
+    source_codes: dict[str, int]
+    regions: list[str]
+    dialect: str
+    regions_ascii: bool
+    """False when a region has non-ASCII text: the engines' lower() differ there (SQL answers)."""
+    _orders: dict[str, np.ndarray]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, version: str) -> OfferIndex:
+        rows = (await session.execute(select(*(getattr(Offer, c) for c in COLUMNS)).order_by(Offer.id))).all()
+        # The database's own order of the text keys the sorts use (its collation, NULL last).
+        slug_order = (await session.execute(
+            select(Offer.gpu_slug).where(Offer.gpu_slug.is_not(None)).distinct().order_by(Offer.gpu_slug))).scalars()
+        source_order = (await session.execute(select(Offer.source).distinct().order_by(Offer.source))).scalars()
+        sources = await source_rows(session)
+        dialect = session.bind.dialect.name
+        return await asyncio.to_thread(cls._build, version, rows, list(slug_order), list(source_order), sources,
+                                       dialect)
+
+    @classmethod
+    def _build(cls, version, rows, slug_order, source_order, sources, dialect) -> OfferIndex:
+        records = [OfferRecord(row) for row in rows]
+        slugs: dict[str | None, int] = {slug: rank for rank, slug in enumerate(slug_order)}
+        slugs[None] = len(slugs) + 1
+        source_codes = {name: rank for rank, name in enumerate(source_order)}
+        region_codes: dict[str, int] = {}
+        other_market = {}
+        for r in records:  # by id: where one shape is listed twice, the later row wins, as in with_other_market
+            other_market[(r.source, r.instance_type, r.region, r.spot)] = r.price_per_gpu_hour
+        bases = {b: i for i, b in enumerate(PRICE_BASES)}
+        n = len(records)
+        memory = [r.gpu_memory_gb for r in records]
+        columns = {
+            "id": np.fromiter((r.id for r in records), np.int64, n),
+            "gpu": np.fromiter((slugs.get(r.gpu_slug, len(slugs)) for r in records), np.int64, n),
+            "has_memory": np.fromiter((m is not None for m in memory), bool, n),
+            "memory": np.fromiter((m or 0 for m in memory), np.int64, n),
+            "count": np.fromiter((micros(r.gpu_count) for r in records), np.int64, n),
+            "price": np.fromiter((micros(r.price_per_gpu_hour) for r in records), np.int64, n),
+            "instance_price": np.fromiter((micros(r.price_per_hour) for r in records), np.int64, n),
+            "source": np.fromiter((source_codes[r.source] for r in records), np.int64, n),
+            "region": np.fromiter((region_codes.setdefault(r.region.lower(), len(region_codes)) for r in records),
+                                  np.int64, n),
+            "spot": np.fromiter((bool(r.spot) for r in records), bool, n),
+            "available": np.fromiter((-1 if r.available is None else int(r.available) for r in records), np.int8, n),
+            "basis": np.fromiter((bases.get(r.price_basis, -1) for r in records), np.int64, n),
+            "observed": np.fromiter((_micros_since_epoch(r.observed_at) for r in records), np.int64, n),
+            "simulated": np.fromiter((r.source in SIMULATED for r in records), bool, n),
+        }
+        return cls(version, records, sources, other_market, columns, slugs, source_codes, list(region_codes),
+                   dialect, all(r.isascii() for r in region_codes), {})
+
+    def _mask(self, q: PriceQuery) -> np.ndarray:
+        c = self.columns
+        mask = np.ones(len(self.records), bool)
+        if q.gpu:
+            mask &= np.isin(c["gpu"], [self.slugs[g.slug] for g in gpus_in(q.gpu) if g.slug in self.slugs])
+        elif not q.include_unknown:
+            mask &= c["gpu"] != self.slugs[None]
+        if q.min_memory_gb is not None:
+            mask &= c["has_memory"] & (c["memory"] >= q.min_memory_gb)
+        if q.min_gpus is not None:
+            mask &= c["count"] >= micros(q.min_gpus)
+        if q.max_gpus is not None:
+            mask &= c["count"] <= micros(q.max_gpus)
+        if q.min_total_memory_gb is not None:
+            mask &= c["has_memory"] & (c["count"] * c["memory"] >= micros(Decimal(q.min_total_memory_gb)))
+        if q.max_price is not None:
+            mask &= c["price"] <= micros(q.max_price)
+        if q.providers:
+            mask &= np.isin(c["source"], [self.source_codes[p] for p in q.providers if p in self.source_codes])
+        if q.region:
+            needle = q.region.lower()
+            mask &= np.isin(c["region"], [i for i, region in enumerate(self.regions) if needle in region])
+        if q.spot is not None:
+            mask &= c["spot"] == q.spot
+        if q.available_only:
+            mask &= (c["available"] != 0) if q.include_unreported else (c["available"] == 1)
+        if q.price_basis:
+            mask &= np.isin(c["basis"], [PRICE_BASES.index(b) for b in q.price_basis])
+        if not q.include_simulated and SIMULATED:
+            mask &= ~c["simulated"]
+        return mask
+
+    def _order(self, sort: str) -> np.ndarray:
+        """Row positions in the order of ``SORTS[sort]`` (app/services/prices.py), computed once."""
+        order = self._orders.get(sort)
+        if order is not None:
+            return order
+        c = self.columns
+        ids, price = c["id"], c["price"]
+        if sort == "tflop_price":
+            order = np.array(sorted(range(len(self.records)), key=self._tflop_key), np.int64)
+        else:
+            keys = {
+                "price": (ids, price),
+                "-price": (ids, -price),
+                "instance_price": (ids, c["instance_price"]),
+                "-instance_price": (ids, -c["instance_price"]),
+                "gpu": (ids, price, c["gpu"]),
+                "provider": (ids, price, c["source"]),
+                "memory": (ids, price, np.where(c["has_memory"], -c["memory"], _LAST)),
+                "gpus": (ids, price, -c["count"]),
+                "updated": (ids, -c["observed"]),
+            }[sort]
+            order = np.lexsort(keys)  # the last key is the primary one
+        self._orders[sort] = order
+        return order
+
+    def _tflop_key(self, position: int) -> tuple:
+        record = self.records[position]
+        gpu = GPUS.get(record.gpu_slug) if record.gpu_slug else None
+        price = int(self.columns["price"][position])
+        if gpu is None or gpu.specs is None:
+            return (1, 0, price, record.id)
+        tflops = gpu.specs.fp16_tflops
+        # SQLite divides integer micros (x 10^6) by an integer; PostgreSQL divides NUMERIC exactly.
+        per_tflop = price * 1_000_000 // tflops if self.dialect == "sqlite" else Fraction(price, tflops)
+        return (0, per_tflop, price, record.id)
+
+    def page(self, q: PriceQuery, now: datetime) -> Page:
+        mask = self._mask(q)
+        c = self.columns
+        best_by_basis: dict[PriceBasis, Decimal] = {}
+        bookable = mask & (c["available"] != 0)
+        for code, basis in enumerate(PRICE_BASES):
+            prices = c["price"][bookable & (c["basis"] == code)]
+            if prices.size:
+                best_by_basis[PriceBasis(basis)] = money(Decimal(int(prices.min())) / 1_000_000)
+        order = self._order(q.sort)
+        start = (q.page - 1) * q.per_page
+        chosen = order[mask[order]][start:start + q.per_page]
+        views = []
+        for position in chosen:
+            record = self.records[position]
+            view = to_view(record, self.sources.get(record.source), now)  # type: ignore[arg-type]
+            other = self.other_market.get((record.source, record.instance_type, record.region, not record.spot))
+            views.append(replace(view, other_market_per_gpu_hour=other))
+        return Page(items=views, total=int(mask.sum()), page=q.page, per_page=q.per_page,
+                    best_by_basis=best_by_basis)
+
+
+def _micros_since_epoch(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class OfferReadModel:
+    """The process's ``OfferIndex`` for the current data version; one load per version, shared by
+    the requests that arrive while it loads."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self._index: OfferIndex | None = None
+        self._loading: dict[str, asyncio.Future[OfferIndex]] = {}
+        self.loads = 0
+
+    async def index(self, version: str) -> OfferIndex:
+        if self._index is not None and self._index.version == version:
+            return self._index
+        loading = self._loading.get(version)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[OfferIndex] = asyncio.get_running_loop().create_future()
+        self._loading[version] = future
+        try:
+            async with self.sessions() as session:
+                index = await OfferIndex.load(session, version)
+            self.loads += 1
+            self._index = index
+            future.set_result(index)
+            return index
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a failure nobody else waited for is not logged as lost
+            raise
+        finally:
+            self._loading.pop(version, None)
+
+    async def list_offers(self, query: PriceQuery, version: str, now: datetime | None = None) -> Page:
+        """What ``app.services.prices.list_offers`` answers for ``query`` at ``version``."""
+        query.validate()
+        now = now or utcnow()
+        index = None if _needs_sql(query) else await self.index(version)
+        if index is None or (query.region and not index.regions_ascii):
+            async with self.sessions() as session:
+                return await list_offers(session, query, now)
+        return index.page(query, now)
