@@ -40,8 +40,8 @@ def catalog(rng: random.Random) -> dict[str, list[Offer]]:
 
 
 def random_query(rng: random.Random) -> PriceQuery:
-    def maybe(values):
-        return rng.choice([None, *values])
+    def maybe(values):  # each filter in about one query of four: most queries still match offers
+        return rng.choice(values) if rng.random() < 0.25 else None
 
     low, high = maybe(["0", "0.125", "1", "2"]), maybe(["0.5", "1", "8", "64"])
     if low is not None and high is not None and Decimal(low) > Decimal(high):
@@ -51,10 +51,10 @@ def random_query(rng: random.Random) -> PriceQuery:
         min_memory_gb=maybe([0, 24, 48, 80]), min_gpus=None if low is None else Decimal(low),
         max_gpus=None if high is None else Decimal(high), min_total_memory_gb=maybe([0, 40, 80, 320]),
         max_price=maybe([Decimal("0.5"), Decimal("2.99"), Decimal("2.9900001"), Decimal("10")]),
-        providers=tuple(rng.sample(SOURCES[:5], rng.choice([0, 0, 1, 2]))),
+        providers=tuple(rng.sample(SOURCES[:5], rng.choice([0, 0, 0, 1, 2]))),
         region=maybe(["us", "EAST", "europe (", "ap-south", "nowhere"]), spot=maybe([True, False]),
-        available_only=rng.random() < 0.3, include_unreported=rng.random() < 0.5,
-        price_basis=tuple(rng.sample(PRICE_BASES, rng.choice([0, 0, 1, 2]))),
+        available_only=rng.random() < 0.2, include_unreported=rng.random() < 0.5,
+        price_basis=tuple(rng.sample(PRICE_BASES, rng.choice([0, 0, 0, 1, 2]))),
         include_unknown=rng.random() < 0.8, include_simulated=rng.random() < 0.3,
         sort=rng.choice(list(SORTS)), page=rng.choice([1, 1, 2, 3]), per_page=rng.choice([1, 7, 50]),
     )
@@ -69,6 +69,7 @@ async def seeded(sessions, seed_number: int) -> None:
 async def test_every_filter_answers_as_the_sql_path(sessions):
     await seeded(sessions, 3)
     model, rng, now = OfferReadModel(sessions), random.Random(12), NOW + timedelta(minutes=7)
+    answered: list[int] = []
     async with sessions() as session:
         for n in range(400):
             query = random_query(rng)
@@ -76,7 +77,9 @@ async def test_every_filter_answers_as_the_sql_path(sessions):
             got = await model.list_offers(query, "v1", now)
             assert (got.total, got.best_by_basis) == (expected.total, expected.best_by_basis), (n, query)
             assert got.items == expected.items, (n, query)
+            answered.append(len(expected.items))
     assert model.loads == 1
+    assert sum(1 for items in answered if items > 1) > len(answered) // 4  # the filters leave offers to order
 
 
 @pytest.mark.parametrize("sort", list(SORTS))
