@@ -18,7 +18,7 @@ the engines disagree there and the answer must stay the one the database gives.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -29,7 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Offer, PriceSource as SourceRow
 from app.db.types import money, utcnow
-from app.services.prices import PRICE_BASES, Page, PriceQuery, list_offers, source_rows, to_view
+from app.services.freshness import Freshness, humanize_age, source_freshness
+from app.services.prices import (PRICE_BASES, OfferView, Page, PriceQuery, list_offers, poll_interval, source_rows,
+                                 to_view)
 from providers.base import PriceBasis
 from providers.gpus import GPUS, gpus_in
 from providers.registry import SIMULATED
@@ -78,6 +80,7 @@ class OfferIndex:
     regions_ascii: bool
     """False when a region has non-ASCII text: the engines' lower() differ there (SQL answers)."""
     _orders: dict[str, np.ndarray]
+    _views: dict[int, OfferView]
 
     @classmethod
     async def load(cls, session: AsyncSession, version: str) -> OfferIndex:
@@ -121,14 +124,15 @@ class OfferIndex:
             "observed": np.fromiter((_micros_since_epoch(r.observed_at) for r in records), np.int64, n),
             "simulated": np.fromiter((r.source in SIMULATED for r in records), bool, n),
         }
+        columns.update({f"basis={code}": columns["basis"] == code for code in range(len(PRICE_BASES))})
         return cls(version, records, sources, other_market, columns, slugs, source_codes, list(region_codes),
-                   dialect, all(r.isascii() for r in region_codes), {})
+                   dialect, all(r.isascii() for r in region_codes), {}, {})
 
     def _mask(self, q: PriceQuery) -> np.ndarray:
         c = self.columns
         mask = np.ones(len(self.records), bool)
         if q.gpu:
-            mask &= np.isin(c["gpu"], [self.slugs[g.slug] for g in gpus_in(q.gpu) if g.slug in self.slugs])
+            mask &= _member(c["gpu"], [self.slugs[g.slug] for g in gpus_in(q.gpu) if g.slug in self.slugs])
         elif not q.include_unknown:
             mask &= c["gpu"] != self.slugs[None]
         if q.min_memory_gb is not None:
@@ -142,16 +146,16 @@ class OfferIndex:
         if q.max_price is not None:
             mask &= c["price"] <= micros(q.max_price)
         if q.providers:
-            mask &= np.isin(c["source"], [self.source_codes[p] for p in q.providers if p in self.source_codes])
+            mask &= _member(c["source"], [self.source_codes[p] for p in q.providers if p in self.source_codes])
         if q.region:
             needle = q.region.lower()
-            mask &= np.isin(c["region"], [i for i, region in enumerate(self.regions) if needle in region])
+            mask &= _member(c["region"], [i for i, region in enumerate(self.regions) if needle in region])
         if q.spot is not None:
             mask &= c["spot"] == q.spot
         if q.available_only:
             mask &= (c["available"] != 0) if q.include_unreported else (c["available"] == 1)
         if q.price_basis:
-            mask &= np.isin(c["basis"], [PRICE_BASES.index(b) for b in q.price_basis])
+            mask &= _member(c["basis"], [PRICE_BASES.index(b) for b in q.price_basis])
         if not q.include_simulated and SIMULATED:
             mask &= ~c["simulated"]
         return mask
@@ -181,6 +185,17 @@ class OfferIndex:
         self._orders[sort] = order
         return order
 
+    def _base_view(self, position: int, now: datetime) -> OfferView:
+        """The offer's view with everything that does not depend on the time: only its freshness
+        and (for a live offer) its age label are worked out again per request, as ``to_view`` does."""
+        view = self._views.get(position)
+        if view is None:
+            record = self.records[position]
+            view = to_view(record, self.sources.get(record.source), now)  # type: ignore[arg-type]
+            other = self.other_market.get((record.source, record.instance_type, record.region, not record.spot))
+            view = self._views[position] = replace(view, other_market_per_gpu_hour=other)
+        return view
+
     def _tflop_key(self, position: int) -> tuple:
         record = self.records[position]
         gpu = GPUS.get(record.gpu_slug) if record.gpu_slug else None
@@ -198,20 +213,45 @@ class OfferIndex:
         best_by_basis: dict[PriceBasis, Decimal] = {}
         bookable = mask & (c["available"] != 0)
         for code, basis in enumerate(PRICE_BASES):
-            prices = c["price"][bookable & (c["basis"] == code)]
+            prices = c["price"][bookable & c[f"basis={code}"]]
             if prices.size:
                 best_by_basis[PriceBasis(basis)] = money(Decimal(int(prices.min())) / 1_000_000)
         order = self._order(q.sort)
         start = (q.page - 1) * q.per_page
         chosen = order[mask[order]][start:start + q.per_page]
+        freshness: dict[str, Freshness] = {}
         views = []
         for position in chosen:
-            record = self.records[position]
-            view = to_view(record, self.sources.get(record.source), now)  # type: ignore[arg-type]
-            other = self.other_market.get((record.source, record.instance_type, record.region, not record.spot))
-            views.append(replace(view, other_market_per_gpu_hour=other))
+            base = self._base_view(int(position), now)
+            fresh = freshness.get(base.source)
+            if fresh is None:
+                fresh = freshness[base.source] = source_freshness(
+                    self.sources.get(base.source), poll_interval(base.source), now)
+            age = base.age_label if base.is_snapshot else humanize_age(now - base.observed_at)
+            views.append(_at_time(base, fresh, age))
         return Page(items=views, total=int(mask.sum()), page=q.page, per_page=q.per_page,
                     best_by_basis=best_by_basis)
+
+
+_VIEW_FIELDS = tuple(f.name for f in fields(OfferView))
+
+
+def _at_time(base: OfferView, freshness: Freshness, age_label: str) -> OfferView:
+    """``replace(base, freshness=..., age_label=...)`` without re-running the dataclass __init__
+    (a third of a query's time): the other fields are the base view's, already checked."""
+    view = object.__new__(OfferView)
+    for name in _VIEW_FIELDS:
+        object.__setattr__(view, name, getattr(base, name))
+    object.__setattr__(view, "freshness", freshness)
+    object.__setattr__(view, "age_label", age_label)
+    return view
+
+
+def _member(codes: np.ndarray, wanted: list[int]) -> np.ndarray:
+    """``codes`` in ``wanted`` (small non-negative codes, -1 for none): one table lookup per row."""
+    table = np.zeros(int(codes.max(initial=0)) + 2, bool)  # the last slot answers code -1
+    table[[w for w in wanted if w < len(table) - 1]] = True
+    return table[codes]
 
 
 def _micros_since_epoch(moment: datetime) -> int:
