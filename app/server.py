@@ -90,6 +90,8 @@ def create_app(
             from app.security.keyring import keyring_from_settings
 
             await ensure_demo_account(sessions, settings, keyring_from_settings(settings))
+        if app.state.offer_read_model is not None:  # what /api/v1/prices reads, loaded before it is asked
+            await app.state.offer_read_model.warm(lambda: response_cache.data_version(sessions))
         if run_worker:
             from app.jobs.runner import EmbeddedWorker
 

@@ -105,6 +105,13 @@ class ResponseCache:
         database (see ``data_version``); None otherwise. Costs no I/O."""
         return self._version if self._version_is_current() else None
 
+    def version_being_read(self) -> str | None:
+        """The last version while a request reads the current one (what ``data_version`` hands the
+        others meanwhile); None when nobody is reading it."""
+        if self._version_lock.locked() and self._version_read_at > float("-inf"):
+            return self._version
+        return None
+
     async def fetch(self, key: str, version: str, render: Render) -> bytes:
         """The body for ``key`` at ``version``: cached, stale-while-revalidate, or rendered once."""
         return (await self.fetch_entry(key, version, render))[1]

@@ -18,6 +18,8 @@ the engines disagree there and the answer must stay the one the database gives.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -25,6 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Offer, PriceSource as SourceRow
@@ -40,6 +43,7 @@ COLUMNS = ("id", "source", "instance_type", "gpu_slug", "gpu_raw_name", "gpu_hin
            "vcpus", "ram_gb", "disk_gb", "region", "spot", "price_per_hour", "price_per_gpu_hour", "available",
            "buy_url", "original_currency", "original_price_per_hour", "fx_usd_per_unit", "fx_rate_date",
            "price_basis", "cpu_arch", "boot_seconds_min", "boot_seconds_max", "origin", "observed_at")
+log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LAST = np.iinfo(np.int64).max  # sorts after every real key: NULLS LAST
 
@@ -81,6 +85,8 @@ class OfferIndex:
     """False when a region has non-ASCII text: the engines' lower() differ there (SQL answers)."""
     _orders: dict[str, np.ndarray]
     _views: dict[int, OfferView]
+    _by_gpu: dict[int, np.ndarray]
+    _ranks: dict[str, np.ndarray]
 
     @classmethod
     async def load(cls, session: AsyncSession, version: str) -> OfferIndex:
@@ -126,13 +132,30 @@ class OfferIndex:
         }
         columns.update({f"basis={code}": columns["basis"] == code for code in range(len(PRICE_BASES))})
         return cls(version, records, sources, other_market, columns, slugs, source_codes, list(region_codes),
-                   dialect, all(r.isascii() for r in region_codes), {}, {})
+                   dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {})
 
-    def _mask(self, q: PriceQuery) -> np.ndarray:
-        c = self.columns
-        mask = np.ones(len(self.records), bool)
+    def _candidates(self, q: PriceQuery) -> np.ndarray | None:
+        """The positions of the asked GPU's offers (a GPU filter is the usual and the most selective
+        one: the other filters then look at those rows only); None: every row."""
+        if not q.gpu:
+            return None
+        parts = []
+        for gpu in gpus_in(q.gpu):
+            code = self.slugs.get(gpu.slug)
+            if code is None:
+                continue
+            positions = self._by_gpu.get(code)
+            if positions is None:
+                positions = self._by_gpu[code] = np.flatnonzero(self.columns["gpu"] == code)
+            parts.append(positions)
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+    def _mask(self, q: PriceQuery, rows: np.ndarray | None) -> np.ndarray:
+        """Which of ``rows`` (every row when None) match ``q``; the GPU filter is in ``rows``."""
+        c = self.columns if rows is None else _Subset(self.columns, rows)
+        mask = np.ones(len(self.records) if rows is None else len(rows), bool)
         if q.gpu:
-            mask &= _member(c["gpu"], [self.slugs[g.slug] for g in gpus_in(q.gpu) if g.slug in self.slugs])
+            pass  # the candidates are the GPU's offers
         elif not q.include_unknown:
             mask &= c["gpu"] != self.slugs[None]
         if q.min_memory_gb is not None:
@@ -185,6 +208,15 @@ class OfferIndex:
         self._orders[sort] = order
         return order
 
+    def _rank(self, sort: str) -> np.ndarray:
+        """Each row's place in ``_order(sort)``."""
+        rank = self._ranks.get(sort)
+        if rank is None:
+            order = self._order(sort)
+            rank = self._ranks[sort] = np.empty(len(order), np.int64)
+            rank[order] = np.arange(len(order))
+        return rank
+
     def _base_view(self, position: int, now: datetime) -> OfferView:
         """The offer's view with everything that does not depend on the time: only its freshness
         and (for a live offer) its age label are worked out again per request, as ``to_view`` does."""
@@ -208,17 +240,22 @@ class OfferIndex:
         return (0, per_tflop, price, record.id)
 
     def page(self, q: PriceQuery, now: datetime) -> Page:
-        mask = self._mask(q)
-        c = self.columns
+        rows = self._candidates(q)
+        mask = self._mask(q, rows)
+        c = self.columns if rows is None else _Subset(self.columns, rows)
         best_by_basis: dict[PriceBasis, Decimal] = {}
         bookable = mask & (c["available"] != 0)
         for code, basis in enumerate(PRICE_BASES):
             prices = c["price"][bookable & c[f"basis={code}"]]
             if prices.size:
                 best_by_basis[PriceBasis(basis)] = money(Decimal(int(prices.min())) / 1_000_000)
-        order = self._order(q.sort)
         start = (q.page - 1) * q.per_page
-        chosen = order[mask[order]][start:start + q.per_page]
+        if rows is None:
+            order = self._order(q.sort)
+            chosen = order[mask[order]][start:start + q.per_page]
+        else:  # a few rows: sorted by their place in the whole order (unique: the id breaks ties)
+            matching = rows[mask]
+            chosen = matching[np.argsort(self._rank(q.sort)[matching])][start:start + q.per_page]
         freshness: dict[str, Freshness] = {}
         views = []
         for position in chosen:
@@ -231,6 +268,19 @@ class OfferIndex:
             views.append(_at_time(base, fresh, age))
         return Page(items=views, total=int(mask.sum()), page=q.page, per_page=q.per_page,
                     best_by_basis=best_by_basis)
+
+
+class _Subset:
+    """The columns at ``rows`` only, each taken when first read."""
+
+    def __init__(self, columns: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        self._columns, self._rows, self._taken = columns, rows, {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        column = self._taken.get(name)
+        if column is None:
+            column = self._taken[name] = self._columns[name][self._rows]
+        return column
 
 
 _VIEW_FIELDS = tuple(f.name for f in fields(OfferView))
@@ -290,6 +340,14 @@ class OfferReadModel:
             raise
         finally:
             self._loading.pop(version, None)
+
+    async def warm(self, current_version: Callable[[], Awaitable[str]]) -> None:
+        """Load the current offers as the process starts, before a request waits for them. A
+        database not reachable yet is no reason not to start: the first request loads them then."""
+        try:
+            await self.index(await current_version())
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("offer index: not loaded at start (%s); the first price query loads it", exc)
 
     async def list_offers(self, query: PriceQuery, version: str, now: datetime | None = None) -> Page:
         """What ``app.services.prices.list_offers`` answers for ``query`` at ``version``."""

@@ -28,6 +28,8 @@ from app.auth.csrf import CSRF_COOKIE, SessionBoundCSRFMiddleware
 from app.cache.encoding import REPLAYABLE, negotiated
 from app.cache.responses import ResponseCache
 
+PASS_ON_EVERY = 1.0
+"""Seconds between the requests for a too-old body that Litestar answers (see ``_servable``)."""
 MAX_KEPT = 256
 """Responses kept per process (most-recently used): the public pages and the hottest API queries."""
 
@@ -71,6 +73,7 @@ class CacheHitLayer:
         self.max_kept = max_kept
         self._kept: OrderedDict[tuple[str, bytes, str | None], KeptResponse] = OrderedDict()
         self.replayed = 0
+        self._passed_on: dict[tuple[str, bytes, str | None], float] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -83,15 +86,31 @@ class CacheHitLayer:
             return
         key = (scope["path"], scope.get("query_string", b""), negotiated(accept))
         kept = self._kept.get(key)
-        if kept is not None and self._still_current(kept):
+        if kept is not None and self._servable(key, kept):
             self._kept.move_to_end(key)
             self.replayed += 1
             await self._replay(scope, kept, cookies.get(CSRF_COOKIE), send)
             return
         await self.app(scope, receive, self._keeping(scope, key, send))
 
-    def _still_current(self, kept: KeptResponse) -> bool:
-        return kept.version == self.cache.current_version() and time.time() - kept.stored_at <= self.cache.max_age
+    def _servable(self, key, kept: KeptResponse) -> bool:
+        """What Litestar would send now, as far as this process can tell without I/O."""
+        version = self.cache.current_version()
+        if version is None:  # the version is due to be read again: only while another request reads
+            # it does Litestar go on with the last one (ResponseCache.data_version), and so do we
+            return self.cache.version_being_read() == kept.version
+        if kept.version != version:
+            return False
+        if time.time() - kept.stored_at <= self.cache.max_age:
+            return True
+        # Too old: Litestar serves it once more while one background render replaces it. One
+        # request a second goes on to Litestar (the first starts that render; a later one brings
+        # back the new body); the others get the old body, as Litestar would give them meanwhile.
+        now = time.monotonic()
+        if now - self._passed_on.get(key, float("-inf")) < PASS_ON_EVERY:
+            return True
+        self._passed_on[key] = now
+        return False
 
     async def _replay(self, scope: Scope, kept: KeptResponse, cookie_token: str | None, send: Send) -> None:
         headers = list(kept.headers)
@@ -135,4 +154,5 @@ class CacheHitLayer:
         self._kept[key] = KeptResponse(version, stored_at, start["status"], headers, body)
         self._kept.move_to_end(key)
         while len(self._kept) > self.max_kept:
-            self._kept.popitem(last=False)
+            dropped, _ = self._kept.popitem(last=False)
+            self._passed_on.pop(dropped, None)

@@ -127,6 +127,7 @@ async def test_the_api_shows_a_polled_price_change_on_the_next_request(sessions,
     await seed(sessions, [make_offer("lambdalabs", "H100 SXM", "2.99")], at=NOW)
     app = create_app(replace(Settings(), cache=CacheSettings(backend="memory")), engine=engine, run_worker=False)
     async with AsyncTestClient(app=app) as client:
+        assert app.state.offer_read_model.loads == 1  # loaded as the app started
         assert (await client.get("/api/v1/prices?gpu=h100")).json()["items"][0]["price_per_hour"] == "2.990000"
         await seed(sessions, [make_offer("lambdalabs", "H100 SXM", "1.99")], at=NOW + timedelta(minutes=5))
         assert (await client.get("/api/v1/prices?gpu=h100")).json()["items"][0]["price_per_hour"] == "1.990000"
