@@ -53,9 +53,11 @@ def create_app(
     run_worker = settings.embedded_worker if run_worker is None else run_worker
 
     from app.cache.responses import response_cache_from_settings
+    from app.services.offer_index import OfferReadModel
     from app.api.routes import API_ROUTER
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_middleware, session_config
+    from app.auth.csrf import SessionBoundCSRFMiddleware
     from app.auth.session_validity import SessionValidityMiddleware
     from app.console.routes import CONSOLE_HANDLERS
     from app.notifications.webhook import close_webhook_application, telegram_webhook
@@ -88,6 +90,8 @@ def create_app(
             from app.security.keyring import keyring_from_settings
 
             await ensure_demo_account(sessions, settings, keyring_from_settings(settings))
+        if app.state.offer_read_model is not None:  # what /api/v1/prices reads, loaded before it is asked
+            await app.state.offer_read_model.warm(lambda: response_cache.data_version(sessions))
         if run_worker:
             from app.jobs.runner import EmbeddedWorker
 
@@ -112,6 +116,7 @@ def create_app(
     response_cache = response_cache_from_settings(settings, scope="|".join((
         settings.web.base_url, str(settings.sandbox.on_price_pages),
         release_fingerprint(static_url("site.css"), static_url("site.js")))))
+    csrf = csrf_middleware(settings)
     prometheus = PrometheusConfig(app_name="computehub", group_path=True, exclude=["/metrics", "/static"])
     app = Litestar(
         route_handlers=[
@@ -129,7 +134,10 @@ def create_app(
         stores=build_stores(settings, engine),
         dependencies={"db": Provide(provide_db_session)},
         state=State({"settings": settings, "engine": engine, "sessions": sessions,
-                     "response_cache": response_cache, "metrics_access": MetricsAccess.from_settings(settings)}),
+                     "response_cache": response_cache,
+                     # Only with a cache: its data version says when the held offers are out of date.
+                     "offer_read_model": None if response_cache is None else OfferReadModel(sessions),
+                     "metrics_access": MetricsAccess.from_settings(settings)}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_template_helpers),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",
@@ -138,7 +146,7 @@ def create_app(
                                              "An API token from /settings/api-tokens (console API only)"))})),
         include_in_schema=False,  # only the JSON API (API_ROUTER) is documented; a new page stays out
         # CSRF sits outside the session middleware: it re-issues its token when a response logs in or out.
-        middleware=[input_guard, prometheus.middleware, csrf_middleware(settings), session_config(settings).middleware,
+        middleware=[input_guard, prometheus.middleware, csrf, session_config(settings).middleware,
                     SessionValidityMiddleware],
         exception_handlers=exception_handlers(),
         before_request=set_audit_origin,
@@ -151,6 +159,12 @@ def create_app(
     # Outside Litestar's routing and exception handling, so every response passes through them,
     # 404s of unknown paths and 500 pages included.
     app.asgi_handler = BodyTimeoutMiddleware(app.asgi_handler, timeout=settings.web.body_timeout_seconds)
+    if response_cache is not None:  # inside the request id and security headers: a replay gets them too
+        from app.auth.session import SESSION_COOKIE
+        from app.web.cache_hits import CacheHitLayer
+
+        app.asgi_handler = CacheHitLayer(app.asgi_handler, cache=response_cache, session_cookie=SESSION_COOKIE,
+                                         csrf=SessionBoundCSRFMiddleware(app.asgi_handler, **csrf.kwargs))
     app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=settings.web.is_https)
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app

@@ -13,6 +13,7 @@ from app.api.pagination import page_links
 from app.api.schemas import OfferPage
 from app.cache.encoding import encoded_response
 from app.cache.responses import ResponseCache
+from app.services.offer_index import OfferReadModel
 from app.services.prices import MAX_PER_PAGE, PRICE_BASES, SORTS, PriceQuery, list_offers
 
 
@@ -81,16 +82,21 @@ class PricesController(Controller):
         )
         query.validate()  # a bad filter is a 400 naming it, before any cache is consulted
         sessions = request.app.state.sessions
+        cache: ResponseCache | None = request.app.state.response_cache
+        read_model: OfferReadModel | None = request.app.state.offer_read_model
+        version = "" if cache is None else await cache.data_version(sessions)
 
         async def render() -> bytes:  # its own session: it may finish after this request (see the cache)
-            async with sessions() as session:
-                result = await list_offers(session, query)
+            if read_model is not None:  # the offers of this data version, held in memory
+                result = await read_model.list_offers(query, version)
+            else:
+                async with sessions() as session:
+                    result = await list_offers(session, query)
             return msgspec.json.encode(convert.offer_page(result, page_links(request, result.page, result.pages)))
 
-        cache: ResponseCache | None = request.app.state.response_cache
         # A ready body: Litestar sends a returned Response as it is (the schema still comes from OfferPage).
         if cache is None:
             return Response(content=await render(), media_type="application/json")
-        key, version = f"api:prices?{request.url.query}", await cache.data_version(sessions)
-        body = await cache.fetch(key, version, render)
-        return await encoded_response(request, cache, key, version, body, "application/json")
+        key = f"api:prices?{request.url.query}"
+        stored_at, body = await cache.fetch_entry(key, version, render)
+        return await encoded_response(request, cache, key, version, body, "application/json", stored_at=stored_at)

@@ -146,9 +146,16 @@ class SessionBoundCSRFMiddleware:
                 if sets_session:  # logged in (a new id) or out (deleted): the token follows the session
                     current = self.tokens.for_session(new_session_id) if new_session_id else self.tokens.new_anonymous()
                 if current != cookie_token:
-                    secure = "; Secure" if self.secure else ""
-                    MutableScopeHeaders.from_message(message).add(
-                        "set-cookie", f"{CSRF_COOKIE}={current}; Path=/; SameSite=Lax{secure}")
+                    MutableScopeHeaders.from_message(message).add("set-cookie", self._cookie(current))
             await send(message)
 
         return send_wrapper
+
+    def _cookie(self, token: str) -> str:
+        return f"{CSRF_COOKIE}={token}; Path=/; SameSite=Lax{'; Secure' if self.secure else ''}"
+
+    def visitor_cookie(self, cookie_token: str | None) -> str | None:
+        """The Set-Cookie value this middleware adds to the response to a visitor without a session
+        whose response sets no session either (None: the cookie they sent is kept)."""
+        token = self._token_for(None, cookie_token)
+        return None if token == cookie_token else self._cookie(token)

@@ -23,6 +23,11 @@ MINIMUM_SIZE = 500  # Litestar's CompressionConfig.minimum_size: smaller bodies 
 BROTLI_QUALITY = 5  # the middleware's own: most API bodies are asked for once
 
 
+REPLAYABLE = "computehub.replayable"
+"""Scope key set on a response built from a cached body: (data version, when the body was stored).
+app/web/cache_hits.py keeps such responses and answers the same request again before Litestar."""
+
+
 _digests: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
 """Digest of a body by its identity: a memory-cache hit hands out the same bytes object each time,
 so hashing 190 kB again per hit (0.4 ms) is skipped."""
@@ -55,7 +60,11 @@ def compress(body: bytes, encoding: str) -> bytes:
 
 
 async def encoded_response(request: Request, cache: ResponseCache, key: str, version: str, body: bytes,
-                           media_type: str) -> Response:
+                           media_type: str, *, stored_at: float | None = None) -> Response:
+    """``stored_at`` (when ``body`` was stored in ``cache``) marks the response as the same for every
+    visitor asking this URL at ``version`` (see ``REPLAYABLE``)."""
+    if stored_at is not None:
+        request.scope[REPLAYABLE] = (version, stored_at)  # type: ignore[literal-required]
     encoding = negotiated(request.headers.get("accept-encoding", ""))
     if encoding is None or len(body) < MINIMUM_SIZE:
         return Response(content=body, media_type=media_type)

@@ -29,7 +29,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from app.cache.stores import BodyStore, MemoryBodyStore
+from app.cache.stores import BodyStore, Entry, MemoryBodyStore
 from app.db.models import GpuDailyPrice, PriceHistory, PriceSource
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,24 @@ class ResponseCache:
                 self._version_commits = commits
         return self._version
 
+    def current_version(self) -> str | None:
+        """The data version when it was read recently enough to be trusted without asking the
+        database (see ``data_version``); None otherwise. Costs no I/O."""
+        return self._version if self._version_is_current() else None
+
+    def version_being_read(self) -> str | None:
+        """The last version while a request reads the current one (what ``data_version`` hands the
+        others meanwhile); None when nobody is reading it."""
+        if self._version_lock.locked() and self._version_read_at > float("-inf"):
+            return self._version
+        return None
+
     async def fetch(self, key: str, version: str, render: Render) -> bytes:
         """The body for ``key`` at ``version``: cached, stale-while-revalidate, or rendered once."""
+        return (await self.fetch_entry(key, version, render))[1]
+
+    async def fetch_entry(self, key: str, version: str, render: Render) -> Entry:
+        """``fetch`` with the wall-clock time the body was stored (how old its age labels are)."""
         entry = await self.store.get(key, version)
         if entry is not None:
             stored_at, body = entry
@@ -112,7 +128,7 @@ class ResponseCache:
                 task.add_done_callback(self._background.discard)
             else:
                 self.stats.hits += 1
-            return body
+            return entry
         self.stats.misses += 1
         return await self._render_once(key, version, render)
 
@@ -124,24 +140,25 @@ class ResponseCache:
         except Exception:  # the stale body was served; the next request tries again
             log.exception("response cache: background render of %s failed", key)
 
-    async def _render_once(self, key: str, version: str, render: Render) -> bytes:
+    async def _render_once(self, key: str, version: str, render: Render) -> Entry:
         running = self._in_flight.get((key, version))
         if running is not None:
             return await asyncio.shield(running)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._in_flight[(key, version)] = future
         try:
             self.stats.renders += 1
             body = await render()
             await self.store.put(key, version, body)
+            entry = (time.time(), body)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here, so an unawaited failure is not logged as lost
             raise
         finally:
             self._in_flight.pop((key, version), None)
-        future.set_result(body)
-        return body
+        future.set_result(entry)
+        return entry
 
     async def clear(self) -> None:
         await self.store.clear()

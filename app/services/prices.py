@@ -381,9 +381,10 @@ async def with_other_market(session: AsyncSession, views: list[OfferView]) -> li
     if not views:
         return views
     shapes = {(v.source, v.instance_type, v.region) for v in views}
+    # By id: where one shape is listed twice in a market, the later row's price is the one shown.
     stmt = select(Offer.source, Offer.instance_type, Offer.region, Offer.spot, Offer.price_per_gpu_hour).where(
         Offer.source.in_({v.source for v in views}), Offer.instance_type.in_({v.instance_type for v in views})
-    )
+    ).order_by(Offer.id)
     prices = {(src, itype, region, spot): price for src, itype, region, spot, price in (await session.execute(stmt)).all()
               if (src, itype, region) in shapes}
     return [replace(v, other_market_per_gpu_hour=prices.get((v.source, v.instance_type, v.region, not v.spot)))

@@ -76,10 +76,10 @@ async def cached_page(request: Request, db: AsyncSession, build: BuildPage) -> T
 
     key, version = page_key(request), await cache.data_version(sessions)
     try:
-        body = await cache.fetch(key, version, render)
+        stored_at, body = await cache.fetch_entry(key, version, render)
     except NotCacheable as uncached:
         return uncached.result  # type: ignore[return-value]
-    return await encoded_response(request, cache, key, version, body, HTML)
+    return await encoded_response(request, cache, key, version, body, HTML, stored_at=stored_at)
 
 
 @lru_cache(maxsize=8)
