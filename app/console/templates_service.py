@@ -169,12 +169,14 @@ async def update_template(session: AsyncSession, user_id: int, template_id: int,
     disk_gb = parse_disk_gb(changes["disk_gb"]) if "disk_gb" in changes else row.disk_gb
     ssh_key = (changes.get("ssh_public_key", row.ssh_public_key) or "").strip()
     _check_launch_fields(row.instance_type, row.region, image, disk_gb, ssh_key)
-    had_key = bool(row.ssh_public_key)
+    old_key = row.ssh_public_key or ""
     row.name, row.image, row.disk_gb, row.ssh_public_key = name, image, disk_gb, ssh_key
     await session.flush()
-    # The SSH key itself stays out of the audit log: whether there is one is what matters.
-    await _audit_template(session, user_id, "template.updated", row, before={**before, "has_ssh_key": had_key},
-                          after={**_template_fields(row), "has_ssh_key": bool(ssh_key)})
+    # The SSH key itself stays out of the audit log: whether there is one, and that it changed, is what matters.
+    if _template_fields(row) != before or ssh_key != old_key:  # nothing changed: nothing to record
+        await _audit_template(session, user_id, "template.updated", row, before={**before, "has_ssh_key": bool(old_key)},
+                              after={**_template_fields(row), "has_ssh_key": bool(ssh_key),
+                                     "ssh_key_changed": ssh_key != old_key})
     return row
 
 
