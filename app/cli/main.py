@@ -321,9 +321,15 @@ def snapshot_export(path: Path, note: str) -> None:
 
 from app.cli.audit import audit  # noqa: E402
 from app.cli.keys import keys  # noqa: E402
+from app.cli.remote import costs, instances, templates  # noqa: E402
+from app.cli.tokens import tokens  # noqa: E402
 
 cli.add_command(audit)
 cli.add_command(keys)
+cli.add_command(tokens)
+cli.add_command(instances)
+cli.add_command(costs)
+cli.add_command(templates)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from app.db.models import Instance
 from app.security.keyring import Keyring
 from app.services.inputs import BadInput, parse_row_id
 
-BATCH_OPERATIONS = ("start", "stop", "delete")
+BATCH_OPERATIONS = ("start", "stop", "reboot", "delete")
 MAX_BATCH = 100
 # States in which the operation has nothing to do: said as "already ..." rather than as an error.
 _ALREADY = {
@@ -90,7 +90,7 @@ def _check_operation(operation: str) -> None:
 
 
 def plan_item(row: Instance, operation: str) -> PlanItem:
-    already, why = _ALREADY[operation]
+    already, why = _ALREADY.get(operation, ((), None))  # a reboot is never "already done"
     reason = why if row.status in already else available_operations(row)[operation]
     return PlanItem(row.id, row.name, row.provider, row.status, operation, reason)
 

@@ -66,12 +66,13 @@ async def _find_offer(session: AsyncSession, provider: str, instance_type: str, 
     return rows.scalars().first()
 
 
-async def _check_name(session: AsyncSession, user_id: int, name: str) -> str:
+async def _check_name(session: AsyncSession, user_id: int, name: str, renaming: int | None = None) -> str:
     name = (name or "").strip()
     if not 1 <= len(name) <= MAX_NAME:
         raise ConsoleError(f"give the template a name of up to {MAX_NAME} characters")
     taken = await session.execute(select(func.count()).select_from(DeploymentTemplate).where(
-        DeploymentTemplate.user_id == user_id, same_name(DeploymentTemplate.name, name)))
+        DeploymentTemplate.user_id == user_id, same_name(DeploymentTemplate.name, name),
+        DeploymentTemplate.id != (renaming or 0)))
     if taken.scalar_one():
         raise ConsoleError(f"you already have a template named {name!r}")
     return name
@@ -149,6 +150,33 @@ async def get_owned(session: AsyncSession, user_id: int, template_id: int) -> De
     row = await session.get(DeploymentTemplate, template_id)
     if row is None or row.user_id != user_id:
         raise NotFoundForUser("no such template")
+    return row
+
+
+UPDATABLE = ("name", "image", "disk_gb", "ssh_public_key")
+
+
+async def update_template(session: AsyncSession, user_id: int, template_id: int, changes: Mapping) -> DeploymentTemplate:
+    """Change what a launch from it sets up (name, image, disk, SSH key); its shape stays, as it was
+    checked against the provider's offers. Checked by the same rules as a launch; the caller commits."""
+    row = await get_owned(session, user_id, template_id)
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise ConsoleError(f"a template's {sorted(unknown)[0]} cannot be changed: make a new template")
+    before = _template_fields(row)
+    name = await _check_name(session, user_id, changes["name"], renaming=row.id) if "name" in changes else row.name
+    image = (changes.get("image", row.image) or "").strip()
+    disk_gb = parse_disk_gb(changes["disk_gb"]) if "disk_gb" in changes else row.disk_gb
+    ssh_key = (changes.get("ssh_public_key", row.ssh_public_key) or "").strip()
+    _check_launch_fields(row.instance_type, row.region, image, disk_gb, ssh_key)
+    old_key = row.ssh_public_key or ""
+    row.name, row.image, row.disk_gb, row.ssh_public_key = name, image, disk_gb, ssh_key
+    await session.flush()
+    # The SSH key itself stays out of the audit log: whether there is one, and that it changed, is what matters.
+    if _template_fields(row) != before or ssh_key != old_key:  # nothing changed: nothing to record
+        await _audit_template(session, user_id, "template.updated", row, before={**before, "has_ssh_key": bool(old_key)},
+                              after={**_template_fields(row), "has_ssh_key": bool(ssh_key),
+                                     "ssh_key_changed": ssh_key != old_key})
     return row
 
 

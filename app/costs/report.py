@@ -201,3 +201,54 @@ async def cost_export(session: AsyncSession, user: User, raw: RawFilters, now: d
     history = await _range_frame(session, user.id, zone, filters)
     name = f"computehub-costs-{filters.first.isoformat()}-to-{filters.last.isoformat()}.csv"
     return name, cost_csv.history_csv(history, provider_display_name, gpu_name)
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    label: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """The console API's costs: the page's cards and shares, and the same range per deployment."""
+    filters: CostFilters
+    zone: str
+    total: Decimal
+    this_month: Decimal
+    this_week: Decimal
+    burn_per_hour: Decimal
+    by_provider: list[Group]
+    by_gpu: list[Group]
+    by_deployment: list[Group]
+
+
+def _groups(frame: pd.DataFrame, column: str, label_column: str | None = None,
+            label=lambda key: key) -> list[Group]:
+    """Exact sums per key (micro-dollars, then Decimal), largest first, like the page's shares."""
+    if not len(frame):
+        return []
+    keys = ["" if k is None or (isinstance(k, float) and pd.isna(k)) else str(k) for k in frame[column].astype(object)]
+    labels = frame[label_column].astype(str).tolist() if label_column else [label(k or None) for k in keys]
+    totals: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for key, name, micros in zip(keys, labels, frame["amount_micros"].tolist()):
+        totals[key] = totals.get(key, 0) + int(micros)
+        names.setdefault(key, name)
+    ordered = sorted((item for item in totals.items() if item[1] > 0), key=lambda item: (-item[1], names[item[0]]))
+    return [Group(key, names[key], from_micros(micros)) for key, micros in ordered]
+
+
+async def cost_breakdown(session: AsyncSession, user: User, raw: RawFilters, now: datetime) -> CostBreakdown:
+    zone, today, filters = _filters(user, raw, now)
+    history = await _range_frame(session, user.id, zone, filters)
+    total = from_micros(int(history["amount_micros"].sum())) if len(history) else from_micros(0)
+    cards = {card.key: card.amount for card in await _cards(session, user.id, zone, today, filters, total)}
+    return CostBreakdown(
+        filters=filters, zone=zone.key, total=total, this_month=cards["month"], this_week=cards["week"],
+        burn_per_hour=cards["burn"],
+        by_provider=_groups(history, "provider", label=provider_display_name),
+        by_gpu=_groups(history, "gpu_slug", label=gpu_name),
+        by_deployment=_groups(history, "instance_id", "instance"),
+    )

@@ -46,6 +46,6 @@ async def test_an_unknown_action_keeps_the_ticked_boxes(as_alice, sessions, keyr
     response = await as_alice.get(f"/console/batch?op=explode&id={first}")
     assert response.status_code == 400
     doc = parse_html(response.text)
-    assert "choose one of: start, stop, delete" in batch_message(doc).text.lower()
+    assert "choose one of: start, stop, reboot, delete" in batch_message(doc).text.lower()
     ticked = [box.get("value") for box in doc.find_all("input", name="id") if "checked" in box.attrs]
     assert ticked == [str(first)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -14,11 +15,13 @@ from sqlalchemy import select
 from app.console.instances import LaunchSpec, launch
 from app.console.sync import sync_binding
 from app.auth import api_tokens
-from app.db.models import ApiToken, DeploymentTemplate, Instance, Offer, ProviderBinding, User
+from app.db.models import ApiToken, DeploymentTemplate, Instance, Offer, PriceAlert, ProviderBinding, User
+from app.notifications import alerts, budgets
 from app.db.types import utcnow
 from tests.console.conftest import Browser, sandbox_offers
 
-PREFIXES = ("/console", "/settings/providers", "/settings/activity", "/settings/api-tokens", "/costs")
+PREFIXES = ("/console", "/settings/providers", "/settings/activity", "/settings/api-tokens", "/costs", "/api/v1/console")
+API = "/api/v1/console"
 BOBS = ("bobs-secret-box", "Bob's template", "Bob's key")
 
 
@@ -33,6 +36,8 @@ class World:
     bob_binding: int
     offer: int
     bob_token: int = 0
+    alice_api_token: str = ""
+    bob_alert: int = 0
 
 
 async def check_404(response) -> None:
@@ -52,6 +57,44 @@ Case = Callable[[World], Awaitable[None]]
 
 def this_month() -> str:
     return utcnow().strftime("%Y-%m")
+
+
+def api(method: str, url: Callable[[World], str], check, body: dict | None = None) -> Case:
+    """Alice's write token on the console API (the API takes no session)."""
+    async def case(w: World) -> None:
+        await check(await w.alice.client.request(method, url(w), json=body,
+                                                 headers={"authorization": f"Bearer {w.alice_api_token}"}))
+    return case
+
+
+async def api_each_operation(w: World) -> None:
+    for operation in ("start", "stop", "reboot", "delete"):
+        await api("POST", lambda w: f"{API}/deployments/{w.bob_instance}/{operation}", check_404)(w)
+
+
+async def api_batch_with_a_foreign_id(w: World) -> None:
+    for operation in ("start", "stop", "reboot", "delete"):
+        await api("POST", lambda w: f"{API}/batch", check_404,
+                  {"operation": operation, "ids": [w.alice_instance, w.bob_instance]})(w)
+
+
+async def api_template_launches(w: World) -> None:
+    await api("POST", lambda w: f"{API}/templates/{w.bob_template}/launch", check_404,
+              {"name": "x-1", "key_id": w.alice_binding})(w)
+    await api("POST", lambda w: f"{API}/templates/{w.alice_template}/launch", check_404,
+              {"name": "x-2", "key_id": w.bob_binding})(w)
+
+
+async def api_launch_with_a_foreign_key(w: World) -> None:
+    await api("POST", lambda w: f"{API}/deployments", check_404,
+              {"offer_id": w.offer, "key_id": w.bob_binding, "name": "stolen-key"})(w)
+
+
+async def api_lists_only_own(w: World) -> None:
+    for path in ("deployments", "keys", "templates", "alerts", "budgets", "costs"):
+        response = await w.alice.client.get(f"{API}/{path}", headers={"authorization": f"Bearer {w.alice_api_token}"})
+        assert response.status_code == 200, (path, response.text[:300])
+        await check_no_leak(response)
 
 
 def get(url: Callable[[World], str], check) -> Case:
@@ -144,6 +187,31 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/console/templates/{template_id:int}/launch"): template_launches,
     ("POST", "/console/templates/{template_id:int}/delete"):
         post(lambda w: f"/console/templates/{w.bob_template}/delete", check_404),
+    ("GET", f"{API}/deployments"): api_lists_only_own,
+    ("GET", f"{API}/keys"): api_lists_only_own,
+    ("GET", f"{API}/templates"): api_lists_only_own,
+    ("GET", f"{API}/alerts"): api_lists_only_own,
+    ("GET", f"{API}/budgets"): api_lists_only_own,
+    ("GET", f"{API}/costs"): api_lists_only_own,
+    ("GET", f"{API}/deployments/{{instance_id:int}}"): api("GET", lambda w: f"{API}/deployments/{w.bob_instance}", check_404),
+    ("POST", f"{API}/deployments"): api_launch_with_a_foreign_key,
+    ("POST", f"{API}/deployments/{{instance_id:int}}/{{operation:str}}"): api_each_operation,
+    ("POST", f"{API}/keys/{{key_id:int}}/verify"): api("POST", lambda w: f"{API}/keys/{w.bob_binding}/verify", check_404),
+    ("POST", f"{API}/batch"): api_batch_with_a_foreign_id,
+    ("POST", f"{API}/templates"): api("POST", lambda w: f"{API}/templates", check_no_leak,
+                                      {"name": "mine", "provider": "sandbox", "instance_type": "sbx.h100.1x",
+                                       "region": "sandbox-eu-1"}),
+    ("GET", f"{API}/templates/{{template_id:int}}"): api("GET", lambda w: f"{API}/templates/{w.bob_template}", check_404),
+    ("PATCH", f"{API}/templates/{{template_id:int}}"):
+        api("PATCH", lambda w: f"{API}/templates/{w.bob_template}", check_404, {"name": "mine now"}),
+    ("DELETE", f"{API}/templates/{{template_id:int}}"):
+        api("DELETE", lambda w: f"{API}/templates/{w.bob_template}", check_404),
+    ("POST", f"{API}/templates/{{template_id:int}}/launch"): api_template_launches,
+    ("POST", f"{API}/alerts"): api("POST", lambda w: f"{API}/alerts", check_no_leak, {"gpu": "A100", "max_price": "1"}),
+    ("DELETE", f"{API}/alerts/{{alert_id:int}}"): api("DELETE", lambda w: f"{API}/alerts/{w.bob_alert}", check_404),
+    ("POST", f"{API}/budgets"): api("POST", lambda w: f"{API}/budgets", check_no_leak, {"monthly_amount": "10"}),
+    # Bob has a budget, Alice none: "monthly" is always the caller's own, so this is a 404.
+    ("DELETE", f"{API}/budgets/{{budget_id:str}}"): api("DELETE", lambda w: f"{API}/budgets/monthly", check_404),
     ("GET", "/settings/providers"): get(lambda w: "/settings/providers", check_no_leak),
     ("GET", "/settings/providers/new"): get(lambda w: "/settings/providers/new", check_no_leak),
     ("POST", "/settings/providers"): post(lambda w: "/settings/providers", check_no_leak, {"provider": "sandbox"}),
@@ -194,8 +262,13 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
         offer = (await session.execute(select(Offer.id).where(Offer.source == "sandbox"))).scalars().first()
         bobs_token, _ = await api_tokens.create_token(session, await session.get(User, bob.user_id), "Bob's key",
                                                       can_write=True, expires_in_days=None)
+        _, alices_token = await api_tokens.create_token(session, await session.get(User, alice.user_id), "script",
+                                                        can_write=True, expires_in_days=None)
+        bobs_alert = await alerts.create_alert(session, user_id=bob.user_id, gpu="h100", max_price=Decimal("2"))
+        await budgets.set_budget(session, bob.user_id, Decimal("100"))
     return World(as_alice, instances[alice.user_id], templates[alice.user_id], alice.binding_id,
-                 instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer, bobs_token.id)
+                 instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer, bobs_token.id,
+                 alices_token, bobs_alert.id)
 
 
 async def bobs_state(sessions, cloud, bob) -> tuple:
@@ -207,8 +280,11 @@ async def bobs_state(sessions, cloud, bob) -> tuple:
         binding = await session.get(ProviderBinding, bob.binding_id)
         tokens = (await session.execute(select(ApiToken.name, ApiToken.revoked_at)
                                         .where(ApiToken.user_id == bob.user_id))).all()
+        bobs_alerts = (await session.execute(select(PriceAlert.id, PriceAlert.max_price)
+                                             .where(PriceAlert.user_id == bob.user_id))).all()
+        budget = await budgets.get_budget(session, bob.user_id)
     remote = sorted((i["name"], i["status"]) for i in cloud.list_instances(bob.api_key))
-    return instance, templates, (binding.label, binding.status), remote, tokens
+    return instance, templates, (binding.label, binding.status), remote, tokens, bobs_alerts, budget
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -228,6 +304,13 @@ async def test_every_console_route_needs_a_login(app, sessions):
             url = (path.replace("{instance_id:int}", "1").replace("{template_id:int}", "1")
                    .replace("{binding_id:int}", "1").replace("{operation:str}", "stop")
                    .replace("{token_id:str}", "1").replace("{month:str}", "2026-11"))
+            url = (url.replace("{key_id:int}", "1").replace("{alert_id:int}", "1")
+                   .replace("{budget_id:str}", "monthly"))
+            if path.startswith(API):  # the API answers 401 with its token challenge, never a login redirect
+                response = await anonymous.request(method, url, json={})
+                assert response.status_code == 401, (method, path, response.status_code)
+                assert response.headers["www-authenticate"].startswith("Bearer"), (method, path)
+                continue
             if method == "GET":
                 response = await anonymous.get(url, follow_redirects=False)
             else:

@@ -12,6 +12,7 @@ from litestar.handlers import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.origin import Origin, current_origin
+from app.billing.entitlements import ensure_feature
 from app.auth import api_tokens
 from app.db.models import User
 
@@ -35,3 +36,8 @@ async def provide_api_user(request: Request, db: AsyncSession) -> User:
     # What the handler records in the audit log says it came through this token.
     current_origin.set(replace(current_origin.get() or Origin(), via=f"api token {found.token.prefix}"))
     return found.user
+
+
+async def require_feature_for(request: Request, db: AsyncSession, user: User, feature: str) -> None:
+    """The plan check the page's ``require_feature`` guard makes, for the token's owner: 403 naming the plan."""
+    await ensure_feature(db, user.id, feature, request.app.state.settings.billing.grace_days)

@@ -1,4 +1,4 @@
-"""``/api/v1/console``: list, launch, start, stop, reboot and delete deployments, list keys.
+"""``/api/v1/console``: list, launch, start, stop, reboot and delete deployments, list and verify keys.
 
 The same services as the console pages, so plans, quotas, ownership (another user's id is a 404)
 and the audit log apply exactly as they do there.
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.console import launch_form, overview
 from app.console.api.auth import provide_api_user
 from app.console.api.schemas import DeploymentOut, KeyOut, LaunchIn, Operation
-from app.console.bindings import list_bindings
+from app.console.bindings import get_owned as get_owned_binding, list_bindings, to_view as to_binding_view, verify_binding
 from app.console.instances import launch, perform
 from app.console.pages.common import keyring, provider_http
 from app.db.models import User
@@ -49,7 +49,7 @@ class ConsoleApiController(Controller):
         await db.commit()  # nothing stays open while the provider is called
         async with provider_http(request) as http:
             row = await launch(request.app.state.sessions, keyring(request), http, api_user.id, spec)
-        return await self._fresh(request, api_user, row.id)
+        return await fresh_deployment(request, api_user, row.id)
 
     @post("/deployments/{instance_id:int}/{operation:str}", operation_id="actOnDeployment", summary="start, stop, reboot or delete", status_code=200)
     async def act(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
@@ -58,15 +58,28 @@ class ConsoleApiController(Controller):
         await db.commit()
         async with provider_http(request) as http:
             await perform(request.app.state.sessions, keyring(request), http, api_user.id, instance_id, operation)
-        return await self._fresh(request, api_user, instance_id)
+        return await fresh_deployment(request, api_user, instance_id)
 
     @get("/keys", operation_id="listKeys", summary="Your provider keys (masked)")
     async def keys(self, request: Request, db: NamedDependency[AsyncSession],
                    api_user: NamedDependency[User]) -> list[KeyOut]:
         return [KeyOut.of(v) for v in await list_bindings(db, api_user.id, keyring(request))]
 
-    async def _fresh(self, request: Request, user: User, instance_id: int) -> DeploymentOut:
+    @post("/keys/{key_id:int}/verify", operation_id="verifyKey", status_code=200,
+          summary="Check a provider key with its provider now (status: verified, invalid or unverified)")
+    async def verify_key(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                         key_id: int = ID) -> KeyOut:
+        await get_owned_binding(db, api_user.id, key_id)  # another user's id: 404 before any provider call
+        await db.commit()  # no transaction stays open across the provider call
+        async with provider_http(request) as http:
+            await verify_binding(request.app.state.sessions, keyring(request), http, api_user.id, key_id)
         async with request.app.state.sessions() as session:
-            view, _history = await overview.deployment_detail(session, user.id, instance_id)
-        return DeploymentOut.of(view)
+            return KeyOut.of(to_binding_view(await get_owned_binding(session, api_user.id, key_id), keyring(request)))
 
+
+
+async def fresh_deployment(request: Request, user: User, instance_id: int) -> DeploymentOut:
+    """The deployment as it is after an action, read in a new session (the action committed in its own)."""
+    async with request.app.state.sessions() as session:
+        view, _history = await overview.deployment_detail(session, user.id, instance_id)
+    return DeploymentOut.of(view)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
-from app.console.overview import DeploymentView
+from app.console.batch import ItemResult
 from app.console.bindings import BindingView
+from app.console.overview import DeploymentView
+from app.console.templates_service import TemplateView
+from app.costs.report import CostBreakdown
+from app.db.models import PriceAlert
 
 Money = Annotated[str, Meta(pattern=r"^\d+\.\d{6}$", description="USD, exact decimal as a string")]
 Operation = Literal["start", "stop", "reboot", "delete"]
@@ -55,11 +59,14 @@ class KeyOut(Struct):
     masked_key: str
     """The key's last characters, masked: never the key."""
     needs_attention: bool
+    status_message: str | None = None
+    """Why the key is not verified (the last check's outcome), if it is not."""
 
     @classmethod
     def of(cls, view: BindingView) -> "KeyOut":
         return cls(id=view.id, provider=view.provider, label=view.label, status=view.status,
-                   masked_key=view.masked_key, needs_attention=view.needs_attention)
+                   masked_key=view.masked_key, needs_attention=view.needs_attention,
+                   status_message=view.status_message)
 
 
 class LaunchIn(Struct, forbid_unknown_fields=True):
@@ -69,3 +76,180 @@ class LaunchIn(Struct, forbid_unknown_fields=True):
     image: Annotated[str, Meta(max_length=255)] = ""
     disk_gb: Annotated[int, Meta(ge=10, le=65536)] | None = None
     ssh_public_key: Annotated[str, Meta(max_length=16384)] = ""
+
+
+# ---- templates ---------------------------------------------------------------------------------
+
+TemplateName = Annotated[str, Meta(min_length=1, max_length=120)]
+Image = Annotated[str, Meta(max_length=255)]
+DiskGb = Annotated[int, Meta(ge=10, le=65536)]
+SshKey = Annotated[str, Meta(max_length=16384)]
+RowId = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+
+
+class TemplateOut(Struct):
+    id: int
+    name: str
+    provider: str
+    instance_type: str
+    region: str
+    gpu: str | None
+    image: str
+    disk_gb: int | None
+    has_ssh_key: bool
+    spot: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: TemplateView) -> "TemplateOut":
+        return cls(id=view.id, name=view.name, provider=view.provider, instance_type=view.instance_type,
+                   region=view.region, gpu=view.gpu_slug, image=view.image, disk_gb=view.disk_gb,
+                   has_ssh_key=view.has_ssh_key, spot=view.spot, created_at=view.created_at)
+
+
+class TemplateIn(Struct, forbid_unknown_fields=True):
+    """A shape the provider currently offers (an offer with this type, region and market must exist)."""
+    name: TemplateName
+    provider: Annotated[str, Meta(min_length=1, max_length=64)]
+    instance_type: Annotated[str, Meta(min_length=1, max_length=128)]
+    region: Annotated[str, Meta(min_length=1, max_length=128)]
+    image: Image = ""
+    disk_gb: DiskGb | None = None
+    ssh_public_key: SshKey = ""
+    spot: bool = False
+
+    def form(self) -> dict[str, str]:
+        return {"name": self.name, "provider": self.provider, "instance_type": self.instance_type,
+                "region": self.region, "image": self.image,
+                "disk_gb": "" if self.disk_gb is None else str(self.disk_gb),
+                "ssh_public_key": self.ssh_public_key, "spot": "on" if self.spot else ""}
+
+
+class TemplateUpdate(Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; ``disk_gb: null`` means the provider's default disk."""
+    name: TemplateName | UnsetType = UNSET
+    image: Image | UnsetType = UNSET
+    disk_gb: DiskGb | None | UnsetType = UNSET
+    ssh_public_key: SshKey | UnsetType = UNSET
+
+    def changes(self) -> dict:
+        return {field: getattr(self, field) for field in self.__struct_fields__ if getattr(self, field) is not UNSET}
+
+
+class TemplateLaunchIn(Struct, forbid_unknown_fields=True):
+    key_id: Annotated[RowId, Meta(description="one of your provider keys for the template's provider")]
+    name: Annotated[str, Meta(min_length=1, max_length=63)]
+
+
+# ---- batch -------------------------------------------------------------------------------------
+
+BatchOperation = Literal["start", "stop", "reboot", "delete"]
+
+
+class BatchIn(Struct, forbid_unknown_fields=True):
+    operation: BatchOperation
+    ids: Annotated[list[RowId], Meta(min_length=1, max_length=100,
+                                     description="deployment ids; every one must be yours (else 404, nothing runs)")]
+
+
+class BatchItemOut(Struct):
+    id: int
+    name: str
+    operation: str
+    outcome: Literal["done", "skipped", "failed"]
+    message: str
+
+
+class BatchOut(Struct):
+    operation: str
+    results: list[BatchItemOut]
+    failed: int
+
+    @classmethod
+    def of(cls, operation: str, results: list[ItemResult]) -> "BatchOut":
+        items = [BatchItemOut(r.instance_id, r.name, r.operation, r.outcome, r.message) for r in results]
+        return cls(operation, items, sum(1 for r in results if not r.ok))
+
+
+# ---- costs -------------------------------------------------------------------------------------
+
+class CostGroupOut(Struct):
+    key: str
+    """provider name, GPU slug ("" when not reported) or deployment id"""
+    label: str
+    amount: Money
+
+
+class CostsOut(Struct):
+    date_from: date
+    date_to: date
+    """Local days in your time zone, both included."""
+    time_zone: str
+    provider: str | None
+    gpu: str | None
+    total: Money
+    this_month: Money
+    this_week: Money
+    burn_per_hour: Money
+    by_provider: list[CostGroupOut]
+    by_gpu: list[CostGroupOut]
+    by_deployment: list[CostGroupOut]
+
+    @classmethod
+    def of(cls, b: CostBreakdown) -> "CostsOut":
+        def groups(items) -> list[CostGroupOut]:
+            return [CostGroupOut(g.key, g.label, money(g.amount)) for g in items]
+
+        return cls(date_from=b.filters.first, date_to=b.filters.last, time_zone=b.zone, provider=b.filters.provider,
+                   gpu=b.filters.gpu, total=money(b.total), this_month=money(b.this_month),
+                   this_week=money(b.this_week), burn_per_hour=money(b.burn_per_hour),
+                   by_provider=groups(b.by_provider), by_gpu=groups(b.by_gpu), by_deployment=groups(b.by_deployment))
+
+
+# ---- price alerts and the budget ---------------------------------------------------------------
+
+PriceText = Annotated[str, Meta(min_length=1, max_length=32, description="USD per GPU-hour, e.g. \"2.50\"")]
+
+
+class AlertOut(Struct):
+    id: int
+    gpu: str
+    max_price: Money
+    providers: list[str]
+    market: Literal["any", "on-demand", "spot"]
+    description: str
+    below: bool
+    """The cheapest matching price is at or under max_price now (no message until it rises and drops again)."""
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: PriceAlert, description: str) -> "AlertOut":
+        market = {None: "any", False: "on-demand", True: "spot"}[row.spot]
+        return cls(id=row.id, gpu=row.gpu, max_price=money(row.max_price), providers=[p for p in row.providers.split(",") if p],
+                   market=market, description=description, below=row.below, created_at=row.created_at)
+
+
+class AlertIn(Struct, forbid_unknown_fields=True):
+    gpu: Annotated[str, Meta(min_length=1, max_length=64, description="e.g. H100, h100-sxm, A100 80GB")]
+    max_price: PriceText
+    providers: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=64)] = []
+    market: Literal["any", "on-demand", "spot"] = "any"
+
+
+class BudgetOut(Struct):
+    id: Literal["monthly"]
+    monthly_amount: Money
+    month: str
+    """YYYY-MM in your time zone"""
+    spent_this_month: Money
+    hard_limit: bool = False
+    """At 100 %: a notice, then after ``grace_minutes`` the running instances are stopped (never deleted)."""
+    grace_minutes: int = 60
+    limit_in_force: bool = False
+    """This month's spending has reached the hard-limited budget: launches and starts are refused."""
+
+
+class BudgetIn(Struct, forbid_unknown_fields=True):
+    monthly_amount: Annotated[str, Meta(min_length=1, max_length=32, description="USD a month, e.g. \"500\"")]
+    hard_limit: bool = False
+    grace_minutes: Literal[15, 60, 240, 1440] = 60

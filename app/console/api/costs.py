@@ -1,0 +1,34 @@
+"""``/api/v1/console/costs``: what ``/costs`` shows, as exact amounts: the range's total, this month,
+this week, the hourly burn, and the range by provider, GPU and deployment (``app.costs.report``)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console.api.auth import provide_api_user
+from app.console.api.schemas import CostsOut
+from app.costs.report import RawFilters, cost_breakdown
+from app.db.models import User
+from app.db.types import utcnow
+
+
+class ConsoleCostsApiController(Controller):
+    path = "/api/v1/console/costs"
+    dependencies = {"api_user": Provide(provide_api_user)}
+    tags = ["console"]
+    security = [{"apiToken": []}]
+
+    @get("/", operation_id="getCosts", summary="Your costs over a range of days, by provider, GPU and deployment")
+    async def costs(
+        self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+        date_from: str | None = Parameter(query="from", default=None, max_length=10,
+                                          description="first local day, YYYY-MM-DD (default: 29 days before `to`)"),
+        date_to: str | None = Parameter(query="to", default=None, max_length=10,
+                                        description="last local day, YYYY-MM-DD (default: today)"),
+        provider: str | None = Parameter(default=None, max_length=64, description="only this provider, e.g. sandbox"),
+        gpu: str | None = Parameter(default=None, max_length=64, description="only this GPU slug, e.g. h100-sxm"),
+    ) -> CostsOut:
+        return CostsOut.of(await cost_breakdown(db, api_user, RawFilters(date_from, date_to, provider, gpu), utcnow()))
