@@ -18,6 +18,7 @@ from app.db.models.notifications import (
     TelegramChat,
     TelegramLinkToken,
 )
+from app.db.models.workspaces import Workspace, WorkspaceMember
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
     OFFER_ORIGIN_SNAPSHOT,
@@ -62,4 +63,6 @@ __all__ = [
     "Offer",
     "PriceHistory",
     "PriceSource",
+    "Workspace",
+    "WorkspaceMember",
 ]
