@@ -124,6 +124,13 @@ def key_check_message(display_name: str, exc: errors.ProviderError) -> str:
     return f"Not saved: could not check the key: {display_name} gave an answer ComputeHub could not use; try again."
 
 
+async def _take_slot(session: AsyncSession, scope: Scope) -> None:
+    # The per-person binding quota covers personal keys. An organization exists only under
+    # Enterprise, whose plan has no binding limit, so its keys take no one's slot.
+    if not scope.is_org:
+        await take_binding_slot(session, scope.user_id)
+
+
 async def _refuse_taken_label(session: AsyncSession, scope: Scope, label: str) -> None:
     taken = await session.execute(
         select(func.count()).select_from(ProviderBinding)
@@ -163,7 +170,7 @@ async def add_checked_binding(
         scope.require("manage_keys")
         # Only a look (rolled back): an account at its limit gets the upgrade message (QuotaExhausted)
         # before its key is sent anywhere. The slot itself is taken below, once the key works.
-        await take_binding_slot(session, scope.user_id)
+        await _take_slot(session, scope)
         await _refuse_taken_label(session, scope, label)
         await session.rollback()
     try:
@@ -187,8 +194,8 @@ async def add_binding(
     cls, label, credentials = _validated(provider, label, secret_fields)
     scope = await resolve(session, owner)
     scope.require("manage_keys")
-    # The plan's binding quota (the adding user's plan), taken atomically in the caller's transaction.
-    await take_binding_slot(session, scope.user_id)
+    # The plan's binding quota, taken atomically in the caller's transaction (QuotaExhausted names the plan).
+    await _take_slot(session, scope)
     await _refuse_taken_label(session, scope, label)
     row = ProviderBinding(
         workspace=await session.get(Workspace, scope.workspace_id), user_id=scope.user_id, provider=provider, label=label,
@@ -297,7 +304,8 @@ async def remove_binding(session: AsyncSession, owner: Owner, binding_id: int) -
     await audit.record(session, scope.audit_key, "key.removed", await audit.actor_for(session, scope.user_id),
                        target_type="key", target_id=row.id, before={"provider": row.provider, "label": row.label},
                        after={"deployments_left_without_key": count})
-    await release_binding_slot(session, row)
+    if row.workspace.kind != ORGANIZATION:
+        await release_binding_slot(session, row)
     await session.delete(row)
     return count
 

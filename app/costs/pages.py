@@ -29,6 +29,7 @@ class CostsController(Controller):
     @get("/", name="costs")
     async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> Template:
         """Bad filters: this page again (400), the inputs as typed, the message at the field."""
+        workspace.require("view_costs")
         now = utcnow()
 
         async def build(params: MultiDict) -> CostReport:
@@ -40,6 +41,7 @@ class CostsController(Controller):
     @get("/export.csv")
     async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> Response[str]:
         """Never HTML, not even for bad dates: a download link gets 400 with a plain-text reason."""
+        workspace.require("view_costs")
         try:
             filename, text = await cost_export(db, user, workspace, raw_filters(request.query_params), utcnow())
         except InvalidField as exc:

@@ -17,7 +17,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_keys": frozenset({"owner", "admin"}),
     "manage_templates": frozenset({"owner", "admin", "member"}),
     "manage_budgets": frozenset({"owner", "admin", "billing"}),
-    "view_costs": frozenset({"owner", "admin", "member", "billing"}),
+    "view_costs": frozenset({"owner", "admin", "member", "viewer", "billing"}),
     "manage_members": frozenset({"owner", "admin"}),
     "manage_org": frozenset({"owner"}),
     "view_audit": frozenset({"owner", "admin"}),

@@ -10,10 +10,12 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from sqlalchemy import MetaData, create_engine, insert, inspect, select, text
+from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.orm import Session
 
+import app.db.models  # noqa: F401 - every table on Base.metadata
 from app.console.bindings import decrypt_credentials
+from app.db.base import Base
 from app.db.engine import sync_url
 from app.db.migrate import downgrade, upgrade
 from app.db.models import ProviderBinding
@@ -41,9 +43,8 @@ def url(request, tmp_path):
 
 def seed_personal_data(engine, keyring: Keyring) -> dict[str, dict]:
     """Two users with a key each (encrypted the pre-0015 way), an instance, a template, costs."""
-    meta = MetaData()
-    meta.reflect(engine)
-    t = meta.tables
+    # The models' tables give the column types (money, UTC times); only pre-0015 columns are set.
+    t = Base.metadata.tables
     secrets = {}
     with engine.begin() as conn:
         for n, email in ((1, "ada@example.com"), (2, "bob@example.com")):
