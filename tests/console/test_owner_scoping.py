@@ -106,6 +106,11 @@ async def poll_without_foreign_ids(w: World) -> None:
     assert ids == {w.alice_instance}
 
 
+async def switch_to_bobs_org(w: World) -> None:
+    await check_404(await w.alice.post("/workspaces/switch", {"workspace_id": w.bob_org}))
+    assert "alices-box" in (await w.alice.get("/console")).text  # still in her own workspace
+
+
 def bobs_org(path: str) -> Callable[[World], str]:
     return lambda w: path.replace("{workspace_id:int}", str(w.bob_org)).replace("{user_id:int}", str(w.bob_org))
 
@@ -114,7 +119,7 @@ ORG = "/workspaces/{workspace_id:int}"
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/workspaces"): get(lambda w: "/workspaces", check_no_leak),
     ("POST", "/workspaces"): post(lambda w: "/workspaces", check_no_leak, {"name": "Alice's org"}),
-    ("POST", "/workspaces/switch"): post(lambda w: "/workspaces/switch", check_404, {"workspace_id": w.bob_org}),
+    ("POST", "/workspaces/switch"): switch_to_bobs_org,
     ("GET", ORG): get(bobs_org(ORG), check_404),
     ("POST", f"{ORG}/rename"): post(bobs_org(f"{ORG}/rename"), check_404, {"name": "mine"}),
     ("POST", f"{ORG}/delete"): post(bobs_org(f"{ORG}/delete"), check_404, {"confirm": "yes"}),
