@@ -9,12 +9,14 @@ a person; a Stripe customer per organization comes with project billing)."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
-from app.billing.entitlements import ensure_feature
-from app.db.models import Instance, User, Workspace, WorkspaceMember
+from app.billing.entitlements import FeatureLocked, entitlements
+from app.db.models import Instance, Plan, User, Workspace, WorkspaceMember
 from app.db.models.workspaces import ORGANIZATION
 from app.db.types import utcnow
 from app.workspaces import roles
@@ -46,8 +48,19 @@ async def owner_of(session: AsyncSession, workspace_id: int) -> int:
         WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.role == "owner"))).scalar_one()
 
 
+async def _require_plan_with_organizations(session: AsyncSession, user_id: int, grace_days: int) -> None:
+    """The plan in force must list ``organizations`` (Enterprise). Read from the plan itself, not
+    through BUILT_FEATURES: that list is what the plans page sells, and Enterprise stays unsold
+    until an organization can hold its own subscription."""
+    if FEATURE in (await entitlements(session, user_id, grace_days=grace_days)).features:
+        return
+    plans = (await session.execute(select(Plan).order_by(Plan.rank))).scalars()
+    needed = next((p.name for p in plans if FEATURE in json.loads(p.features)), "Enterprise")
+    raise FeatureLocked(FEATURE, needed)  # 403 naming the plan, like every other gate
+
+
 async def create(session: AsyncSession, user: User, name: str, grace_days: int = 7) -> Scope:
-    await ensure_feature(session, user.id, FEATURE, grace_days)  # FeatureLocked (403) names Enterprise
+    await _require_plan_with_organizations(session, user.id, grace_days)
     now = utcnow()
     workspace = Workspace(kind=ORGANIZATION, name=_clean_name(name), created_at=now)
     session.add(workspace)
