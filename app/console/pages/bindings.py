@@ -166,7 +166,7 @@ class ProviderKeysController(Controller):
         return Redirect("/settings/providers?done=removed")
 
 
-async def _undo(db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> None:
+async def _undo(db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> None:
     """Roll back, and reload the user the rollback expired (the error page still needs it)."""
     await db.rollback()
     await db.refresh(user)
