@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.log import personal
+from app.workspaces.scope import Scope
 from app.audit.views import KINDS, AuditFilters, audit_csv, audit_page, changes, parse_filters
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, page
 from app.db.models import User
@@ -23,23 +23,27 @@ class ActivityController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="activity")
-    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
+    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+                    workspace: NamedDependency[Scope]) -> Template:
+        workspace.require("view_audit")
         zone = user_zone(user)
 
         async def build(params):
-            return await audit_page(db, personal(user.id), parse_filters(params), zone)
+            return await audit_page(db, workspace.audit_key, parse_filters(params), zone)
 
         log, form = await build_with_form(build, request.query_params)
         return page("account/activity.html", form.status, user=user, log=log, fields=form, kinds=KINDS,
                     changes=changes)
 
     @get("/export.csv")
-    async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Response[str]:
+    async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+                     workspace: NamedDependency[Scope]) -> Response[str]:
+        workspace.require("view_audit")
         try:
             filters = parse_filters(request.query_params)
         except InvalidField as exc:
             return plain_text_error(exc)
-        text = await audit_csv(db, personal(user.id), AuditFilters(filters.kind, filters.day_from, filters.day_to),
+        text = await audit_csv(db, workspace.audit_key, AuditFilters(filters.kind, filters.day_from, filters.day_to),
                                user_zone(user))
         return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="computehub-activity.csv"'})

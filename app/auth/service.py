@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.workspaces.scope import create_personal
 from app.auth import passwords, recovery_codes, totp
 from app.db.models import PasswordResetToken, User
 from app.db.types import utcnow
@@ -55,6 +56,7 @@ async def signup(session: AsyncSession, email: str, name: str, password: str, *,
     except IntegrityError:
         await session.rollback()
         raise AccountError("an account with this e-mail address already exists") from None
+    await create_personal(session, user)
     return user
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.entitlements import Entitlements, entitlements, release_quota, set_quota_usage, take_quota
-from app.db.models import ProviderBinding
+from app.db.models import ProviderBinding, Workspace
 
 BINDINGS = "bindings"
 DISABLED_BY_PLAN = "Disabled by the plan change: "
@@ -49,6 +49,8 @@ async def apply_plan_limits(session: AsyncSession, user_id: int, *, now: datetim
     limit = ents.quotas.get(BINDINGS)
     rows = list((await session.execute(
         select(ProviderBinding).where(ProviderBinding.user_id == user_id)
+        # Personal keys only: an organization's keys are the organization's, not this person's quota.
+        .where(ProviderBinding.workspace.has(Workspace.kind == "personal"))
         .order_by(ProviderBinding.created_at, ProviderBinding.id))).scalars())
     enabled = [r for r in rows if counts_against_quota(r)]
     if limit is not None and len(enabled) > limit:

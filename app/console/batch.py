@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.workspaces.scope import Owner, resolve
 from app.console.errors import ConsoleError, InvalidSelection, NotFoundForUser
 from app.console.instances import available_operations, perform
 from app.db.models import Instance
@@ -95,30 +96,34 @@ def plan_item(row: Instance, operation: str) -> PlanItem:
     return PlanItem(row.id, row.name, row.provider, row.status, operation, reason)
 
 
-async def plan(session: AsyncSession, user_id: int, operation: str, instance_ids: list[int]) -> list[PlanItem]:
-    """Every id must be the user's: one foreign or unknown id makes the whole batch a 404."""
+async def plan(session: AsyncSession, owner: Owner, operation: str, instance_ids: list[int]) -> list[PlanItem]:
+    """Every id must be the workspace's: one foreign or unknown id makes the whole batch a 404."""
     _check_operation(operation)
-    rows = await session.execute(select(Instance).where(Instance.id.in_(instance_ids), Instance.user_id == user_id))
+    scope = await resolve(session, owner)
+    rows = await session.execute(select(Instance).where(Instance.id.in_(instance_ids),
+                                                        Instance.workspace_id == scope.workspace_id))
     by_id = {row.id: row for row in rows.scalars()}
     if len(by_id) != len(instance_ids):
         raise NotFoundForUser("no such instance")
+    scope.require("operate")  # a viewer sees the plan's 403, not a page of per-item failures
     return [plan_item(by_id[i], operation) for i in instance_ids]
 
 
 async def execute(
-    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner,
     operation: str, instance_ids: list[int],
 ) -> list[ItemResult]:
     """Re-plan (states may have moved since the user confirmed), then run each item on its own."""
-    async with sessions() as session:
-        items = await plan(session, user_id, operation, instance_ids)
+    async with sessions() as session, session.begin():
+        owner = await resolve(session, owner)
+        items = await plan(session, owner, operation, instance_ids)
     results = []
     for item in items:
         if not item.runs:
             results.append(ItemResult(item.instance_id, item.name, operation, "skipped", item.skip_reason or ""))
             continue
         try:
-            row = await perform(sessions, keyring, http, user_id, item.instance_id, operation)
+            row = await perform(sessions, keyring, http, owner, item.instance_id, operation)
         except (ConsoleError, NotFoundForUser) as exc:
             results.append(ItemResult(item.instance_id, item.name, operation, "failed", str(exc)))
             continue

@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import audit
 from app.billing.limits import release_binding_slot, take_binding_slot
 from app.console.errors import ConsoleError, NotFoundForUser
-from app.db.models import Instance, ProviderBinding
+from app.db.models import Instance, ProviderBinding, Workspace
+from app.db.models.workspaces import ORGANIZATION
 from app.db.types import utcnow
-from app.security.keyring import DecryptionFailed, Keyring, binding_aad
+from app.security.keyring import DecryptionFailed, Keyring, binding_aad, workspace_binding_aad
+from app.workspaces.scope import Owner, Scope, resolve
 from providers import errors
 from providers.base import Provider
 from providers.registry import UnknownSource, get_source_class
@@ -89,17 +91,19 @@ def _clean_credentials(cls: type[Provider], values: dict[str, str]) -> dict[str,
     return credentials
 
 
-async def list_bindings(session: AsyncSession, user_id: int, keyring: Keyring | None = None) -> list[BindingView]:
+async def list_bindings(session: AsyncSession, owner: Owner, keyring: Keyring | None = None) -> list[BindingView]:
+    scope = await resolve(session, owner)
     rows = await session.execute(
-        select(ProviderBinding).where(ProviderBinding.user_id == user_id)
+        select(ProviderBinding).where(ProviderBinding.workspace_id == scope.workspace_id)
         .order_by(ProviderBinding.created_at, ProviderBinding.id)
     )
     return [to_view(r, keyring) for r in rows.scalars()]
 
 
-async def get_owned(session: AsyncSession, user_id: int, binding_id: int) -> ProviderBinding:
+async def get_owned(session: AsyncSession, owner: Owner, binding_id: int) -> ProviderBinding:
+    scope = await resolve(session, owner)
     row = await session.get(ProviderBinding, binding_id)
-    if row is None or row.user_id != user_id:
+    if row is None or row.workspace_id != scope.workspace_id:
         raise NotFoundForUser("no such provider binding")
     return row
 
@@ -120,10 +124,17 @@ def key_check_message(display_name: str, exc: errors.ProviderError) -> str:
     return f"Not saved: could not check the key: {display_name} gave an answer ComputeHub could not use; try again."
 
 
-async def _refuse_taken_label(session: AsyncSession, user_id: int, label: str) -> None:
+async def _take_slot(session: AsyncSession, scope: Scope) -> None:
+    # The per-person binding quota covers personal keys. An organization exists only under
+    # Enterprise, whose plan has no binding limit, so its keys take no one's slot.
+    if not scope.is_org:
+        await take_binding_slot(session, scope.user_id)
+
+
+async def _refuse_taken_label(session: AsyncSession, scope: Scope, label: str) -> None:
     taken = await session.execute(
         select(func.count()).select_from(ProviderBinding)
-        .where(ProviderBinding.user_id == user_id, ProviderBinding.label == label)
+        .where(ProviderBinding.workspace_id == scope.workspace_id, ProviderBinding.label == label)
     )
     if taken.scalar_one():
         raise ConsoleError(f"you already have a binding named {label!r}")
@@ -143,7 +154,7 @@ def _validated(provider: str, label: str, secret_fields: dict[str, str]) -> tupl
 
 
 async def add_checked_binding(
-    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner,
     provider: str, label: str, secret_fields: dict[str, str],
 ) -> ProviderBinding:
     """Validate, check the key with the provider, and only then store it (encrypted, verified).
@@ -154,10 +165,13 @@ async def add_checked_binding(
     """
     cls, label, credentials = _validated(provider, label, secret_fields)
     async with sessions() as session:
+        scope = await resolve(session, owner)
+        await session.commit()  # a personal workspace made on first use stays
+        scope.require("manage_keys")
         # Only a look (rolled back): an account at its limit gets the upgrade message (QuotaExhausted)
         # before its key is sent anywhere. The slot itself is taken below, once the key works.
-        await take_binding_slot(session, user_id)
-        await _refuse_taken_label(session, user_id, label)
+        await _take_slot(session, scope)
+        await _refuse_taken_label(session, scope, label)
         await session.rollback()
     try:
         await cls(http, credentials).verify_credentials()
@@ -165,11 +179,11 @@ async def add_checked_binding(
         raise KeyNotSaved(key_check_message(cls.DISPLAY_NAME, exc)) from None
     async with sessions() as session, session.begin():
         # Atomic with the insert: a concurrent add may have taken the last slot meanwhile.
-        return await add_binding(session, keyring, user_id, provider, label, secret_fields, verified_at=utcnow())
+        return await add_binding(session, keyring, scope, provider, label, secret_fields, verified_at=utcnow())
 
 
 async def add_binding(
-    session: AsyncSession, keyring: Keyring, user_id: int, provider: str, label: str, secret_fields: dict[str, str],
+    session: AsyncSession, keyring: Keyring, owner: Owner, provider: str, label: str, secret_fields: dict[str, str],
     *, verified_at: datetime | None = None,
 ) -> ProviderBinding:
     """Store a key (encrypted) and take its binding slot, in the caller's transaction.
@@ -178,25 +192,37 @@ async def add_binding(
     it (``verified_at``). Without ``verified_at`` the row is "unverified" (set-ups and tests).
     """
     cls, label, credentials = _validated(provider, label, secret_fields)
+    scope = await resolve(session, owner)
+    scope.require("manage_keys")
     # The plan's binding quota, taken atomically in the caller's transaction (QuotaExhausted names the plan).
-    await take_binding_slot(session, user_id)
-    await _refuse_taken_label(session, user_id, label)
+    await _take_slot(session, scope)
+    await _refuse_taken_label(session, scope, label)
     row = ProviderBinding(
-        user_id=user_id, provider=provider, label=label,
-        key_ciphertext=keyring.encrypt(json.dumps(credentials), binding_aad(user_id, provider)),
+        workspace=await session.get(Workspace, scope.workspace_id), user_id=scope.user_id, provider=provider, label=label,
+        key_ciphertext=keyring.encrypt(json.dumps(credentials), _aad(scope.is_org, scope.workspace_id, scope.user_id, provider)),
         key_hint=credentials[cls.CREDENTIAL_FIELDS[-1]][-4:], status="verified" if verified_at else "unverified",
         verified_at=verified_at, created_at=utcnow(),
     )
     session.add(row)
     await session.flush()
-    await audit.record(session, audit.personal(user_id), "key.added", await audit.actor_for(session, user_id),
+    await audit.record(session, scope.audit_key, "key.added", await audit.actor_for(session, scope.user_id),
                        target_type="key", target_id=row.id, after={"provider": provider, "label": label,
                                                                    "status": row.status})
     return row
 
 
+def _aad(is_org: bool, workspace_id: int, user_id: int, provider: str) -> str:
+    # A personal key keeps the user-bound associated data it had before workspaces (old
+    # ciphertexts still decrypt); an organization's key is bound to the workspace instead.
+    return workspace_binding_aad(workspace_id, provider) if is_org else binding_aad(user_id, provider)
+
+
+def row_aad(row: ProviderBinding) -> str:
+    return _aad(row.workspace.kind == ORGANIZATION, row.workspace_id, row.user_id, row.provider)
+
+
 def decrypt_credentials(row: ProviderBinding, keyring: Keyring) -> dict[str, str]:
-    return json.loads(keyring.decrypt(row.key_ciphertext, binding_aad(row.user_id, row.provider)))
+    return json.loads(keyring.decrypt(row.key_ciphertext, row_aad(row)))
 
 
 def build_provider(row: ProviderBinding, keyring: Keyring, http: httpx.AsyncClient) -> Provider:
@@ -210,11 +236,14 @@ def build_provider(row: ProviderBinding, keyring: Keyring, http: httpx.AsyncClie
 
 
 async def verify_binding(
-    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int, binding_id: int
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner, binding_id: int
 ) -> BindingView:
     """A cheap authenticated call, made with no transaction open; then the result is stored."""
     async with sessions() as session:
-        row = await get_owned(session, user_id, binding_id)
+        scope = await resolve(session, owner)
+        await session.commit()
+        row = await get_owned(session, scope, binding_id)
+        scope.require("view")
         provider = build_provider(row, keyring, http)
     status, message = "verified", None
     try:
@@ -224,7 +253,7 @@ async def verify_binding(
     except errors.ProviderError as exc:
         status, message = "unverified", f"could not check the key right now ({exc.kind}); try again later"
     async with sessions() as session, session.begin():
-        row = await get_owned(session, user_id, binding_id)
+        row = await get_owned(session, scope, binding_id)
         row.status = status
         row.status_message = message
         if status == "verified":
@@ -232,26 +261,29 @@ async def verify_binding(
         return to_view(row)
 
 
-async def rename_binding(session: AsyncSession, user_id: int, binding_id: int, label: str) -> None:
-    row = await get_owned(session, user_id, binding_id)
+async def rename_binding(session: AsyncSession, owner: Owner, binding_id: int, label: str) -> None:
+    scope = await resolve(session, owner)
+    row = await get_owned(session, scope, binding_id)
+    scope.require("manage_keys")
     label = (label or "").strip()
     if not 1 <= len(label) <= 120:
         raise ConsoleError("enter a name of up to 120 characters")
     clash = await session.execute(
         select(func.count()).select_from(ProviderBinding).where(
-            ProviderBinding.user_id == user_id, ProviderBinding.label == label, ProviderBinding.id != binding_id)
+            ProviderBinding.workspace_id == scope.workspace_id, ProviderBinding.label == label,
+            ProviderBinding.id != binding_id)
     )
     if clash.scalar_one():
         raise ConsoleError(f"you already have a binding named {label!r}")
     if label != row.label:
-        await audit.record(session, audit.personal(user_id), "key.renamed", await audit.actor_for(session, user_id),
+        await audit.record(session, scope.audit_key, "key.renamed", await audit.actor_for(session, scope.user_id),
                            target_type="key", target_id=row.id, before={"label": row.label}, after={"label": label})
     row.label = label
 
 
-async def instances_left_unmanaged(session: AsyncSession, user_id: int, binding_id: int) -> list[Instance]:
+async def instances_left_unmanaged(session: AsyncSession, owner: Owner, binding_id: int) -> list[Instance]:
     """What removing this binding leaves without a key: the instances still alive at the provider."""
-    await get_owned(session, user_id, binding_id)
+    await get_owned(session, owner, binding_id)
     rows = await session.execute(
         select(Instance).where(Instance.binding_id == binding_id, Instance.status.not_in(("terminated", "failed")))
         .order_by(Instance.created_at, Instance.id)
@@ -259,18 +291,21 @@ async def instances_left_unmanaged(session: AsyncSession, user_id: int, binding_
     return list(rows.scalars())
 
 
-async def remove_binding(session: AsyncSession, user_id: int, binding_id: int) -> int:
+async def remove_binding(session: AsyncSession, owner: Owner, binding_id: int) -> int:
     """Remove the key. Instances stay listed (unmanaged) so nothing running is forgotten."""
-    row = await get_owned(session, user_id, binding_id)
+    scope = await resolve(session, owner)
+    row = await get_owned(session, scope, binding_id)
+    scope.require("manage_keys")
     active = await session.execute(
         select(func.count()).select_from(Instance).where(
             Instance.binding_id == binding_id, Instance.status.not_in(("terminated", "failed")))
     )
     count = active.scalar_one()
-    await audit.record(session, audit.personal(user_id), "key.removed", await audit.actor_for(session, user_id),
+    await audit.record(session, scope.audit_key, "key.removed", await audit.actor_for(session, scope.user_id),
                        target_type="key", target_id=row.id, before={"provider": row.provider, "label": row.label},
                        after={"deployments_left_without_key": count})
-    await release_binding_slot(session, row)
+    if row.workspace.kind != ORGANIZATION:
+        await release_binding_slot(session, row)
     await session.delete(row)
     return count
 
@@ -308,7 +343,7 @@ async def rotate_all(sessions: async_sessionmaker[AsyncSession], keyring: Keyrin
 
     async with sessions() as session, session.begin():
         for row in (await session.execute(select(ProviderBinding).order_by(ProviderBinding.id))).scalars():
-            row.key_ciphertext = rotate(row.key_ciphertext, binding_aad(row.user_id, row.provider),
+            row.key_ciphertext = rotate(row.key_ciphertext, row_aad(row),
                                         f"provider binding {row.id} (user {row.user_id}, {row.provider})")
         users = select(User).where(User.totp_secret.is_not(None)).order_by(User.id)
         for user in (await session.execute(users)).scalars():

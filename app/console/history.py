@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Owner, resolve
 from app.console.instances import FINAL_STATES
 from app.console.overview import gpu_label, provider_display_name
 from app.db.models import Instance
@@ -130,9 +131,10 @@ def _row(r: Instance) -> HistoryRow:
     )
 
 
-async def deployment_history(session: AsyncSession, user_id: int, filters: HistoryFilters,
+async def deployment_history(session: AsyncSession, owner: Owner, filters: HistoryFilters,
                              zone: ZoneInfo) -> HistoryPage:
-    mine = [Instance.user_id == user_id, Instance.status.in_(FINAL_STATES)]
+    scope = await resolve(session, owner)
+    mine = [Instance.workspace_id == scope.workspace_id, Instance.status.in_(FINAL_STATES)]
     where = list(mine)
     if filters.provider:
         where.append(Instance.provider == filters.provider)

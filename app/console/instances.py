@@ -27,6 +27,7 @@ from app.console.spending_guard import ensure_spending_allowed
 from app.db.models import Instance, InstanceEvent, Offer as OfferRow, ProviderBinding
 from app.db.types import utcnow
 from app.security.keyring import Keyring
+from app.workspaces.scope import Owner, Scope, resolve
 from providers import errors
 from providers.base import Instance as ProviderInstance, InstanceStatus, LaunchRequest, unsupported_reason
 
@@ -152,36 +153,41 @@ def same_name(column, name: str):
 _GONE = (InstanceStatus.TERMINATED.value, InstanceStatus.FAILED.value)
 
 
-async def ensure_name_free(session: AsyncSession, user_id: int, name: str) -> None:
+async def ensure_name_free(session: AsyncSession, owner: Owner, name: str) -> None:
     """A launch the user names must not take the name of one of their instances still around
     (a repair's replacement keeps its instance's name on purpose, so ``launch`` does not check)."""
+    scope = await resolve(session, owner)
     taken = (await session.execute(select(Instance.id).where(
-        Instance.user_id == user_id, same_name(Instance.name, name), Instance.status.not_in(_GONE)).limit(1))).scalar()
+        Instance.workspace_id == scope.workspace_id, same_name(Instance.name, name), Instance.status.not_in(_GONE)).limit(1))).scalar()
     if taken is not None:
         raise ConsoleError(f"you already have an instance named {name.strip()!r}; choose another name")
 
 
-async def get_owned(session: AsyncSession, user_id: int, instance_id: int) -> Instance:
+async def get_owned(session: AsyncSession, owner: Owner, instance_id: int) -> Instance:
+    scope = await resolve(session, owner)
     row = await session.get(Instance, instance_id)
-    if row is None or row.user_id != user_id:
+    if row is None or row.workspace_id != scope.workspace_id:
         raise NotFoundForUser("no such instance")
     return row
 
 
 async def launch(
-    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner,
     spec: LaunchSpec, *, after_provider_accepted=None, actor: audit.Actor | None = None,
 ) -> Instance:
     """``actor``: who the audit log names (the user by default; auto-repair launches as itself)."""
     spec.validate()
     # 1. the intent, committed before the provider hears of it
     async with sessions() as session, session.begin():
-        binding = await get_owned_binding(session, user_id, spec.binding_id)
+        scope = await resolve(session, owner)
+        binding = await get_owned_binding(session, scope, spec.binding_id)
+        scope.require("operate")
         provider = build_provider(binding, keyring, http)
         now = utcnow()
-        await ensure_spending_allowed(session, user_id, now, "launch")
+        if not scope.is_org:  # budgets are personal: the personal workspace's spending
+            await ensure_spending_allowed(session, scope.user_id, now, "launch")
         row = Instance(
-            user_id=user_id, binding_id=binding.id, provider=binding.provider, client_token=uuid.uuid4().hex,
+            workspace_id=scope.workspace_id, user_id=scope.user_id, binding_id=binding.id, provider=binding.provider, client_token=uuid.uuid4().hex,
             name=spec.name, instance_type=spec.instance_type, region=spec.region, gpu_slug=spec.gpu_slug,
             gpu_raw_name=spec.gpu_raw_name, gpu_count=spec.gpu_count, image=spec.image, disk_gb=spec.disk_gb,
             ssh_public_key=spec.ssh_public_key.strip(), spot=spec.spot,
@@ -192,7 +198,7 @@ async def launch(
         await session.flush()
         record_event(session, row, LAUNCHING, message="launch requested", at=now)
         # The key used is part of the record: who launched what with which binding, at what price.
-        await audit.record(session, audit.personal(user_id), "instance.launch", actor or await audit.actor_for(session, user_id),
+        await audit.record(session, scope.audit_key, "instance.launch", actor or await audit.actor_for(session, scope.user_id),
                            target_type="instance", target_id=row.id, at=now, after={
                                "name": row.name, "provider": row.provider, "key": binding.id, "key_label": binding.label,
                                "instance_type": row.instance_type, "region": row.region, "gpu": row.gpu_slug,
@@ -242,11 +248,12 @@ def _user_message(exc: errors.ProviderError) -> str:
     }.get(exc.kind, f"the provider refused the request: {exc.message}")
 
 
-async def _claim(sessions: async_sessionmaker[AsyncSession], user_id: int, instance_id: int) -> tuple[Instance, ProviderBinding | None, str]:
+async def _claim(sessions: async_sessionmaker[AsyncSession], scope: Scope, instance_id: int) -> tuple[Instance, ProviderBinding | None, str]:
     token = uuid.uuid4().hex
     now = utcnow()
     async with sessions() as session, session.begin():
-        row = await get_owned(session, user_id, instance_id)
+        row = await get_owned(session, scope, instance_id)
+        scope.require("operate")
         claimed = await session.execute(
             update(Instance)
             .where(Instance.id == row.id, or_(Instance.lock_token.is_(None), Instance.lock_expires_at < now))
@@ -299,17 +306,19 @@ def _state_reason(op: str, status: str) -> str | None:
 
 
 async def perform(
-    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner,
     instance_id: int, operation: str, *, actor: audit.Actor | None = None,
 ) -> Instance:
     """``actor``: who the audit log names (the user by default; the budget's hard limit stops as itself)."""
     if operation not in OPERATIONS:
         raise ConsoleError(f"unknown action {operation!r}")
-    row, binding, token = await _claim(sessions, user_id, instance_id)
+    async with sessions() as session, session.begin():
+        scope = await resolve(session, owner)
+    row, binding, token = await _claim(sessions, scope, instance_id)
     try:
-        if operation == "start":  # starting bills again: a hard-limited budget that is spent refuses it
+        if operation == "start" and not scope.is_org:  # starting bills again: a spent hard limit refuses it
             async with sessions() as session:
-                await ensure_spending_allowed(session, user_id, utcnow(), f"start {row.name}")
+                await ensure_spending_allowed(session, scope.user_id, utcnow(), f"start {row.name}")
         reason = available_operations(row)[operation]
         if reason:
             raise ConsoleError(f"cannot {operation} {row.name}: {reason}")
@@ -331,8 +340,8 @@ async def perform(
             status = target.value if row.provider_instance_id else InstanceStatus.TERMINATED.value
             before = fresh.status
             await change_state(session, fresh, status, source=signals.CONSOLE, message=f"{operation} requested")
-            await audit.record(session, audit.personal(fresh.user_id), f"instance.{operation}",
-                               actor or await audit.actor_for(session, user_id), target_type="instance", target_id=fresh.id,
+            await audit.record(session, scope.audit_key, f"instance.{operation}",
+                               actor or await audit.actor_for(session, scope.user_id), target_type="instance", target_id=fresh.id,
                                before={"status": before, "name": fresh.name}, after={"status": status, "key": binding.id})
             return fresh
     finally:
@@ -340,8 +349,9 @@ async def perform(
             await _release(session, row.id, token)
 
 
-async def list_instances(session: AsyncSession, user_id: int, include_terminated: bool = False) -> list[Instance]:
-    stmt = select(Instance).where(Instance.user_id == user_id)
+async def list_instances(session: AsyncSession, owner: Owner, include_terminated: bool = False) -> list[Instance]:
+    scope = await resolve(session, owner)
+    stmt = select(Instance).where(Instance.workspace_id == scope.workspace_id)
     if not include_terminated:
         stmt = stmt.where(Instance.status != InstanceStatus.TERMINATED.value)
     return list((await session.execute(stmt.order_by(Instance.created_at.desc(), Instance.id.desc()))).scalars())

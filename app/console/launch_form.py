@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Owner, resolve
 from app.console.bindings import BindingView, get_owned as get_owned_binding, to_view as binding_view
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import LaunchSpec, ensure_name_free, spec_from_offer
@@ -50,10 +51,11 @@ async def get_launchable_offer(session: AsyncSession, offer_id: int) -> Offer:
     return offer
 
 
-async def launch_choices(session: AsyncSession, user_id: int, offer_id: int) -> LaunchChoices:
+async def launch_choices(session: AsyncSession, owner: Owner, offer_id: int) -> LaunchChoices:
     offer = await get_launchable_offer(session, offer_id)
+    scope = await resolve(session, owner)
     rows = await session.execute(select(ProviderBinding).where(
-        ProviderBinding.user_id == user_id, ProviderBinding.provider == offer.source,
+        ProviderBinding.workspace_id == scope.workspace_id, ProviderBinding.provider == offer.source,
         ProviderBinding.status != "disabled").order_by(ProviderBinding.created_at))
     return LaunchChoices(offer, get_source_class(offer.source).DISPLAY_NAME, [binding_view(r) for r in rows.scalars()])
 
@@ -73,16 +75,16 @@ def kept_values(form: Mapping[str, str]) -> dict[str, str]:
     return {key: str(form.get(key, "") or "") for key in FIELDS}
 
 
-async def spec_from_form(session: AsyncSession, user_id: int, offer: Offer, form: Mapping[str, str]) -> LaunchSpec:
+async def spec_from_form(session: AsyncSession, owner: Owner, offer: Offer, form: Mapping[str, str]) -> LaunchSpec:
     binding_id = parse_row_id(form.get("binding_id"), "binding_id")
     if binding_id is None:
         raise ConsoleError("choose which of your keys launches it")
-    binding = await get_owned_binding(session, user_id, binding_id)  # another user's key: 404
+    binding = await get_owned_binding(session, owner, binding_id)  # another workspace's key: 404
     if binding.provider != offer.source:
         raise ConsoleError(f"choose a key for {get_source_class(offer.source).DISPLAY_NAME}")
     spec = spec_from_offer(
         offer, binding.id, (form.get("name") or "").strip(), image=(form.get("image") or "").strip(),
         disk_gb=parse_disk_gb(form.get("disk_gb")), ssh_public_key=(form.get("ssh_public_key") or "").strip(),
     ).validate()
-    await ensure_name_free(session, user_id, spec.name)
+    await ensure_name_free(session, owner, spec.name)
     return spec

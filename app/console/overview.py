@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.workspaces.scope import Owner, resolve
 from app.console.instances import LAUNCHING, available_operations, get_owned, list_instances
 from app.console.ssh import ssh_command
 from app.console.sync import SyncReport, sync_binding
@@ -151,21 +152,22 @@ async def _entered_current_state(session: AsyncSession, instance_ids: list[int])
     return {instance_id: at for instance_id, at in rows}
 
 
-async def _binding_labels(session: AsyncSession, user_id: int) -> dict[int, str]:
+async def _binding_labels(session: AsyncSession, owner: Owner) -> dict[int, str]:
+    scope = await resolve(session, owner)
     rows = await session.execute(
-        select(ProviderBinding.id, ProviderBinding.label).where(ProviderBinding.user_id == user_id))
+        select(ProviderBinding.id, ProviderBinding.label).where(ProviderBinding.workspace_id == scope.workspace_id))
     return {binding_id: label for binding_id, label in rows}
 
 
-async def list_deployments(session: AsyncSession, user_id: int) -> list[DeploymentView]:
-    rows = await list_instances(session, user_id)
+async def list_deployments(session: AsyncSession, owner: Owner) -> list[DeploymentView]:
+    rows = await list_instances(session, owner)
     since = await _entered_current_state(session, [r.id for r in rows])
-    labels = await _binding_labels(session, user_id)
+    labels = await _binding_labels(session, owner)
     return [_view(r, since.get(r.id), labels.get(r.binding_id) if r.binding_id else None) for r in rows]
 
 
-async def deployment_detail(session: AsyncSession, user_id: int, instance_id: int) -> tuple[DeploymentView, list[EventView]]:
-    row = await get_owned(session, user_id, instance_id)
+async def deployment_detail(session: AsyncSession, owner: Owner, instance_id: int) -> tuple[DeploymentView, list[EventView]]:
+    row = await get_owned(session, owner, instance_id)
     since = await _entered_current_state(session, [row.id])
     label = None
     if row.binding_id:
@@ -180,17 +182,19 @@ async def deployment_detail(session: AsyncSession, user_id: int, instance_id: in
 
 
 async def sync_user(
-    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, user_id: int,
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner,
     *, only_due: bool = False, now: datetime | None = None,
 ) -> list[SyncReport]:
     """Sync the user's bindings now ("Sync now"), or with ``only_due`` just those the console's
     poll is waiting on: a deployment in a changing state whose last answer is a few seconds old."""
     now = now or utcnow()
+    async with sessions() as session, session.begin():
+        workspace_id = (await resolve(session, owner)).workspace_id
     stmt = select(ProviderBinding.id).where(
-        ProviderBinding.user_id == user_id, ProviderBinding.status.not_in(("disabled", "invalid")))
+        ProviderBinding.workspace_id == workspace_id, ProviderBinding.status.not_in(("disabled", "invalid")))
     if only_due:
         waiting = select(Instance.binding_id).where(
-            Instance.user_id == user_id, Instance.status.in_(TRANSITIONAL),
+            Instance.workspace_id == workspace_id, Instance.status.in_(TRANSITIONAL),
             or_(Instance.last_synced_at.is_(None), Instance.last_synced_at < now - POLL_MIN_INTERVAL))
         stmt = stmt.where(ProviderBinding.id.in_(waiting))
     async with sessions() as session:

@@ -58,3 +58,8 @@ CONSOLE_HANDLERS += [ActivityController]
 from app.auth.api_token_pages import ApiTokensController  # noqa: E402
 
 CONSOLE_HANDLERS += [ApiTokensController]
+
+# Workspaces: the header switcher, organizations and their members (/workspaces).
+from app.workspaces.pages import WorkspacesController  # noqa: E402
+
+CONSOLE_HANDLERS += [WorkspacesController]

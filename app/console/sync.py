@@ -191,7 +191,7 @@ def _token_by_name(pending: dict[str, Instance], remote: ProviderInstance) -> st
 def _discovered(binding: ProviderBinding, remote: ProviderInstance, now: datetime) -> Instance:
     gpu = resolve_gpu(remote.gpu_raw_name) if remote.gpu_raw_name else None
     return Instance(
-        user_id=binding.user_id, binding_id=binding.id, provider=binding.provider,
+        workspace_id=binding.workspace_id, user_id=binding.user_id, binding_id=binding.id, provider=binding.provider,
         provider_instance_id=remote.instance_id, client_token=uuid.uuid4().hex,
         name=(remote.name or remote.instance_id)[:120], instance_type=remote.instance_type or "",
         region=remote.region or "", gpu_slug=gpu.slug if gpu else None, gpu_raw_name=remote.gpu_raw_name,

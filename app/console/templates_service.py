@@ -16,6 +16,7 @@ from app.console.bindings import get_owned as get_owned_binding, provider_class
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import LaunchSpec, ensure_name_free, get_owned as get_owned_instance, same_name
 from app.console.overview import provider_display_name
+from app.workspaces.scope import Owner, Scope, resolve
 from app.db.models import DeploymentTemplate, Offer
 from app.db.types import utcnow
 from providers.registry import UnknownSource
@@ -66,12 +67,12 @@ async def _find_offer(session: AsyncSession, provider: str, instance_type: str, 
     return rows.scalars().first()
 
 
-async def _check_name(session: AsyncSession, user_id: int, name: str, renaming: int | None = None) -> str:
+async def _check_name(session: AsyncSession, scope: Scope, name: str, renaming: int | None = None) -> str:
     name = (name or "").strip()
     if not 1 <= len(name) <= MAX_NAME:
         raise ConsoleError(f"give the template a name of up to {MAX_NAME} characters")
     taken = await session.execute(select(func.count()).select_from(DeploymentTemplate).where(
-        DeploymentTemplate.user_id == user_id, same_name(DeploymentTemplate.name, name),
+        DeploymentTemplate.workspace_id == scope.workspace_id, same_name(DeploymentTemplate.name, name),
         DeploymentTemplate.id != (renaming or 0)))
     if taken.scalar_one():
         raise ConsoleError(f"you already have a template named {name!r}")
@@ -84,9 +85,9 @@ def _check_launch_fields(instance_type: str, region: str, image: str, disk_gb: i
                disk_gb=disk_gb, ssh_public_key=ssh_key).validate()
 
 
-async def _audit_template(session: AsyncSession, user_id: int, action: str, row: DeploymentTemplate,
+async def _audit_template(session: AsyncSession, scope: Scope, action: str, row: DeploymentTemplate,
                           **values) -> None:
-    await audit.record(session, audit.personal(user_id), action, await audit.actor_for(session, user_id),
+    await audit.record(session, scope.audit_key, action, await audit.actor_for(session, scope.user_id),
                        target_type="template", target_id=row.id, **values)
 
 
@@ -95,8 +96,10 @@ def _template_fields(row: DeploymentTemplate) -> dict:
             "image": row.image, "disk_gb": row.disk_gb, "spot": row.spot}
 
 
-async def create_template(session: AsyncSession, user_id: int, form: Mapping[str, str]) -> DeploymentTemplate:
+async def create_template(session: AsyncSession, owner: Owner, form: Mapping[str, str]) -> DeploymentTemplate:
     """From the form: the shape must be one the provider currently offers."""
+    scope = await resolve(session, owner)
+    scope.require("manage_templates")
     provider = (form.get("provider") or "").strip()
     try:
         cls = provider_class(provider)
@@ -114,41 +117,47 @@ async def create_template(session: AsyncSession, user_id: int, form: Mapping[str
         market = "spot" if spot else "on-demand"
         raise ConsoleError(f"{cls.DISPLAY_NAME} has no {market} offer {instance_type!r} in {region!r}")
     row = DeploymentTemplate(
-        user_id=user_id, name=await _check_name(session, user_id, form.get("name", "")), provider=provider,
+        workspace_id=scope.workspace_id, user_id=scope.user_id,
+        name=await _check_name(session, scope, form.get("name", "")), provider=provider,
         instance_type=instance_type, region=region, gpu_slug=offer.gpu_slug, image=image, disk_gb=disk_gb,
         ssh_public_key=ssh_key, spot=spot, created_at=utcnow(),
     )
     session.add(row)
     await session.flush()
-    await _audit_template(session, user_id, "template.created", row, after=_template_fields(row))
+    await _audit_template(session, scope, "template.created", row, after=_template_fields(row))
     return row
 
 
-async def save_from_instance(session: AsyncSession, user_id: int, instance_id: int, name: str) -> DeploymentTemplate:
-    instance = await get_owned_instance(session, user_id, instance_id)
+async def save_from_instance(session: AsyncSession, owner: Owner, instance_id: int, name: str) -> DeploymentTemplate:
+    scope = await resolve(session, owner)
+    instance = await get_owned_instance(session, scope, instance_id)
+    scope.require("manage_templates")
     if not instance.instance_type or not instance.region:
         raise ConsoleError("the provider did not report this deployment's shape and region; create the template by hand")
     row = DeploymentTemplate(
-        user_id=user_id, name=await _check_name(session, user_id, name), provider=instance.provider,
+        workspace_id=scope.workspace_id, user_id=scope.user_id, name=await _check_name(session, scope, name),
+        provider=instance.provider,
         instance_type=instance.instance_type, region=instance.region, gpu_slug=instance.gpu_slug,
         image=instance.image, disk_gb=instance.disk_gb, ssh_public_key=instance.ssh_public_key, spot=instance.spot,
         created_at=utcnow(),
     )
     session.add(row)
     await session.flush()
-    await _audit_template(session, user_id, "template.created", row, after=_template_fields(row))
+    await _audit_template(session, scope, "template.created", row, after=_template_fields(row))
     return row
 
 
-async def list_templates(session: AsyncSession, user_id: int) -> list[TemplateView]:
-    rows = await session.execute(select(DeploymentTemplate).where(DeploymentTemplate.user_id == user_id)
+async def list_templates(session: AsyncSession, owner: Owner) -> list[TemplateView]:
+    scope = await resolve(session, owner)
+    rows = await session.execute(select(DeploymentTemplate).where(DeploymentTemplate.workspace_id == scope.workspace_id)
                                  .order_by(DeploymentTemplate.name))
     return [to_view(r) for r in rows.scalars()]
 
 
-async def get_owned(session: AsyncSession, user_id: int, template_id: int) -> DeploymentTemplate:
+async def get_owned(session: AsyncSession, owner: Owner, template_id: int) -> DeploymentTemplate:
+    scope = await resolve(session, owner)
     row = await session.get(DeploymentTemplate, template_id)
-    if row is None or row.user_id != user_id:
+    if row is None or row.workspace_id != scope.workspace_id:
         raise NotFoundForUser("no such template")
     return row
 
@@ -156,15 +165,17 @@ async def get_owned(session: AsyncSession, user_id: int, template_id: int) -> De
 UPDATABLE = ("name", "image", "disk_gb", "ssh_public_key")
 
 
-async def update_template(session: AsyncSession, user_id: int, template_id: int, changes: Mapping) -> DeploymentTemplate:
+async def update_template(session: AsyncSession, owner: Owner, template_id: int, changes: Mapping) -> DeploymentTemplate:
     """Change what a launch from it sets up (name, image, disk, SSH key); its shape stays, as it was
     checked against the provider's offers. Checked by the same rules as a launch; the caller commits."""
-    row = await get_owned(session, user_id, template_id)
+    scope = await resolve(session, owner)
+    row = await get_owned(session, scope, template_id)
+    scope.require("manage_templates")
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise ConsoleError(f"a template's {sorted(unknown)[0]} cannot be changed: make a new template")
     before = _template_fields(row)
-    name = await _check_name(session, user_id, changes["name"], renaming=row.id) if "name" in changes else row.name
+    name = await _check_name(session, scope, changes["name"], renaming=row.id) if "name" in changes else row.name
     image = (changes.get("image", row.image) or "").strip()
     disk_gb = parse_disk_gb(changes["disk_gb"]) if "disk_gb" in changes else row.disk_gb
     ssh_key = (changes.get("ssh_public_key", row.ssh_public_key) or "").strip()
@@ -174,22 +185,25 @@ async def update_template(session: AsyncSession, user_id: int, template_id: int,
     await session.flush()
     # The SSH key itself stays out of the audit log: whether there is one, and that it changed, is what matters.
     if _template_fields(row) != before or ssh_key != old_key:  # nothing changed: nothing to record
-        await _audit_template(session, user_id, "template.updated", row, before={**before, "has_ssh_key": bool(old_key)},
+        await _audit_template(session, scope, "template.updated", row, before={**before, "has_ssh_key": bool(old_key)},
                               after={**_template_fields(row), "has_ssh_key": bool(ssh_key),
                                      "ssh_key_changed": ssh_key != old_key})
     return row
 
 
-async def delete_template(session: AsyncSession, user_id: int, template_id: int) -> None:
-    row = await get_owned(session, user_id, template_id)
-    await _audit_template(session, user_id, "template.deleted", row, before=_template_fields(row))
+async def delete_template(session: AsyncSession, owner: Owner, template_id: int) -> None:
+    scope = await resolve(session, owner)
+    row = await get_owned(session, scope, template_id)
+    scope.require("manage_templates")
+    await _audit_template(session, scope, "template.deleted", row, before=_template_fields(row))
     await session.delete(row)
 
 
-async def launch_spec(session: AsyncSession, user_id: int, template_id: int, binding_id: int, name: str) -> LaunchSpec:
-    """The launch a template describes, on one of the user's keys for its provider."""
-    template = await get_owned(session, user_id, template_id)
-    binding = await get_owned_binding(session, user_id, binding_id)
+async def launch_spec(session: AsyncSession, owner: Owner, template_id: int, binding_id: int, name: str) -> LaunchSpec:
+    """The launch a template describes, on one of the workspace's keys for its provider."""
+    scope = await resolve(session, owner)
+    template = await get_owned(session, scope, template_id)
+    binding = await get_owned_binding(session, scope, binding_id)
     if binding.provider != template.provider:
         raise ConsoleError(f"choose a key for {provider_display_name(template.provider)}")
     offer = await _find_offer(session, template.provider, template.instance_type, template.region, template.spot)
@@ -200,5 +214,5 @@ async def launch_spec(session: AsyncSession, user_id: int, template_id: int, bin
         gpu_raw_name=offer.gpu_raw_name if offer else "", gpu_count=offer.gpu_count if offer else Decimal(0),
         offer_price_per_hour=offer.price_per_hour if offer else None, template_id=template.id,
     ).validate()
-    await ensure_name_free(session, user_id, spec.name)
+    await ensure_name_free(session, scope, spec.name)
     return spec

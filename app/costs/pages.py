@@ -9,6 +9,7 @@ from litestar.response import Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Scope
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, page
 from app.costs.display import cost
 from app.costs.overview import overview
@@ -26,21 +27,23 @@ class CostsController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="costs")
-    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
+    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> Template:
         """Bad filters: this page again (400), the inputs as typed, the message at the field."""
+        workspace.require("view_costs")
         now = utcnow()
 
         async def build(params: MultiDict) -> CostReport:
-            return await cost_report(db, user, raw_filters(params), now)
+            return await cost_report(db, user, workspace, raw_filters(params), now)
 
         report, form = await build_with_form(build, request.query_params)
         return page("costs/index.html", form.status, user=user, report=report, cost=cost, fields=form)
 
     @get("/export.csv")
-    async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Response[str]:
+    async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> Response[str]:
         """Never HTML, not even for bad dates: a download link gets 400 with a plain-text reason."""
+        workspace.require("view_costs")
         try:
-            filename, text = await cost_export(db, user, raw_filters(request.query_params), utcnow())
+            filename, text = await cost_export(db, user, workspace, raw_filters(request.query_params), utcnow())
         except InvalidField as exc:
             return plain_text_error(exc)
         return Response(text, media_type="text/csv; charset=utf-8",
@@ -58,5 +61,5 @@ class OverviewController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="overview")
-    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
-        return page("overview.html", user=user, view=await overview(db, user, utcnow()), cost=cost)
+    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> Template:
+        return page("overview.html", user=user, view=await overview(db, user, workspace, utcnow()), cost=cost)

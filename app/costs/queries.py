@@ -37,8 +37,8 @@ def from_micros(value: int) -> Decimal:
     return money(Decimal(int(value)).scaleb(-MICROS))
 
 
-def _scoped(stmt: Select, user_id: int, provider: str | None, gpu: str | None) -> Select:
-    stmt = stmt.where(CostRecord.user_id == user_id)
+def _scoped(stmt: Select, workspace_id: int, provider: str | None, gpu: str | None) -> Select:
+    stmt = stmt.where(CostRecord.workspace_id == workspace_id)
     if provider:
         stmt = stmt.where(CostRecord.provider == provider)
     if gpu:
@@ -52,25 +52,25 @@ class CalendarTotals:
     week: Decimal
 
 
-async def calendar_totals(session: AsyncSession, user_id: int, month_start: datetime, week_start: datetime,
+async def calendar_totals(session: AsyncSession, workspace_id: int, month_start: datetime, week_start: datetime,
                           provider: str | None = None, gpu: str | None = None) -> CalendarTotals:
     """This month and this week (their starts: the user's local midnights), in one pass over the
     recent records only, through the (user, period) index."""
     def since(start: datetime):
         return func.sum(case((CostRecord.period_start >= start, CostRecord.amount)))
 
-    stmt = _scoped(select(since(month_start), since(week_start)), user_id, provider, gpu)
+    stmt = _scoped(select(since(month_start), since(week_start)), workspace_id, provider, gpu)
     month, week = (await session.execute(stmt.where(CostRecord.period_start >= min(month_start, week_start)))).one()
     return CalendarTotals(*(money(v) if v is not None else ZERO for v in (month, week)))
 
 
-async def hourly_burn(session: AsyncSession, user_id: int, provider: str | None = None,
+async def hourly_burn(session: AsyncSession, workspace_id: int, provider: str | None = None,
                       gpu: str | None = None) -> tuple[Decimal, int]:
     """What the user's instances cost per hour right now, and how many are billed: the price in
     force (the latest event's, as accrual uses it) of every instance in a billable state."""
     latest_price = (select(InstanceEvent.price_per_hour).where(InstanceEvent.instance_id == Instance.id)
                     .order_by(InstanceEvent.at.desc(), InstanceEvent.id.desc()).limit(1).scalar_subquery())
-    stmt = select(latest_price).where(Instance.user_id == user_id, Instance.status.in_(BILLABLE_STATES))
+    stmt = select(latest_price).where(Instance.workspace_id == workspace_id, Instance.status.in_(BILLABLE_STATES))
     if provider:
         stmt = stmt.where(Instance.provider == provider)
     if gpu:
@@ -79,7 +79,7 @@ async def hourly_burn(session: AsyncSession, user_id: int, provider: str | None 
     return money(sum((p for p in prices if p is not None), ZERO)), len(prices)
 
 
-async def daily_costs(session: AsyncSession, user_id: int, zone: ZoneInfo, first: date, last: date,
+async def daily_costs(session: AsyncSession, workspace_id: int, zone: ZoneInfo, first: date, last: date,
                       provider: str | None = None, gpu: str | None = None) -> pd.DataFrame:
     """Cost per local day (in ``zone``), instance and price, from ``first`` to ``last`` included.
     A day with a price change has a row per price."""
@@ -91,9 +91,9 @@ async def daily_costs(session: AsyncSession, user_id: int, zone: ZoneInfo, first
                func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount))
         .where(CostRecord.period_start >= start, CostRecord.period_start < end)
         .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour),
-        user_id, provider, gpu)
+        workspace_id, provider, gpu)
     rows = (await session.execute(stmt)).all()
-    instances = await _instances(session, user_id, {row[1] for row in rows})
+    instances = await _instances(session, workspace_id, {row[1] for row in rows})
     return pd.DataFrame(
         [(day_from_number(number), iid, *instances[iid], to_micros(price), int(seconds), to_micros(amount))
          for number, iid, price, seconds, amount in rows],
@@ -101,20 +101,20 @@ async def daily_costs(session: AsyncSession, user_id: int, zone: ZoneInfo, first
     ).astype({"instance_id": "int64", "price_micros": "int64", "seconds": "int64", "amount_micros": "int64"})
 
 
-async def _instances(session: AsyncSession, user_id: int, ids: set[int]) -> dict[int, tuple[str, str, str | None]]:
+async def _instances(session: AsyncSession, workspace_id: int, ids: set[int]) -> dict[int, tuple[str, str, str | None]]:
     """id -> (name, provider, gpu slug), for the instances that have costs in the range."""
     if not ids:
         return {}
     rows = await session.execute(select(Instance.id, Instance.name, Instance.provider, Instance.gpu_slug)
-                                 .where(Instance.user_id == user_id, Instance.id.in_(ids)))
+                                 .where(Instance.workspace_id == workspace_id, Instance.id.in_(ids)))
     return {iid: (name, provider, slug) for iid, name, provider, slug in rows}
 
 
-async def cost_dimensions(session: AsyncSession, user_id: int) -> tuple[list[str], list[str]]:
+async def cost_dimensions(session: AsyncSession, workspace_id: int) -> tuple[list[str], list[str]]:
     """The providers and GPUs the user has deployed on: the filters' choices. Read from the
     instances, which are few, rather than from the (many) cost records they produced."""
     rows = (await session.execute(
-        select(Instance.provider, Instance.gpu_slug).where(Instance.user_id == user_id).distinct())).all()
+        select(Instance.provider, Instance.gpu_slug).where(Instance.workspace_id == workspace_id).distinct())).all()
     return sorted({p for p, _ in rows}), sorted({g for _, g in rows if g})
 
 
@@ -136,7 +136,7 @@ class DeploymentCounts:
 CHANGING_STATES = ("launching", "provisioning", "stopping", "terminating")
 
 
-async def deployment_counts(session: AsyncSession, user_id: int) -> DeploymentCounts:
+async def deployment_counts(session: AsyncSession, workspace_id: int) -> DeploymentCounts:
     row = (await session.execute(select(
         func.count(),
         func.count(case((Instance.status.not_in(FINAL_STATES), 1))),
@@ -145,16 +145,16 @@ async def deployment_counts(session: AsyncSession, user_id: int) -> DeploymentCo
         func.count(case((Instance.status == "stopped", 1))),
         func.count(case((Instance.status.in_(CHANGING_STATES), 1))),
         func.count(case((Instance.status == "unknown", 1))),
-    ).where(Instance.user_id == user_id))).one()
+    ).where(Instance.workspace_id == workspace_id))).one()
     return DeploymentCounts(*row)
 
 
-async def binding_count(session: AsyncSession, user_id: int) -> int:
+async def binding_count(session: AsyncSession, workspace_id: int) -> int:
     return (await session.execute(
-        select(func.count()).select_from(ProviderBinding).where(ProviderBinding.user_id == user_id))).scalar_one()
+        select(func.count()).select_from(ProviderBinding).where(ProviderBinding.workspace_id == workspace_id))).scalar_one()
 
 
-async def recent_instances(session: AsyncSession, user_id: int, limit: int = 5) -> list[Instance]:
+async def recent_instances(session: AsyncSession, workspace_id: int, limit: int = 5) -> list[Instance]:
     return list((await session.execute(
-        select(Instance).where(Instance.user_id == user_id)
+        select(Instance).where(Instance.workspace_id == workspace_id)
         .order_by(Instance.created_at.desc(), Instance.id.desc()).limit(limit))).scalars())

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Scope
 from app.console.overview import provider_display_name
 from app.costs import queries
 from app.costs.filters import DEFAULT_DAYS, PAGE_SIZE, CostFilters, parse_filters
@@ -124,8 +125,8 @@ def _rows(frame: pd.DataFrame) -> list[HistoryRow]:
     ]
 
 
-async def _range_frame(session: AsyncSession, user_id: int, zone: ZoneInfo, filters: CostFilters) -> pd.DataFrame:
-    frame = await queries.daily_costs(session, user_id, zone, filters.first, filters.last, filters.provider, filters.gpu)
+async def _range_frame(session: AsyncSession, workspace_id: int, zone: ZoneInfo, filters: CostFilters) -> pd.DataFrame:
+    frame = await queries.daily_costs(session, workspace_id, zone, filters.first, filters.last, filters.provider, filters.gpu)
     return cost_frames.history(frame)
 
 
@@ -142,12 +143,12 @@ def range_label(filters: CostFilters) -> str:
     return f"{_day_label(filters.first, filters.first.year != filters.last.year)} – {_day_label(filters.last, True)}"
 
 
-async def _cards(session: AsyncSession, user_id: int, zone: ZoneInfo, today: date, filters: CostFilters,
+async def _cards(session: AsyncSession, workspace_id: int, zone: ZoneInfo, today: date, filters: CostFilters,
                  range_total: Decimal) -> list[Card]:
     month, week = month_start(today), week_start(today)
-    calendar = await queries.calendar_totals(session, user_id, local_midnight(zone, month), local_midnight(zone, week),
+    calendar = await queries.calendar_totals(session, workspace_id, local_midnight(zone, month), local_midnight(zone, week),
                                              filters.provider, filters.gpu)
-    burn, billed = await queries.hourly_burn(session, user_id, filters.provider, filters.gpu)
+    burn, billed = await queries.hourly_burn(session, workspace_id, filters.provider, filters.gpu)
     return [
         Card("total", "Total", range_total, range_label(filters)),
         Card("month", "This month", calendar.month, f"since {month:%b} 1"),
@@ -157,8 +158,8 @@ async def _cards(session: AsyncSession, user_id: int, zone: ZoneInfo, today: dat
     ]
 
 
-async def _options(session: AsyncSession, user_id: int, filters: CostFilters) -> tuple[list[Option], list[Option]]:
-    providers, gpus = await queries.cost_dimensions(session, user_id)
+async def _options(session: AsyncSession, workspace_id: int, filters: CostFilters) -> tuple[list[Option], list[Option]]:
+    providers, gpus = await queries.cost_dimensions(session, workspace_id)
     # A chosen value stays selectable even when the user has no deployment there (yet).
     providers = sorted(set(providers) | ({filters.provider} if filters.provider else set()))
     gpus = sorted(set(gpus) | ({filters.gpu} if filters.gpu else set()))
@@ -172,19 +173,20 @@ def _filters(user: User, raw: RawFilters, now: datetime) -> tuple[ZoneInfo, date
     return zone, today, parse_filters(today, raw.date_from, raw.date_to, raw.provider, raw.gpu, raw.page)
 
 
-async def cost_report(session: AsyncSession, user: User, raw: RawFilters, now: datetime) -> CostReport:
+async def cost_report(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> CostReport:
+    """The workspace's costs, in the user's time zone."""
     zone, today, filters = _filters(user, raw, now)
-    history = await _range_frame(session, user.id, zone, filters)
+    history = await _range_frame(session, scope.workspace_id, zone, filters)
     pages = cost_frames.page_count(history, PAGE_SIZE)
     if filters.page > pages:
         raise InvalidQuery(f"page: these filters give {pages} page{'' if pages == 1 else 's'}", "page")
     daily = cost_frames.daily_totals(history, filters.each_day())
     by_gpu = cost_frames.totals_by(history, "gpu_slug", gpu_name)
     by_provider = cost_frames.totals_by(history, "provider", provider_display_name)
-    provider_options, gpu_options = await _options(session, user.id, filters)
+    provider_options, gpu_options = await _options(session, scope.workspace_id, filters)
     range_total = from_micros(int(history["amount_micros"].sum()))
     return CostReport(
-        filters=filters, zone=zone.key, cards=await _cards(session, user.id, zone, today, filters, range_total),
+        filters=filters, zone=zone.key, cards=await _cards(session, scope.workspace_id, zone, today, filters, range_total),
         range_total=range_total,
         days=[DayCost(day, from_micros(micros)) for day, micros in daily.items()],
         trend_json=cost_charts.daily_figure(daily),
@@ -195,10 +197,10 @@ async def cost_report(session: AsyncSession, user: User, raw: RawFilters, now: d
     )
 
 
-async def cost_export(session: AsyncSession, user: User, raw: RawFilters, now: datetime) -> tuple[str, str]:
+async def cost_export(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> tuple[str, str]:
     """(file name, CSV text) of every row the table shows under these filters, all pages."""
     zone, _, filters = _filters(user, raw, now)
-    history = await _range_frame(session, user.id, zone, filters)
+    history = await _range_frame(session, scope.workspace_id, zone, filters)
     name = f"computehub-costs-{filters.first.isoformat()}-to-{filters.last.isoformat()}.csv"
     return name, cost_csv.history_csv(history, provider_display_name, gpu_name)
 
@@ -240,11 +242,11 @@ def _groups(frame: pd.DataFrame, column: str, label_column: str | None = None,
     return [Group(key, names[key], from_micros(micros)) for key, micros in ordered]
 
 
-async def cost_breakdown(session: AsyncSession, user: User, raw: RawFilters, now: datetime) -> CostBreakdown:
+async def cost_breakdown(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> CostBreakdown:
     zone, today, filters = _filters(user, raw, now)
-    history = await _range_frame(session, user.id, zone, filters)
+    history = await _range_frame(session, scope.workspace_id, zone, filters)
     total = from_micros(int(history["amount_micros"].sum())) if len(history) else from_micros(0)
-    cards = {card.key: card.amount for card in await _cards(session, user.id, zone, today, filters, total)}
+    cards = {card.key: card.amount for card in await _cards(session, scope.workspace_id, zone, today, filters, total)}
     return CostBreakdown(
         filters=filters, zone=zone.key, total=total, this_month=cards["month"], this_week=cards["week"],
         burn_per_hour=cards["burn"],

@@ -19,12 +19,14 @@ from app.services.inputs import InvalidField
 from app.web.errors import plain_text_error
 from app.web.formatting import HELPERS
 from app.web.localtime import user_zone
+from app.workspaces.scope import Scope
 from dashboards.local_days import local_today
 
 
-async def _statement(db: AsyncSession, user: User, month: str) -> Statement:
+async def _statement(db: AsyncSession, user: User, workspace: Scope, month: str) -> Statement:
+    workspace.require("view_costs")
     now = utcnow()
-    return await build_statement(db, user, parse_month(month, local_today(user_zone(user), now)), now)
+    return await build_statement(db, user, workspace, parse_month(month, local_today(user_zone(user), now)), now)
 
 
 class StatementsController(Controller):
@@ -33,9 +35,10 @@ class StatementsController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="statements")
-    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                     month: str | None = None) -> Template | Redirect:
         """The month field (a GET form) goes to that month's statement; a bad one is this page, 400."""
+        workspace.require("view_costs")
         now = utcnow()
         error = None
         if month is not None:
@@ -43,34 +46,34 @@ class StatementsController(Controller):
                 return Redirect(f"/costs/statements/{parse_month(month, local_today(user_zone(user), now)).key}")
             except InvalidField as exc:
                 error = exc
-        months = await recent_months(db, user, now)
+        months = await recent_months(db, user, workspace, now)
         return page("costs/statements.html", 400 if error else 200, user=user, months=months, cost=cost,
                     error=error, typed=month or "", current=Month.of(local_today(user_zone(user), now)))
 
     @get("/{month:str}", name="statement")
-    async def statement(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], month: str) -> Template:
+    async def statement(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], month: str) -> Template:
         try:
-            statement = await _statement(db, user, month)
+            statement = await _statement(db, user, workspace, month)
         except InvalidField as exc:
-            months = await recent_months(db, user, utcnow())
+            months = await recent_months(db, user, workspace, utcnow())
             return page("costs/statements.html", 400, user=user, months=months, cost=cost, error=exc,
                         typed=month, current=Month.of(local_today(user_zone(user), utcnow())))
         return page("costs/statement.html", user=user, statement=statement, cost=cost)
 
     @get("/{month:str}/statement.csv")
-    async def csv(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], month: str) -> Response:
+    async def csv(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], month: str) -> Response:
         try:
-            statement = await _statement(db, user, month)
+            statement = await _statement(db, user, workspace, month)
         except InvalidField as exc:
             return plain_text_error(exc)
         return Response(statement_csv(statement), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{statement.filename("csv")}"'})
 
     @get("/{month:str}/statement.pdf")
-    async def pdf(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+    async def pdf(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                   month: str) -> Response:
         try:
-            statement = await _statement(db, user, month)
+            statement = await _statement(db, user, workspace, month)
         except InvalidField as exc:
             return plain_text_error(exc)
         html = request.app.template_engine.get_template("costs/statement_document.html").render(

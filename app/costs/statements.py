@@ -18,9 +18,10 @@ from app.console.overview import provider_display_name
 from app.costs import queries
 from app.costs.queries import from_micros
 from app.costs.report import gpu_name
-from app.db.models import CostRecord, User
+from app.db.models import CostRecord, User, Workspace
 from app.services.inputs import EARLIEST_DAY, LATEST_DAY, InvalidField
 from app.web.localtime import user_zone
+from app.workspaces.scope import Scope
 from dashboards.local_days import local_today
 
 LISTED_MONTHS = 12
@@ -125,17 +126,26 @@ def _lines(frame: pd.DataFrame, keys: list[str], label) -> list[Line]:
     return sorted(lines, key=lambda line: (-line.amount, line.label))
 
 
+async def _owner_label(session: AsyncSession, user: User, scope: Scope) -> str:
+    """Who the statement is for: the account, or the organization (named) for an organization's."""
+    if not scope.is_org:
+        return user.email
+    workspace = await session.get(Workspace, scope.workspace_id)
+    return f"{workspace.name} (organization)" if workspace else user.email
+
+
 def _gpu(slug: str) -> str:
     return gpu_name(slug or None)
 
 
-async def build_statement(session: AsyncSession, user: User, month: Month, now: datetime) -> Statement:
+async def build_statement(session: AsyncSession, user: User, scope: Scope, month: Month, now: datetime) -> Statement:
+    """The workspace's costs in ``month`` of the reader's time zone."""
     zone = user_zone(user)
     today = local_today(zone, now)
-    frame = await queries.daily_costs(session, user.id, zone, month.first_day, month.last_day)
+    frame = await queries.daily_costs(session, scope.workspace_id, zone, month.first_day, month.last_day)
     names = dict(zip(frame["instance_id"], frame["instance"])) if not frame.empty else {}
     return Statement(
-        owner=user.email, zone=zone.key, month=month, generated_at=now, complete=month.last_day < today,
+        owner=await _owner_label(session, user, scope), zone=zone.key, month=month, generated_at=now, complete=month.last_day < today,
         total=from_micros(int(frame["amount_micros"].sum())), total_hours=hours(int(frame["seconds"].sum())),
         by_provider=_lines(frame, ["provider"], lambda k: {"label": provider_display_name(k[0])}),
         by_gpu=_lines(frame, ["gpu_slug"], lambda k: {"label": _gpu(k[0])}),
@@ -154,19 +164,19 @@ class MonthTotal:
     current: bool
 
 
-async def recent_months(session: AsyncSession, user: User, now: datetime) -> list[MonthTotal]:
+async def recent_months(session: AsyncSession, user: User, scope: Scope, now: datetime) -> list[MonthTotal]:
     """The last ``LISTED_MONTHS`` months (this one first) back to the first with a cost, with totals."""
     zone = user_zone(user)
     today = local_today(zone, now)
     first_record = (await session.execute(
-        select(func.min(CostRecord.period_start)).where(CostRecord.user_id == user.id))).scalar()
+        select(func.min(CostRecord.period_start)).where(CostRecord.workspace_id == scope.workspace_id))).scalar()
     newest = Month.of(today)
     oldest = newest
     for _ in range(LISTED_MONTHS - 1):
         if first_record is None or oldest.first_day <= local_today(zone, first_record):
             break
         oldest = oldest.preceding
-    frame = await queries.daily_costs(session, user.id, zone, oldest.first_day, today)
+    frame = await queries.daily_costs(session, scope.workspace_id, zone, oldest.first_day, today)
     per_month: dict[Month, int] = {}
     for day, amount in zip(frame["day"], frame["amount_micros"]):
         per_month[Month.of(day)] = per_month.get(Month.of(day), 0) + int(amount)

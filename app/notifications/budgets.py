@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import audit
-from app.db.models import Budget, BudgetEnforcement, CostRecord, User
+from app.db.models import Budget, BudgetEnforcement, CostRecord, User, Workspace
 from app.db.types import UTCDateTime, money, utcnow
 from app.notifications.messages import send_event
 from app.web.localtime import user_zone
@@ -132,8 +132,10 @@ async def month_spend(session: AsyncSession, user: User, now: datetime) -> Month
     zone = user_zone(user)
     first: date = month_start(local_today(zone, now))
     since = local_midnight(zone, first)
+    personal_workspace = select(Workspace.id).where(Workspace.personal_user_id == user.id)
     spent = (await session.execute(select(func.sum(CostRecord.amount)).where(
-        CostRecord.user_id == user.id, CostRecord.period_start >= since))).scalar_one()
+        # A budget is personal: the personal workspace's costs (an organization's are not the user's bill).
+        CostRecord.workspace_id == personal_workspace.scalar_subquery(), CostRecord.period_start >= since))).scalar_one()
     return MonthSpend(f"{first:%Y-%m}", f"{first:%B %Y}", money(spent or 0))
 
 

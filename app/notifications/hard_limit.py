@@ -29,6 +29,7 @@ from app.notifications.budgets import lift_if_allowed, month_spend
 from app.notifications.messages import send_event
 from app.security.keyring import Keyring
 from app.web.localtime import user_zone
+from app.workspaces.scope import personal_workspace_id
 
 log = logging.getLogger(__name__)
 MAX_GRACE_MINUTES = 7 * 24 * 60
@@ -76,8 +77,10 @@ async def _notice_or_due(session: AsyncSession, user: User, budget: Budget, *, b
                          stop_at=_local(row.stop_due_at, user), instance_names=[])
     if now < row.stop_due_at:
         return Due(spend.month, noticed, [])
+    # A budget is personal: it stops what runs in the personal workspace, never an organization's.
+    personal = await personal_workspace_id(session, user.id)
     running = (await session.execute(select(Instance.id).where(
-        Instance.user_id == user.id, Instance.status == "running").order_by(Instance.id))).scalars().all()
+        Instance.workspace_id == personal, Instance.status == "running").order_by(Instance.id))).scalars().all()
     return Due(spend.month, noticed, list(running))
 
 

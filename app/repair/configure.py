@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.workspaces.scope import Owner, resolve
 from app.billing.entitlements import ensure_feature
 from app.console.instances import get_owned
 from app.db.models import Instance
@@ -26,12 +27,14 @@ def _not_repairable(row: Instance) -> str | None:
     return None
 
 
-async def configure(sessions: async_sessionmaker[AsyncSession], settings: Settings, user_id: int, instance_id: int,
+async def configure(sessions: async_sessionmaker[AsyncSession], settings: Settings, owner: Owner, instance_id: int,
                     *, enabled: bool, health_check_url: str) -> Instance:
     async with sessions() as session, session.begin():
-        row = await get_owned(session, user_id, instance_id)
+        scope = await resolve(session, owner)
+        row = await get_owned(session, scope, instance_id)
+        scope.require("operate")
         if enabled:  # switching it off stays possible after a downgrade
-            await ensure_feature(session, user_id, FEATURE, settings.billing.grace_days)
+            await ensure_feature(session, scope.user_id, FEATURE, settings.billing.grace_days)
         problem = _not_repairable(row) if enabled else None
     if problem:
         raise RepairFormError(problem)
@@ -43,7 +46,7 @@ async def configure(sessions: async_sessionmaker[AsyncSession], settings: Settin
         except EndpointRefused as exc:
             raise RepairFormError(str(exc)) from None
     async with sessions() as session, session.begin():
-        row = await get_owned(session, user_id, instance_id)
+        row = await get_owned(session, scope, instance_id)
         if not enabled or not row.auto_repair or row.repair_state == GAVE_UP:
             # Switched on (again) or off: any earlier incident is over, the next one starts afresh.
             row.repair_state, row.repair_attempts, row.next_repair_at = OK, 0, None

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import audit
+from app.workspaces.scope import on_behalf_of
 from app.console.bindings import build_provider, provider_class
 from app.console.errors import ConsoleError
 from app.console import signals
@@ -284,7 +285,9 @@ async def _replace(ctx: RepairContext, provider: Provider, row: Instance, prefix
         offer_price_per_hour=row.offer_price_per_hour, template_id=row.template_id,
     )
     try:
-        new = await launch(ctx.sessions, ctx.keyring, ctx.http, row.user_id, spec, actor=audit.AUTO_REPAIR)
+        async with ctx.sessions() as session:
+            owner = await on_behalf_of(session, row.workspace_id, row.user_id)
+        new = await launch(ctx.sessions, ctx.keyring, ctx.http, owner, spec, actor=audit.AUTO_REPAIR)
     except ConsoleError as exc:
         return StepResult("replace", False, f"{prefix}launching a replacement failed: {exc}")
     deleted, note = await _delete_old(provider, row)

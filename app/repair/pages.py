@@ -7,6 +7,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Scope
 from app.billing.entitlements import require_feature
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text
 from app.console.pages.deployments import detail_page
@@ -21,15 +22,14 @@ class AutoRepairController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @post("/{instance_id:int}/auto-repair", guards=[require_feature(FEATURE)])
-    async def save(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int,
+    async def save(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int,
                    data: Form) -> Template | Redirect:
-        user_id = user.id
         enabled = form_text(data, "auto_repair") == "on"
         url = form_text(data, "health_check_url").strip()
         try:
-            await configure(request.app.state.sessions, request.app.state.settings, user_id, instance_id,
+            await configure(request.app.state.sessions, request.app.state.settings, workspace, instance_id,
                             enabled=enabled, health_check_url=url)
         except RepairFormError as exc:
-            return await detail_page(db, user_id, instance_id, status=400,
+            return await detail_page(db, workspace, instance_id, status=400,
                                      repair_form=RepairForm(enabled, url, str(exc)))
         return Redirect(f"/console/instances/{instance_id}?done=auto_repair#auto-repair")

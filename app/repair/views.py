@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Owner, resolve
 from app.billing.entitlements import cheapest_plan_with, entitlements
 from app.console.instances import get_owned
 from app.db.models import HealthCheck, Instance, RepairAction
@@ -61,9 +62,10 @@ class RepairPanel:
         return self.repair_state if self.repair_state in (REPAIRING, GAVE_UP) else "ok"
 
 
-async def repair_panel(session: AsyncSession, user_id: int, instance_id: int,
+async def repair_panel(session: AsyncSession, owner: Owner, instance_id: int,
                        form: RepairForm | None = None) -> RepairPanel:
-    row = await get_owned(session, user_id, instance_id)
+    scope = await resolve(session, owner)
+    row = await get_owned(session, scope, instance_id)
     # Display only: the page has no request settings at hand; the worker uses the app's own.
     settings = get_settings().repair
     checks = await session.execute(select(HealthCheck).where(HealthCheck.instance_id == row.id)
@@ -71,9 +73,9 @@ async def repair_panel(session: AsyncSession, user_id: int, instance_id: int,
     actions = await session.execute(select(RepairAction).where(RepairAction.instance_id == row.id)
                                     .order_by(RepairAction.at.desc(), RepairAction.id.desc()).limit(SHOWN_ACTIONS))
     replaces = await session.execute(select(Instance.id).where(Instance.replaced_by_id == row.id,
-                                                               Instance.user_id == user_id).limit(1))
+                                                               Instance.workspace_id == row.workspace_id).limit(1))
     return RepairPanel(
-        instance_id=row.id, available=(await entitlements(session, user_id)).has(FEATURE),
+        instance_id=row.id, available=(await entitlements(session, scope.user_id)).has(FEATURE),
         plan_needed=await cheapest_plan_with(session, FEATURE),
         enabled=row.auto_repair, checkbox_on=form.enabled if form else row.auto_repair,
         health_check_url=form.health_check_url if form else (row.health_check_url or ""),

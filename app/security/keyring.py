@@ -120,6 +120,11 @@ def binding_aad(user_id: int, provider: str) -> str:
     return f"computehub:provider-key:user={user_id}:provider={provider}"
 
 
+def workspace_binding_aad(workspace_id: int, provider: str) -> str:
+    """An organization's key: bound to the workspace, so no other workspace's row can carry it."""
+    return f"computehub:provider-key:workspace={workspace_id}:provider={provider}"
+
+
 def totp_aad(user_id: int) -> str:
     return f"computehub:totp:user={user_id}"
 

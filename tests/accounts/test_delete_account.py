@@ -29,6 +29,7 @@ from app.db.models import (
 )
 from app.db.types import utcnow
 from app.security.keyring import Keyring
+from app.workspaces import personal_workspace_id
 from providers.sandbox import generate_api_key
 from tests.accounts.support import outbox, stored_user, user_by_email
 from tests.auth.support import PASSWORD, make_user
@@ -49,7 +50,7 @@ async def fill_account(sessions, settings, user_id: int) -> None:
     async with sessions() as session, session.begin():
         await bindings.add_binding(session, keyring, user_id, "sandbox", "mine", {"api_key": generate_api_key()})
         session.add_all([
-            DeploymentTemplate(user_id=user_id, name="t", provider="sandbox", instance_type="x", region="eu-1",
+            DeploymentTemplate(workspace_id=await personal_workspace_id(session, user_id), user_id=user_id, name="t", provider="sandbox", instance_type="x", region="eu-1",
                                created_at=now),
             PriceAlert(user_id=user_id, gpu="h100", max_price=Decimal("2.00"), created_at=now),
             Budget(user_id=user_id, monthly_amount=Decimal("100")),

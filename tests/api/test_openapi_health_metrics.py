@@ -18,6 +18,10 @@ API_PATHS = {
     # The console API (tokens): documented with its bearer scheme.
     "/api/v1/console/deployments", "/api/v1/console/deployments/{instance_id}",
     "/api/v1/console/deployments/{instance_id}/{operation}", "/api/v1/console/keys",
+    "/api/v1/console/keys/{key_id}/verify", "/api/v1/console/templates", "/api/v1/console/templates/{template_id}",
+    "/api/v1/console/templates/{template_id}/launch", "/api/v1/console/batch", "/api/v1/console/costs",
+    "/api/v1/console/alerts", "/api/v1/console/alerts/{alert_id}", "/api/v1/console/budgets",
+    "/api/v1/console/budgets/{budget_id}",
 }
 
 
@@ -34,7 +38,9 @@ async def test_openapi_lists_every_api_path_with_ids_summaries_and_tags(client, 
     assert len(ids) == len(set(ids))
     assert {op["operationId"] for op in operations} == {
         "listPrices", "listGpus", "getGpu", "getGpuPriceHistory", "listPriceChanges", "listSources", "listUnknownGpus",
-        "listDeployments", "getDeployment", "launchDeployment", "actOnDeployment", "listKeys",
+        "listDeployments", "getDeployment", "launchDeployment", "actOnDeployment", "listKeys", "verifyKey",
+        "listTemplates", "getTemplate", "createTemplate", "updateTemplate", "deleteTemplate", "launchTemplate",
+        "batchAction", "getCosts", "listAlerts", "createAlert", "deleteAlert", "listBudgets", "setBudget", "deleteBudget",
     }
 
 

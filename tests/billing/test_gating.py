@@ -14,6 +14,7 @@ from app.billing.limits import apply_plan_limits
 from app.db.models import Instance
 from app.db.types import utcnow
 from app.services.history import day_bounds, refresh_daily_stats
+from app.workspaces import personal_workspace_id
 from providers.sandbox import generate_api_key
 from tests.billing.conftest import add_sandbox_binding
 from tests.billing.support import bindings_of, grant
@@ -47,7 +48,7 @@ async def test_templates_are_pro(as_ada, sessions, ada):
 async def instance_of(sessions, user_id: int, binding_id: int, name: str) -> int:
     now = utcnow()
     async with sessions() as session, session.begin():
-        row = Instance(user_id=user_id, binding_id=binding_id, provider="sandbox", provider_instance_id="i-1",
+        row = Instance(workspace_id=await personal_workspace_id(session, user_id), user_id=user_id, binding_id=binding_id, provider="sandbox", provider_instance_id="i-1",
                        client_token=f"tok-{name}", name=name, instance_type="sbx.h100.1x", region="sandbox-eu-1",
                        status="running", created_at=now, updated_at=now)
         session.add(row)

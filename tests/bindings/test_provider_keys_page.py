@@ -15,6 +15,7 @@ from app.db.types import utcnow
 from app.security.keyring import binding_aad, keyring_from_settings
 from app.console.pages.bindings import field_label
 from app.server import create_app
+from app.workspaces import personal_workspace_id
 from providers.base import Provider
 from providers.registry import get_source_class
 from providers.sandbox import generate_api_key, get_cloud
@@ -150,7 +151,8 @@ async def test_rename(ada, sessions):
 async def _instance(sessions, user_id: int, binding_id: int, name: str, status: str) -> None:
     now = utcnow()
     async with sessions() as session, session.begin():
-        session.add(Instance(user_id=user_id, binding_id=binding_id, provider="sandbox", provider_instance_id=name,
+        session.add(Instance(workspace_id=await personal_workspace_id(session, user_id), user_id=user_id,
+                             binding_id=binding_id, provider="sandbox", provider_instance_id=name,
                              client_token=uuid.uuid4().hex, name=name, instance_type="sbx.h100.1x",
                              region="sandbox-eu-1", status=status, created_at=now, updated_at=now))
 

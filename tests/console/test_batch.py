@@ -11,6 +11,7 @@ from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import LaunchSpec, launch, perform
 from app.console.sync import sync_binding
 from app.db.models import Instance
+from app.workspaces import personal_workspace_id
 from tests.console.conftest import make_account
 from tests.web.html import parse_html
 
@@ -77,6 +78,7 @@ async def test_a_partial_failure_is_reported_and_does_not_stop_the_rest(sessions
     async with sessions() as session, session.begin():
         row = await session.get(Instance, await deploy(sessions, keyring, http, other, "gpu-2"))
         row.user_id = alice.user_id
+        row.workspace_id = await personal_workspace_id(session, alice.user_id)
         limited = row.id
     third = await deploy(sessions, keyring, http, alice, "gpu-3")
     cloud.set_faults(other.api_key, rate_limited=True)

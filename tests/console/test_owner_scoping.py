@@ -15,14 +15,20 @@ from sqlalchemy import select
 from app.console.instances import LaunchSpec, launch
 from app.console.sync import sync_binding
 from app.auth import api_tokens
-from app.db.models import ApiToken, DeploymentTemplate, Instance, Offer, PriceAlert, ProviderBinding, User
+from app.db.models import (ApiToken, DeploymentTemplate, Instance, Offer, PriceAlert, ProviderBinding, User, Workspace,
+                           WorkspaceMember)
 from app.notifications import alerts, budgets
+from app.security.keyring import binding_aad, workspace_binding_aad
+from app.workspaces import organizations
 from app.db.types import utcnow
+from app.workspaces import personal_workspace_id
+from tests.billing.support import grant
 from tests.console.conftest import Browser, sandbox_offers
 
-PREFIXES = ("/console", "/settings/providers", "/settings/activity", "/settings/api-tokens", "/costs", "/api/v1/console")
+PREFIXES = ("/console", "/settings/providers", "/settings/activity", "/settings/api-tokens", "/costs", "/api/v1/console",
+            "/workspaces")
 API = "/api/v1/console"
-BOBS = ("bobs-secret-box", "Bob's template", "Bob's key")
+BOBS = ("bobs-secret-box", "Bob's template", "Bob's key", "Bob's org")
 
 
 @dataclass
@@ -38,6 +44,7 @@ class World:
     bob_token: int = 0
     alice_api_token: str = ""
     bob_alert: int = 0
+    bob_org: int = 0
 
 
 async def check_404(response) -> None:
@@ -148,7 +155,31 @@ async def poll_without_foreign_ids(w: World) -> None:
     assert ids == {w.alice_instance}
 
 
+async def switch_to_bobs_org(w: World) -> None:
+    await check_404(await w.alice.post("/workspaces/switch", {"workspace_id": w.bob_org}))
+    assert "alices-box" in (await w.alice.get("/console")).text  # still in her own workspace
+
+
+def bobs_org(path: str) -> Callable[[World], str]:
+    return lambda w: path.replace("{workspace_id:int}", str(w.bob_org)).replace("{user_id:int}", str(w.bob_org))
+
+
+ORG = "/workspaces/{workspace_id:int}"
 CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/workspaces"): get(lambda w: "/workspaces", check_no_leak),
+    ("POST", "/workspaces"): post(lambda w: "/workspaces", check_no_leak, {"name": "Alice's org"}),
+    ("POST", "/workspaces/switch"): switch_to_bobs_org,
+    ("GET", ORG): get(bobs_org(ORG), check_404),
+    ("POST", f"{ORG}/rename"): post(bobs_org(f"{ORG}/rename"), check_404, {"name": "mine"}),
+    ("POST", f"{ORG}/delete"): post(bobs_org(f"{ORG}/delete"), check_404, {"confirm": "yes"}),
+    ("POST", f"{ORG}/transfer"): post(bobs_org(f"{ORG}/transfer"), check_404, {"user_id": "1"}),
+    ("POST", f"{ORG}/leave"): post(bobs_org(f"{ORG}/leave"), check_404),
+    ("POST", f"{ORG}/members"): post(bobs_org(f"{ORG}/members"), check_404,
+                                     {"email": "alice@example.com", "role": "admin"}),
+    ("POST", f"{ORG}/members/{{user_id:int}}/role"): post(bobs_org(f"{ORG}/members/{{user_id:int}}/role"),
+                                                          check_404, {"role": "admin"}),
+    ("POST", f"{ORG}/members/{{user_id:int}}/remove"): post(bobs_org(f"{ORG}/members/{{user_id:int}}/remove"),
+                                                            check_404),
     ("GET", "/console"): get(lambda w: "/console", check_no_leak),
     ("POST", "/console/sync"): post(lambda w: "/console/sync", check_no_leak),
     ("POST", "/console/poll"): poll_without_foreign_ids,
@@ -253,7 +284,8 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
     templates = {}
     async with sessions() as session, session.begin():
         for account, name in ((alice, "Alice's template"), (bob, BOBS[1])):
-            row = DeploymentTemplate(user_id=account.user_id, name=name, provider="sandbox",
+            row = DeploymentTemplate(workspace_id=await personal_workspace_id(session, account.user_id),
+                                     user_id=account.user_id, name=name, provider="sandbox",
                                      instance_type="sbx.h100.1x", region="sandbox-eu-1", created_at=utcnow())
             session.add(row)
             await session.flush()
@@ -266,9 +298,31 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
                                                         can_write=True, expires_in_days=None)
         bobs_alert = await alerts.create_alert(session, user_id=bob.user_id, gpu="h100", max_price=Decimal("2"))
         await budgets.set_budget(session, bob.user_id, Decimal("100"))
+    await grant(sessions, bob.user_id, "enterprise")
+    async with sessions() as session, session.begin():
+        bob_org = await organizations.create(session, await session.get(User, bob.user_id), BOBS[3])
     return World(as_alice, instances[alice.user_id], templates[alice.user_id], alice.binding_id,
                  instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer, bobs_token.id,
-                 alices_token, bobs_alert.id)
+                 alices_token, bobs_alert.id, bob_org.workspace_id)
+
+
+async def move_into_an_org(sessions, keyring, account, workspace_id: int | None = None) -> int:
+    """Everything of ``account``'s into an organization (theirs, made here unless given), the key
+    re-encrypted with the organization's associated data as an organization key is."""
+    await grant(sessions, account.user_id, "enterprise")
+    async with sessions() as session, session.begin():
+        user = await session.get(User, account.user_id)
+        if workspace_id is None:
+            workspace_id = (await organizations.create(session, user, f"{user.name}'s team")).workspace_id
+        for model in (Instance, DeploymentTemplate, ProviderBinding):
+            for row in (await session.execute(select(model).where(model.user_id == account.user_id))).scalars():
+                if model is ProviderBinding:
+                    plain = keyring.decrypt(row.key_ciphertext, binding_aad(row.user_id, row.provider))
+                    row.key_ciphertext = keyring.encrypt(plain, workspace_binding_aad(workspace_id, row.provider))
+                    row.workspace = await session.get(Workspace, workspace_id)
+                else:
+                    row.workspace_id = workspace_id
+    return workspace_id
 
 
 async def bobs_state(sessions, cloud, bob) -> tuple:
@@ -283,8 +337,11 @@ async def bobs_state(sessions, cloud, bob) -> tuple:
         bobs_alerts = (await session.execute(select(PriceAlert.id, PriceAlert.max_price)
                                              .where(PriceAlert.user_id == bob.user_id))).all()
         budget = await budgets.get_budget(session, bob.user_id)
+        orgs = (await session.execute(select(Workspace.name, WorkspaceMember.user_id, WorkspaceMember.role)
+                                      .join(WorkspaceMember, WorkspaceMember.workspace_id == Workspace.id)
+                                      .where(Workspace.name == BOBS[3]).order_by(WorkspaceMember.user_id))).all()
     remote = sorted((i["name"], i["status"]) for i in cloud.list_instances(bob.api_key))
-    return instance, templates, (binding.label, binding.status), remote, tokens, bobs_alerts, budget
+    return instance, templates, (binding.label, binding.status), remote, tokens, bobs_alerts, budget, orgs
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -297,13 +354,32 @@ async def test_another_users_objects_are_not_found(route, as_alice, sessions, ke
     assert await bobs_state(sessions, cloud, bob) == before, "another user's request changed Bob's things"
 
 
+@pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
+async def test_another_organizations_objects_are_not_found(route, as_alice, sessions, keyring, http, cloud, alice,
+                                                           bob):
+    """The same walk with both users working in organizations: Alice in hers (switched to it),
+    Bob's things in his organization, which Alice is not in."""
+    world = await build_world(sessions, keyring, http, alice, bob, as_alice)
+    alices_org = await move_into_an_org(sessions, keyring, alice)
+    await move_into_an_org(sessions, keyring, bob, world.bob_org)
+    switched = await as_alice.post("/workspaces/switch", {"workspace_id": alices_org}, follow_redirects=False)
+    assert switched.status_code in (302, 303)
+    assert "alices-box" in (await as_alice.get("/console")).text  # Alice works in her organization now
+    before = await bobs_state(sessions, cloud, bob)
+
+    await CASES[route](world)
+
+    assert await bobs_state(sessions, cloud, bob) == before, "another workspace's request changed Bob's things"
+
+
 async def test_every_console_route_needs_a_login(app, sessions):
     async with AsyncTestClient(app=app) as anonymous:
         browser = Browser(anonymous)
         for method, path in sorted(console_routes(app)):
             url = (path.replace("{instance_id:int}", "1").replace("{template_id:int}", "1")
                    .replace("{binding_id:int}", "1").replace("{operation:str}", "stop")
-                   .replace("{token_id:str}", "1").replace("{month:str}", "2026-11"))
+                   .replace("{token_id:str}", "1").replace("{month:str}", "2026-11")
+                   .replace("{workspace_id:int}", "1").replace("{user_id:int}", "1"))
             url = (url.replace("{key_id:int}", "1").replace("{alert_id:int}", "1")
                    .replace("{budget_id:str}", "monthly"))
             if path.startswith(API):  # the API answers 401 with its token challenge, never a login redirect

@@ -12,6 +12,7 @@ from app.console.instances import LaunchSpec, launch, perform
 from app.console.sync import sync_binding
 from app.db.models import Instance, Offer
 from app.db.types import utcnow
+from app.workspaces import personal_workspace_id
 from tests.console.conftest import sandbox_offers
 from tests.support.factories import make_offer, seed
 from tests.web.html import parse_html
@@ -97,7 +98,8 @@ async def test_actions_not_possible_are_greyed_out_with_the_reason(as_alice, ses
 async def test_lambda_rows_grey_out_stop_and_start(as_alice, sessions, alice):
     async with sessions() as session, session.begin():
         now = utcnow()
-        session.add(Instance(user_id=alice.user_id, binding_id=None, provider="lambdalabs", client_token="t" * 32,
+        session.add(Instance(workspace_id=await personal_workspace_id(session, alice.user_id),
+                             user_id=alice.user_id, binding_id=None, provider="lambdalabs", client_token="t" * 32,
                              name="lambda-box", instance_type="gpu_1x_h100_sxm5", region="us-east-1",
                              status="running", origin="discovered", created_at=now, updated_at=now))
 

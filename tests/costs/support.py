@@ -15,6 +15,7 @@ from app.console import bindings
 from app.db.models import Instance, InstanceEvent, User
 from app.db.types import utcnow
 from app.security.keyring import Keyring
+from app.workspaces import personal_workspace_id
 from providers.sandbox import generate_api_key
 from tests.web.html import Node
 
@@ -47,7 +48,7 @@ async def add_instance(sessions, user_id: int, name: str, events: Sequence[Event
     last_at, last_status, _ = events[-1]
     async with sessions() as session, session.begin():
         row = Instance(
-            user_id=user_id, provider=provider, provider_instance_id=f"{provider}-{name}", client_token=f"{user_id}-{name}",
+            workspace_id=await personal_workspace_id(session, user_id), user_id=user_id, provider=provider, provider_instance_id=f"{provider}-{name}", client_token=f"{user_id}-{name}",
             name=name, instance_type=f"{provider}.{gpu}.1x", region="eu-1", gpu_slug=gpu, gpu_count=Decimal(1),
             status=last_status, offer_price_per_hour=Decimal(events[0][2] or 0), created_at=events[0][0],
             updated_at=last_at, terminated_at=last_at if last_status == "terminated" else None,

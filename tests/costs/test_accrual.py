@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.costs.accrual import accrue_costs
 from app.db.models import CostRecord, Instance, InstanceEvent, User
+from app.workspaces import personal_workspace_id
 
 UTC = timezone.utc
 
@@ -21,7 +22,7 @@ async def make_instance(sessions, events: list[tuple[datetime, str, str | None]]
                     totp_enabled=False, timezone="UTC", created_at=events[0][0])
         s.add(user)
         await s.flush()
-        inst = Instance(user_id=user.id, provider="sandbox", client_token=f"t{user.id}", name="gpu-1",
+        inst = Instance(workspace_id=await personal_workspace_id(s, user.id), user_id=user.id, provider="sandbox", client_token=f"t{user.id}", name="gpu-1",
                         instance_type="sbx.h100.1x", region="sandbox-eu-1", gpu_slug="h100-sxm", status=status,
                         created_at=events[0][0], updated_at=events[-1][0], terminated_at=terminated_at)
         s.add(inst)

@@ -14,6 +14,7 @@ from app.jobs.engine import defer_unique, timeout_for
 from app.jobs.maintenance import retry_stalled_jobs
 from app.jobs.registry import DOMAINS, cron_every, job_app
 from app.settings import Settings
+from app.workspaces import personal_workspace_id
 from tests.conftest import pg_dsn
 from tests.support.jobs import drain, job_rows, queue_for
 
@@ -179,8 +180,10 @@ async def test_the_sync_fan_out_queues_every_active_binding(sessions, database_u
 
     user, _ = await make_user(sessions, "jobs@example.com")
     async with sessions() as session, session.begin():
+        workspace_id = await personal_workspace_id(session, user.id)
+
         def binding(status):
-            return ProviderBinding(user_id=user.id, provider="sandbox", label=status, key_ciphertext="x", key_hint="x",
+            return ProviderBinding(workspace_id=workspace_id, user_id=user.id, provider="sandbox", label=status, key_ciphertext="x", key_hint="x",
                                    status=status, created_at=utcnow())
         active, disabled, invalid = binding("active"), binding("disabled"), binding("invalid")
         session.add_all([active, disabled, invalid])

@@ -9,6 +9,7 @@ from app.console.sync import sync_binding
 from app.db.models import HealthCheck, Instance, OutboxMessage, RepairAction
 from app.repair.configure import configure
 from app.repair.jobs import run_repair_cycle
+from app.workspaces import personal_workspace_id
 
 BOOT = 20  # the sandbox's boot time (Timings().boot)
 
@@ -99,7 +100,7 @@ async def lambda_instance(sessions, keyring, account, *, url: str | None = None,
                                              {"api_key": "secret_ch-recorded-key-not-real.0001"})
         binding.status, binding.verified_at = "verified", now
         await session.flush()
-        row = Instance(user_id=account.user_id, binding_id=binding.id, provider="lambdalabs",
+        row = Instance(workspace_id=binding.workspace_id, user_id=account.user_id, binding_id=binding.id, provider="lambdalabs",
                        provider_instance_id=LAMBDA_INSTANCE_ID, client_token=f"lambda-{name}", name=name,
                        instance_type="gpu_1x_h100_sxm5", region="us-south-1", status="running", raw_status="active",
                        created_at=now, updated_at=now, auto_repair=auto_repair, health_check_url=url)

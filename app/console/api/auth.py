@@ -15,6 +15,8 @@ from app.audit.origin import Origin, current_origin
 from app.billing.entitlements import ensure_feature
 from app.auth import api_tokens
 from app.db.models import User
+from app.workspaces.current import scope_for
+from app.workspaces.scope import NotAMember, Scope, membership
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="computehub console API"'}
 TOKEN_KEY = "computehub_api_token"
@@ -41,3 +43,19 @@ async def provide_api_user(request: Request, db: AsyncSession) -> User:
 async def require_feature_for(request: Request, db: AsyncSession, user: User, feature: str) -> None:
     """The plan check the page's ``require_feature`` guard makes, for the token's owner: 403 naming the plan."""
     await ensure_feature(db, user.id, feature, request.app.state.settings.billing.grace_days)
+
+
+WORKSPACE_HEADER = "x-computehub-workspace"
+
+
+async def provide_api_scope(request: Request, db: AsyncSession, api_user: User) -> Scope:
+    """A token is its user's: it acts in their personal workspace, or in the organization the
+    ``X-ComputeHub-Workspace`` header names, with the role they hold there (a workspace they are
+    not in: 404, like any other id)."""
+    chosen = request.headers.get(WORKSPACE_HEADER)
+    if chosen:
+        try:
+            return await membership(db, api_user.id, int(chosen))
+        except ValueError:
+            raise NotAMember() from None
+    return await scope_for(db, api_user.id, None)

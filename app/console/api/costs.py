@@ -8,22 +8,23 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.console.api.auth import provide_api_user
+from app.console.api.auth import provide_api_scope, provide_api_user
 from app.console.api.schemas import CostsOut
 from app.costs.report import RawFilters, cost_breakdown
 from app.db.models import User
+from app.workspaces.scope import Scope
 from app.db.types import utcnow
 
 
 class ConsoleCostsApiController(Controller):
     path = "/api/v1/console/costs"
-    dependencies = {"api_user": Provide(provide_api_user)}
+    dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
     tags = ["console"]
     security = [{"apiToken": []}]
 
     @get("/", operation_id="getCosts", summary="Your costs over a range of days, by provider, GPU and deployment")
     async def costs(
-        self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+        self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
         date_from: str | None = Parameter(query="from", default=None, max_length=10,
                                           description="first local day, YYYY-MM-DD (default: 29 days before `to`)"),
         date_to: str | None = Parameter(query="to", default=None, max_length=10,
@@ -31,4 +32,5 @@ class ConsoleCostsApiController(Controller):
         provider: str | None = Parameter(default=None, max_length=64, description="only this provider, e.g. sandbox"),
         gpu: str | None = Parameter(default=None, max_length=64, description="only this GPU slug, e.g. h100-sxm"),
     ) -> CostsOut:
-        return CostsOut.of(await cost_breakdown(db, api_user, RawFilters(date_from, date_to, provider, gpu), utcnow()))
+        workspace.require("view_costs")
+        return CostsOut.of(await cost_breakdown(db, api_user, workspace, RawFilters(date_from, date_to, provider, gpu), utcnow()))

@@ -11,8 +11,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Scope
 from app.console import launch_form, overview
-from app.console.api.auth import provide_api_user
+from app.console.api.auth import provide_api_scope, provide_api_user
 from app.console.api.schemas import DeploymentOut, KeyOut, LaunchIn, Operation
 from app.console.bindings import get_owned as get_owned_binding, list_bindings, to_view as to_binding_view, verify_binding
 from app.console.instances import launch, perform
@@ -25,61 +26,61 @@ ID = Parameter(ge=1, le=DB_ID_MAX)
 
 class ConsoleApiController(Controller):
     path = "/api/v1/console"
-    dependencies = {"api_user": Provide(provide_api_user)}
+    dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
     tags = ["console"]
     security = [{"apiToken": []}]
 
     @get("/deployments", operation_id="listDeployments", summary="Your deployments (not the deleted or failed ones)")
-    async def deployments(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User]) -> list[DeploymentOut]:
-        return [DeploymentOut.of(v) for v in await overview.list_deployments(db, api_user.id)]
+    async def deployments(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope]) -> list[DeploymentOut]:
+        return [DeploymentOut.of(v) for v in await overview.list_deployments(db, workspace)]
 
     @get("/deployments/{instance_id:int}", operation_id="getDeployment", summary="One deployment")
-    async def deployment(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+    async def deployment(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                          instance_id: int = ID) -> DeploymentOut:
-        view, _history = await overview.deployment_detail(db, api_user.id, instance_id)
+        view, _history = await overview.deployment_detail(db, workspace, instance_id)
         return DeploymentOut.of(view)
 
     @post("/deployments", operation_id="launchDeployment", summary="Launch an offer on one of your keys", status_code=201)
-    async def launch(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+    async def launch(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                      data: LaunchIn) -> DeploymentOut:
         offer = await launch_form.get_launchable_offer(db, data.offer_id)
-        spec = await launch_form.spec_from_form(db, api_user.id, offer, {
+        spec = await launch_form.spec_from_form(db, workspace, offer, {
             "binding_id": str(data.key_id), "name": data.name, "image": data.image,
             "disk_gb": "" if data.disk_gb is None else str(data.disk_gb), "ssh_public_key": data.ssh_public_key})
         await db.commit()  # nothing stays open while the provider is called
         async with provider_http(request) as http:
-            row = await launch(request.app.state.sessions, keyring(request), http, api_user.id, spec)
-        return await fresh_deployment(request, api_user, row.id)
+            row = await launch(request.app.state.sessions, keyring(request), http, workspace, spec)
+        return await fresh_deployment(request, workspace, row.id)
 
     @post("/deployments/{instance_id:int}/{operation:str}", operation_id="actOnDeployment", summary="start, stop, reboot or delete", status_code=200)
-    async def act(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+    async def act(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                   operation: Operation, instance_id: int = ID) -> DeploymentOut:
-        await overview.deployment_detail(db, api_user.id, instance_id)  # 404 first for another user's id
+        await overview.deployment_detail(db, workspace, instance_id)  # 404 first for another user's id
         await db.commit()
         async with provider_http(request) as http:
-            await perform(request.app.state.sessions, keyring(request), http, api_user.id, instance_id, operation)
-        return await fresh_deployment(request, api_user, instance_id)
+            await perform(request.app.state.sessions, keyring(request), http, workspace, instance_id, operation)
+        return await fresh_deployment(request, workspace, instance_id)
 
     @get("/keys", operation_id="listKeys", summary="Your provider keys (masked)")
     async def keys(self, request: Request, db: NamedDependency[AsyncSession],
-                   api_user: NamedDependency[User]) -> list[KeyOut]:
-        return [KeyOut.of(v) for v in await list_bindings(db, api_user.id, keyring(request))]
+                   api_user: NamedDependency[User], workspace: NamedDependency[Scope]) -> list[KeyOut]:
+        return [KeyOut.of(v) for v in await list_bindings(db, workspace, keyring(request))]
 
     @post("/keys/{key_id:int}/verify", operation_id="verifyKey", status_code=200,
           summary="Check a provider key with its provider now (status: verified, invalid or unverified)")
     async def verify_key(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
-                         key_id: int = ID) -> KeyOut:
-        await get_owned_binding(db, api_user.id, key_id)  # another user's id: 404 before any provider call
+                         workspace: NamedDependency[Scope], key_id: int = ID) -> KeyOut:
+        await get_owned_binding(db, workspace, key_id)  # another workspace's id: 404 before any provider call
         await db.commit()  # no transaction stays open across the provider call
         async with provider_http(request) as http:
-            await verify_binding(request.app.state.sessions, keyring(request), http, api_user.id, key_id)
+            await verify_binding(request.app.state.sessions, keyring(request), http, workspace, key_id)
         async with request.app.state.sessions() as session:
-            return KeyOut.of(to_binding_view(await get_owned_binding(session, api_user.id, key_id), keyring(request)))
+            return KeyOut.of(to_binding_view(await get_owned_binding(session, workspace, key_id), keyring(request)))
 
 
 
-async def fresh_deployment(request: Request, user: User, instance_id: int) -> DeploymentOut:
+async def fresh_deployment(request: Request, workspace: Scope, instance_id: int) -> DeploymentOut:
     """The deployment as it is after an action, read in a new session (the action committed in its own)."""
     async with request.app.state.sessions() as session:
-        view, _history = await overview.deployment_detail(session, user.id, instance_id)
+        view, _history = await overview.deployment_detail(session, workspace, instance_id)
     return DeploymentOut.of(view)

@@ -8,6 +8,7 @@ from litestar.response import Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Scope
 from app.billing.entitlements import require_feature
 from app.console import batch
 from app.console.pages.common import (
@@ -24,25 +25,25 @@ class BatchController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")
-    async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], op: str = "",
+    async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], op: str = "",
                       ids: list[str] | None = Parameter(query="id", default=None)) -> Template:
         """The confirmation: exactly what will happen to each selected deployment."""
         try:
-            items = await batch.plan(db, user.id, op, batch.parse_ids(ids or []))
+            items = await batch.plan(db, workspace, op, batch.parse_ids(ids or []))
         except InvalidSelection as exc:
-            return await console_index(db, user.id, batch_error=str(exc), selected=ids or [], status=400)
+            return await console_index(db, workspace, batch_error=str(exc), selected=ids or [], status=400)
         return page("console/batch_confirm.html", operation=op, items=items,
                     runs=sum(1 for item in items if item.runs))
 
     @post("/")
-    async def run(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+    async def run(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                   data: Form) -> Template:
         operation, selected = form_text(data, "op"), form_list(data, "id")
         try:
             ids = batch.parse_ids(selected)
             async with provider_http(request) as http:
-                results = await batch.execute(request.app.state.sessions, keyring(request), http, user.id, operation, ids)
+                results = await batch.execute(request.app.state.sessions, keyring(request), http, workspace, operation, ids)
         except InvalidSelection as exc:
-            return await console_index(db, user.id, batch_error=str(exc), selected=selected, status=400)
+            return await console_index(db, workspace, batch_error=str(exc), selected=selected, status=400)
         return page("console/batch_result.html", operation=operation, results=results,
                     failed=[r for r in results if not r.ok])

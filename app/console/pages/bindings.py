@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Owner, Scope
 from app.accounts.demo import is_shared_demo
 from app.console.bindings import (
     add_checked_binding,
@@ -84,9 +85,9 @@ def _choice(request: Request, user: NamedDependency[User], name: str | None) -> 
     return next((c for c in provider_choices(request.app.state.settings, user) if c.name == name), None)
 
 
-async def list_page(request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], *, notice: str | None = None,
+async def list_page(request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], *, notice: str | None = None,
                     error: str | None = None, status: int = 200) -> Template:
-    return page("console/bindings.html", status, bindings=await list_bindings(db, user.id, keyring(request)),
+    return page("console/bindings.html", status, bindings=await list_bindings(db, workspace, keyring(request)),
                 choices=provider_choices(request.app.state.settings, user), notice=notice, error=error)
 
 
@@ -102,18 +103,18 @@ class ProviderKeysController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="provider-keys")
-    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], done: str | None = None) -> Template:
-        return await list_page(request, db, user, notice=DONE_MESSAGES.get(done or ""))
+    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], done: str | None = None) -> Template:
+        return await list_page(request, db, user, workspace, notice=DONE_MESSAGES.get(done or ""))
 
     @get("/new")
-    async def new(self, request: Request, user: NamedDependency[User], provider: str | None = None) -> Template:
+    async def new(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope], provider: str | None = None) -> Template:
         chosen = _choice(request, user, provider)
         if provider and chosen is None:
             return new_page(request, user, None, error="choose a provider from the list", status=400)
         return new_page(request, user, chosen)
 
     @post("/")
-    async def add(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
+    async def add(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
         chosen = _choice(request, user, form_text(data, "provider"))
         label = form_text(data, "label")
         if chosen is None:
@@ -122,45 +123,45 @@ class ProviderKeysController(Controller):
         await db.commit()  # ends the request's read: no transaction stays open across the provider call
         try:
             async with provider_http(request) as http:
-                row = await add_checked_binding(request.app.state.sessions, keyring(request), http, user.id, chosen.name,
+                row = await add_checked_binding(request.app.state.sessions, keyring(request), http, workspace, chosen.name,
                                         label, credentials)
         except ConsoleError as exc:  # KeyNotSaved included: the key was checked first and not stored
             return new_page(request, user, chosen, label=label, error=str(exc), status=400)
         return Redirect(f"/settings/providers?done=added#binding-{row.id}")
 
     @post("/{binding_id:int}/verify")
-    async def verify(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], binding_id: int) -> Template | Redirect:
-        await get_owned(db, user.id, binding_id)  # another user's id: 404 before any provider call
+    async def verify(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int) -> Template | Redirect:
+        await get_owned(db, workspace, binding_id)  # another user's id: 404 before any provider call
         await db.commit()  # ends the read: no transaction stays open across the provider call
         try:
-            await _check(request, user.id, binding_id)
+            await _check(request, workspace, binding_id)
         except ConsoleError as exc:
-            return await list_page(request, db, user, error=str(exc), status=400)
+            return await list_page(request, db, user, workspace, error=str(exc), status=400)
         return Redirect(f"/settings/providers?done=verified#binding-{binding_id}")
 
     @post("/{binding_id:int}/rename")
-    async def rename(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], binding_id: int,
+    async def rename(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int,
                      data: Form) -> Template | Redirect:
         try:
-            await rename_binding(db, user.id, binding_id, form_text(data, "label"))
+            await rename_binding(db, workspace, binding_id, form_text(data, "label"))
             await db.commit()
         except ConsoleError as exc:
             await _undo(db, user)
-            return await list_page(request, db, user, error=f"Not renamed: {exc}", status=400)
+            return await list_page(request, db, user, workspace, error=f"Not renamed: {exc}", status=400)
         return Redirect(f"/settings/providers?done=renamed#binding-{binding_id}")
 
     @get("/{binding_id:int}/remove")
-    async def confirm_remove(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], binding_id: int) -> Template:
-        instances = await instances_left_unmanaged(db, user.id, binding_id)
-        binding = to_view(await get_owned(db, user.id, binding_id))
+    async def confirm_remove(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int) -> Template:
+        instances = await instances_left_unmanaged(db, workspace, binding_id)
+        binding = to_view(await get_owned(db, workspace, binding_id))
         return page("console/bindings_remove.html", binding=binding, instances=instances)
 
     @post("/{binding_id:int}/remove")
-    async def remove(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], binding_id: int, data: Form) -> Redirect:
+    async def remove(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int, data: Form) -> Redirect:
         if form_text(data, "confirm") != "yes":
-            await get_owned(db, user.id, binding_id)
+            await get_owned(db, workspace, binding_id)
             return Redirect(f"/settings/providers/{binding_id}/remove")
-        await remove_binding(db, user.id, binding_id)
+        await remove_binding(db, workspace, binding_id)
         await db.commit()
         return Redirect("/settings/providers?done=removed")
 
@@ -171,6 +172,6 @@ async def _undo(db: NamedDependency[AsyncSession], user: NamedDependency[User]) 
     await db.refresh(user)
 
 
-async def _check(request: Request, user_id: int, binding_id: int) -> None:
+async def _check(request: Request, owner: Owner, binding_id: int) -> None:
     async with provider_http(request) as http:
-        await verify_binding(request.app.state.sessions, keyring(request), http, user_id, binding_id)
+        await verify_binding(request.app.state.sessions, keyring(request), http, owner, binding_id)

@@ -19,11 +19,12 @@ from app.billing.locked import load_locked_features
 from app.console.overview import since_label
 from app.security.keyring import Keyring, keyring_from_settings
 from app.web.formatting import HELPERS
+from app.workspaces.current import load_workspaces, provide_scope
 from providers.http import new_client
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-CONSOLE_GUARDS = [requires_login, load_locked_features]
-CONSOLE_DEPENDENCIES = {"user": Provide(provide_current_user)}
+CONSOLE_GUARDS = [requires_login, load_locked_features, load_workspaces]
+CONSOLE_DEPENDENCIES = {"user": Provide(provide_current_user), "workspace": Provide(provide_scope)}
 
 
 def keyring(request: Request) -> Keyring:

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Owner, Scope
 from app.console import overview
 from app.console.errors import ConsoleError
 from app.console.instances import OPERATIONS, get_owned, perform
@@ -59,62 +60,62 @@ class DeploymentsController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/", name="console")
-    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], synced: int | None = None,
+    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], synced: int | None = None,
                     sync_failed: int | None = None, done: str | None = None) -> Template:
-        return await console_index(db, user.id, notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
+        return await console_index(db, workspace, notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
     @post("/sync")
-    async def sync_now(self, request: Request, user: NamedDependency[User], data: Form) -> Redirect:
+    async def sync_now(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Redirect:
         async with provider_http(request) as http:
-            reports = await overview.sync_user(request.app.state.sessions, keyring(request), http, user.id)
+            reports = await overview.sync_user(request.app.state.sessions, keyring(request), http, workspace)
         failed = sum(1 for r in reports if r.error)
         return Redirect(f"{_back_to(form_text(data, 'next'))}?synced={len(reports)}&sync_failed={failed}")
 
     @post("/poll", status_code=200)
-    async def poll(self, request: Request, user: NamedDependency[User]) -> dict[str, object]:
+    async def poll(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope]) -> dict[str, object]:
         """The page's poll: sync what it waits for, then say whether the page is out of date."""
         sessions = request.app.state.sessions
         async with provider_http(request) as http:
-            await overview.sync_user(sessions, keyring(request), http, user.id, only_due=True)
+            await overview.sync_user(sessions, keyring(request), http, workspace, only_due=True)
         async with sessions() as session:
-            deployments = await overview.list_deployments(session, user.id)
+            deployments = await overview.list_deployments(session, workspace)
         return {"fingerprint": overview.fingerprint(deployments),
                 "polling": any(d.transitional for d in deployments)}
 
     @get("/instances/{instance_id:int}")
-    async def detail(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int, done: str | None = None,
+    async def detail(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int, done: str | None = None,
                      synced: int | None = None, sync_failed: int | None = None) -> Template:
-        return await detail_page(db, user.id, instance_id,
+        return await detail_page(db, workspace, instance_id,
                                  notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
     @get("/instances/{instance_id:int}/confirm/{operation:str}")
-    async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int, operation: str) -> Template:
-        deployment, _ = await overview.deployment_detail(db, user.id, instance_id)
+    async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int, operation: str) -> Template:
+        deployment, _ = await overview.deployment_detail(db, workspace, instance_id)
         _check_operation(operation)
         return page("console/confirm.html", deployment=deployment, operation=operation, now=utcnow(),
                     reason=deployment.operations[operation])
 
     @post("/instances/{instance_id:int}/actions/{operation:str}")
-    async def act(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int, operation: str,
+    async def act(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int, operation: str,
                   data: Form) -> Template | Redirect:
-        await get_owned(db, user.id, instance_id)  # 404 before anything else for another user's id
+        await get_owned(db, workspace, instance_id)  # 404 before anything else for another user's id
         await db.commit()  # end the read: no transaction stays open across the provider call
         _check_operation(operation)
         if operation in CONFIRMED_OPERATIONS and form_text(data, "confirm") != "yes":
             return Redirect(f"/console/instances/{instance_id}/confirm/{operation}")
         try:
             async with provider_http(request) as http:
-                await perform(request.app.state.sessions, keyring(request), http, user.id, instance_id, operation)
+                await perform(request.app.state.sessions, keyring(request), http, workspace, instance_id, operation)
         except ConsoleError as exc:
-            return await detail_page(db, user.id, instance_id, error=str(exc), status=400)
+            return await detail_page(db, workspace, instance_id, error=str(exc), status=400)
         return Redirect(f"/console/instances/{instance_id}?done={operation}")
 
 
-async def console_index(db: AsyncSession, user_id: int, *, notice: str | None = None, batch_error: str | None = None,
+async def console_index(db: AsyncSession, owner: Owner, *, notice: str | None = None, batch_error: str | None = None,
                         selected: Sequence[str] = (), status: int = 200) -> Template:
     """The deployments list; a refused batch comes back here with its message at the batch bar and
     the boxes that were ticked still ticked."""
-    deployments = await overview.list_deployments(db, user_id)
+    deployments = await overview.list_deployments(db, owner)
     return page("console/index.html", status, deployments=deployments, now=utcnow(),
                 counts=overview.state_counts(deployments),
                 fingerprint=overview.fingerprint(deployments),
@@ -122,9 +123,9 @@ async def console_index(db: AsyncSession, user_id: int, *, notice: str | None = 
                 notice=notice, batch_error=batch_error, selected=set(selected))
 
 
-async def detail_page(db: NamedDependency[AsyncSession], user_id: int, instance_id: int, *, notice: str | None = None,
+async def detail_page(db: NamedDependency[AsyncSession], owner: Owner, instance_id: int, *, notice: str | None = None,
                        error: str | None = None, status: int = 200, repair_form: RepairForm | None = None) -> Template:
-    deployment, events = await overview.deployment_detail(db, user_id, instance_id)
+    deployment, events = await overview.deployment_detail(db, owner, instance_id)
     return page("console/instance.html", status, deployment=deployment, events=events, now=utcnow(),
                 fingerprint=overview.fingerprint([deployment]), polling=deployment.transitional,
-                notice=notice, error=error, repair=await repair_panel(db, user_id, instance_id, repair_form))
+                notice=notice, error=error, repair=await repair_panel(db, owner, instance_id, repair_form))

@@ -8,6 +8,7 @@ from litestar.params import Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Scope
 from app.console.history import HistoryFilters, RawHistoryFilters, deployment_history, parse_filters
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, page
 from app.db.models import User
@@ -22,7 +23,7 @@ class HistoryController(Controller):
 
     @get("/", name="console_history")
     async def index(
-        self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+        self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
         provider: str = "", gpu: str = "",
         state_name: str = Parameter(query="state", default=""),  # `state` is litestar's app state
         date_from: str = Parameter(query="from", default=""),
@@ -34,6 +35,6 @@ class HistoryController(Controller):
             filters, error = parse_filters(raw), None
         except InvalidField as exc:  # a filter we cannot honour: the form again, 400, inputs kept
             filters, error = HistoryFilters(), exc
-        history = await deployment_history(db, user.id, filters, user_zone(user))
+        history = await deployment_history(db, workspace, filters, user_zone(user))
         return page("console/history.html", 400 if error else 200, user=user, history=history, raw=raw,
                     error=error, rows=[] if error else history.rows)

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Scope
 from app.console import launch_form
 from app.console.errors import ConsoleError
 from app.console.instances import launch
@@ -27,24 +28,24 @@ class LaunchController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")
-    async def form(self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+    async def form(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                    offer: int = Parameter(ge=1, le=DB_ID_MAX)) -> Template:
-        choices = await launch_form.launch_choices(db, user.id, offer)
+        choices = await launch_form.launch_choices(db, workspace, offer)
         return _form_page(choices, launch_form.default_values(choices))
 
     @post("/")
-    async def submit(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
+    async def submit(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
         fields = {key: form_text(data, key) for key in (*launch_form.FIELDS, "offer")}
         offer_id = parse_row_id(fields["offer"], "offer")
         if offer_id is None:
             raise ConsoleError("choose an offer on the price pages first")
-        choices = await launch_form.launch_choices(db, user.id, offer_id)
+        choices = await launch_form.launch_choices(db, workspace, offer_id)
         values = launch_form.kept_values(fields)
         try:
-            spec = await launch_form.spec_from_form(db, user.id, choices.offer, fields)
+            spec = await launch_form.spec_from_form(db, workspace, choices.offer, fields)
             await db.commit()  # end the read: nothing stays open while the provider is called
             async with provider_http(request) as http:
-                row = await launch(request.app.state.sessions, keyring(request), http, user.id, spec)
+                row = await launch(request.app.state.sessions, keyring(request), http, workspace, spec)
         except ConsoleError as exc:
             return _form_page(choices, values, str(exc), 400)
         return Redirect(f"/console/instances/{row.id}?done=launched")

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.scope import Owner, Scope
 from app.billing.entitlements import require_feature
 from app.console import templates_service
 from app.console.overview import provider_display_name
@@ -25,15 +26,15 @@ FORM_FIELDS = ("name", "provider", "instance_type", "region", "image", "disk_gb"
 DONE = {"created": "Template saved.", "deleted": "Template deleted."}
 
 
-async def _list_page(db: NamedDependency[AsyncSession], user_id: int, *, values: dict[str, str] | None = None, error: str | None = None,
+async def _list_page(db: NamedDependency[AsyncSession], owner: Owner, *, values: dict[str, str] | None = None, error: str | None = None,
                      notice: str | None = None, status: int = 200) -> Template:
     providers = [name for name in provider_names() if can_launch(name)]
     shapes = await db.execute(select(Offer.source, Offer.instance_type, Offer.region).where(Offer.source.in_(providers))
                               .distinct().order_by(Offer.source, Offer.instance_type, Offer.region))
     shapes = shapes.all()
     return page(
-        "console/templates.html", status, templates=await templates_service.list_templates(db, user_id),
-        bindings=[b for b in await list_bindings(db, user_id) if b.status != "disabled"],
+        "console/templates.html", status, templates=await templates_service.list_templates(db, owner),
+        bindings=[b for b in await list_bindings(db, owner) if b.status != "disabled"],
         providers=[(name, provider_display_name(name)) for name in providers],
         instance_types=sorted({s[1] for s in shapes}), regions=sorted({s[2] for s in shapes}),
         values=values or {}, error=error, notice=notice,
@@ -46,51 +47,49 @@ class TemplatesController(Controller):
     dependencies = CONSOLE_DEPENDENCIES
 
     @get("/")
-    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], done: str | None = None) -> Template:
-        return await _list_page(db, user.id, notice=DONE.get(done or ""))
+    async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], done: str | None = None) -> Template:
+        return await _list_page(db, workspace, notice=DONE.get(done or ""))
 
     @post("/")
-    async def create(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
-        user_id = user.id  # read before a rollback expires the loaded user
+    async def create(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
         values = {key: form_text(data, key) for key in FORM_FIELDS}
         try:
-            await templates_service.create_template(db, user_id, values)
+            await templates_service.create_template(db, workspace, values)
             await db.commit()
         except ConsoleError as exc:
             await db.rollback()
-            return await _list_page(db, user_id, values=values, error=str(exc), status=400)
+            return await _list_page(db, workspace, values=values, error=str(exc), status=400)
         return Redirect("/console/templates?done=created")
 
     @post("/from-instance/{instance_id:int}")
-    async def save_from_instance(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], instance_id: int,
+    async def save_from_instance(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int,
                                  data: Form) -> Template | Redirect:
-        user_id = user.id  # read before a rollback expires the loaded user
         try:
-            await templates_service.save_from_instance(db, user_id, instance_id, form_text(data, "name"))
+            await templates_service.save_from_instance(db, workspace, instance_id, form_text(data, "name"))
             await db.commit()
         except ConsoleError as exc:
             await db.rollback()
-            return await detail_page(db, user_id, instance_id, error=str(exc), status=400)
+            return await detail_page(db, workspace, instance_id, error=str(exc), status=400)
         return Redirect(f"/console/instances/{instance_id}?done=template")
 
     @post("/{template_id:int}/launch")
-    async def launch_template(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], template_id: int,
+    async def launch_template(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], template_id: int,
                      data: Form) -> Template | Redirect:
-        await templates_service.get_owned(db, user.id, template_id)  # 404 first for another user's template
+        await templates_service.get_owned(db, workspace, template_id)  # 404 first for another user's template
         binding_id = parse_row_id(form_text(data, "binding_id"), "binding_id")
         if binding_id is None:
-            return await _list_page(db, user.id, error="choose which of your keys launches it", status=400)
+            return await _list_page(db, workspace, error="choose which of your keys launches it", status=400)
         try:
-            spec = await templates_service.launch_spec(db, user.id, template_id, binding_id, form_text(data, "name"))
+            spec = await templates_service.launch_spec(db, workspace, template_id, binding_id, form_text(data, "name"))
             await db.commit()  # end the read: nothing stays open while the provider is called
             async with provider_http(request) as http:
-                row = await launch(request.app.state.sessions, keyring(request), http, user.id, spec)
+                row = await launch(request.app.state.sessions, keyring(request), http, workspace, spec)
         except ConsoleError as exc:
-            return await _list_page(db, user.id, error=str(exc), status=400)
+            return await _list_page(db, workspace, error=str(exc), status=400)
         return Redirect(f"/console/instances/{row.id}?done=launched")
 
     @post("/{template_id:int}/delete")
-    async def delete(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], template_id: int) -> Redirect:
-        await templates_service.delete_template(db, user.id, template_id)
+    async def delete(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], template_id: int) -> Redirect:
+        await templates_service.delete_template(db, workspace, template_id)
         await db.commit()
         return Redirect("/console/templates?done=deleted")

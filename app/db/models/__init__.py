@@ -19,6 +19,7 @@ from app.db.models.notifications import (
     TelegramChat,
     TelegramLinkToken,
 )
+from app.db.models.workspaces import Workspace, WorkspaceMember
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
     OFFER_ORIGIN_SNAPSHOT,
@@ -64,4 +65,6 @@ __all__ = [
     "Offer",
     "PriceHistory",
     "PriceSource",
+    "Workspace",
+    "WorkspaceMember",
 ]

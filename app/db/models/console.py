@@ -6,19 +6,23 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base
+from app.db.models.workspaces import Workspace
 from app.db.types import Money, UTCDateTime
 
 
 class ProviderBinding(Base):
-    """A user's API key for one provider, encrypted (AES-256-GCM, AAD = user + provider)."""
+    """A user's API key for one provider, encrypted (AES-256-GCM; AAD = user + provider for a personal
+    workspace, workspace + provider for an organization: see ``binding_aad``)."""
 
     __tablename__ = "provider_bindings"
-    __table_args__ = (UniqueConstraint("user_id", "label"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "label"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    """The owner (scoping and the label's uniqueness); ``user_id`` is who created it."""
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(120))
@@ -31,6 +35,8 @@ class ProviderBinding(Base):
     status_message: Mapped[str | None] = mapped_column(Text)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    workspace: Mapped[Workspace] = relationship(lazy="joined", innerjoin=True)
+    """Loaded with the row: the key's associated data depends on the workspace's kind."""
 
 
 class Instance(Base):
@@ -41,9 +47,12 @@ class Instance(Base):
         UniqueConstraint("client_token"),
         Index("ix_instances_provider_id", "binding_id", "provider_instance_id"),
         Index("ix_instances_user_status", "user_id", "status"),
+        Index("ix_instances_workspace_status", "workspace_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    """The owner; ``user_id`` is who created it."""
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     binding_id: Mapped[int | None] = mapped_column(ForeignKey("provider_bindings.id", ondelete="SET NULL"))
     provider: Mapped[str] = mapped_column(String(64))
@@ -111,9 +120,11 @@ class InstanceEvent(Base):
 
 class DeploymentTemplate(Base):
     __tablename__ = "deployment_templates"
-    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    """The owner; ``user_id`` is who created it."""
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
     provider: Mapped[str] = mapped_column(String(64))

@@ -20,11 +20,14 @@ class CostRecord(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "period_start", "price_per_hour"),
         Index("ix_cost_records_user_period", "user_id", "period_start"),
+        Index("ix_cost_records_workspace_period", "workspace_id", "period_start"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    """Who launched the instance (the workspace pays)."""
     provider: Mapped[str] = mapped_column(String(64))
     gpu_slug: Mapped[str | None] = mapped_column(String(64))
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())

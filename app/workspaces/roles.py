@@ -1,0 +1,62 @@
+"""Who may do what in a workspace: ONE table, read by the guard, the members page and the tests.
+
+A personal workspace has one member, its owner, so every permission holds there."""
+
+from __future__ import annotations
+
+from litestar.exceptions import PermissionDeniedException
+
+ROLES = ("owner", "admin", "member", "viewer", "billing")
+ROLE_LABELS = {
+    "owner": "Owner", "admin": "Admin", "member": "Member", "viewer": "Viewer", "billing": "Billing",
+}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view": frozenset({"owner", "admin", "member", "viewer", "billing"}),
+    "operate": frozenset({"owner", "admin", "member"}),
+    "manage_keys": frozenset({"owner", "admin"}),
+    "manage_templates": frozenset({"owner", "admin", "member"}),
+    "manage_budgets": frozenset({"owner", "admin", "billing"}),
+    "view_costs": frozenset({"owner", "admin", "member", "viewer", "billing"}),
+    "manage_members": frozenset({"owner", "admin"}),
+    "manage_org": frozenset({"owner"}),
+    "view_audit": frozenset({"owner", "admin"}),
+}
+PERMISSION_LABELS = {
+    "view": "See instances, keys (never their secrets) and templates",
+    "operate": "Launch, start, stop, reboot and delete instances",
+    "manage_keys": "Add, rename and remove provider keys",
+    "manage_templates": "Create and delete templates",
+    "manage_budgets": "Set budgets",
+    "view_costs": "See costs",
+    "manage_members": "Change roles and remove members",
+    "manage_org": "Rename, delete and transfer the organization",
+    "view_audit": "Read the activity log",
+}
+
+
+class Forbidden(PermissionDeniedException):
+    """A member of the workspace whose role lacks the permission (403; outsiders get a 404)."""
+
+    def __init__(self, permission: str, role: str) -> None:
+        super().__init__(f"your role ({ROLE_LABELS.get(role, role)}) does not allow this: "
+                         f"{PERMISSION_LABELS[permission].lower()}")
+        self.permission = permission
+        self.role = role
+
+
+def allows(role: str, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")  # a typo must never mean "allowed"
+    return role in PERMISSIONS[permission]
+
+
+def require(role: str, permission: str) -> None:
+    """The one check: every service and route that needs a permission calls this."""
+    if not allows(role, permission):
+        raise Forbidden(permission, role)
+
+
+def matrix() -> list[tuple[str, str, list[bool]]]:
+    """(permission, label, allowed per role in ``ROLES`` order) for the members page."""
+    return [(p, PERMISSION_LABELS[p], [r in roles for r in ROLES]) for p, roles in PERMISSIONS.items()]
