@@ -15,10 +15,12 @@ from providers.errors import (
     BadResponse,
     InvalidCredentials,
     InvalidRequest,
+    NoCapacity,
     NotFound,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
+    QuotaExceeded,
     RateLimited,
 )
 
@@ -77,6 +79,24 @@ def _short_message(body: Any) -> str:
         if isinstance(error, str):
             return error[:300]
     return ""
+
+
+REFUSED_CREATE_STATUSES = (400, 402, 409, 422)
+
+
+def refusal_by_words(response: httpx.Response, words: str, provider: str, *, quota_hints: tuple[str, ...],
+                     capacity_hints: tuple[str, ...]) -> ProviderError | None:
+    """A refused create where the provider has no code telling "over a limit" or "sold out" apart from
+    another refusal: the words decide (each adapter keeps its hints narrow and uses this on create only).
+    None for any other answer, so the usual status mapping applies."""
+    if response.status_code not in REFUSED_CREATE_STATUSES:
+        return None
+    lowered = words.lower()
+    if any(hint in lowered for hint in quota_hints):
+        return QuotaExceeded(words, provider=provider, status_code=response.status_code)
+    if any(hint in lowered for hint in capacity_hints):
+        return NoCapacity(words, provider=provider, status_code=response.status_code)
+    return None
 
 
 def raise_for_status(response: httpx.Response, provider: str, mapper: ErrorMapper | None = None) -> None:

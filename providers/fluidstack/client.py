@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import httpx
 
-from providers.errors import BadResponse, InvalidRequest, NoCapacity, NotFound, ProviderError, QuotaExceeded
-from providers.http import request_json
+from providers.errors import BadResponse, InvalidRequest, NotFound, ProviderError
+from providers.http import refusal_by_words, request_json
 
 BASE_URL = "https://platform.fluidstack.io"
 NAME = "fluidstack"
@@ -33,14 +33,7 @@ def _detail(body: Any) -> str:
 
 
 def _refused_create(response: httpx.Response, body: Any) -> ProviderError | None:
-    if response.status_code not in (400, 402, 409, 422):
-        return None
-    words = _detail(body).lower()
-    if any(hint in words for hint in _QUOTA_HINTS):
-        return QuotaExceeded(_detail(body), provider=NAME, status_code=response.status_code)
-    if any(hint in words for hint in _CAPACITY_HINTS):
-        return NoCapacity(_detail(body), provider=NAME, status_code=response.status_code)
-    return None
+    return refusal_by_words(response, _detail(body), NAME, quota_hints=_QUOTA_HINTS, capacity_hints=_CAPACITY_HINTS)
 
 
 class FluidStackClient:

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import httpx
 
-from providers.errors import BadResponse, InvalidRequest, NoCapacity, NotFound, ProviderError, QuotaExceeded
-from providers.http import request_json
+from providers.errors import BadResponse, InvalidRequest, NotFound, ProviderError
+from providers.http import REFUSED_CREATE_STATUSES, refusal_by_words, request_json
 
 BASE_URL = "https://api.primeintellect.ai/api/v1"
 NAME = "primeintellect"
@@ -42,15 +42,11 @@ def details_of(body: Any) -> str:
 
 
 def _refused_create(response: httpx.Response, body: Any) -> ProviderError | None:
-    if response.status_code not in (400, 402, 409, 422):
+    if response.status_code not in REFUSED_CREATE_STATUSES:
         return None
     words = details_of(body)
-    lowered = words.lower()
-    if any(hint in lowered for hint in _QUOTA_HINTS):
-        return QuotaExceeded(words, provider=NAME, status_code=response.status_code)
-    if any(hint in lowered for hint in _CAPACITY_HINTS):
-        return NoCapacity(words, provider=NAME, status_code=response.status_code)
-    return InvalidRequest(words or "the pod request was refused", provider=NAME, status_code=response.status_code)
+    return (refusal_by_words(response, words, NAME, quota_hints=_QUOTA_HINTS, capacity_hints=_CAPACITY_HINTS)
+            or InvalidRequest(words or "the pod request was refused", provider=NAME, status_code=response.status_code))
 
 
 def _errors_envelope(response: httpx.Response, body: Any) -> ProviderError | None:

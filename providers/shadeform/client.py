@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import httpx
 
-from providers.errors import BadResponse, InvalidRequest, NoCapacity, NotFound, ProviderError, QuotaExceeded
-from providers.http import request_json
+from providers.errors import BadResponse, InvalidRequest, NotFound, ProviderError
+from providers.http import refusal_by_words, request_json
 
 BASE_URL = "https://api.shadeform.ai/v1"
 NAME = "shadeform"
@@ -35,14 +35,7 @@ def message_of(body: Any) -> str:
 
 
 def _refused_create(response: httpx.Response, body: Any) -> ProviderError | None:
-    if response.status_code not in (400, 402, 409, 422):
-        return None
-    words = message_of(body).lower()
-    if any(hint in words for hint in _QUOTA_HINTS):
-        return QuotaExceeded(message_of(body), provider=NAME, status_code=response.status_code)
-    if any(hint in words for hint in _CAPACITY_HINTS):
-        return NoCapacity(message_of(body), provider=NAME, status_code=response.status_code)
-    return None
+    return refusal_by_words(response, message_of(body), NAME, quota_hints=_QUOTA_HINTS, capacity_hints=_CAPACITY_HINTS)
 
 
 class ShadeformClient:
