@@ -217,7 +217,8 @@ async def test_the_step_is_recorded_atomically_between_two_sessions(sessions, se
     """Both requests read the user before either writes: only the conditional write decides."""
     keyring = keyring_from_settings(settings)
     user, secret = await make_user(sessions, "ada@example.com", totp_keyring=keyring)
-    code = totp.code_at(secret)
+    made_at = time.time()  # the stored step is the code's, even if the clock moves to the next step meanwhile
+    code = totp.code_at(secret, made_at)
     first, second = sessions(), sessions()
     try:
         first_user, second_user = await first.get(User, user.id), await second.get(User, user.id)
@@ -231,7 +232,7 @@ async def test_the_step_is_recorded_atomically_between_two_sessions(sessions, se
         await first.close()
         await second.close()
     async with sessions() as session:
-        assert (await session.get(User, user.id)).totp_last_step == totp.step_at()
+        assert (await session.get(User, user.id)).totp_last_step == totp.step_at(made_at)
 
 
 # --- recovery codes -----------------------------------------------------------------------------------
