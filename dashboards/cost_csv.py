@@ -15,7 +15,7 @@ def _exact(micros: int) -> str:
     return f"{Decimal(int(micros)).scaleb(-6):.6f}"
 
 
-def _text(value: str) -> str:
+def spreadsheet_text(value: str) -> str:
     """Instance names come from providers too: one starting like a formula stays text in a spreadsheet."""
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
@@ -30,7 +30,7 @@ def history_csv(rows: pd.DataFrame, provider_name: Callable[[str], str],
     out = pd.DataFrame({
         "date": [d.isoformat() for d in rows["day"]],
         "instance_id": rows["instance_id"].astype("int64"),
-        "instance": [_text(str(n)) for n in rows["instance"]],
+        "instance": [spreadsheet_text(str(n)) for n in rows["instance"]],
         "provider": [provider_name(p) for p in rows["provider"]],
         "gpu": [gpu_name(g) for g in rows["gpu_slug"].astype(object).where(rows["gpu_slug"].notna(), None)],
         "hours": [_hours(s) for s in rows["seconds"]],

@@ -8,6 +8,7 @@ import io
 from decimal import Decimal
 
 from app.costs.statements import Statement
+from dashboards.cost_csv import spreadsheet_text
 
 CSV_COLUMNS = ["month", "deployment", "provider_and_gpu", "hours", "amount_usd"]
 
@@ -16,17 +17,12 @@ class NothingFetched(ValueError):
     """The PDF renderer asked for a URL: statements are self-contained, nothing is fetched."""
 
 
-def _text(value: str) -> str:
-    """Deployment names come from users and providers: one that starts like a formula stays text."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def statement_csv(statement: Statement) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for line in statement.deployments:
-        writer.writerow([statement.month.key, _text(line.label), line.detail, f"{line.hours:.4f}",
+        writer.writerow([statement.month.key, spreadsheet_text(line.label), line.detail, f"{line.hours:.4f}",
                          f"{line.amount.quantize(Decimal('0.000001'))}"])
     return out.getvalue()
 

@@ -28,7 +28,7 @@ from app.db.types import utcnow
 from app.notifications.budgets import lift_if_allowed, month_spend
 from app.notifications.messages import send_event
 from app.security.keyring import Keyring
-from app.web.localtime import user_zone
+from app.web.localtime import localtime
 from app.workspaces.scope import personal_workspace_id
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,6 @@ BUDGET = audit.Actor(None, "budget hard limit")
 class Outcome:
     noticed: int = 0
     stopped: int = 0
-
-
-def _local(at: datetime, user: User) -> str:
-    return at.astimezone(user_zone(user)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,7 @@ async def _notice_or_due(session: AsyncSession, user: User, budget: Budget, *, b
         await send_event(session, user.id, "budget_limit", base_url=base_url, telegram_enabled=telegram_enabled,
                          dedupe_key=f"budget-limit:{user.id}:{spend.month}:notice", now=now, phase="notice",
                          spent=spend.spent, budget=budget.monthly_amount, month_label=spend.label,
-                         stop_at=_local(row.stop_due_at, user), instance_names=[])
+                         stop_at=localtime(row.stop_due_at, user), instance_names=[])
     if now < row.stop_due_at:
         return Due(spend.month, noticed, [])
     # A budget is personal: it stops what runs in the personal workspace, never an organization's.
@@ -106,7 +102,7 @@ async def _record_stops(session: AsyncSession, user_id: int, month: str, names: 
     await send_event(session, user_id, "budget_limit", base_url=base_url, telegram_enabled=telegram_enabled,
                      now=now, phase="stopped", dedupe_key=f"budget-limit:{user_id}:{month}:stopped:{row.stopped_count}",
                      spent=spend.spent, budget=budget.monthly_amount if budget else Decimal(0),
-                     month_label=spend.label, stop_at=_local(now, user), instance_names=names)
+                     month_label=spend.label, stop_at=localtime(now, user), instance_names=names)
     return len(names)
 
 

@@ -15,18 +15,11 @@ from typing import Any
 
 from providers.base import Instance, InstanceStatus, map_status
 from providers.errors import BadResponse
+from providers.name_token import name_with_token, split_name  # noqa: F401 - used and re-exported
 
 NAME = "fluidstack"
-_TOKEN_SUFFIX = re.compile(r"-computehub-([0-9a-f]{32})$")
 
 
-def name_with_token(name: str, client_token: str) -> str:
-    return f"{name}-computehub-{client_token}" if client_token else name
-
-
-def split_name(raw: str) -> tuple[str, str]:
-    found = _TOKEN_SUFFIX.search(raw)
-    return (raw[: found.start()], found.group(1)) if found else (raw, "")
 
 
 def instance_type(gpu_type: str, gpu_count: int) -> str:

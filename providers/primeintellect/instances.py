@@ -17,21 +17,14 @@ from typing import Any
 
 from providers.base import Instance, InstanceStatus, map_status
 from providers.errors import BadResponse
+from providers.name_token import name_with_token, split_name  # noqa: F401 - used and re-exported
 from providers.money import BadPrice, to_decimal
 from providers.primeintellect.offers import instance_type_of
 
 NAME = "primeintellect"
-_TOKEN_SUFFIX = re.compile(r"-computehub-([0-9a-f]{32})$")
 _SSH = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?P<host>[^\s]+)(?:\s+-p\s+(?P<port>\d+))?$")
 
 
-def name_with_token(name: str, client_token: str) -> str:
-    return f"{name}-computehub-{client_token}" if client_token else name
-
-
-def split_name(raw: str) -> tuple[str, str]:
-    found = _TOKEN_SUFFIX.search(raw)
-    return (raw[: found.start()], found.group(1)) if found else (raw, "")
 
 
 def _first(value: Any) -> str | None:

@@ -8,27 +8,18 @@ the port forwarded to 22 (``portForwards``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from providers.base import Instance, InstanceStatus, map_status
 from providers.errors import BadResponse
+from providers.name_token import name_with_token, split_name  # noqa: F401 - used and re-exported
 from providers.money import BadPrice, to_decimal
 
 NAME = "tensordock"
-_TOKEN_SUFFIX = re.compile(r"-computehub-([0-9a-f]{32})$")
 
 
-def name_with_token(name: str, client_token: str) -> str:
-    return f"{name}-computehub-{client_token}" if client_token else name
-
-
-def split_name(raw: str) -> tuple[str, str]:
-    """(name, client token) from an instance name; no token: ``""``."""
-    found = _TOKEN_SUFFIX.search(raw)
-    return (raw[: found.start()], found.group(1)) if found else (raw, "")
 
 
 def parse_instance(body: Any, status_map: Mapping[str, InstanceStatus]) -> Instance:

@@ -208,19 +208,23 @@ def test_the_cli_runs_a_sandbox_deployment_through_the_api(world):
         assert (listed["name"], listed["status"], listed["id"]) == ("trainer", "running", world.instance("trainer").id)
         instance_id = listed["id"]
 
+        started, until = world.clock() - timedelta(seconds=21), utcnow() + timedelta(hours=2)
+        # The default range ends today; two hours on may be tomorrow, so the range is named.
+        span = ("--from", f"{started:%Y-%m-%d}", "--to", f"{until:%Y-%m-%d}")
+
         async def accrue(sessions):
-            await accrue_costs(sessions, now=utcnow() + timedelta(hours=2))
+            await accrue_costs(sessions, now=until)
             async with sessions() as session:
                 return (await session.execute(select(CostRecord.amount))).scalars().all()
         amounts = world.db(accrue)
         expected = sum(amounts, Decimal(0))
         assert expected > 0
-        costs = run("costs", *api, "--token", read, "--json")
+        costs = run("costs", *api, *span, "--token", read, "--json")
         assert costs.exit_code == 0 and not costs.stderr, (costs.output, costs.stderr)
         body = json.loads(costs.stdout, parse_float=Decimal)
         assert isinstance(body["total"], str) and Decimal(body["total"]) == expected
         assert [(g["key"], Decimal(g["amount"])) for g in body["by_deployment"]] == [(str(instance_id), expected)]
-        by_gpu = run("costs", *api, "--token", read, "--by", "gpu")
+        by_gpu = run("costs", *api, *span, "--token", read, "--by", "gpu")
         assert by_gpu.exit_code == 0 and f"${expected:,.2f}" in by_gpu.output
 
         stopped = run("instances", "stop", *api, "--token", write, str(instance_id))

@@ -119,15 +119,19 @@ async def test_costs_are_exact_decimal_strings_grouped_three_ways(api, sessions,
     offer_id = await sandbox_offer_id(sessions)
     first = await launched(api, token, offer_id, alice.binding_id, "one")
     await launched(api, token, offer_id, alice.binding_id, "two")
+    started = clock()
     clock.advance(21)
     await sync_binding(sessions, keyring, http, alice.binding_id)
-    await accrue_costs(sessions, now=clock() + timedelta(hours=3))
+    until = clock() + timedelta(hours=3)
+    await accrue_costs(sessions, now=until)
+    # The default range ends today; three hours on may be tomorrow, so the range is named.
+    span = f"from={started:%Y-%m-%d}&to={until:%Y-%m-%d}"
     async with sessions() as session:
         records = (await session.execute(select(CostRecord.instance_id, CostRecord.amount))).all()
     expected = sum((amount for _, amount in records), Decimal(0))
     assert expected > 0
 
-    body = (await api.get(f"{API}/costs", headers=bearer(token))).json()
+    body = (await api.get(f"{API}/costs?{span}", headers=bearer(token))).json()
     assert Decimal(body["total"]) == expected and body["total"] == f"{expected:.6f}"
     assert [g["key"] for g in body["by_provider"]] == ["sandbox"]
     assert sum(Decimal(g["amount"]) for g in body["by_deployment"]) == expected

@@ -86,6 +86,7 @@ def test_every_source_module_is_registered():
             if module.rsplit(".", 1)[1] in {"base", "errors", "http", "registry", "gpus", "money", "sandbox",
                                             "resold",  # providers/resold.py: the aggregators' shared rule
                                             "adapter",  # providers/adapter.py: the REST adapters' shared shape
+                                            "name_token",  # providers/name_token.py: names carrying our token
                                             "fx"}:  # providers/fx.py: ECB rates for non-USD sources
                 continue
             found.add(module)
