@@ -88,6 +88,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Organization data has no user_id-only home: it goes back to whoever created each row, which
     # is what user_id ("created by") already says, so dropping the column loses no personal data.
+    # An organization row named like one of its creator's own would break the (user_id, name)
+    # uniqueness that comes back: it is renamed "<name> (organization row <id>)", never dropped.
+    # (Organization keys were encrypted for the workspace: after a downgrade they must be re-entered.)
+    for table, column in UNIQUE_NAME.items():
+        op.execute(
+            f"UPDATE {table} SET {column} = {column} || ' (organization row ' || CAST(id AS VARCHAR(20)) || ')' "
+            f"WHERE workspace_id IN (SELECT w.id FROM workspaces w WHERE w.kind = 'organization') "
+            f"AND EXISTS (SELECT 1 FROM {table} other WHERE other.user_id = {table}.user_id "
+            f"AND other.{column} = {table}.{column} AND other.id <> {table}.id)")
     op.drop_index('ix_cost_records_workspace_period', table_name='cost_records')
     op.drop_index('ix_instances_workspace_status', table_name='instances')
     op.drop_index(op.f('ix_deployment_templates_workspace_id'), table_name='deployment_templates')

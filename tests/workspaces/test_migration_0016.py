@@ -116,3 +116,35 @@ def test_personal_data_moves_into_personal_workspaces_and_back(url):
         assert len(rows(engine, "workspaces", "id")) == 2
     finally:
         engine.dispose()
+
+
+def test_an_organization_row_named_like_its_creators_own_is_renamed_on_downgrade(url):
+    """Ada's org has a key and a template named like her personal ones: the downgrade keeps all four."""
+    keyring = Keyring.from_spec(generate_key_spec("m1"))
+    upgrade(url, "0015")
+    engine = create_engine(sync_url(url))
+    try:
+        seed_personal_data(engine, keyring)
+        upgrade(url, "0016")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO workspaces (id, kind, name, created_at) "
+                              "VALUES (90, 'organization', 'Acme', :t)"), {"t": T0})
+            conn.execute(text("INSERT INTO provider_bindings (id, user_id, workspace_id, provider, label, key_hint, "
+                              "key_ciphertext, status, created_at) SELECT 50, 1, 90, provider, label, key_hint, "
+                              "key_ciphertext, status, created_at FROM provider_bindings WHERE id = 11"))
+            conn.execute(text("INSERT INTO provider_bindings (id, user_id, workspace_id, provider, label, key_hint, "
+                              "key_ciphertext, status, created_at) SELECT 51, 1, 90, provider, 'Spare', key_hint, "
+                              "key_ciphertext, status, created_at FROM provider_bindings WHERE id = 11"))
+            conn.execute(text("INSERT INTO deployment_templates (id, user_id, workspace_id, name, provider, "
+                              "instance_type, region, image, ssh_public_key, spot, created_at) SELECT 60, 1, 90, "
+                              "name, provider, instance_type, region, image, ssh_public_key, spot, created_at "
+                              "FROM deployment_templates WHERE id = 21"))
+
+        downgrade(url, "0015")
+
+        assert rows(engine, "provider_bindings", "id, user_id, label") == [
+            (11, 1, "Sandbox"), (12, 2, "Sandbox"), (50, 1, "Sandbox (organization row 50)"), (51, 1, "Spare")]
+        assert rows(engine, "deployment_templates", "id, user_id, name") == [
+            (21, 1, "train"), (22, 2, "train"), (60, 1, "train (organization row 60)")]
+    finally:
+        engine.dispose()
