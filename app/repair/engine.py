@@ -311,8 +311,17 @@ async def _mark_deleting(session: AsyncSession, row: Instance, now: datetime) ->
     row.auto_repair = False  # its replacement is watched now
     row.next_repair_at = None
     if row.status != InstanceStatus.TERMINATED.value:
+        before = row.status
         await change_state(session, row, InstanceStatus.TERMINATING.value, source=signals.REPAIR,
                            message=f"auto-repair: deleting it, replaced by #{row.replaced_by_id}", at=now)
+        await _audit(session, row, "instance.delete", before, now, replaced_by=row.replaced_by_id)
+
+
+async def _audit(session: AsyncSession, row: Instance, action: str, before: str, now: datetime, **after) -> None:
+    """What auto-repair did to an instance goes in its workspace's audit log like a person's action."""
+    scope = await on_behalf_of(session, row.workspace_id, row.user_id)
+    await audit.record(session, scope.audit_key, action, audit.AUTO_REPAIR, target_type="instance", target_id=row.id,
+                       before={"status": before, "name": row.name}, after={"status": row.status, **after}, at=now)
 
 
 async def _record_step(session: AsyncSession, ctx: RepairContext, instance_id: int, decision: Decision,
@@ -323,8 +332,10 @@ async def _record_step(session: AsyncSession, ctx: RepairContext, instance_id: i
                           replacement_instance_id=step.replacement_id)
     session.add(action)
     if step.ok and step.action in ("start", "reboot"):
+        before = row.status
         await change_state(session, row, InstanceStatus.PROVISIONING.value, source=signals.REPAIR,
                            message=f"auto-repair: {step.action} requested (attempt {decision.attempt})", at=now)
+        await _audit(session, row, f"instance.{step.action}", before, now, attempt=decision.attempt)
     if step.replacement_id is not None:
         new = await session.get(Instance, step.replacement_id)
         row.replaced_by_id = new.id

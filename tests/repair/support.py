@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.console.instances import LaunchSpec, launch
 from app.console.sync import sync_binding
-from app.db.models import HealthCheck, Instance, OutboxMessage, RepairAction
+from app.db.models import AuditEvent, HealthCheck, Instance, OutboxMessage, RepairAction
 from app.repair.configure import configure
 from app.repair.jobs import run_repair_cycle
 from app.workspaces import personal_workspace_id
@@ -120,3 +120,11 @@ def let_loopback_through(monkeypatch, resolve_to: str = "127.0.0.1") -> None:
         return [resolve_to]
 
     monkeypatch.setattr(endpoint, "resolve_host", resolve)
+
+
+async def repair_audit(sessions) -> list[tuple[str, str, str, str]]:
+    """(action, target, status before, status after) of what auto-repair itself recorded."""
+    async with sessions() as session:
+        events = (await session.execute(select(AuditEvent).where(AuditEvent.actor == "auto-repair")
+                                        .order_by(AuditEvent.seq))).scalars().all()
+    return [(e.action, e.target_id, (e.before or {}).get("status"), (e.after or {}).get("status")) for e in events]

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from app.db.models import Instance
 from app.repair.jobs import check_binding, check_unit, queue_checks
-from tests.repair.support import actions, checks, crash, messages, reload, run_cycle, watched_instance
+from tests.repair.support import actions, checks, crash, messages, reload, repair_audit, run_cycle, watched_instance
 from tests.support.jobs import drain, job_rows, queue_for
 
 
@@ -136,6 +136,7 @@ async def test_a_replaced_instance_whose_deletion_had_failed_is_deleted_beside_t
     deleted = await reload(sessions, old.id)
     assert (deleted.status, deleted.auto_repair, deleted.lock_token) == ("terminating", False, None)
     assert [len(await checks(sessions, r.id)) for r in (old, new, other)] == [0, 1, 1]
+    assert await repair_audit(sessions) == [("instance.delete", str(old.id), "running", "terminating")]
 
 
 def test_a_check_unit_is_stopped_before_its_claims_could_expire():

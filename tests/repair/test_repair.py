@@ -8,10 +8,11 @@ from app.console.instances import perform
 from app.db.models import AuditEvent
 from app.repair.jobs import run_repair_cycle
 from tests.repair.support import (
-    BOOT, actions, checks, crash, messages, reload, run_cycle, running_instance, watched_instance,
+    BOOT, actions, checks, crash, messages, reload, repair_audit, run_cycle, running_instance, watched_instance,
 )
 
 CHECK_EVERY = 30  # seconds: the default check interval (settings.repair.check_interval_seconds)
+
 
 
 async def test_a_crashed_instance_runs_again_within_two_checks(sessions, keyring, http, cloud, clock, settings, pro):
@@ -35,6 +36,7 @@ async def test_a_crashed_instance_runs_again_within_two_checks(sessions, keyring
     subjects = [m.subject for m in await messages(sessions, "repair")]
     assert subjects == ["Auto-repair: gpu-1 restarted (attempt 1 of 5)", "Auto-repair: gpu-1 is healthy again"]
     assert await messages(sessions, "failure") == []
+    assert await repair_audit(sessions) == [("instance.start", str(row.id), "failed", "provisioning")]
 
 
 async def test_an_instance_that_stopped_by_itself_is_started(sessions, keyring, http, cloud, clock, settings, pro):
@@ -46,6 +48,7 @@ async def test_an_instance_that_stopped_by_itself_is_started(sessions, keyring, 
 
     assert [(a.action, a.result) for a in await actions(sessions, row.id)] == [("start", "ok")]
     assert (await checks(sessions, row.id))[-1].detail.endswith("it stopped without anyone asking")
+    assert await repair_audit(sessions) == [("instance.start", str(row.id), "stopped", "provisioning")]
     clock.advance(BOOT + 1)
     assert cloud.get_instance(pro.api_key, row.provider_instance_id)["status"] == "running"
 
