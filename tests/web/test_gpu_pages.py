@@ -122,7 +122,9 @@ async def test_gpu_index_lists_families_with_offers_first(client, sessions):
     doc = await get_page(client, "/gpus")
     rows = doc.one("table", class_="gpu-index").find("tbody").find_all("tr")
     listed = [(r.get("data-family"), [td.text for td in r.find_all("td")][1:]) for r in rows]
-    assert listed == [("h100", ["$2.39", "$1.75", "4", "2"]), ("a100", ["$1.35", "–", "1", "1"])]
+    # each "from" price names its basis (these sources quote GPU rates; the A100's is an instance)
+    assert listed == [("h100", ["$2.39 GPU only", "$1.75 GPU only", "4", "2"]),
+                      ("a100", ["$1.35 Instance", "–", "1", "1"])]
     others = [a.get("href") for a in doc.one("ul", class_="pill-list").find_all("a")]
     assert "/gpus/mi300x" in others and "/gpus/h100" not in others
 
@@ -136,11 +138,12 @@ async def test_compare_defaults_to_gpus_on_offer_and_highlights_best_values(clie
     rows = {r.find("th").children[0].strip():  # the label, without the hint under it
             [(td.text.replace(" (best)", ""), "best" in td.classes) for td in r.find_all("td")]
             for r in table.find("tbody").find_all("tr")}
-    assert rows["On-demand from"] == [("$2.99", False), ("$2.39", False), ("$1.35", True)]
-    assert rows["Spot from"] == [("$1.75", False), ("–", False), ("–", False)]  # nothing to beat
+    assert rows["On-demand from"] == [("$2.99 Instance", False), ("$2.39 GPU only", False), ("$1.35 Instance", True)]
+    assert rows["Spot from"] == [("$1.75 GPU only", False), ("–", False), ("–", False)]  # nothing to beat
     assert rows["FP16 tensor TFLOPS"] == [("989", True), ("756", False), ("312", False)]
     assert rows["Memory"] == [("80 GB", False)] * 3  # a tie is not a winner
-    per_tflop = [Decimal(text.lstrip("$")) for text, _ in rows["$ per TFLOP-hour"]]
+    per_tflop = [Decimal(text.split()[0].lstrip("$")) for text, _ in rows["$ per TFLOP-hour"]]
+    assert [text.split(" ", 1)[1] for text, _ in rows["$ per TFLOP-hour"]] == ["Instance", "GPU only", "Instance"]
     assert per_tflop == [Decimal("0.0030"), Decimal("0.0032"), Decimal("0.0043")]
     assert [best for _, best in rows["$ per TFLOP-hour"]] == [True, False, False]
 

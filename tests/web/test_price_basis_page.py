@@ -80,3 +80,25 @@ async def test_the_gpu_page_says_what_its_from_price_pays_for(client, sessions):
     rows = doc.one("table", class_="provider-offers").find("tbody").find_all("tr")
     assert {r.get("data-provider"): r.one("td", class_="basis").text for r in rows} == {
         "runpod": "GPU only price", "cudo": "Smallest VM price", "lambdalabs": "Instance price"}
+
+
+async def test_the_gpu_index_and_compare_name_the_basis_of_each_from_price(client, sessions):
+    """The lowest figure per market comes with its basis; a cheaper offer of another basis takes it over."""
+    await seed(sessions, [*MARKET, make_offer("vastai", "H100 SXM", "1.50", spot=True, instance_type="spot"),
+                          make_offer("lambdalabs", "A100 SXM4", "1.29", memory=80, instance_type="a100")],
+               at=minutes_ago(3))
+    index = await get_page(client, "/gpus")
+    h100 = index.one("tr", data_family="h100")
+    on_demand, spot = h100.find_all("td", class_="num")[:2]
+    assert on_demand.text == "$1.99 GPU only" and on_demand.one("span", class_="basis-note").get(
+        "data-price-basis") == "gpu_only"
+    assert "no machine shape is stated" in on_demand.one("span", class_="basis-note").get("title")
+    assert spot.text.startswith("$1.50 ") and spot.one("span", class_="basis-note").get("data-price-basis")
+    a100 = index.one("tr", data_family="a100").find_all("td", class_="num")[:2]
+    assert [cell.text for cell in a100] == ["$1.29 Instance", "–"]
+
+    compare = await get_page(client, "/compare?gpu=h100-sxm&gpu=a100-sxm-80gb")
+    rows = {row.one("th").text: [cell.text for cell in row.find_all("td")] for row in compare.find("tbody").find_all("tr")}
+    on_demand = next(cells for label, cells in rows.items() if label.startswith("On-demand from"))
+    assert on_demand == ["$1.99 GPU only", "$1.29 Instance (best)"], rows
+    assert next(cells for label, cells in rows.items() if label.startswith("Memory type")) == ["HBM3", "HBM2e"]

@@ -28,6 +28,8 @@ MAX_COUNT = 12
 class CompareCell:
     text: str
     best: bool
+    note: str = ""
+    """What the figure is (a price's basis: GPU only, smallest VM, instance), shown beside it."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,16 @@ _ROWS: list[tuple[str, Callable, Callable, str | None, str]] = [
 ]
 
 
+# The rows whose figure is a "from" price: each cell names the basis of the offer it came from.
+_BASIS_OF_ROW = {"On-demand from": False, "Spot from": True, "$ per TFLOP-hour": False}
+
+
+def _note(label: str, value, market: GpuMarket | None) -> str:
+    if value is None or market is None or label not in _BASIS_OF_ROW:
+        return ""
+    return market.basis_of(_BASIS_OF_ROW[label])[0]
+
+
 def compare_rows(gpus: list[CanonicalGpu], markets: dict[str, GpuMarket]) -> list[CompareRow]:
     rows = []
     for label, value_of, show, better, hint in _ROWS:
@@ -103,7 +115,8 @@ def compare_rows(gpus: list[CanonicalGpu], markets: dict[str, GpuMarket]) -> lis
         best = None
         if better and len(set(present)) > 1:
             best = max(present) if better == "high" else min(present)
-        cells = [CompareCell("–" if v is None else show(v), v is not None and v == best) for v in values]
+        cells = [CompareCell("–" if v is None else show(v), v is not None and v == best,
+                             _note(label, v, markets.get(gpu.slug))) for gpu, v in zip(gpus, values)]
         rows.append(CompareRow(label, cells, hint))
     return rows
 
