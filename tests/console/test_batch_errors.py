@@ -12,7 +12,7 @@ def batch_message(doc: Node) -> Node:
     message = bar.one(id="batch-error")  # inside the bar, next to its buttons
     assert message.get("role") == "alert"
     assert all(b.get("aria-describedby") == "batch-error" for b in bar.find_all("button"))
-    assert len(bar.find_all("button")) == 3
+    assert len(bar.find_all("button")) == 4
     return message
 
 
@@ -28,7 +28,7 @@ async def test_nothing_selected_comes_back_to_the_console_with_the_message(as_al
     assert {r.get("data-name") for r in doc.one("table", class_="deployments").find("tbody").find_all("tr")} == {
         "gpu-1", "gpu-2"}
     assert [b.get("data-batch-op") for b in doc.one("div", class_="batch-bar").find_all("button")] == [
-        "start", "stop", "delete"]
+        "start", "stop", "reboot", "delete"]
     assert await statuses(sessions) == {"gpu-1": "provisioning", "gpu-2": "provisioning"}
 
 

@@ -51,8 +51,11 @@ async def test_pro_sees_the_live_controls(as_bob, sessions, keyring, http, bob):
 
     doc = await as_bob.page("/console")
     assert doc.find("form", id="batch") is not None
-    assert [b.get("data-batch-op") for b in doc.find_all("button") if b.get("data-batch-op")] == ["start", "stop", "delete"]
+    assert [b.get("data-batch-op") for b in doc.find_all("button") if b.get("data-batch-op")] == ["start", "stop", "reboot", "delete"]
     assert doc.find("span", data_locked="batch") is None
+    # The reboot button leads to the same confirmation step as the others (a provisioning one is skipped).
+    plan = await as_bob.page(f"/console/batch?op=reboot&id={instance_id}")
+    assert "Nothing to do: none of the selected deployments can be rebooted now." in plan.one("main").text
     assert doc.find("a", href="/console/templates") is not None
     doc = await as_bob.page(f"/console/instances/{instance_id}")
     assert doc.find("form", action=f"/console/templates/from-instance/{instance_id}") is not None
