@@ -177,3 +177,76 @@ async def test_alerts_and_budget(api, sessions, cloud, alice, bob):
     assert (await api.delete(f"{API}/budgets/monthly", headers=bearer(bobs))).status_code == 404
     assert (await api.delete(f"{API}/budgets/monthly", headers=bearer(token))).status_code == 204
     assert (await api.get(f"{API}/budgets", headers=bearer(token))).json() == []
+
+
+async def test_keys_are_added_checked_and_removed_through_the_api(api, sessions, keyring, cloud, alice, bob):
+    from providers.sandbox import generate_api_key
+
+    token = await token_for(sessions, alice)
+    secret = generate_api_key()
+    added = await api.post(f"{API}/keys", headers=bearer(token),
+                           json={"provider": "sandbox", "label": "Second", "credentials": {"api_key": secret}})
+    assert added.status_code == 201, added.text
+    key = added.json()
+    assert (key["provider"], key["label"], key["status"]) == ("sandbox", "Second", "verified")
+    assert secret not in added.text and secret[-4:] in key["masked_key"]
+    listed = (await api.get(f"{API}/keys", headers=bearer(token))).json()
+    assert sorted(k["label"] for k in listed) == ["Sandbox (simulated)", "Second"] and secret not in str(listed)
+
+    # Refused before anything is stored: a taken name, an unknown provider, a key the provider does not
+    # confirm (its API fails), a missing field, junk fields.
+    failing = generate_api_key()
+    cloud.set_faults(failing, api_error_rate=1.0)
+    for body, words in (
+            ({"provider": "sandbox", "label": "Second", "credentials": {"api_key": generate_api_key()}}, "already"),
+            ({"provider": "nowhere", "credentials": {"api_key": "x"}}, "provider"),
+            ({"provider": "sandbox", "label": "Third", "credentials": {"api_key": failing}}, "not saved"),
+            ({"provider": "sandbox", "credentials": {}}, ""),
+            ({"provider": "sandbox", "credentials": {"api_key": secret}, "owner": 1}, "")):
+        refused = await api.post(f"{API}/keys", headers=bearer(token), json=body)
+        assert refused.status_code == 400 and words in refused.json()["detail"].lower(), (body, refused.text)
+    assert len((await api.get(f"{API}/keys", headers=bearer(token))).json()) == 2
+    read_only = await token_for(sessions, alice, can_write=False)
+    assert (await api.post(f"{API}/keys", headers=bearer(read_only), json={
+        "provider": "sandbox", "credentials": {"api_key": generate_api_key()}})).status_code == 403
+    # Bob's Basic plan has one key already: the plan's limit, named, and nothing stored.
+    bobs = await token_for(sessions, bob)
+    over = await api.post(f"{API}/keys", headers=bearer(bobs),
+                          json={"provider": "sandbox", "credentials": {"api_key": generate_api_key()}})
+    assert over.status_code == 403 and "plan" in over.json()["detail"].lower()
+
+    assert (await api.delete(f"{API}/keys/{key['id']}", headers=bearer(bobs))).status_code == 404
+    removed = await api.delete(f"{API}/keys/{key['id']}", headers=bearer(token))
+    assert removed.status_code == 200 and removed.json() == {"id": key["id"], "deployments_left_without_key": 0}
+    assert [k["label"] for k in (await api.get(f"{API}/keys", headers=bearer(token))).json()] == ["Sandbox (simulated)"]
+    assert (await api.delete(f"{API}/keys/{key['id']}", headers=bearer(token))).status_code == 404
+    async with sessions() as session:
+        actions = (await session.execute(select(AuditEvent.action, AuditEvent.target_id).where(
+            AuditEvent.action.like("key.%")).order_by(AuditEvent.at, AuditEvent.seq))).all()
+    assert [a for a in actions if a[1] == str(key["id"])] == [("key.added", str(key["id"])), ("key.removed", str(key["id"]))]
+
+
+async def test_a_deployment_is_saved_as_a_template_through_the_api(api, sessions, keyring, http, cloud, alice, bob):
+    from tests.console.test_pages import deploy
+
+    token = await token_for(sessions, alice)
+    offer_id = await sandbox_offer_id(sessions)
+    instance_id = await launched(api, token, offer_id, alice.binding_id, "box")
+    saved = await api.post(f"{API}/templates/from-deployment/{instance_id}", headers=bearer(token), json={"name": "box-shape"})
+    assert saved.status_code == 201, saved.text
+    async with sessions() as session:
+        instance = await session.get(Instance, instance_id)
+        row = await session.get(DeploymentTemplate, saved.json()["id"])
+        assert (row.name, row.provider, row.instance_type, row.region) == (
+            "box-shape", "sandbox", instance.instance_type, instance.region)
+    again = await api.post(f"{API}/templates/from-deployment/{instance_id}", headers=bearer(token), json={"name": "BOX-SHAPE"})
+    assert again.status_code == 400
+    bobs_box = await deploy(sessions, keyring, http, bob, "bobs-box")
+    assert (await api.post(f"{API}/templates/from-deployment/{bobs_box}", headers=bearer(token),
+                           json={"name": "theirs"})).status_code == 404
+    assert (await api.post(f"{API}/templates/from-deployment/{instance_id}", headers=bearer(token),
+                           json={"name": ""})).status_code == 400
+    # Templates are Pro: Bob's Basic plan sees the lock, naming the feature.
+    locked = await api.post(f"{API}/templates/from-deployment/{bobs_box}", headers=bearer(await token_for(sessions, bob)),
+                            json={"name": "mine"})
+    assert locked.status_code == 403 and locked.json()["feature"] == "templates"

@@ -1,4 +1,5 @@
-"""``/api/v1/console``: list, launch, start, stop, reboot and delete deployments, list and verify keys.
+"""``/api/v1/console``: list, launch, start, stop, reboot and delete deployments; list, add, verify and
+remove keys.
 
 The same services as the console pages, so plans, quotas, ownership (another user's id is a 404)
 and the audit log apply exactly as they do there.
@@ -6,7 +7,7 @@ and the audit log apply exactly as they do there.
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.workspaces.scope import Scope
 from app.console import launch_form, overview
 from app.console.api.auth import provide_api_scope, provide_api_user
-from app.console.api.schemas import DeploymentOut, KeyOut, LaunchIn, Operation
-from app.console.bindings import get_owned as get_owned_binding, list_bindings, to_view as to_binding_view, verify_binding
+from app.console.api.schemas import DeploymentOut, KeyIn, KeyOut, KeyRemovedOut, LaunchIn, Operation
+from app.console.bindings import (
+    add_checked_binding, get_owned as get_owned_binding, list_bindings, remove_binding, to_view as to_binding_view,
+    verify_binding,
+)
 from app.console.instances import launch, perform
 from app.console.pages.common import keyring, provider_http
 from app.db.models import User
@@ -77,6 +81,25 @@ class ConsoleApiController(Controller):
         async with request.app.state.sessions() as session:
             return KeyOut.of(to_binding_view(await get_owned_binding(session, workspace, key_id), keyring(request)))
 
+
+    @post("/keys", operation_id="addKey", status_code=201,
+          summary="Add a provider key: checked with the provider first, stored encrypted only if it works")
+    async def add_key(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                      workspace: NamedDependency[Scope], data: KeyIn) -> KeyOut:
+        await db.commit()  # the provider is called with no transaction open
+        async with provider_http(request) as http:
+            row = await add_checked_binding(request.app.state.sessions, keyring(request), http, workspace,
+                                            data.provider, data.label, dict(data.credentials))
+        async with request.app.state.sessions() as session:
+            return KeyOut.of(to_binding_view(await get_owned_binding(session, workspace, row.id), keyring(request)))
+
+    @delete("/keys/{key_id:int}", operation_id="removeKey", status_code=200,
+            summary="Remove a provider key; its deployments stay listed, without a key")
+    async def remove_key(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                         workspace: NamedDependency[Scope], key_id: int = ID) -> KeyRemovedOut:
+        left = await remove_binding(db, workspace, key_id)
+        await db.commit()
+        return KeyRemovedOut(id=key_id, deployments_left_without_key=left)
 
 
 async def fresh_deployment(request: Request, workspace: Scope, instance_id: int) -> DeploymentOut:

@@ -69,6 +69,19 @@ class KeyOut(Struct):
                    status_message=view.status_message)
 
 
+class KeyIn(Struct, forbid_unknown_fields=True):
+    provider: Annotated[str, Meta(min_length=1, max_length=40, description="a provider id, e.g. lambdalabs, runpod, sandbox")]
+    credentials: Annotated[dict[Annotated[str, Meta(max_length=64)], Annotated[str, Meta(max_length=8192)]],
+                           Meta(description="the provider's credential fields, e.g. {\"api_key\": \"...\"}")]
+    label: Annotated[str, Meta(max_length=120)] = ""
+
+
+class KeyRemovedOut(Struct):
+    id: int
+    deployments_left_without_key: int
+    """Deployments still alive at the provider that no key of yours manages now (they stay listed)."""
+
+
 class LaunchIn(Struct, forbid_unknown_fields=True):
     offer_id: Annotated[int, Meta(ge=1, le=2**31 - 1, description="an offer id from /api/v1/prices")]
     key_id: Annotated[int, Meta(ge=1, le=2**31 - 1, description="one of your provider keys for the offer's provider")]
@@ -105,6 +118,10 @@ class TemplateOut(Struct):
         return cls(id=view.id, name=view.name, provider=view.provider, instance_type=view.instance_type,
                    region=view.region, gpu=view.gpu_slug, image=view.image, disk_gb=view.disk_gb,
                    has_ssh_key=view.has_ssh_key, spot=view.spot, created_at=view.created_at)
+
+
+class TemplateFromDeploymentIn(Struct, forbid_unknown_fields=True):
+    name: TemplateName
 
 
 class TemplateIn(Struct, forbid_unknown_fields=True):

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.console import templates_service
 from app.console.api.auth import provide_api_scope, provide_api_user, require_feature_for
 from app.console.api.routes import ID, fresh_deployment
-from app.console.api.schemas import DeploymentOut, TemplateIn, TemplateLaunchIn, TemplateOut, TemplateUpdate
+from app.console.api.schemas import (
+    DeploymentOut, TemplateFromDeploymentIn, TemplateIn, TemplateLaunchIn, TemplateOut, TemplateUpdate,
+)
 from app.console.instances import launch
 from app.console.pages.common import keyring, provider_http
 from app.db.models import User
@@ -45,6 +47,17 @@ class ConsoleTemplatesApiController(Controller):
                      data: TemplateIn) -> TemplateOut:
         await require_feature_for(request, db, api_user, FEATURE)
         row = await templates_service.create_template(db, workspace, data.form())
+        view = templates_service.to_view(row)
+        await db.commit()
+        return TemplateOut.of(view)
+
+    @post("/from-deployment/{instance_id:int}", operation_id="saveTemplateFromDeployment", status_code=201,
+          summary="Save a deployment's shape, region, image, disk and SSH key as a template")
+    async def from_deployment(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                              workspace: NamedDependency[Scope], data: TemplateFromDeploymentIn,
+                              instance_id: int = ID) -> TemplateOut:
+        await require_feature_for(request, db, api_user, FEATURE)
+        row = await templates_service.save_from_instance(db, workspace, instance_id, data.name)
         view = templates_service.to_view(row)
         await db.commit()
         return TemplateOut.of(view)
