@@ -21,12 +21,11 @@ actors go in an order that keeps the organization usable: refused ones first, th
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import httpx
-import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
@@ -106,6 +105,34 @@ def test_every_workspace_route_has_a_request_in_the_matrix(app):
         "`(method, path): page(...)` or `api(...)` for each of " + repr(sorted(routes - CASES.keys())))
     assert CASES.keys() - routes == set(), f"CASES names routes that are gone or not workspace routes: " \
                                            f"{sorted(CASES.keys() - routes)}"
+
+
+def any_url(path: str) -> str:
+    """A concrete URL for a path template (the values need not exist: anonymous is turned away first)."""
+    return re.sub(r"\{[a-z_]+:int\}", "1", re.sub(r"\{[a-z_]+:str\}", "x", path))
+
+
+async def test_every_login_and_admin_route_turns_anonymous_away(app):
+    """``login`` and ``site_admin`` routes are declared as needing a login: anonymous callers get
+    the login redirect (pages) or the token challenge (API), never the handler."""
+    wrong, checked = [], 0
+    async with AsyncTestClient(app=app) as anonymous:
+        browser = Browser(anonymous)
+        for (method, path), handler in sorted(declared_routes(app).items()):
+            if handler.opt.get("permission") not in (access.LOGIN, access.SITE_ADMIN):
+                continue
+            url, checked = any_url(path), checked + 1
+            if path.startswith(API):
+                response = await anonymous.request(method, url, json={})
+                if response.status_code != 401:
+                    wrong.append(f"{method} {path}: {response.status_code}")
+                continue
+            response = await (browser.get(url, follow_redirects=False) if method == "GET"
+                              else browser.post(url, follow_redirects=False))
+            if response.status_code not in (302, 303) or not response.headers["location"].startswith("/login"):
+                wrong.append(f"{method} {path}: {response.status_code}")
+    assert checked, "no login-only routes found"
+    assert not wrong, f"declared login-only, yet answered anonymous callers: {wrong}"
 
 
 def test_the_members_page_table_is_the_permission_table():

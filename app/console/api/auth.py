@@ -15,6 +15,7 @@ from app.audit.origin import Origin, current_origin
 from app.billing.entitlements import ensure_feature
 from app.auth import api_tokens
 from app.db.models import User
+from app.services.inputs import BadInput, parse_row_id
 from app.workspaces import access
 from app.workspaces.current import scope_for
 from app.workspaces.scope import NotAMember, Scope, membership
@@ -72,9 +73,10 @@ async def _scope_of(connection: ASGIConnection, db: AsyncSession, user_id: int) 
     chosen = connection.headers.get(WORKSPACE_HEADER)
     if chosen:
         try:
-            return await membership(db, user_id, int(chosen))
-        except ValueError:
+            workspace_id = parse_row_id(chosen, WORKSPACE_HEADER)
+        except BadInput:  # not an id (or past what one can be): no such workspace
             raise NotAMember() from None
+        return await membership(db, user_id, workspace_id)
     return await scope_for(db, user_id, None)
 
 
