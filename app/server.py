@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -141,6 +141,9 @@ def create_app(
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_template_helpers),
         openapi_config=OpenAPIConfig(title="ComputeHub API", version="1", path="/schema",
+                                     # The documentation is public: declared like every route (app/workspaces/access.py).
+                                     openapi_router=Router("/schema", route_handlers=[], include_in_schema=False,
+                                                           opt={"permission": "public"}),
                                      render_plugins=[ApiDocsPlugin()], components=Components(security_schemes={
                                          "apiToken": SecurityScheme(type="http", scheme="bearer", description=(
                                              "An API token from /settings/api-tokens (console API only)"))})),

@@ -31,11 +31,11 @@ class ProfileController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="profile")
+    @get("/", name="profile", permission="login")
     async def show(self, user: NamedDependency[User], saved: bool = False) -> Template:
         return _form(user, {"name": user.name, "timezone": user.timezone}, notice="Saved." if saved else None)
 
-    @post("/")
+    @post("/", permission="login")
     async def save(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         typed = {"name": form_text(data, "name"), "timezone": form_text(data, "timezone")}
         try:
@@ -70,11 +70,11 @@ class AccountController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="account")
+    @get("/", name="account", permission="login")
     async def show(self, request: Request, user: NamedDependency[User], done: str | None = None) -> Template:
         return _account_page(request, user, notice=DONE_MESSAGES.get(done or ""))
 
-    @post("/password")
+    @post("/password", permission="login")
     async def change_password(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                               data: Form) -> Template | Redirect:
         if is_shared_demo(user, request.app.state.settings):
@@ -91,7 +91,7 @@ class AccountController(Controller):
         start_session(request, user)  # this browser stays in, under the new epoch and a new session id
         return Redirect(f"{ACCOUNT_PATH}?done=password")
 
-    @post("/email")
+    @post("/email", permission="login")
     async def change_email(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                            data: Form) -> Template | Redirect:
         settings: Settings = request.app.state.settings
@@ -114,11 +114,11 @@ class AccountController(Controller):
                                  error="The confirmation mail could not be sent. Try again in a few minutes.")
         return Redirect(f"{ACCOUNT_PATH}?done=email-sent")
 
-    @get("/delete")
+    @get("/delete", permission="login")
     async def confirm_delete(self, request: Request, user: NamedDependency[User]) -> Template:
         return _delete_page(request, user)
 
-    @post("/delete")
+    @post("/delete", permission="login")
     async def delete(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                      data: Form) -> Template | Redirect:
         typed = {"confirmation": form_text(data, "confirmation")}
@@ -169,11 +169,11 @@ class PublicAccountController(Controller):
     path = "/account"
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/deleted")
+    @get("/deleted", permission="public")
     async def deleted(self) -> Template:
         return page("account/deleted.html")
 
-    @get("/email/{token:str}")
+    @get("/email/{token:str}", permission="public")
     async def show(self, db: NamedDependency[AsyncSession], user: NamedDependency[User | None], token: str) -> Template:
         try:
             pending = await email_change.pending_link(db, token)
@@ -181,7 +181,7 @@ class PublicAccountController(Controller):
             return page("account/email_confirm.html", 400, user=user, token=token, new_email=None, error=str(exc))
         return page("account/email_confirm.html", user=user, token=token, new_email=pending.new_email, error=None)
 
-    @post("/email/{token:str}")
+    @post("/email/{token:str}", permission="public")
     async def confirm(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User | None],
                       token: str) -> Template | Redirect:
         settings: Settings = request.app.state.settings

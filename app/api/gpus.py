@@ -41,6 +41,7 @@ async def cheapest_by_provider(
 
 class GpusController(Controller):
     path = "/api/v1/gpus"
+    opt = {"permission": "public"}  # the price data: anyone, no login
     tags = ["gpus"]
 
     @get("/", operation_id="listGpus", summary="GPU catalog with current cheapest prices")

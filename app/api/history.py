@@ -21,6 +21,7 @@ from providers.gpus import gpus_in
 
 class HistoryController(Controller):
     path = "/api/v1/history"
+    opt = {"permission": "public"}  # the price data: anyone, no login
     tags = ["history"]
 
     @get(

@@ -24,6 +24,7 @@ def split_providers(values: list[str] | None) -> tuple[str, ...]:
 
 class PricesController(Controller):
     path = "/api/v1/prices"
+    opt = {"permission": "public"}  # the price data: anyone, no login
     tags = ["prices"]
 
     @get(

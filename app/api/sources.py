@@ -14,6 +14,7 @@ from app.services.sources import list_source_statuses
 
 class SourcesController(Controller):
     path = "/api/v1"
+    opt = {"permission": "public"}  # the price data: anyone, no login
     tags = ["sources"]
 
     @get("/sources", operation_id="listSources", summary="Fetch status and freshness of every price source")

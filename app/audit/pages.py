@@ -22,7 +22,7 @@ class ActivityController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="activity")
+    @get("/", name="activity", permission="view_audit")
     async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                     workspace: NamedDependency[Scope]) -> Template:
         workspace.require("view_audit")
@@ -35,7 +35,7 @@ class ActivityController(Controller):
         return page("account/activity.html", form.status, user=user, log=log, fields=form, kinds=KINDS,
                     changes=changes)
 
-    @get("/export.csv")
+    @get("/export.csv", permission="view_audit")
     async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                      workspace: NamedDependency[Scope]) -> Response[str]:
         workspace.require("view_audit")

@@ -29,12 +29,12 @@ class ApiTokensController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="api_tokens")
+    @get("/", name="api_tokens", permission="login")
     async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                     done: str = "") -> Template:
         return await _page(db, user, request, notice="Token revoked: it no longer works." if done == "revoked" else None)
 
-    @post("/")
+    @post("/", permission="login")
     async def create(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                      data: Form) -> Template:
         form = {"name": form_text(data, "name"), "access": form_text(data, "access"), "expires": form_text(data, "expires")}
@@ -51,7 +51,7 @@ class ApiTokensController(Controller):
             return await _page(db, user, request, status=400, error=str(exc), form=form)
         return await _page(db, user, request, new_token=token)  # shown this once, never stored
 
-    @post("/{token_id:str}/revoke")
+    @post("/{token_id:str}/revoke", permission="login")
     async def revoke(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], token_id: str) -> Redirect:
         try:
             row_id = parse_row_id(token_id, "token")

@@ -62,6 +62,7 @@ def _form(template: str, status: int = 200, **context: Any) -> Template:
 
 
 class AuthController(Controller):
+    opt = {"permission": "public"}  # sign-up, login, password reset: before any login
     dependencies = {"user": Provide(provide_current_user)}
 
     @get("/signup", name="signup")
@@ -196,7 +197,7 @@ class AuthController(Controller):
 class SecurityController(Controller):
     path = "/settings/security"
     guards = [requires_login]
-    opt = {"allow_unenrolled": True}
+    opt = {"allow_unenrolled": True, "permission": "login"}  # the user's own two-factor settings
     dependencies = {"user": Provide(provide_current_user)}
 
     @get("/")

@@ -99,44 +99,44 @@ class SubscriptionController(Controller):
             return await self._page(request, user, error=str(exc), status=400)
         return Redirect(outcome.redirect, status_code=303)
 
-    @get("/", name="subscription")
+    @get("/", name="subscription", permission="login")
     async def index(self, request: Request, user: NamedDependency[User], done: str | None = None, checkout: str | None = None,
                     portal: str | None = None) -> Template:
         return await self._page(request, user, returned=(done, checkout, portal))
 
-    @post("/trial")
+    @post("/trial", permission="login")
     async def trial(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.subscribe(user, "pro", trial=True,
                                                                    intent=form_text(data, "intent")))
 
-    @post("/subscribe")
+    @post("/subscribe", permission="login")
     async def subscribe(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._paid_change(request, user, data, "subscribe",
                                        lambda s, plan: s.subscribe(user, plan, intent=form_text(data, "intent")))
 
-    @post("/switch")
+    @post("/switch", permission="login")
     async def switch(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._paid_change(request, user, data, "switch",
                                        lambda s, plan: s.switch_plan(user, plan, form_text(data, "intent")))
 
-    @post("/downgrade")
+    @post("/downgrade", permission="login")
     async def downgrade(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.downgrade(user, form_text(data, "intent")))
 
-    @post("/cancel")
+    @post("/cancel", permission="login")
     async def cancel(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.set_cancel(user, True, form_text(data, "intent")))
 
-    @post("/resume")
+    @post("/resume", permission="login")
     async def resume(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.set_cancel(user, False, form_text(data, "intent")))
 
-    @post("/payment-methods")
+    @post("/payment-methods", permission="login")
     async def payment_methods(self, request: Request, user: NamedDependency[User], data: Form) -> Template | Redirect:
         return await self._act(request, user, lambda s: s.payment_portal(user, form_text(data, "intent")))
 
 
-@post("/webhooks/stripe", include_in_schema=False, status_code=200)
+@post("/webhooks/stripe", permission="public", include_in_schema=False, status_code=200)
 async def stripe_webhook(request: Request) -> Response:
     """Stripe's deliveries. The raw body is what was signed: it is verified before it is parsed."""
     raw = await request.body()
@@ -152,7 +152,7 @@ class AdminBillingController(Controller):
     path = "/admin/billing"
     guards = [requires_admin]
 
-    @get("/", name="admin-billing")
+    @get("/", name="admin-billing", permission="site_admin")
     async def index(self, request: Request, db: NamedDependency[AsyncSession]) -> Template:
         stats = await billing_stats(db, request.app.state.settings.billing.grace_days)
         return page("billing/admin.html", stats=stats)

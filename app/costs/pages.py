@@ -26,7 +26,7 @@ class CostsController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="costs")
+    @get("/", name="costs", permission="view_costs")
     async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> Template:
         """Bad filters: this page again (400), the inputs as typed, the message at the field."""
         workspace.require("view_costs")
@@ -38,7 +38,7 @@ class CostsController(Controller):
         report, form = await build_with_form(build, request.query_params)
         return page("costs/index.html", form.status, user=user, report=report, cost=cost, fields=form)
 
-    @get("/export.csv")
+    @get("/export.csv", permission="view_costs")
     async def export(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> Response[str]:
         """Never HTML, not even for bad dates: a download link gets 400 with a plain-text reason."""
         workspace.require("view_costs")
@@ -60,6 +60,6 @@ class OverviewController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="overview")
+    @get("/", name="overview", permission="view_costs")
     async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope]) -> Template:
         return page("overview.html", user=user, view=await overview(db, user, workspace, utcnow()), cost=cost)

@@ -34,7 +34,7 @@ class StatementsController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="statements")
+    @get("/", name="statements", permission="view_costs")
     async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                     month: str | None = None) -> Template | Redirect:
         """The month field (a GET form) goes to that month's statement; a bad one is this page, 400."""
@@ -50,7 +50,7 @@ class StatementsController(Controller):
         return page("costs/statements.html", 400 if error else 200, user=user, months=months, cost=cost,
                     error=error, typed=month or "", current=Month.of(local_today(user_zone(user), now)))
 
-    @get("/{month:str}", name="statement")
+    @get("/{month:str}", name="statement", permission="view_costs")
     async def statement(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], month: str) -> Template:
         try:
             statement = await _statement(db, user, workspace, month)
@@ -60,7 +60,7 @@ class StatementsController(Controller):
                         typed=month, current=Month.of(local_today(user_zone(user), utcnow())))
         return page("costs/statement.html", user=user, statement=statement, cost=cost)
 
-    @get("/{month:str}/statement.csv")
+    @get("/{month:str}/statement.csv", permission="view_costs")
     async def csv(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], month: str) -> Response:
         try:
             statement = await _statement(db, user, workspace, month)
@@ -69,7 +69,7 @@ class StatementsController(Controller):
         return Response(statement_csv(statement), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{statement.filename("csv")}"'})
 
-    @get("/{month:str}/statement.pdf")
+    @get("/{month:str}/statement.pdf", permission="view_costs")
     async def pdf(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                   month: str) -> Response:
         try:

@@ -55,11 +55,11 @@ class NotificationSettingsController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="notification-settings")
+    @get("/", name="notification-settings", permission="login")
     async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], done: str | None = None) -> Template:
         return await _page(request, db, user, notice=DONE_MESSAGES.get(done or ""))
 
-    @post("/preferences")
+    @post("/preferences", permission="login")
     async def save_preferences(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Redirect:
         await _require_pro(request, db, user)
         on = set(form_list(data, "pref"))
@@ -72,7 +72,7 @@ class NotificationSettingsController(Controller):
         await db.commit()
         return Redirect(f"{PATH}?done=saved")
 
-    @post("/telegram/link")
+    @post("/telegram/link", permission="login")
     async def create_link(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
         await _require_pro(request, db, user)
         if not request.app.state.settings.telegram.enabled:
@@ -82,13 +82,13 @@ class NotificationSettingsController(Controller):
         # Shown once, in this answer: only its hash is stored.
         return await _page(request, db, user, new_link_token=token)
 
-    @post("/telegram/unlink")
+    @post("/telegram/unlink", permission="login")
     async def unlink(self, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Redirect:
         await linking.unlink(db, user.id)
         await db.commit()
         return Redirect(f"{PATH}?done=unlinked")
 
-    @post("/alerts")
+    @post("/alerts", permission="login")
     async def add_alert(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         typed = {"gpu": form_text(data, "gpu"), "max_price": form_text(data, "max_price"),
                  "providers": form_list(data, "provider"), "market": form_text(data, "market") or "any"}
@@ -107,14 +107,14 @@ class NotificationSettingsController(Controller):
             return await _page(request, db, user, status=403, error=exc.detail, alert_form=typed)
         return Redirect(f"{PATH}?done={'alert-added-under' if row.below else 'alert-added'}#price-alerts")
 
-    @post("/alerts/{alert_id:int}/delete")
+    @post("/alerts/{alert_id:int}/delete", permission="login")
     async def delete_alert(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], alert_id: int) -> Redirect:
         if not await alerts.delete_alert(db, alert_id, user_id=user.id):
             raise NotFoundForUser("no such price alert")
         await db.commit()
         return Redirect(f"{PATH}?done=alert-removed#price-alerts")
 
-    @post("/budget")
+    @post("/budget", permission="login")
     async def save_budget(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], data: Form) -> Template | Redirect:
         await _require_pro(request, db, user)
         raw = form_text(data, "monthly_budget")

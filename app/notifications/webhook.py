@@ -70,7 +70,7 @@ def is_update(data: object) -> bool:
     return text is None or isinstance(text, str)
 
 
-@post("/webhooks/telegram", include_in_schema=False, status_code=200)
+@post("/webhooks/telegram", permission="public", include_in_schema=False, status_code=200)
 async def telegram_webhook(request: Request) -> Response:
     telegram = request.app.state.settings.telegram
     if not telegram.enabled:

@@ -21,7 +21,7 @@ class AutoRepairController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @post("/{instance_id:int}/auto-repair", guards=[require_feature(FEATURE)])
+    @post("/{instance_id:int}/auto-repair", permission="operate", guards=[require_feature(FEATURE)])
     async def save(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int,
                    data: Form) -> Template | Redirect:
         enabled = form_text(data, "auto_repair") == "on"

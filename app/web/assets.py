@@ -111,7 +111,7 @@ def _accepted(request: Request) -> str | None:
     return next((encoding for encoding in ("br", "gzip") if encoding in offered), None)
 
 
-@get("/static/{path:path}", name="static", include_in_schema=False, sync_to_thread=False)
+@get("/static/{path:path}", permission="public", name="static", include_in_schema=False, sync_to_thread=False)
 def static_file(request: Request, path: str) -> Response[bytes]:
     found, hashed = _resolve(path.lstrip("/"))
     headers = {"Cache-Control": IMMUTABLE if hashed else SHORT, "Vary": "Accept-Encoding"}

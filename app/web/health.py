@@ -17,7 +17,7 @@ from sqlalchemy import text
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-@get("/healthz", include_in_schema=False, sync_to_thread=False)
+@get("/healthz", permission="public", include_in_schema=False, sync_to_thread=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -62,7 +62,7 @@ async def _check(name: str, probe) -> tuple[str, str, bool]:
         return name, f"failed: {type(exc).__name__}: {exc}"[:200], False
 
 
-@get("/readyz", include_in_schema=False)
+@get("/readyz", permission="public", include_in_schema=False)
 async def readyz(request: Request) -> Response:
     state = request.app.state
     results = await asyncio.gather(_check("database", _database(state)), _check("redis", _redis(state.settings)),

@@ -47,18 +47,18 @@ class WorkspacesController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @post("/switch")
+    @post("/switch", permission="login")
     async def switch(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                      data: Form) -> Redirect:
         await choose(request, db, user.id, _id(form_text(data, "workspace_id"), "workspace_id"))
         # Back to the console's start: an id on the page we came from belongs to the old workspace.
         return Redirect("/console")
 
-    @get("/", name="workspaces")
+    @get("/", name="workspaces", permission="login")
     async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User]) -> Template:
         return await _index(db, user)
 
-    @post("/")
+    @post("/", permission="login")
     async def create(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                      data: Form) -> Template | Redirect:
         name = form_text(data, "name")
@@ -71,7 +71,7 @@ class WorkspacesController(Controller):
         request.session[SESSION_WORKSPACE] = scope.workspace_id
         return Redirect(f"/workspaces/{scope.workspace_id}?done=created")
 
-    @get("/{workspace_id:int}")
+    @get("/{workspace_id:int}", permission="view")
     async def members(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
                       done: str | None = None) -> Template:
         me = await membership(db, user.id, workspace_id)
@@ -88,13 +88,13 @@ class WorkspacesController(Controller):
         await db.commit()
         return Redirect(then or f"/workspaces/{workspace_id}?done={done}")
 
-    @post("/{workspace_id:int}/rename")
+    @post("/{workspace_id:int}/rename", permission="manage_org")
     async def rename(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
                      data: Form) -> Template | Redirect:
         return await self._change(db, user, workspace_id,
                                   lambda me: organizations.rename(db, me, form_text(data, "name")), "renamed")
 
-    @post("/{workspace_id:int}/delete")
+    @post("/{workspace_id:int}/delete", permission="manage_org")
     async def delete(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                      workspace_id: int, data: Form) -> Template | Redirect:
         async def change(me: Scope) -> None:
@@ -104,31 +104,31 @@ class WorkspacesController(Controller):
             await organizations.delete(db, me)
         return await self._change(db, user, workspace_id, change, "", then="/workspaces")
 
-    @post("/{workspace_id:int}/members")
+    @post("/{workspace_id:int}/members", permission="manage_members")
     async def add_member(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
                          data: Form) -> Template | Redirect:
         return await self._change(db, user, workspace_id, lambda me: organizations.add_member(
             db, me, form_text(data, "email"), form_text(data, "role")), "added")
 
-    @post("/{workspace_id:int}/members/{user_id:int}/role")
+    @post("/{workspace_id:int}/members/{user_id:int}/role", permission="manage_members")
     async def change_role(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
                           user_id: int, data: Form) -> Template | Redirect:
         return await self._change(db, user, workspace_id, lambda me: organizations.change_role(
             db, me, user_id, form_text(data, "role")), "role")
 
-    @post("/{workspace_id:int}/members/{user_id:int}/remove")
+    @post("/{workspace_id:int}/members/{user_id:int}/remove", permission="manage_members")
     async def remove_member(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
                             user_id: int) -> Template | Redirect:
         return await self._change(db, user, workspace_id, lambda me: organizations.remove_member(db, me, user_id),
                                   "removed")
 
-    @post("/{workspace_id:int}/transfer")
+    @post("/{workspace_id:int}/transfer", permission="manage_org")
     async def transfer(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
                        data: Form) -> Template | Redirect:
         return await self._change(db, user, workspace_id, lambda me: organizations.transfer_ownership(
             db, me, _id(form_text(data, "user_id"), "user_id")), "transferred")
 
-    @post("/{workspace_id:int}/leave")
+    @post("/{workspace_id:int}/leave", permission="view")
     async def leave(self, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                     workspace_id: int) -> Template | Redirect:
         return await self._change(db, user, workspace_id, lambda me: organizations.leave(db, me), "",

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.console.api.auth import provide_api_user, require_feature_for
+from app.console.api.auth import api_access, provide_api_user, require_feature_for
 from app.console.api.routes import ID
 from app.console.api.schemas import AlertIn, AlertOut, BudgetIn, BudgetOut, money
 from app.console.errors import NotFoundForUser
@@ -26,14 +26,15 @@ def _bad(field: str, exc: Exception) -> ValidationException:
 class ConsoleAlertsApiController(Controller):
     path = "/api/v1/console"
     dependencies = {"api_user": Provide(provide_api_user)}
+    guards = [api_access]  # the token, then the declared permission in the named workspace
     tags = ["console"]
     security = [{"apiToken": []}]
 
-    @get("/alerts", operation_id="listAlerts", summary="Your price alerts")
+    @get("/alerts", permission="login", operation_id="listAlerts", summary="Your price alerts")
     async def list_alerts(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User]) -> list[AlertOut]:
         return [AlertOut.of(row, alerts.describe(row)) for row in await alerts.list_alerts(db, user_id=api_user.id)]
 
-    @post("/alerts", operation_id="createAlert", status_code=201,
+    @post("/alerts", permission="login", operation_id="createAlert", status_code=201,
           summary="Tell me when a GPU is at most this price per GPU-hour (counts against your plan's alerts)")
     async def create_alert(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                            data: AlertIn) -> AlertOut:
@@ -48,20 +49,20 @@ class ConsoleAlertsApiController(Controller):
         await db.commit()
         return out
 
-    @delete("/alerts/{alert_id:int}", operation_id="deleteAlert", summary="Remove a price alert")
+    @delete("/alerts/{alert_id:int}", permission="login", operation_id="deleteAlert", summary="Remove a price alert")
     async def delete_alert(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                            alert_id: int = ID) -> None:
         if not await alerts.delete_alert(db, alert_id, user_id=api_user.id):
             raise NotFoundForUser("no such price alert")
         await db.commit()
 
-    @get("/budgets", operation_id="listBudgets", summary="Your monthly budget (an empty list: none)")
+    @get("/budgets", permission="login", operation_id="listBudgets", summary="Your monthly budget (an empty list: none)")
     async def list_budgets(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User]) -> list[BudgetOut]:
         if await budgets.get_budget(db, api_user.id) is None:
             return []
         return [await _budget_out(db, api_user)]
 
-    @post("/budgets", operation_id="setBudget", status_code=201,
+    @post("/budgets", permission="login", operation_id="setBudget", status_code=201,
           summary="Set the monthly budget (warnings at 75, 90 and 95 %); replaces the one you have")
     async def set_budget(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                          data: BudgetIn) -> BudgetOut:
@@ -76,7 +77,7 @@ class ConsoleAlertsApiController(Controller):
         await db.commit()
         return await _budget_out(db, api_user)
 
-    @delete("/budgets/{budget_id:str}", operation_id="deleteBudget", summary="Remove the monthly budget: no more warnings")
+    @delete("/budgets/{budget_id:str}", permission="login", operation_id="deleteBudget", summary="Remove the monthly budget: no more warnings")
     async def delete_budget(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                             budget_id: str) -> None:
         if budget_id != "monthly" or await budgets.get_budget(db, api_user.id) is None:

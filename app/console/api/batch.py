@@ -8,7 +8,7 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import batch
-from app.console.api.auth import provide_api_scope, provide_api_user, require_feature_for
+from app.console.api.auth import api_access, provide_api_scope, provide_api_user, require_feature_for
 from app.console.api.schemas import BatchIn, BatchOut
 from app.console.pages.common import keyring, provider_http
 from app.db.models import User
@@ -18,10 +18,11 @@ from app.workspaces.scope import Scope
 class ConsoleBatchApiController(Controller):
     path = "/api/v1/console/batch"
     dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
+    guards = [api_access]  # the token, then the declared permission in the named workspace
     tags = ["console"]
     security = [{"apiToken": []}]
 
-    @post("/", operation_id="batchAction", status_code=200,
+    @post("/", permission="operate", operation_id="batchAction", status_code=200,
           summary="start, stop, reboot or delete several deployments; every id must be yours (else 404)")
     async def run(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                   data: BatchIn) -> BatchOut:

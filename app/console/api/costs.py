@@ -8,7 +8,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.console.api.auth import provide_api_scope, provide_api_user
+from app.console.api.auth import api_access, provide_api_scope, provide_api_user
 from app.console.api.schemas import CostsOut
 from app.costs.report import RawFilters, cost_breakdown
 from app.db.models import User
@@ -19,10 +19,11 @@ from app.db.types import utcnow
 class ConsoleCostsApiController(Controller):
     path = "/api/v1/console/costs"
     dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
+    guards = [api_access]  # the token, then the declared permission in the named workspace
     tags = ["console"]
     security = [{"apiToken": []}]
 
-    @get("/", operation_id="getCosts", summary="Your costs over a range of days, by provider, GPU and deployment")
+    @get("/", permission="view_costs", operation_id="getCosts", summary="Your costs over a range of days, by provider, GPU and deployment")
     async def costs(
         self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
         date_from: str | None = Parameter(query="from", default=None, max_length=10,

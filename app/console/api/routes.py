@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.workspaces.scope import Scope
 from app.console import launch_form, overview
-from app.console.api.auth import provide_api_scope, provide_api_user
+from app.console.api.auth import api_access, provide_api_scope, provide_api_user
 from app.console.api.schemas import DeploymentOut, KeyIn, KeyOut, KeyRemovedOut, LaunchIn, Operation
 from app.console.bindings import (
     add_checked_binding, get_owned as get_owned_binding, list_bindings, remove_binding, to_view as to_binding_view,
@@ -31,20 +31,21 @@ ID = Parameter(ge=1, le=DB_ID_MAX)
 class ConsoleApiController(Controller):
     path = "/api/v1/console"
     dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
+    guards = [api_access]  # the token, then the declared permission in the named workspace
     tags = ["console"]
     security = [{"apiToken": []}]
 
-    @get("/deployments", operation_id="listDeployments", summary="Your deployments (not the deleted or failed ones)")
+    @get("/deployments", permission="view", operation_id="listDeployments", summary="Your deployments (not the deleted or failed ones)")
     async def deployments(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope]) -> list[DeploymentOut]:
         return [DeploymentOut.of(v) for v in await overview.list_deployments(db, workspace)]
 
-    @get("/deployments/{instance_id:int}", operation_id="getDeployment", summary="One deployment")
+    @get("/deployments/{instance_id:int}", permission="view", operation_id="getDeployment", summary="One deployment")
     async def deployment(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                          instance_id: int = ID) -> DeploymentOut:
         view, _history = await overview.deployment_detail(db, workspace, instance_id)
         return DeploymentOut.of(view)
 
-    @post("/deployments", operation_id="launchDeployment", summary="Launch an offer on one of your keys", status_code=201)
+    @post("/deployments", permission="operate", operation_id="launchDeployment", summary="Launch an offer on one of your keys", status_code=201)
     async def launch(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                      data: LaunchIn) -> DeploymentOut:
         offer = await launch_form.get_launchable_offer(db, data.offer_id)
@@ -56,7 +57,7 @@ class ConsoleApiController(Controller):
             row = await launch(request.app.state.sessions, keyring(request), http, workspace, spec)
         return await fresh_deployment(request, workspace, row.id)
 
-    @post("/deployments/{instance_id:int}/{operation:str}", operation_id="actOnDeployment", summary="start, stop, reboot or delete", status_code=200)
+    @post("/deployments/{instance_id:int}/{operation:str}", permission="operate", operation_id="actOnDeployment", summary="start, stop, reboot or delete", status_code=200)
     async def act(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                   operation: Operation, instance_id: int = ID) -> DeploymentOut:
         await overview.deployment_detail(db, workspace, instance_id)  # 404 first for another user's id
@@ -65,12 +66,12 @@ class ConsoleApiController(Controller):
             await perform(request.app.state.sessions, keyring(request), http, workspace, instance_id, operation)
         return await fresh_deployment(request, workspace, instance_id)
 
-    @get("/keys", operation_id="listKeys", summary="Your provider keys (masked)")
+    @get("/keys", permission="view", operation_id="listKeys", summary="Your provider keys (masked)")
     async def keys(self, request: Request, db: NamedDependency[AsyncSession],
                    api_user: NamedDependency[User], workspace: NamedDependency[Scope]) -> list[KeyOut]:
         return [KeyOut.of(v) for v in await list_bindings(db, workspace, keyring(request))]
 
-    @post("/keys/{key_id:int}/verify", operation_id="verifyKey", status_code=200,
+    @post("/keys/{key_id:int}/verify", permission="view", operation_id="verifyKey", status_code=200,
           summary="Check a provider key with its provider now (status: verified, invalid or unverified)")
     async def verify_key(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                          workspace: NamedDependency[Scope], key_id: int = ID) -> KeyOut:
@@ -82,7 +83,7 @@ class ConsoleApiController(Controller):
             return KeyOut.of(to_binding_view(await get_owned_binding(session, workspace, key_id), keyring(request)))
 
 
-    @post("/keys", operation_id="addKey", status_code=201,
+    @post("/keys", permission="manage_keys", operation_id="addKey", status_code=201,
           summary="Add a provider key: checked with the provider first, stored encrypted only if it works")
     async def add_key(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                       workspace: NamedDependency[Scope], data: KeyIn) -> KeyOut:
@@ -93,7 +94,7 @@ class ConsoleApiController(Controller):
         async with request.app.state.sessions() as session:
             return KeyOut.of(to_binding_view(await get_owned_binding(session, workspace, row.id), keyring(request)))
 
-    @delete("/keys/{key_id:int}", operation_id="removeKey", status_code=200,
+    @delete("/keys/{key_id:int}", permission="manage_keys", operation_id="removeKey", status_code=200,
             summary="Remove a provider key; its deployments stay listed, without a key")
     async def remove_key(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                          workspace: NamedDependency[Scope], key_id: int = ID) -> KeyRemovedOut:

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import templates_service
-from app.console.api.auth import provide_api_scope, provide_api_user, require_feature_for
+from app.console.api.auth import api_access, provide_api_scope, provide_api_user, require_feature_for
 from app.console.api.routes import ID, fresh_deployment
 from app.console.api.schemas import (
     DeploymentOut, TemplateFromDeploymentIn, TemplateIn, TemplateLaunchIn, TemplateOut, TemplateUpdate,
@@ -26,22 +26,23 @@ FEATURE = "templates"
 class ConsoleTemplatesApiController(Controller):
     path = "/api/v1/console/templates"
     dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
+    guards = [api_access]  # the token, then the declared permission in the named workspace
     tags = ["console"]
     security = [{"apiToken": []}]
 
-    @get("/", operation_id="listTemplates", summary="Your deployment templates")
+    @get("/", permission="view", operation_id="listTemplates", summary="Your deployment templates")
     async def index(self, request: Request, db: NamedDependency[AsyncSession],
                     api_user: NamedDependency[User], workspace: NamedDependency[Scope]) -> list[TemplateOut]:
         await require_feature_for(request, db, api_user, FEATURE)
         return [TemplateOut.of(v) for v in await templates_service.list_templates(db, workspace)]
 
-    @get("/{template_id:int}", operation_id="getTemplate", summary="One template")
+    @get("/{template_id:int}", permission="view", operation_id="getTemplate", summary="One template")
     async def one(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                   template_id: int = ID) -> TemplateOut:
         await require_feature_for(request, db, api_user, FEATURE)
         return TemplateOut.of(templates_service.to_view(await templates_service.get_owned(db, workspace, template_id)))
 
-    @post("/", operation_id="createTemplate", status_code=201,
+    @post("/", permission="manage_templates", operation_id="createTemplate", status_code=201,
           summary="Save a launch: a shape (type, region, market) the provider offers now")
     async def create(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                      data: TemplateIn) -> TemplateOut:
@@ -51,7 +52,7 @@ class ConsoleTemplatesApiController(Controller):
         await db.commit()
         return TemplateOut.of(view)
 
-    @post("/from-deployment/{instance_id:int}", operation_id="saveTemplateFromDeployment", status_code=201,
+    @post("/from-deployment/{instance_id:int}", permission="manage_templates", operation_id="saveTemplateFromDeployment", status_code=201,
           summary="Save a deployment's shape, region, image, disk and SSH key as a template")
     async def from_deployment(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                               workspace: NamedDependency[Scope], data: TemplateFromDeploymentIn,
@@ -62,7 +63,7 @@ class ConsoleTemplatesApiController(Controller):
         await db.commit()
         return TemplateOut.of(view)
 
-    @patch("/{template_id:int}", operation_id="updateTemplate", summary="Rename a template or change its image, disk or SSH key")
+    @patch("/{template_id:int}", permission="manage_templates", operation_id="updateTemplate", summary="Rename a template or change its image, disk or SSH key")
     async def update(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                      data: TemplateUpdate, template_id: int = ID) -> TemplateOut:
         await require_feature_for(request, db, api_user, FEATURE)
@@ -71,14 +72,14 @@ class ConsoleTemplatesApiController(Controller):
         await db.commit()
         return TemplateOut.of(view)
 
-    @delete("/{template_id:int}", operation_id="deleteTemplate", summary="Delete a template (its deployments stay)")
+    @delete("/{template_id:int}", permission="manage_templates", operation_id="deleteTemplate", summary="Delete a template (its deployments stay)")
     async def remove(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                      template_id: int = ID) -> None:
         await require_feature_for(request, db, api_user, FEATURE)
         await templates_service.delete_template(db, workspace, template_id)
         await db.commit()
 
-    @post("/{template_id:int}/launch", operation_id="launchTemplate", status_code=201,
+    @post("/{template_id:int}/launch", permission="operate", operation_id="launchTemplate", status_code=201,
           summary="Launch a template on one of your keys for its provider")
     async def launch_template(self, request: Request, db: NamedDependency[AsyncSession],
                               api_user: NamedDependency[User], workspace: NamedDependency[Scope], data: TemplateLaunchIn,

@@ -24,7 +24,7 @@ class BatchController(Controller):
     guards = [*CONSOLE_GUARDS, require_feature("batch")]
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/")
+    @get("/", permission="operate")
     async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], op: str = "",
                       ids: list[str] | None = Parameter(query="id", default=None)) -> Template:
         """The confirmation: exactly what will happen to each selected deployment."""
@@ -35,7 +35,7 @@ class BatchController(Controller):
         return page("console/batch_confirm.html", operation=op, items=items,
                     runs=sum(1 for item in items if item.runs))
 
-    @post("/")
+    @post("/", permission="operate")
     async def run(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                   data: Form) -> Template:
         operation, selected = form_text(data, "op"), form_list(data, "id")

@@ -102,18 +102,18 @@ class ProviderKeysController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="provider-keys")
+    @get("/", name="provider-keys", permission="view")
     async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], done: str | None = None) -> Template:
         return await list_page(request, db, user, workspace, notice=DONE_MESSAGES.get(done or ""))
 
-    @get("/new")
+    @get("/new", permission="manage_keys")
     async def new(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope], provider: str | None = None) -> Template:
         chosen = _choice(request, user, provider)
         if provider and chosen is None:
             return new_page(request, user, None, error="choose a provider from the list", status=400)
         return new_page(request, user, chosen)
 
-    @post("/")
+    @post("/", permission="manage_keys")
     async def add(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
         chosen = _choice(request, user, form_text(data, "provider"))
         label = form_text(data, "label")
@@ -129,7 +129,7 @@ class ProviderKeysController(Controller):
             return new_page(request, user, chosen, label=label, error=str(exc), status=400)
         return Redirect(f"/settings/providers?done=added#binding-{row.id}")
 
-    @post("/{binding_id:int}/verify")
+    @post("/{binding_id:int}/verify", permission="view")
     async def verify(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int) -> Template | Redirect:
         await get_owned(db, workspace, binding_id)  # another user's id: 404 before any provider call
         await db.commit()  # ends the read: no transaction stays open across the provider call
@@ -139,7 +139,7 @@ class ProviderKeysController(Controller):
             return await list_page(request, db, user, workspace, error=str(exc), status=400)
         return Redirect(f"/settings/providers?done=verified#binding-{binding_id}")
 
-    @post("/{binding_id:int}/rename")
+    @post("/{binding_id:int}/rename", permission="manage_keys")
     async def rename(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int,
                      data: Form) -> Template | Redirect:
         try:
@@ -150,13 +150,13 @@ class ProviderKeysController(Controller):
             return await list_page(request, db, user, workspace, error=f"Not renamed: {exc}", status=400)
         return Redirect(f"/settings/providers?done=renamed#binding-{binding_id}")
 
-    @get("/{binding_id:int}/remove")
+    @get("/{binding_id:int}/remove", permission="manage_keys")
     async def confirm_remove(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int) -> Template:
         instances = await instances_left_unmanaged(db, workspace, binding_id)
         binding = to_view(await get_owned(db, workspace, binding_id))
         return page("console/bindings_remove.html", binding=binding, instances=instances)
 
-    @post("/{binding_id:int}/remove")
+    @post("/{binding_id:int}/remove", permission="manage_keys")
     async def remove(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int, data: Form) -> Redirect:
         if form_text(data, "confirm") != "yes":
             await get_owned(db, workspace, binding_id)

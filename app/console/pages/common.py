@@ -19,11 +19,14 @@ from app.billing.locked import load_locked_features
 from app.console.overview import since_label
 from app.security.keyring import Keyring, keyring_from_settings
 from app.web.formatting import HELPERS
+from app.workspaces.access import require_permission
 from app.workspaces.current import load_workspaces, provide_scope
 from providers.http import new_client
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-CONSOLE_GUARDS = [requires_login, load_locked_features, load_workspaces]
+# require_permission last: each handler's declared permission (app/workspaces/access.py), in the
+# workspace the request acts in, before the handler runs.
+CONSOLE_GUARDS = [requires_login, load_locked_features, load_workspaces, require_permission]
 CONSOLE_DEPENDENCIES = {"user": Provide(provide_current_user), "workspace": Provide(provide_scope)}
 
 

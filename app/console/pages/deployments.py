@@ -59,19 +59,19 @@ class DeploymentsController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="console")
+    @get("/", name="console", permission="view")
     async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], synced: int | None = None,
                     sync_failed: int | None = None, done: str | None = None) -> Template:
         return await console_index(db, workspace, notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
-    @post("/sync")
+    @post("/sync", permission="view")
     async def sync_now(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Redirect:
         async with provider_http(request) as http:
             reports = await overview.sync_user(request.app.state.sessions, keyring(request), http, workspace)
         failed = sum(1 for r in reports if r.error)
         return Redirect(f"{_back_to(form_text(data, 'next'))}?synced={len(reports)}&sync_failed={failed}")
 
-    @post("/poll", status_code=200)
+    @post("/poll", permission="view", status_code=200)
     async def poll(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope]) -> dict[str, object]:
         """The page's poll: sync what it waits for, then say whether the page is out of date."""
         sessions = request.app.state.sessions
@@ -82,20 +82,20 @@ class DeploymentsController(Controller):
         return {"fingerprint": overview.fingerprint(deployments),
                 "polling": any(d.transitional for d in deployments)}
 
-    @get("/instances/{instance_id:int}")
+    @get("/instances/{instance_id:int}", permission="view")
     async def detail(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int, done: str | None = None,
                      synced: int | None = None, sync_failed: int | None = None) -> Template:
         return await detail_page(db, workspace, instance_id,
                                  notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
 
-    @get("/instances/{instance_id:int}/confirm/{operation:str}")
+    @get("/instances/{instance_id:int}/confirm/{operation:str}", permission="operate")
     async def confirm(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int, operation: str) -> Template:
         deployment, _ = await overview.deployment_detail(db, workspace, instance_id)
         _check_operation(operation)
         return page("console/confirm.html", deployment=deployment, operation=operation, now=utcnow(),
                     reason=deployment.operations[operation])
 
-    @post("/instances/{instance_id:int}/actions/{operation:str}")
+    @post("/instances/{instance_id:int}/actions/{operation:str}", permission="operate")
     async def act(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int, operation: str,
                   data: Form) -> Template | Redirect:
         await get_owned(db, workspace, instance_id)  # 404 before anything else for another user's id

@@ -21,7 +21,7 @@ class HistoryController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/", name="console_history")
+    @get("/", name="console_history", permission="view")
     async def index(
         self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
         provider: str = "", gpu: str = "",

@@ -27,13 +27,13 @@ class LaunchController(Controller):
     guards = CONSOLE_GUARDS
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/")
+    @get("/", permission="operate")
     async def form(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                    offer: int = Parameter(ge=1, le=DB_ID_MAX)) -> Template:
         choices = await launch_form.launch_choices(db, workspace, offer)
         return _form_page(choices, launch_form.default_values(choices))
 
-    @post("/")
+    @post("/", permission="operate")
     async def submit(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
         fields = {key: form_text(data, key) for key in (*launch_form.FIELDS, "offer")}
         offer_id = parse_row_id(fields["offer"], "offer")

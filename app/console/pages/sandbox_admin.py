@@ -84,12 +84,12 @@ class AdminSandboxController(Controller):
     path = "/admin/sandbox"
     guards = [requires_admin]
 
-    @get("/", name="admin-sandbox")
+    @get("/", name="admin-sandbox", permission="site_admin")
     async def index(self, request: Request, db: NamedDependency[AsyncSession], done: str | None = None) -> Template:
         return page("admin/sandbox.html", accounts=await sandbox_accounts(db, request), done=done,
                     numbers=NUMBERS, switches=SWITCHES)
 
-    @post("/{binding_id:int}/faults")
+    @post("/{binding_id:int}/faults", permission="site_admin")
     async def set_faults(self, request: Request, db: NamedDependency[AsyncSession], binding_id: int,
                          data: Form) -> Template | Redirect:
         binding = await db.get(ProviderBinding, binding_id)

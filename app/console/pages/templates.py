@@ -46,11 +46,11 @@ class TemplatesController(Controller):
     guards = [*CONSOLE_GUARDS, require_feature("templates")]
     dependencies = CONSOLE_DEPENDENCIES
 
-    @get("/")
+    @get("/", permission="view")
     async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], done: str | None = None) -> Template:
         return await _list_page(db, workspace, notice=DONE.get(done or ""))
 
-    @post("/")
+    @post("/", permission="manage_templates")
     async def create(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
         values = {key: form_text(data, key) for key in FORM_FIELDS}
         try:
@@ -61,7 +61,7 @@ class TemplatesController(Controller):
             return await _list_page(db, workspace, values=values, error=str(exc), status=400)
         return Redirect("/console/templates?done=created")
 
-    @post("/from-instance/{instance_id:int}")
+    @post("/from-instance/{instance_id:int}", permission="manage_templates")
     async def save_from_instance(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], instance_id: int,
                                  data: Form) -> Template | Redirect:
         try:
@@ -72,7 +72,7 @@ class TemplatesController(Controller):
             return await detail_page(db, workspace, instance_id, error=str(exc), status=400)
         return Redirect(f"/console/instances/{instance_id}?done=template")
 
-    @post("/{template_id:int}/launch")
+    @post("/{template_id:int}/launch", permission="operate")
     async def launch_template(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], template_id: int,
                      data: Form) -> Template | Redirect:
         await templates_service.get_owned(db, workspace, template_id)  # 404 first for another user's template
@@ -88,7 +88,7 @@ class TemplatesController(Controller):
             return await _list_page(db, workspace, error=str(exc), status=400)
         return Redirect(f"/console/instances/{row.id}?done=launched")
 
-    @post("/{template_id:int}/delete")
+    @post("/{template_id:int}/delete", permission="manage_templates")
     async def delete(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], template_id: int) -> Redirect:
         await templates_service.delete_template(db, workspace, template_id)
         await db.commit()

@@ -144,7 +144,7 @@ def requested_slugs(params: MultiDict) -> list[str]:
     return [slug for slug in params.getall("gpu", []) if slug.strip()]
 
 
-@get("/compare", name="compare", include_in_schema=False)
+@get("/compare", permission="public", name="compare", include_in_schema=False)
 async def compare(request: Request, db: NamedDependency[AsyncSession]) -> Template | Response:
     async def page(session: AsyncSession) -> Template:
         async def build(params: MultiDict) -> Comparison:

@@ -194,7 +194,7 @@ def dashboard_meta(view: Dashboard) -> PageMeta:
     )
 
 
-@get("/", name="dashboard", include_in_schema=False)
+@get("/", name="dashboard", permission="public", include_in_schema=False)
 async def dashboard(request: Request, db: NamedDependency[AsyncSession]) -> Template | Response:
     async def page(session: AsyncSession) -> Template:
         simulated = await simulated_for_viewer(request, session)

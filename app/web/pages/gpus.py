@@ -193,7 +193,7 @@ def gpu_meta(view: GpuPage) -> PageMeta:
     )
 
 
-@get("/gpus", name="gpu_index", include_in_schema=False)
+@get("/gpus", permission="public", name="gpu_index", include_in_schema=False)
 async def gpu_index(request: Request, db: NamedDependency[AsyncSession]) -> Template | Response:
     async def page(session: AsyncSession) -> Template:
         entries = family_entries(await market_by_gpu(session, simulated=simulated_shown(request)))
@@ -208,7 +208,7 @@ async def gpu_index(request: Request, db: NamedDependency[AsyncSession]) -> Temp
     return await cached_page(request, db, page)
 
 
-@get("/gpus/{slug:str}", name="gpu_page", include_in_schema=False)
+@get("/gpus/{slug:str}", permission="public", name="gpu_page", include_in_schema=False)
 async def gpu_page(request: Request, db: NamedDependency[AsyncSession],
                    slug: FromPath[str]) -> Template | Response | Redirect:
     gpu = GPUS.get(slug.lower())

@@ -10,7 +10,7 @@ from app.web.pages.common import base_url
 from providers.gpus import FAMILIES, VARIANTS
 
 
-@get("/robots.txt", name="robots", include_in_schema=False, media_type="text/plain")
+@get("/robots.txt", permission="public", name="robots", include_in_schema=False, media_type="text/plain")
 async def robots_txt(request: Request) -> str:
     return f"User-agent: *\nDisallow: /api/\nAllow: /\n\nSitemap: {base_url(request)}/sitemap.xml\n"
 
@@ -23,7 +23,7 @@ def sitemap_paths() -> list[str]:
     return ["/", "/gpus", *(f"/gpus/{slug}" for slug in gpu_pages), "/compare", "/sources"]
 
 
-@get("/sitemap.xml", name="sitemap", include_in_schema=False)
+@get("/sitemap.xml", permission="public", name="sitemap", include_in_schema=False)
 async def sitemap_xml(request: Request) -> Response[str]:
     base = base_url(request)
     urls = "".join(f"  <url><loc>{escape(base + path)}</loc></url>\n" for path in sitemap_paths())

@@ -62,7 +62,7 @@ async def unknown_names(session: AsyncSession) -> list[UnknownName]:
             for source, raw, count in await unknown_gpu_names(session)]
 
 
-@get("/sources", name="sources", include_in_schema=False)
+@get("/sources", permission="public", name="sources", include_in_schema=False)
 async def sources_page(request: Request, db: NamedDependency[AsyncSession]) -> Template | Response:
     async def page(session: AsyncSession) -> Template:
         panels = await source_panels(session, request.app.state.settings, utcnow())
