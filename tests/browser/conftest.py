@@ -22,6 +22,7 @@ from app.db.engine import make_engine
 from app.server import create_app
 from app.settings import Settings, WebSettings
 from tests.conftest import IN_CI
+from tests.auth.support import fast_password_hashing  # noqa: F401 - autouse: cheap argon2 in tests
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -11,6 +11,7 @@ from app.db.migrate import upgrade
 from app.security.keyring import Keyring
 from tests.conftest import PG_URL, drop_pg_database, private_pg_database, require_postgres, require_redis
 from tests.support.live import MASTER_KEYS, Stack
+from tests.auth.support import fast_password_hashing  # noqa: F401 - autouse: cheap argon2 in tests
 
 
 
