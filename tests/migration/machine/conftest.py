@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.jobs.registry import job_app
 from app.security.keyring import Keyring
 from app.settings import PollingSettings, SandboxSettings, SecuritySettings, Settings
 from providers.sandbox import SandboxCloud, Timings
@@ -13,6 +14,7 @@ from providers.sandbox import cloud as sandbox_cloud
 from tests.auth.support import fast_password_hashing  # noqa: F401 - autouse: cheap argon2 in tests
 from tests.console.conftest import MASTER_KEYS, clock, http  # noqa: F401 - the console's fixtures
 from tests.migration.conftest import require_tool
+from tests.support.jobs import queue_for
 
 
 @pytest.fixture
@@ -35,3 +37,11 @@ def cloud(clock, monkeypatch) -> SandboxCloud:
     cloud = SandboxCloud(clock=clock, timings=Timings().scaled(0))
     monkeypatch.setattr(sandbox_cloud, "_default_cloud", cloud)
     return cloud
+
+
+@pytest.fixture
+async def queue(database_url):
+    """The real job app on the test database's queue (in memory for SQLite)."""
+    with queue_for(database_url) as connector:
+        async with job_app.open_async():
+            yield connector

@@ -20,13 +20,6 @@ from tests.migration.machine.support import (
     running_source, start_migration, steps,
 )
 from tests.migration.trees import hashes_of
-from tests.support.jobs import queue_for
-
-
-@pytest.fixture
-def queue(database_url):
-    with queue_for(database_url) as connector:
-        yield connector
 
 
 async def test_a_deployment_moves_to_another_region_with_its_files(sessions, keyring, http, clock, cloud, settings,
