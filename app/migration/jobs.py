@@ -21,6 +21,7 @@ import uuid
 from datetime import timedelta
 
 import procrastinate
+import procrastinate.exceptions
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -191,6 +192,15 @@ for _state in m.STEPS:
 
 async def queue_step(migration_id: int, state: str) -> int | None:
     return await defer_unique(TASKS[state], unit(migration_id), migration_id=migration_id)
+
+
+async def queue_soon(migration_id: int, state: str) -> None:
+    """From a request: queue the step now if this process's queue is open; else (a web process
+    beside a separate worker) the fan-out queues it within ``FAN_OUT_SECONDS``."""
+    try:
+        await queue_step(migration_id, state)
+    except procrastinate.exceptions.AppNotOpen:
+        log.info("migration %s: the job queue is not open here; the fan-out will queue %s", migration_id, state)
 
 
 async def queue_due(sessions: async_sessionmaker[AsyncSession], now=None) -> int:

@@ -26,7 +26,7 @@ from app.db.models import Migration, MigrationStep, Offer
 from app.db.types import utcnow
 from app.migration import machine as m
 from app.migration.errors import InvalidSyncInput
-from app.migration.jobs import queue_step, record_event
+from app.migration.jobs import queue_soon, record_event
 from app.migration.paths import SyncRoot, validate_roots
 from app.settings import Settings
 from app.workspaces.scope import Owner, resolve
@@ -85,6 +85,8 @@ def _roots(paths: Iterable[str | SyncRoot | dict]) -> list[SyncRoot]:
             items.append(SyncRoot(str(p.get("source", "")), str(p.get("target") or p.get("source", ""))))
         else:
             items.append(p)
+    if not items:
+        return []  # a config-only migration: the deployment moves, no data is copied
     try:
         return list(validate_roots(items))
     except InvalidSyncInput as exc:
@@ -109,39 +111,41 @@ async def create(sessions: async_sessionmaker[AsyncSession], settings: Settings,
     if not 0 <= rollback_window_seconds <= MAX_WINDOW_SECONDS:
         raise ConsoleError("the rollback window is between 0 seconds and 30 days")
     now = utcnow()
-    async with sessions() as session, session.begin():
-        scope = await resolve(session, owner)
-        source = await get_owned_instance(session, scope, instance_id)
-        binding = await get_owned_binding(session, scope, target.binding_id)
-        scope.require("operate")
-        await ensure_feature(session, scope.user_id, FEATURE, settings.billing.grace_days)
-        fields = await _target_fields(session, target)
-        if source.status not in (InstanceStatus.RUNNING.value, InstanceStatus.STOPPED.value):
-            raise ConsoleError(f"{source.name} is {source.status}; a migration starts from a running or stopped instance")
-        if roots and source.status != InstanceStatus.RUNNING.value:
-            raise ConsoleError(f"{source.name} must be running for its data to be copied")
-        if (binding.provider, fields.instance_type, fields.region) == (source.provider, source.instance_type,
-                                                                       source.region):
-            raise ConsoleError("the target is the offer the instance already runs on")
-        if bucket:
-            raise ConsoleError("bound buckets are not available to migrations yet")
-        row = Migration(
-            workspace_id=scope.workspace_id, user_id=scope.user_id, source_instance_id=source.id,
-            active_source_id=source.id, source_was_running=source.status == InstanceStatus.RUNNING.value,
-            target_binding_id=binding.id, target_provider=binding.provider, target_instance_type=fields.instance_type,
-            target_region=fields.region, target_spot=fields.spot, target_price_per_hour=fields.price_per_hour,
-            target_client_token=uuid.uuid4().hex, state=m.PLANNED,
-            paths=json.dumps([{"source": r.source, "target": r.target} for r in roots]), bucket_name=bucket,
-            rollback_window_seconds=rollback_window_seconds, created_at=now, updated_at=now)
-        session.add(row)
-        try:
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError:
-            raise ConsoleError(f"{source.name} is already being migrated") from None
-        await record_event(session, row, "start", now, actor=await audit.actor_for(session, scope.user_id))
-        migration_id = row.id
-    await queue_step(migration_id, m.PLANNED)
+    try:
+        async with sessions() as session, session.begin():
+            scope = await resolve(session, owner)
+            source = await get_owned_instance(session, scope, instance_id)
+            binding = await get_owned_binding(session, scope, target.binding_id)
+            scope.require("operate")
+            await ensure_feature(session, scope.user_id, FEATURE, settings.billing.grace_days)
+            fields = await _target_fields(session, target)
+            if source.status not in (InstanceStatus.RUNNING.value, InstanceStatus.STOPPED.value):
+                raise ConsoleError(f"{source.name} is {source.status}; a migration starts from a running or stopped instance")
+            if roots and source.status != InstanceStatus.RUNNING.value:
+                raise ConsoleError(f"{source.name} must be running for its data to be copied")
+            if (binding.provider, fields.instance_type, fields.region) == (source.provider, source.instance_type,
+                                                                           source.region):
+                raise ConsoleError("the target is the offer the instance already runs on")
+            if bucket:
+                raise ConsoleError("bound buckets are not available to migrations yet")
+            busy = (await session.execute(select(Migration.id).where(Migration.active_source_id == source.id))).scalar()
+            if busy is not None:
+                raise ConsoleError(f"{source.name} is already being migrated")
+            row = Migration(
+                workspace_id=scope.workspace_id, user_id=scope.user_id, source_instance_id=source.id,
+                active_source_id=source.id, source_was_running=source.status == InstanceStatus.RUNNING.value,
+                target_binding_id=binding.id, target_provider=binding.provider, target_instance_type=fields.instance_type,
+                target_region=fields.region, target_spot=fields.spot, target_price_per_hour=fields.price_per_hour,
+                target_client_token=uuid.uuid4().hex, state=m.PLANNED,
+                paths=json.dumps([{"source": r.source, "target": r.target} for r in roots]), bucket_name=bucket,
+                rollback_window_seconds=rollback_window_seconds, created_at=now, updated_at=now)
+            session.add(row)
+            await session.flush()
+            await record_event(session, row, "start", now, actor=await audit.actor_for(session, scope.user_id))
+            migration_id = row.id
+    except IntegrityError:  # a second start at the same moment: the unique active source refused it
+        raise ConsoleError("this instance is already being migrated") from None
+    await queue_soon(migration_id, m.PLANNED)
     return await get(sessions, owner, migration_id)
 
 
@@ -186,5 +190,5 @@ async def roll_back(sessions: async_sessionmaker[AsyncSession], owner: Owner, mi
             raise ConsoleError(f"this migration can no longer be rolled back (it is {row.state})")
         await session.refresh(row)
         await record_event(session, row, "cancel", now, actor=await audit.actor_for(session, scope.user_id))
-    await queue_step(migration_id, m.ROLLING_BACK)
+    await queue_soon(migration_id, m.ROLLING_BACK)
     return await get(sessions, owner, migration_id)
