@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import audit
 from app.console.bindings import decrypt_credentials
-from app.console.errors import ConsoleError
+from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import LAUNCHING, LaunchSpec, launch, perform
 from app.console.sync import sync_binding
 from app.db.models import Instance, Migration, ProviderBinding
@@ -98,13 +98,19 @@ async def remote_for(ctx: StepContext, instance: Instance) -> Remote:
                             "start a config-only migration (no paths)")
 
 
-def bucket_for(ctx: StepContext, row: Migration, source: Instance) -> BucketSpec:
-    if source.provider == "sandbox" and not row.bucket_name:
-        from providers.sandbox.disk import bucket_directory
+async def bucket_for(ctx: StepContext, row: Migration, source: Instance) -> BucketSpec:
+    if row.bucket_name:  # the workspace's bound bucket, decrypted for this step only
+        from app.migration.store import load_bucket
 
-        return BucketSpec(BucketKind.LOCAL, directory=str(bucket_directory(Path(ctx.settings.sandbox.data_dir))),
-                          prefix=f"ws-{row.workspace_id}")
-    raise m.MigrationFailed("bound buckets are not available to migrations yet")
+        async with ctx.sessions() as session:
+            try:
+                return await load_bucket(session, ctx.keyring, row.workspace_id, row.bucket_name)
+            except NotFoundForUser:
+                raise m.SyncFailed(f"the bucket {row.bucket_name!r} is no longer bound to this workspace") from None
+    from providers.sandbox.disk import bucket_directory
+
+    return BucketSpec(BucketKind.LOCAL, directory=str(bucket_directory(Path(ctx.settings.sandbox.data_dir))),
+                      prefix=f"ws-{row.workspace_id}")
 
 
 def roots_of(row: Migration) -> list[SyncRoot]:
@@ -189,7 +195,7 @@ async def syncing(ctx: StepContext, migration_id: int) -> m.Done:
     if source is None or source.status in GONE:
         raise m.SourceGone("the source instance no longer exists")
     try:
-        manifest = await push(await remote_for(ctx, source), roots, bucket_for(ctx, row, source), prefix_of(row))
+        manifest = await push(await remote_for(ctx, source), roots, await bucket_for(ctx, row, source), prefix_of(row))
     except SyncError as exc:
         raise _sync_failure(exc) from exc
     return m.Done(f"copied {len(manifest.files)} file(s), {manifest.total_bytes} bytes, to the bucket",
@@ -202,7 +208,7 @@ async def restoring(ctx: StepContext, migration_id: int) -> m.Done:
     if not roots:
         return m.Done("config-only migration: nothing to copy")
     try:
-        await pull(await remote_for(ctx, target), bucket_for(ctx, row, source), prefix_of(row), roots)
+        await pull(await remote_for(ctx, target), await bucket_for(ctx, row, source), prefix_of(row), roots)
     except SyncError as exc:
         raise _sync_failure(exc) from exc
     return m.Done("copied the bucket to the target")

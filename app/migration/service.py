@@ -22,7 +22,7 @@ from app.billing.entitlements import ensure_feature
 from app.console.bindings import get_owned as get_owned_binding
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import get_owned as get_owned_instance
-from app.db.models import Migration, MigrationStep, Offer
+from app.db.models import Migration, MigrationBucket, MigrationStep, Offer
 from app.db.types import utcnow
 from app.migration import machine as m
 from app.migration.errors import InvalidSyncInput
@@ -107,6 +107,8 @@ async def _target_fields(session: AsyncSession, target: Target) -> Target:
 async def create(sessions: async_sessionmaker[AsyncSession], settings: Settings, owner: Owner, instance_id: int,
                  target: Target, paths: Iterable[str | SyncRoot | dict] = (), *, bucket: str = "",
                  rollback_window_seconds: int = 86400) -> MigrationView:
+    """``bucket``: the name of a bucket bound to the workspace (``store.save_bucket``); empty on the
+    sandbox, whose instances share the demo's local bucket."""
     roots = _roots(paths)
     if not 0 <= rollback_window_seconds <= MAX_WINDOW_SECONDS:
         raise ConsoleError("the rollback window is between 0 seconds and 30 days")
@@ -127,7 +129,14 @@ async def create(sessions: async_sessionmaker[AsyncSession], settings: Settings,
                                                                            source.region):
                 raise ConsoleError("the target is the offer the instance already runs on")
             if bucket:
-                raise ConsoleError("bound buckets are not available to migrations yet")
+                if "sandbox" in (source.provider, binding.provider):
+                    raise ConsoleError("sandbox instances copy through the demo's local bucket; leave the bucket empty")
+                bound = (await session.execute(select(MigrationBucket.id).where(
+                    MigrationBucket.workspace_id == scope.workspace_id, MigrationBucket.name == bucket))).scalar()
+                if bound is None:
+                    raise ConsoleError(f"no bucket named {bucket!r} is bound to this workspace")
+            elif roots and "sandbox" not in (source.provider, binding.provider):
+                raise ConsoleError("name the bucket the data is copied through (bind one first)")
             busy = (await session.execute(select(Migration.id).where(Migration.active_source_id == source.id))).scalar()
             if busy is not None:
                 raise ConsoleError(f"{source.name} is already being migrated")
