@@ -45,7 +45,7 @@ def unit(migration_id: int) -> str:
     return f"migration:{migration_id}"
 
 
-def before_recording(state: str, migration_id: int) -> None:
+async def before_recording(state: str, migration_id: int) -> None:
     """Test seam: called after a step's effects, before its completion is recorded (a worker
     killed exactly there is what the crash tests simulate by raising here)."""
 
@@ -90,7 +90,7 @@ async def advance(res, migration_id: int, expected_state: str) -> str | None:
             result = m.StepTimedOut(f"{state} did not finish within {m.STEP_TIMEOUT_SECONDS[state]:g} s")
         except m.StepError as exc:
             result = exc
-        before_recording(state, migration_id)
+        await before_recording(state, migration_id)
         return await _record(sessions, migration_id, state, token, step_id, attempts, result)
     except BaseException:
         # Not a step's outcome (a bug, the database gone, a kill): the state stays, the lease goes,

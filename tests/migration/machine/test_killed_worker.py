@@ -46,7 +46,7 @@ def provider_calls(cloud: SandboxCloud, monkeypatch):
 def kill_once_after(monkeypatch, boundary: str) -> list[str]:
     killed: list[str] = []
 
-    def before_recording(state: str, migration_id: int) -> None:
+    async def before_recording(state: str, migration_id: int) -> None:
         if state == boundary and not killed:
             killed.append(state)
             raise WorkerKilled(f"killed after {state}")

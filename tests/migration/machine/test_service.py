@@ -52,3 +52,27 @@ async def test_a_step_past_its_own_time_limit_rolls_back(sessions, keyring, http
     assert final.state == m.ROLLED_BACK and "did not finish within 0.1 s" in final.error
     assert ("waiting_ready", "timed_out") in [(s.state, s.outcome) for s in await steps(sessions, migration.id)]
     assert set(provider_instances(cloud, account)) == {source.provider_instance_id}
+
+
+async def test_a_rollback_asked_for_while_a_step_runs_wins_over_that_steps_result(
+        sessions, keyring, http, clock, cloud, settings, queue, monkeypatch):
+    from app.db.models import Instance
+    from app.migration import jobs
+    from tests.migration.machine.support import reload
+
+    account = await pro_account(sessions, keyring)
+    source, _ = await running_source(sessions, keyring, http, clock, settings, account)
+    migration = await start_migration(sessions, settings, account, source)
+
+    async def user_rolls_back_meanwhile(state: str, migration_id: int) -> None:
+        if state == m.RESTORING:
+            await roll_back(sessions, account.user_id, migration_id, "the user pressed Roll back")
+
+    monkeypatch.setattr(jobs, "before_recording", user_rolls_back_meanwhile)
+    final = await run_until_settled(settings, sessions, migration.id)
+
+    log = [(s.state, s.outcome) for s in await steps(sessions, migration.id)]
+    assert ("restoring", "superseded") in log and ("verifying", "ok") not in log
+    assert final.state == m.ROLLED_BACK and final.rollback_reason == "the user pressed Roll back"
+    assert (await reload(sessions, Instance, source.id)).status == "running"
+    assert set(provider_instances(cloud, account)) == {source.provider_instance_id}
