@@ -50,9 +50,15 @@ def rotate() -> None:
         raise click.UsageError(str(exc)) from None
 
     async def main():
+        from app.migration.store import rotate_secrets
+
         engine = make_engine(settings.database.url)
         try:
-            return await rotate_all(session_factory(engine), keyring)
+            report = await rotate_all(session_factory(engine), keyring)
+            more = await rotate_secrets(session_factory(engine), keyring)  # SSH keys, bucket credentials
+            report.rotated, report.current = report.rotated + more.rotated, report.current + more.current
+            report.unreadable += more.unreadable
+            return report
         finally:
             await engine.dispose()
 

@@ -174,8 +174,12 @@ async def get_owned(session: AsyncSession, owner: Owner, instance_id: int) -> In
 async def launch(
     sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner,
     spec: LaunchSpec, *, after_provider_accepted=None, actor: audit.Actor | None = None,
+    client_token: str | None = None, on_intent=None,
 ) -> Instance:
-    """``actor``: who the audit log names (the user by default; auto-repair launches as itself)."""
+    """``actor``: who the audit log names (the user by default; auto-repair launches as itself).
+    ``client_token``: the launch's idempotency token (a caller that may launch again after a crash,
+    e.g. a migration, passes its own so the provider answers with the instance it already made);
+    ``on_intent(session, row)`` runs in the intent's transaction (to point the caller's row at it)."""
     spec.validate()
     # 1. the intent, committed before the provider hears of it
     async with sessions() as session, session.begin():
@@ -187,7 +191,8 @@ async def launch(
         if not scope.is_org:  # budgets are personal: the personal workspace's spending
             await ensure_spending_allowed(session, scope.user_id, now, "launch")
         row = Instance(
-            workspace_id=scope.workspace_id, user_id=scope.user_id, binding_id=binding.id, provider=binding.provider, client_token=uuid.uuid4().hex,
+            workspace_id=scope.workspace_id, user_id=scope.user_id, binding_id=binding.id, provider=binding.provider,
+            client_token=client_token or uuid.uuid4().hex,
             name=spec.name, instance_type=spec.instance_type, region=spec.region, gpu_slug=spec.gpu_slug,
             gpu_raw_name=spec.gpu_raw_name, gpu_count=spec.gpu_count, image=spec.image, disk_gb=spec.disk_gb,
             ssh_public_key=spec.ssh_public_key.strip(), spot=spec.spot,
@@ -197,6 +202,8 @@ async def launch(
         session.add(row)
         await session.flush()
         record_event(session, row, LAUNCHING, message="launch requested", at=now)
+        if on_intent is not None:
+            await on_intent(session, row)
         # The key used is part of the record: who launched what with which binding, at what price.
         await audit.record(session, scope.audit_key, "instance.launch", actor or await audit.actor_for(session, scope.user_id),
                            target_type="instance", target_id=row.id, at=now, after={

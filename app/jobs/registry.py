@@ -22,6 +22,7 @@ DOMAINS = {
     "notifications": "app.notifications.jobs",
     "costs": "app.costs.jobs",
     "billing": "app.billing.jobs",
+    "migration": "app.migration.jobs",
     "jobs": "app.jobs.maintenance",
 }
 

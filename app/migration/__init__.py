@@ -1,6 +1,12 @@
-"""Migration data sync: copy a deployment's directories from one instance to another through an
-S3-compatible bucket, checked against a sha256 manifest. No state machine here: each step
-(``push``, ``pull``, ``verify``) is one idempotent call a migration's job runs and may retry.
+"""Migrations: a deployment moved to another offer with its data.
+
+Data sync (this package's exports): copy a deployment's directories from one instance to another
+through an S3-compatible bucket, checked against a sha256 manifest; each of ``push``, ``pull``,
+``verify`` is one idempotent call a migration's step runs and may retry.
+
+The persisted state machine on top: ``machine.py`` (states, the transition table, the error types
+that decide the next state), ``actions.py`` (what each step does), ``jobs.py`` (one task per step on
+the job queue), ``service.py`` (what pages and the API call), ``store.py`` (stored secrets).
 """
 
 from app.migration.buckets import BucketKind, BucketSpec, bucket_from_user_input, open_bucket, seal_bucket

@@ -52,7 +52,7 @@ async def test_basic_sees_its_plan_and_the_ways_up(as_ada):
 
 async def test_the_plans_list_only_features_that_are_built(as_ada):
     page = (await as_ada.get("/settings/subscription")).text
-    for planned in ("Migration", "Organizations", "Project billing", "Node pools", "migration", "node_pools"):
+    for planned in ("Organizations", "Project billing", "Node pools", "node_pools"):
         assert planned not in page
     doc = parse_html(page)
     pro_lines = [li.text for li in doc.one("div", data_plan="pro").find_all("li")]

@@ -25,7 +25,8 @@ def test_every_domain_has_its_fan_out_on_one_clock():
         "prices:fan_out": "* * * * * */30", "prices:refresh_history": "*/10 * * * *",
         "console:fan_out": "* * * * * */30", "repair:fan_out": "* * * * * */5",
         "notifications:deliver": "* * * * * */15", "costs:accrue": "*/1 * * * *",
-        "billing:enforce_lapses": "*/10 * * * *", "jobs:retry_stalled": "* * * * * */10",
+        "billing:enforce_lapses": "*/10 * * * *", "migration:fan_out": "* * * * * */15",
+        "jobs:retry_stalled": "* * * * * */10",
     }
     assert {name.split(":")[0] for name in periodic} == set(DOMAINS)
 

@@ -7,6 +7,7 @@ from app.db.models.billing import Invoice, Plan, QuotaUsage, StripeEvent, Subscr
 from app.db.models.costs import CostRecord
 from app.db.models.console import DeploymentTemplate, Instance, InstanceEvent, ProviderBinding
 from app.db.models.jobs import JobLease
+from app.db.models.migrations import Migration, MigrationBucket, MigrationStep, WorkspaceSshKey
 from app.db.models.notifications import (
     Budget,
     BudgetAlert,
@@ -62,6 +63,10 @@ __all__ = [
     "OFFER_ORIGIN_SNAPSHOT",
     "GpuDailyPrice",
     "JobLease",
+    "Migration",
+    "MigrationBucket",
+    "MigrationStep",
+    "WorkspaceSshKey",
     "Offer",
     "PriceHistory",
     "PriceSource",
