@@ -50,7 +50,7 @@ FEATURE_LABELS = {
     "prices": "GPU price pages and API", "deployments": "Deployment management",
     "unlimited_bindings": "More than one provider binding", "templates": "Deployment templates",
     "batch": "Batch actions", "auto_repair": "Auto-repair", "notifications": "Notifications",
-    "price_history": "Full price history", "migration": "One-click migration",
+    "price_history": "Full price history", "migration": "Migration between providers with rollback (API)",
 }
 BUILT_FEATURES = tuple(FEATURE_LABELS)
 """The features the code has today, in the order the plans page lists them: every gate below
