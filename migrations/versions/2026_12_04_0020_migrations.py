@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column('workspace_id', sa.Integer(), sa.ForeignKey('workspaces.id', ondelete='CASCADE'), nullable=False),
         sa.Column('user_id', sa.Integer(), sa.ForeignKey('users.id', ondelete='CASCADE'), nullable=False),
         sa.Column('source_instance_id', sa.Integer(), sa.ForeignKey('instances.id', ondelete='SET NULL'), nullable=True),
-        sa.Column('active_source_id', sa.Integer(), nullable=True, unique=True),
+        sa.Column('active_source_id', sa.Integer(), nullable=True),
         sa.Column('source_was_running', sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column('target_binding_id', sa.Integer(), sa.ForeignKey('provider_bindings.id', ondelete='SET NULL'),
                   nullable=True),
@@ -55,6 +55,8 @@ def upgrade() -> None:
         sa.Column('lease_token', sa.String(length=64), nullable=True),
         _time('lease_until'),
         _time('created_at', False), _time('updated_at', False), _time('finished_at'),
+        # named, so SQLite reflects it like the model's (an inline UNIQUE has no name there)
+        sa.UniqueConstraint('active_source_id', name=op.f('uq_migrations_active_source_id')),
     )
     op.create_index('ix_migrations_workspace', 'migrations', ['workspace_id', 'created_at'])
     op.create_index('ix_migrations_due', 'migrations', ['state', 'wake_at'])

@@ -50,7 +50,11 @@ async def test_a_migration_started_and_followed_through_the_api(api, sessions, k
     await run_until_settled(settings, sessions, body["id"])
     done = (await api.get(f"/api/v1/migrations/{body['id']}", headers=headers)).json()
     assert done["state"] == "done" and [s["state"] for s in done["steps"]][-1] == "cleaning_up"
-    assert all(s["outcome"] == "ok" and s["log"] for s in done["steps"])
+    # A step may have looked before the target was up ("waiting", under a loaded machine); each
+    # state's last attempt went through, and nothing failed or retried on the way.
+    last = {s["state"]: s for s in done["steps"]}
+    assert all(s["outcome"] == "ok" and s["log"] for s in last.values()), done["steps"]
+    assert {s["outcome"] for s in done["steps"]} <= {"ok", "waiting"}, done["steps"]
     refused = await api.post(f"/api/v1/migrations/{body['id']}/rollback", headers=headers, json={})
     assert refused.status_code == 400 and "can no longer be rolled back" in refused.text
 
