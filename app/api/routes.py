@@ -9,6 +9,7 @@ from app.api.sources import SourcesController
 from app.console.api.alerts import ConsoleAlertsApiController
 from app.console.api.batch import ConsoleBatchApiController
 from app.console.api.costs import ConsoleCostsApiController
+from app.console.api.organization import ConsoleOrganizationApiController
 from app.console.api.routes import ConsoleApiController
 from app.console.api.templates import ConsoleTemplatesApiController
 
@@ -17,5 +18,5 @@ from app.console.api.templates import ConsoleTemplatesApiController
 API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, HistoryController, SourcesController,
                                                ConsoleApiController, ConsoleTemplatesApiController,
                                                ConsoleBatchApiController, ConsoleCostsApiController,
-                                               ConsoleAlertsApiController],
+                                               ConsoleAlertsApiController, ConsoleOrganizationApiController],
                     include_in_schema=True)

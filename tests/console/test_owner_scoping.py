@@ -180,6 +180,11 @@ CASES: dict[tuple[str, str], Case] = {
                                                           check_404, {"role": "admin"}),
     ("POST", f"{ORG}/members/{{user_id:int}}/remove"): post(bobs_org(f"{ORG}/members/{{user_id:int}}/remove"),
                                                             check_404),
+    ("POST", f"{ORG}/invitations"): post(bobs_org(f"{ORG}/invitations"), check_404,
+                                         {"email": "carol@example.com", "role": "admin"}),
+    ("POST", f"{ORG}/invitations/{{invitation_id:int}}/revoke"):
+        post(lambda w: f"/workspaces/{w.bob_org}/invitations/{w.bob_invitation}/revoke", check_404),
+    ("POST", f"{ORG}/two-factor"): post(bobs_org(f"{ORG}/two-factor"), check_404, {"require": "on"}),
     ("GET", "/console"): get(lambda w: "/console", check_no_leak),
     ("POST", "/console/sync"): post(lambda w: "/console/sync", check_no_leak),
     ("POST", "/console/poll"): poll_without_foreign_ids,
