@@ -76,7 +76,7 @@ class ConsoleOrganizationApiController(Controller):
         return [InvitationOut(v.id, v.email, v.role, v.created_at, v.expires_at)
                 for v in await invitations.pending(db, workspace)]
 
-    @post("/invitations", operation_id="invite", status_code=201,
+    @post("/invitations", operation_id="inviteMember", status_code=201,
           summary="Invite an e-mail address with a role: a link that works once, for 7 days, is mailed to it")
     async def invite(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                      workspace: NamedDependency[Scope], data: InvitationIn) -> InvitationOut:
