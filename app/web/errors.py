@@ -112,7 +112,7 @@ def exception_handlers() -> dict:
         if _wants_json(request) or _wants_text(request):
             return _error(request, 403, exc.detail)
         return Template("workspaces/two_factor_required.html", status_code=403,
-                        context={"organization": exc.name, "message": exc.detail})
+                        context={"organization": exc.name, "workspace_id": exc.workspace_id, "message": exc.detail})
 
     def feature_locked(request: Request, exc: FeatureLocked) -> Response:
         # A plan without the feature: 403 naming the plan, with the way to upgrade.

@@ -91,12 +91,14 @@ async def personal_workspace_id(session: AsyncSession, user_id: int) -> int:
         return (await session.execute(select(Workspace.id).where(Workspace.personal_user_id == user_id))).scalar_one()
 
 
-async def membership(session: AsyncSession, user_id: int, workspace_id: int) -> Scope:
+async def membership(session: AsyncSession, user_id: int, workspace_id: int, *,
+                     enforce_two_factor: bool = True) -> Scope:
     """The user's scope in a workspace; ``NotAMember`` (404) if they are not in it.
 
     The one place the organization's two-factor policy is enforced: every page and API call in a
     workspace resolves its scope here, so a member without two-factor gets ``TwoFactorRequired``
-    (403) instead of a scope. A personal workspace never has the policy."""
+    (403) instead of a scope. A personal workspace never has the policy. ``enforce_two_factor``
+    is off only for leaving: the way out stays open to a member the policy keeps out."""
     row = (await session.execute(
         select(WorkspaceMember.role, Workspace.kind, Workspace.name, Workspace.require_two_factor, User.totp_enabled)
         .join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
@@ -104,7 +106,7 @@ async def membership(session: AsyncSession, user_id: int, workspace_id: int) -> 
         .where(WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.user_id == user_id))).first()
     if row is None:
         raise NotAMember()
-    if row.kind == ORGANIZATION and row.require_two_factor and not row.totp_enabled:
+    if enforce_two_factor and row.kind == ORGANIZATION and row.require_two_factor and not row.totp_enabled:
         raise TwoFactorRequired(workspace_id, row.name)
     return Scope(workspace_id=workspace_id, user_id=user_id, role=row.role, kind=row.kind)
 

@@ -14,6 +14,7 @@ from email import policy
 import pytest
 from playwright.async_api import Browser, expect
 
+from app.db.models import User
 from app.security.keyring import Keyring, generate_key_spec
 from app.settings import Settings
 from tests.auth.support import fast_password_hashing  # noqa: F401 - autouse: cheap argon2 in tests
@@ -95,6 +96,20 @@ async def test_owner_invites_and_a_newcomer_signs_up_from_the_link(browser: Brow
     await expect(guest.locator("[data-invitation-error]")).to_contain_text("already used")
     await owner.reload()
     await expect(owner.locator("tr[data-role=admin]")).to_contain_text(invitee)
+
+    # The owner (with two-factor) requires it of members: the newcomer, who has none, is stopped in
+    # the organization with a page that links to the set-up, and can go back to their own workspace.
+    async with sessions() as session, session.begin():
+        (await session.get(User, owner_id)).totp_enabled = True
+    await owner.click("form[aria-label='Two-factor policy'] button[type=submit]")
+    await expect(owner.locator("p.alert-ok")).to_contain_text("must now use two-factor")
+    await guest.goto(f"{base}/console")
+    await expect(guest.locator("[data-two-factor-required] h1")).to_contain_text("requires two-factor")
+    await expect(guest.locator("a[data-action=enable-2fa]")).to_have_attribute("href", "/settings/security")
+    assert await guest.evaluate("() => document.documentElement.scrollWidth") <= 390
+    await guest.screenshot(path=str(artifacts / "invite-two-factor-required-390.png"), full_page=True)
+    await guest.click("text=Back to my personal workspace")
+    await expect(guest).to_have_url(f"{base}/console")
     await guest_context.close()
     await owner_context.close()
     assert not errors, errors

@@ -73,6 +73,17 @@ async def test_the_two_factor_policy_keeps_members_without_it_out_of_the_org_onl
             .order_by(AuditEvent.seq))).all()
     assert [e.after for e in events] == [{"require_two_factor": v} for v in (True, False, True)]
 
+    # The way out stays open: a member the policy keeps out may still leave (from the page that stops them).
+    stopped = await member.get(f"/workspaces/{org.id}")
+    assert stopped.status_code == 403 and f'action="/workspaces/{org.id}/leave"' in stopped.text
+    left = await member.post(f"/workspaces/{org.id}/leave", follow_redirects=False)
+    assert left.status_code in (302, 303) and left.headers["location"] == "/workspaces"
+    async with sessions() as session:
+        assert (await session.execute(select(WorkspaceMember.id).where(
+            WorkspaceMember.workspace_id == org.id,
+            WorkspaceMember.user_id == org.people["member"].user_id))).first() is None
+    assert (await member.get("/console")).status_code == 200
+
 
 async def test_the_console_api_manages_the_organization(sessions, keyring, cloud, login, app, settings):
     org = await org_with_every_role(sessions, keyring)
