@@ -237,3 +237,8 @@ async def release_for_account_deletion(session: AsyncSession, user_id: int) -> N
                 "ownership to one of them (or remove them and delete it) first, then delete the account")
     for workspace in owned:
         await delete(session, Scope(workspace.id, user_id, "owner", ORGANIZATION))
+    # The organizations it is only a member of: it leaves them (a deleted account stays no one's member).
+    joined = (await session.execute(select(WorkspaceMember).join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
+              .where(Workspace.kind == ORGANIZATION, WorkspaceMember.user_id == user_id))).scalars().all()
+    for row in joined:
+        await leave(session, Scope(row.workspace_id, user_id, row.role, ORGANIZATION))

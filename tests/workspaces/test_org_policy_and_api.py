@@ -65,6 +65,7 @@ async def test_the_two_factor_policy_keeps_members_without_it_out_of_the_org_onl
     await owner.post(f"/workspaces/{org.id}/two-factor", {"require": "on"})
     blocked = await member.get("/console")
     assert blocked.status_code == 403 and "data-two-factor-required" in blocked.text
+    assert (await member.get("/settings/security")).status_code == 200  # where two-factor is turned on
     home = await member.post("/workspaces/personal", follow_redirects=False)
     assert home.status_code in (302, 303) and (await member.get("/console")).status_code == 200
     async with sessions() as session:
@@ -155,3 +156,14 @@ async def test_deleting_an_account_that_owns_an_organization(sessions, keyring, 
         kept = (await session.execute(select(WorkspaceMember.id).where(
             WorkspaceMember.workspace_id == org.id))).scalars().all()
     assert names == {"Acme ML"} and len(kept) == len(org.people)
+
+    # A member (not owner) who deletes their account leaves the organization.
+    viewer = await login(org.people["viewer"].email)
+    assert (await viewer.post("/settings/account/delete", form, follow_redirects=False)).status_code in (302, 303)
+    async with sessions() as session:
+        left = (await session.execute(select(WorkspaceMember.user_id).where(
+            WorkspaceMember.workspace_id == org.id))).scalars().all()
+        last = (await session.execute(select(AuditEvent.action).where(AuditEvent.workspace == f"org:{org.id}")
+                                      .order_by(AuditEvent.seq.desc()))).scalars().first()
+    assert org.people["viewer"].user_id not in left and len(left) == len(org.people) - 1
+    assert last == "org.member_left"

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ClientException, HTTPException
+from litestar.exceptions import ClientException
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,7 @@ class InvitationOut(Struct):
     created_at: datetime
     expires_at: datetime
     mailed: bool = True
+    """False: the invitation is saved but its mail could not be sent (revoke it, invite again later)."""
 
 
 class InvitationIn(Struct, forbid_unknown_fields=True):
@@ -48,10 +49,6 @@ class TransferIn(Struct, forbid_unknown_fields=True):
 
 class TwoFactorPolicy(Struct, forbid_unknown_fields=True):
     require_two_factor: bool
-
-
-class MailNotSent(HTTPException):
-    status_code = 503
 
 
 async def _refused(db: AsyncSession, exc: organizations.OrganizationError) -> ClientException:
@@ -87,9 +84,7 @@ class ConsoleOrganizationApiController(Controller):
         row = invited.invitation
         out = InvitationOut(row.id, row.email, row.role, row.created_at, row.expires_at)
         await db.commit()
-        if not await invitations.mail_invitation(request.app.state.settings, invited, api_user):
-            raise MailNotSent(detail=f"invitation {out.id} is saved, but its mail could not be sent: revoke it "
-                                     "and invite again in a few minutes")
+        out.mailed = await invitations.mail_invitation(request.app.state.settings, invited, api_user)
         return out
 
     @delete("/invitations/{invitation_id:int}", operation_id="revokeInvitation",
