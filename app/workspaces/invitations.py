@@ -64,7 +64,7 @@ def link(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{PATH}/{token}"
 
 
-def _is_pending(row: WorkspaceInvitation, now: datetime):
+def _is_pending(row: WorkspaceInvitation, now: datetime) -> bool:
     return row.accepted_at is None and row.revoked_at is None and row.expires_at > now
 
 

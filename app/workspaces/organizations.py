@@ -1,4 +1,6 @@
-"""Organizations: create (Enterprise), rename, delete, members and their roles, ownership.
+"""Organizations: create (Enterprise), rename, delete, members and their roles, ownership, the
+"members must use two-factor" policy (enforced in ``scope.membership``), and what deleting an
+account does to the organizations it owns or is in.
 
 Every change is in the organization's audit chain (``org:<id>``) with actor and before/after.
 Each function takes the caller's ``Scope`` in that organization (``membership``: 404 for an
@@ -129,7 +131,8 @@ def check_role(role: str) -> str:
 
 
 async def add_member(session: AsyncSession, scope: Scope, email: str, role: str) -> None:
-    """An existing account joins directly (until invitations by e-mail exist)."""
+    """An existing account joins directly (operators, tests, the demo data); the members page and
+    the API invite by e-mail instead (``invitations``), which the invitee accepts."""
     org_only(scope)
     scope.require("manage_members")
     role = check_role(role)
