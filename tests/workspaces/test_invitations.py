@@ -166,3 +166,25 @@ async def test_inviting_is_refused_clearly(sessions, keyring, cloud, login, sett
     assert (await owner.post(f"/workspaces/{org.id}/invitations/{theirs}/revoke")).status_code == 404
     assert (await invite(owner, other.id, "gina@example.com")).status_code == 404
     assert len([m for m in outbox(settings) if m["To"] == "gina@example.com"]) == 1
+
+
+async def test_a_mail_that_cannot_be_sent_is_said_and_the_invitation_can_be_withdrawn(
+        sessions, keyring, cloud, engine, settings):
+    from dataclasses import replace
+
+    from app.server import create_app
+    from app.settings import MailSettings
+    from tests.console.conftest import logged_in
+
+    org = await org_with_every_role(sessions, keyring)
+    # Nothing listens on port 9 of the loopback: the SMTP send fails at once.
+    broken = replace(settings, mail=MailSettings(backend="smtp", smtp_host="127.0.0.1", smtp_port=9,
+                                                 smtp_starttls=False, outbox_dir=settings.mail.outbox_dir))
+    owner, client = await logged_in(create_app(broken, engine=engine, run_worker=False), org.people["owner"].email)
+    try:
+        response = await invite(owner, org.id, "ivy@example.com")
+        assert response.status_code == 503 and "could not be sent" in response.text
+        page = parse_html((await owner.get(f"/workspaces/{org.id}")).text)
+        assert "ivy@example.com" in page.one("ul", data_invitations="").text  # saved: it can be revoked
+    finally:
+        await client.__aexit__(None, None, None)
