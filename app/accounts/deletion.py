@@ -40,6 +40,7 @@ from app.db.models import (
 )
 from app.db.types import utcnow
 from app.notifications.linking import unlink
+from app.workspaces.organizations import OrganizationError, release_for_account_deletion
 
 CONFIRM_WORD = "DELETE"
 DELETED_NAME = "Deleted user"
@@ -95,6 +96,10 @@ async def delete_account(session: AsyncSession, user: User, password: str, confi
     if (confirmation or "").strip() != CONFIRM_WORD:
         raise AccountError(f"type {CONFIRM_WORD} to confirm")
     await _refuse_renewing_stripe_subscription(session, user.id)
+    try:  # an organization others are in keeps its owner; one only this account is in goes with it
+        await release_for_account_deletion(session, user.id)
+    except OrganizationError as exc:
+        raise AccountInUse(str(exc)) from None
     # The keys go first: a launch still under way then either committed its instance (counted
     # next) or waits on the key rows and fails once they are gone. Nothing runs unseen.
     await session.execute(delete(ProviderBinding).where(ProviderBinding.user_id == user.id)

@@ -20,7 +20,7 @@ from app.auth.session import start_session
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, page
 from app.db.models import User
 from app.db.types import utcnow
-from app.notifications.mail import build_message, mailer_from_settings
+from app.notifications.mail import send_after_commit
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -148,12 +148,7 @@ def _delete_page(request: Request, user: User, *, error: str | None = None, stat
 
 async def _mail(settings: Settings, to: str, subject: str, text: str) -> bool:
     """Sent after the commit; a failure is logged and reported to the caller, never raised."""
-    try:
-        await mailer_from_settings(settings.mail).send(build_message(settings.mail.sender, to, subject, text))
-    except Exception:  # noqa: BLE001 - SMTP and file errors alike: the page says so
-        log.exception("account mail (%s) could not be sent", subject)
-        return False
-    return True
+    return await send_after_commit(settings.mail, to, subject, text)
 
 
 # ---- pages without login: the link mailed to the new address, the farewell --------------------

@@ -9,6 +9,7 @@ from app.api.sources import SourcesController
 from app.console.api.alerts import ConsoleAlertsApiController
 from app.console.api.batch import ConsoleBatchApiController
 from app.console.api.costs import ConsoleCostsApiController
+from app.console.api.organization import ConsoleOrganizationApiController
 from app.console.api.routes import ConsoleApiController
 from app.console.api.migrations import MigrationsApiController
 from app.console.api.templates import ConsoleTemplatesApiController
@@ -18,5 +19,6 @@ from app.console.api.templates import ConsoleTemplatesApiController
 API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, HistoryController, SourcesController,
                                                ConsoleApiController, ConsoleTemplatesApiController,
                                                ConsoleBatchApiController, ConsoleCostsApiController,
-                                               ConsoleAlertsApiController, MigrationsApiController],
+                                               ConsoleAlertsApiController, MigrationsApiController,
+                                               ConsoleOrganizationApiController],
                     include_in_schema=True)

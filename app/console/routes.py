@@ -60,6 +60,6 @@ from app.auth.api_token_pages import ApiTokensController  # noqa: E402
 CONSOLE_HANDLERS += [ApiTokensController]
 
 # Workspaces: the header switcher, organizations and their members (/workspaces).
-from app.workspaces.pages import WorkspacesController  # noqa: E402
+from app.workspaces.pages import InvitationController, WorkspacesController  # noqa: E402
 
-CONSOLE_HANDLERS += [WorkspacesController]
+CONSOLE_HANDLERS += [WorkspacesController, InvitationController]

@@ -76,3 +76,14 @@ def mailer_from_settings(settings: MailSettings) -> Mailer:
     if settings.backend == "outbox":
         return OutboxMailer(settings.outbox_dir)
     raise ValueError(f"unknown mail backend {settings.backend!r} (outbox or smtp)")
+
+
+async def send_after_commit(settings: MailSettings, to: str, subject: str, text: str) -> bool:
+    """One transactional mail (a reset, an e-mail change, an invitation), sent after the caller's
+    commit; a failure is logged and answered False, never raised (the page says so)."""
+    try:
+        await mailer_from_settings(settings).send(build_message(settings.sender, to, subject, text))
+    except Exception:  # noqa: BLE001 - SMTP and file errors alike
+        log.exception("mail (%s) could not be sent", subject)
+        return False
+    return True

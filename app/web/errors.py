@@ -19,6 +19,7 @@ from app.services.inputs import BadInput, BodyTooLarge, InvalidField
 from app.services.prices import InvalidQuery
 from app.web.body_timeout import RequestBodyTimeout
 from app.web.request_id import request_id_of
+from app.workspaces.scope import TwoFactorRequired
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "Something went wrong on our side. We have logged it"
@@ -106,6 +107,13 @@ def exception_handlers() -> dict:
             return _error(request, 403, exc.detail)
         return Redirect("/settings/security")
 
+    def org_two_factor(request: Request, exc: TwoFactorRequired) -> Response:
+        # An organization's policy: the page says why and links to the two-factor set-up.
+        if _wants_json(request) or _wants_text(request):
+            return _error(request, 403, exc.detail)
+        return Template("workspaces/two_factor_required.html", status_code=403,
+                        context={"organization": exc.name, "workspace_id": exc.workspace_id, "message": exc.detail})
+
     def feature_locked(request: Request, exc: FeatureLocked) -> Response:
         # A plan without the feature: 403 naming the plan, with the way to upgrade.
         return locked_response(request, exc, as_json=_wants_json(request))
@@ -128,6 +136,7 @@ def exception_handlers() -> dict:
         NotFoundException: not_found,
         NotAuthorizedException: not_authorized,
         TwoFactorEnrollmentRequired: enroll_2fa,
+        TwoFactorRequired: org_two_factor,
         ConsoleError: console_error,
         NotFoundForUser: not_found_for_user,
         HTTPException: http_exception,

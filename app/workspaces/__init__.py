@@ -3,7 +3,8 @@
 - ``scope``: ``Scope`` (workspace, acting user, role) and resolving it, the one thing console
   services filter by;
 - ``roles``: the single table of who may do what, and the guard every route uses;
-- ``current``: which workspace a request acts in (kept in the session, membership re-checked).
+- ``current``: which workspace a request acts in (kept in the session, membership re-checked);
+- ``organizations`` and ``invitations``: members, ownership, the two-factor policy, e-mailed invitations.
 """
 
 from app.workspaces.scope import NotAMember, Owner, Scope, create_personal, personal_workspace_id, resolve

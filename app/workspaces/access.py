@@ -31,6 +31,8 @@ LOGIN = "login"
 SITE_ADMIN = "site_admin"
 NOT_WORKSPACE = (PUBLIC, LOGIN, SITE_ADMIN)
 """Declarations that name no workspace permission: the guard lets them through (other guards decide)."""
+EXEMPT_FROM_TWO_FACTOR = "two_factor_exempt"
+"""``opt`` flag of the one route an organization's two-factor policy must not close: leaving it."""
 PATH_WORKSPACE = "workspace_id"
 """A route whose path names the workspace (``/workspaces/{workspace_id:int}``) acts in that one."""
 
@@ -67,7 +69,8 @@ async def require_permission(connection: ASGIConnection, handler: BaseRouteHandl
     async with connection.app.state.sessions() as db:
         in_path = connection.path_params.get(PATH_WORKSPACE)
         if in_path is not None:
-            scope = await membership(db, int(user_id), int(in_path))  # not a member: 404
+            scope = await membership(db, int(user_id), int(in_path),  # not a member: 404
+                                     enforce_two_factor=not handler.opt.get(EXEMPT_FROM_TWO_FACTOR, False))
         else:
             scope = await scope_for(db, int(user_id), connection.session.get(SESSION_WORKSPACE))
     scope.require(permission)

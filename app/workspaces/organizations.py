@@ -1,4 +1,6 @@
-"""Organizations: create (Enterprise), rename, delete, members and their roles, ownership.
+"""Organizations: create (Enterprise), rename, delete, members and their roles, ownership, the
+"members must use two-factor" policy (enforced in ``scope.membership``), and what deleting an
+account does to the organizations it owns or is in.
 
 Every change is in the organization's audit chain (``org:<id>``) with actor and before/after.
 Each function takes the caller's ``Scope`` in that organization (``membership``: 404 for an
@@ -72,13 +74,13 @@ async def create(session: AsyncSession, user: User, name: str, grace_days: int =
     return scope
 
 
-def _org_only(scope: Scope) -> None:
+def org_only(scope: Scope) -> None:
     if not scope.is_org:
         raise NotAMember()  # a personal workspace has no organization pages
 
 
 async def rename(session: AsyncSession, scope: Scope, name: str) -> None:
-    _org_only(scope)
+    org_only(scope)
     scope.require("manage_org")
     workspace = await session.get(Workspace, scope.workspace_id)
     name = _clean_name(name)
@@ -90,7 +92,7 @@ async def rename(session: AsyncSession, scope: Scope, name: str) -> None:
 
 async def delete(session: AsyncSession, scope: Scope) -> None:
     """Refused while any instance in it is not deleted: nothing may keep running unowned."""
-    _org_only(scope)
+    org_only(scope)
     scope.require("manage_org")
     alive = (await session.execute(select(func.count()).select_from(Instance).where(
         Instance.workspace_id == scope.workspace_id, Instance.status.not_in(_GONE)))).scalar_one()
@@ -105,7 +107,7 @@ async def delete(session: AsyncSession, scope: Scope) -> None:
 
 async def members(session: AsyncSession, scope: Scope) -> list[tuple[int, str, str, str]]:
     """(user id, name, e-mail, role), owner first."""
-    _org_only(scope)
+    org_only(scope)
     scope.require("view")
     order = {role: n for n, role in enumerate(roles.ROLES)}
     rows = (await session.execute(
@@ -122,17 +124,18 @@ async def _member(session: AsyncSession, scope: Scope, user_id: int) -> Workspac
     return row
 
 
-def _check_role(role: str) -> str:
+def check_role(role: str) -> str:
     if role not in roles.ROLES or role == "owner":
         raise OrganizationError("choose admin, member, viewer or billing (ownership is transferred, not given)")
     return role
 
 
 async def add_member(session: AsyncSession, scope: Scope, email: str, role: str) -> None:
-    """An existing account joins directly (until invitations by e-mail exist)."""
-    _org_only(scope)
+    """An existing account joins directly (operators, tests, the demo data); the members page and
+    the API invite by e-mail instead (``invitations``), which the invitee accepts."""
+    org_only(scope)
     scope.require("manage_members")
-    role = _check_role(role)
+    role = check_role(role)
     user = (await session.execute(select(User).where(
         User.email == (email or "").strip().lower(), User.deleted_at.is_(None)))).scalar_one_or_none()
     if user is None:
@@ -147,10 +150,10 @@ async def add_member(session: AsyncSession, scope: Scope, email: str, role: str)
 
 
 async def change_role(session: AsyncSession, scope: Scope, user_id: int, role: str) -> None:
-    _org_only(scope)
+    org_only(scope)
     scope.require("manage_members")
     row = await _member(session, scope, user_id)
-    role = _check_role(role)
+    role = check_role(role)
     if row.role == "owner":
         raise OrganizationError("the owner's role changes only by transferring ownership")
     if row.role != role:
@@ -160,7 +163,7 @@ async def change_role(session: AsyncSession, scope: Scope, user_id: int, role: s
 
 
 async def remove_member(session: AsyncSession, scope: Scope, user_id: int) -> None:
-    _org_only(scope)
+    org_only(scope)
     scope.require("manage_members")
     row = await _member(session, scope, user_id)
     if row.role == "owner":
@@ -172,7 +175,7 @@ async def remove_member(session: AsyncSession, scope: Scope, user_id: int) -> No
 
 async def transfer_ownership(session: AsyncSession, scope: Scope, user_id: int) -> None:
     """The new owner must already be a member; the old owner stays, as an admin."""
-    _org_only(scope)
+    org_only(scope)
     scope.require("manage_org")
     target = await _member(session, scope, user_id)
     if target.user_id == scope.user_id:
@@ -184,10 +187,61 @@ async def transfer_ownership(session: AsyncSession, scope: Scope, user_id: int) 
 
 
 async def leave(session: AsyncSession, scope: Scope) -> None:
-    _org_only(scope)
+    org_only(scope)
     row = await _member(session, scope, scope.user_id)
     if row.role == "owner":
         raise OrganizationError("the owner cannot leave: transfer ownership (or delete the organization) first")
     await _record(session, scope, "org.member_left", target_type="member", target_id=scope.user_id,
                   before={"role": row.role})
     await session.delete(row)
+
+
+async def set_two_factor_policy(session: AsyncSession, scope: Scope, on: bool) -> None:
+    """Owner only. Turning it on is refused while the owner has no two-factor themself (they would
+    lock themself out of their own organization)."""
+    org_only(scope)
+    scope.require("manage_org")
+    workspace = await session.get(Workspace, scope.workspace_id)
+    if on and not (await session.get(User, scope.user_id)).totp_enabled:
+        raise OrganizationError("turn on two-factor authentication for your own account first "
+                                "(/settings/security), then require it of the members")
+    if workspace.require_two_factor != on:
+        await _record(session, scope, "org.two_factor_policy", target_type="organization", target_id=workspace.id,
+                      before={"require_two_factor": workspace.require_two_factor}, after={"require_two_factor": on})
+        workspace.require_two_factor = on
+
+
+async def without_two_factor(session: AsyncSession, scope: Scope) -> list[str]:
+    """E-mail addresses of the members the policy would keep out (shown next to the switch)."""
+    org_only(scope)
+    return list((await session.execute(
+        select(User.email).join(WorkspaceMember, WorkspaceMember.user_id == User.id)
+        .where(WorkspaceMember.workspace_id == scope.workspace_id, User.totp_enabled.is_(False))
+        .order_by(User.email))).scalars())
+
+
+class OwnsSharedOrganization(OrganizationError):
+    """The account owns an organization other people are in: ownership goes first."""
+
+
+async def release_for_account_deletion(session: AsyncSession, user_id: int) -> None:
+    """Before an account is erased: refused if it owns an organization with other members (they
+    would be left without an owner); an organization it alone is in is deleted with it (same rules
+    as deleting it by hand: not while its instances live). The caller's transaction, all or nothing."""
+    owned = (await session.execute(select(Workspace).join(WorkspaceMember, WorkspaceMember.workspace_id == Workspace.id)
+             .where(Workspace.kind == ORGANIZATION, WorkspaceMember.user_id == user_id,
+                    WorkspaceMember.role == "owner").order_by(Workspace.id))).scalars().all()
+    for workspace in owned:
+        others = (await session.execute(select(func.count()).select_from(WorkspaceMember).where(
+            WorkspaceMember.workspace_id == workspace.id, WorkspaceMember.user_id != user_id))).scalar_one()
+        if others:
+            raise OwnsSharedOrganization(
+                f"you own the organization {workspace.name}, which has {others} other member(s): transfer its "
+                "ownership to one of them (or remove them and delete it) first, then delete the account")
+    for workspace in owned:
+        await delete(session, Scope(workspace.id, user_id, "owner", ORGANIZATION))
+    # The organizations it is only a member of: it leaves them (a deleted account stays no one's member).
+    joined = (await session.execute(select(WorkspaceMember).join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
+              .where(Workspace.kind == ORGANIZATION, WorkspaceMember.user_id == user_id))).scalars().all()
+    for row in joined:
+        await leave(session, Scope(row.workspace_id, user_id, row.role, ORGANIZATION))

@@ -29,7 +29,7 @@ PERMISSION_LABELS = {
     "manage_templates": "Create and delete templates",
     "manage_budgets": "Set budgets",
     "view_costs": "See costs",
-    "manage_members": "Change roles and remove members",
+    "manage_members": "Invite, change roles and remove members",
     "manage_org": "Rename, delete and transfer the organization",
     "view_audit": "Read the activity log",
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,17 @@ class NotAMember(NotFoundException):
 
     def __init__(self) -> None:
         super().__init__("Page not found")
+
+
+class TwoFactorRequired(PermissionDeniedException):
+    """A member without two-factor in an organization whose policy requires it: a 403 telling
+    them to turn it on (pages show a page with the link, the API this detail)."""
+
+    def __init__(self, workspace_id: int, name: str) -> None:
+        super().__init__(f"{name} requires its members to use two-factor authentication: turn it on at "
+                         "/settings/security to work in this organization")
+        self.workspace_id = workspace_id
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -80,13 +91,23 @@ async def personal_workspace_id(session: AsyncSession, user_id: int) -> int:
         return (await session.execute(select(Workspace.id).where(Workspace.personal_user_id == user_id))).scalar_one()
 
 
-async def membership(session: AsyncSession, user_id: int, workspace_id: int) -> Scope:
-    """The user's scope in a workspace; ``NotAMember`` (404) if they are not in it."""
+async def membership(session: AsyncSession, user_id: int, workspace_id: int, *,
+                     enforce_two_factor: bool = True) -> Scope:
+    """The user's scope in a workspace; ``NotAMember`` (404) if they are not in it.
+
+    The one place the organization's two-factor policy is enforced: every page and API call in a
+    workspace resolves its scope here, so a member without two-factor gets ``TwoFactorRequired``
+    (403) instead of a scope. A personal workspace never has the policy. ``enforce_two_factor``
+    is off only for leaving: the way out stays open to a member the policy keeps out."""
     row = (await session.execute(
-        select(WorkspaceMember.role, Workspace.kind).join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
+        select(WorkspaceMember.role, Workspace.kind, Workspace.name, Workspace.require_two_factor, User.totp_enabled)
+        .join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
+        .join(User, User.id == WorkspaceMember.user_id)
         .where(WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.user_id == user_id))).first()
     if row is None:
         raise NotAMember()
+    if enforce_two_factor and row.kind == ORGANIZATION and row.require_two_factor and not row.totp_enabled:
+        raise TwoFactorRequired(workspace_id, row.name)
     return Scope(workspace_id=workspace_id, user_id=user_id, role=row.role, kind=row.kind)
 
 

@@ -22,6 +22,10 @@ API_PATHS = {
     "/api/v1/console/templates/{template_id}/launch", "/api/v1/console/batch", "/api/v1/console/costs",
     "/api/v1/console/alerts", "/api/v1/console/alerts/{alert_id}", "/api/v1/console/budgets",
     "/api/v1/console/budgets/{budget_id}",
+    "/api/v1/console/organization/members", "/api/v1/console/organization/members/{user_id}",
+    "/api/v1/console/organization/invitations", "/api/v1/console/organization/invitations/{invitation_id}",
+    "/api/v1/console/organization/leave", "/api/v1/console/organization/transfer",
+    "/api/v1/console/organization/two-factor",
 }
 
 
@@ -41,6 +45,8 @@ async def test_openapi_lists_every_api_path_with_ids_summaries_and_tags(client, 
         "listDeployments", "getDeployment", "launchDeployment", "actOnDeployment", "listKeys", "verifyKey",
         "listTemplates", "getTemplate", "createTemplate", "updateTemplate", "deleteTemplate", "launchTemplate",
         "batchAction", "getCosts", "listAlerts", "createAlert", "deleteAlert", "listBudgets", "setBudget", "deleteBudget",
+        "listMembers", "listInvitations", "inviteMember", "revokeInvitation", "removeMember", "leaveOrganization",
+        "transferOwnership", "setTwoFactorPolicy",
     }
 
 

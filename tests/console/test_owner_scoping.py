@@ -16,10 +16,10 @@ from app.console.instances import LaunchSpec, launch
 from app.console.sync import sync_binding
 from app.auth import api_tokens
 from app.db.models import (ApiToken, DeploymentTemplate, Instance, Offer, PriceAlert, ProviderBinding, User, Workspace,
-                           WorkspaceMember)
+                           WorkspaceInvitation, WorkspaceMember)
 from app.notifications import alerts, budgets
 from app.security.keyring import binding_aad, workspace_binding_aad
-from app.workspaces import organizations
+from app.workspaces import invitations, organizations
 from app.db.types import utcnow
 from app.workspaces import personal_workspace_id
 from tests.billing.support import grant
@@ -45,6 +45,7 @@ class World:
     alice_api_token: str = ""
     bob_alert: int = 0
     bob_org: int = 0
+    bob_invitation: int = 0
 
 
 async def check_404(response) -> None:
@@ -160,6 +161,15 @@ async def switch_to_bobs_org(w: World) -> None:
     assert "alices-box" in (await w.alice.get("/console")).text  # still in her own workspace
 
 
+def api_in_bobs_org(method: str, path: str, body: dict | None = None) -> Case:
+    """Alice's token naming Bob's organization in the workspace header: a 404, like a missing one."""
+    async def case(w: World) -> None:
+        url = path.replace("{invitation_id:int}", str(w.bob_invitation)).replace("{user_id:int}", str(w.bob_org))
+        await check_404(await w.alice.client.request(method, url, json=body, headers={
+            "authorization": f"Bearer {w.alice_api_token}", "x-computehub-workspace": str(w.bob_org)}))
+    return case
+
+
 def bobs_org(path: str) -> Callable[[World], str]:
     return lambda w: path.replace("{workspace_id:int}", str(w.bob_org)).replace("{user_id:int}", str(w.bob_org))
 
@@ -180,6 +190,24 @@ CASES: dict[tuple[str, str], Case] = {
                                                           check_404, {"role": "admin"}),
     ("POST", f"{ORG}/members/{{user_id:int}}/remove"): post(bobs_org(f"{ORG}/members/{{user_id:int}}/remove"),
                                                             check_404),
+    ("POST", f"{ORG}/invitations"): post(bobs_org(f"{ORG}/invitations"), check_404,
+                                         {"email": "carol@example.com", "role": "admin"}),
+    ("POST", f"{ORG}/invitations/{{invitation_id:int}}/revoke"):
+        post(lambda w: f"/workspaces/{w.bob_org}/invitations/{w.bob_invitation}/revoke", check_404),
+    ("POST", f"{ORG}/two-factor"): post(bobs_org(f"{ORG}/two-factor"), check_404, {"require": "on"}),
+    ("POST", "/workspaces/personal"): post(lambda w: "/workspaces/personal", check_no_leak),
+    ("GET", f"{API}/organization/members"): api_in_bobs_org("GET", f"{API}/organization/members"),
+    ("GET", f"{API}/organization/invitations"): api_in_bobs_org("GET", f"{API}/organization/invitations"),
+    ("POST", f"{API}/organization/invitations"):
+        api_in_bobs_org("POST", f"{API}/organization/invitations", {"email": "carol@example.com", "role": "admin"}),
+    ("DELETE", f"{API}/organization/invitations/{{invitation_id:int}}"):
+        api_in_bobs_org("DELETE", f"{API}/organization/invitations/{{invitation_id:int}}"),
+    ("DELETE", f"{API}/organization/members/{{user_id:int}}"):
+        api_in_bobs_org("DELETE", f"{API}/organization/members/{{user_id:int}}"),
+    ("POST", f"{API}/organization/leave"): api_in_bobs_org("POST", f"{API}/organization/leave"),
+    ("POST", f"{API}/organization/transfer"): api_in_bobs_org("POST", f"{API}/organization/transfer", {"user_id": 1}),
+    ("PUT", f"{API}/organization/two-factor"):
+        api_in_bobs_org("PUT", f"{API}/organization/two-factor", {"require_two_factor": False}),
     ("GET", "/console"): get(lambda w: "/console", check_no_leak),
     ("POST", "/console/sync"): post(lambda w: "/console/sync", check_no_leak),
     ("POST", "/console/poll"): poll_without_foreign_ids,
@@ -301,9 +329,10 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
     await grant(sessions, bob.user_id, "enterprise")
     async with sessions() as session, session.begin():
         bob_org = await organizations.create(session, await session.get(User, bob.user_id), BOBS[3])
+        bobs_invitation = await invitations.invite(session, bob_org, "dave@example.com", "member")
     return World(as_alice, instances[alice.user_id], templates[alice.user_id], alice.binding_id,
                  instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer, bobs_token.id,
-                 alices_token, bobs_alert.id, bob_org.workspace_id)
+                 alices_token, bobs_alert.id, bob_org.workspace_id, bobs_invitation.invitation.id)
 
 
 async def move_into_an_org(sessions, keyring, account, workspace_id: int | None = None) -> int:
@@ -340,8 +369,12 @@ async def bobs_state(sessions, cloud, bob) -> tuple:
         orgs = (await session.execute(select(Workspace.name, WorkspaceMember.user_id, WorkspaceMember.role)
                                       .join(WorkspaceMember, WorkspaceMember.workspace_id == Workspace.id)
                                       .where(Workspace.name == BOBS[3]).order_by(WorkspaceMember.user_id))).all()
+        invites = (await session.execute(select(WorkspaceInvitation.email, WorkspaceInvitation.revoked_at)
+                                         .order_by(WorkspaceInvitation.id))).all()
+        policy = (await session.execute(select(Workspace.require_two_factor).where(Workspace.name == BOBS[3]))).all()
     remote = sorted((i["name"], i["status"]) for i in cloud.list_instances(bob.api_key))
-    return instance, templates, (binding.label, binding.status), remote, tokens, bobs_alerts, budget, orgs
+    return (instance, templates, (binding.label, binding.status), remote, tokens, bobs_alerts, budget, orgs, invites,
+            policy)
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -379,7 +412,8 @@ async def test_every_console_route_needs_a_login(app, sessions):
             url = (path.replace("{instance_id:int}", "1").replace("{template_id:int}", "1")
                    .replace("{binding_id:int}", "1").replace("{operation:str}", "stop")
                    .replace("{token_id:str}", "1").replace("{month:str}", "2026-11")
-                   .replace("{workspace_id:int}", "1").replace("{user_id:int}", "1"))
+                   .replace("{workspace_id:int}", "1").replace("{user_id:int}", "1")
+                   .replace("{invitation_id:int}", "1"))
             url = (url.replace("{key_id:int}", "1").replace("{alert_id:int}", "1")
                    .replace("{budget_id:str}", "monthly"))
             if path.startswith(API):  # the API answers 401 with its token challenge, never a login redirect

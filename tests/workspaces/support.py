@@ -22,6 +22,8 @@ class Org:
     binding_id: int
     """The organization's own sandbox key, added by its owner."""
     api_key: str
+    invitation_id: int = 0
+    """A pending invitation, when a test made one."""
 
 
 async def scope_of(sessions, account: Account, workspace_id: int) -> Scope:

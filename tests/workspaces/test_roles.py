@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.console.instances import LaunchSpec, launch
 from app.db.models import AuditEvent, Instance, Offer, WorkspaceMember
-from app.workspaces import roles
+from app.workspaces import invitations, roles
+from app.workspaces.scope import membership
 from tests.console.conftest import make_account, sandbox_offers
 from tests.workspaces.support import Org, org_with_every_role, scope_of, switch_to
 
@@ -23,6 +24,9 @@ ROUTE_PERMISSION = {
     ("POST", f"{ORG}/members/{{user_id:int}}/role"): "manage_members",
     ("POST", f"{ORG}/members/{{user_id:int}}/remove"): "manage_members",
     ("POST", f"{ORG}/leave"): None,
+    ("POST", f"{ORG}/invitations"): "manage_members",
+    ("POST", f"{ORG}/invitations/{{invitation_id:int}}/revoke"): "manage_members",
+    ("POST", f"{ORG}/two-factor"): "manage_org",
 }
 
 
@@ -47,7 +51,8 @@ def other_than(org: Org, role: str) -> int:
 async def call(browser, org: Org, role: str, route: tuple[str, str]):
     method, path = route
     target = other_than(org, role)
-    url = path.replace("{workspace_id:int}", str(org.id)).replace("{user_id:int}", str(target))
+    url = path.replace("{workspace_id:int}", str(org.id)).replace("{user_id:int}", str(target)) \
+        .replace("{invitation_id:int}", str(org.invitation_id))
     if method == "GET":
         return await browser.get(url, follow_redirects=False)
     data = {"name": "Renamed", "confirm": "yes", "email": "newcomer@example.com", "role": "viewer",
@@ -60,6 +65,9 @@ async def call(browser, org: Org, role: str, route: tuple[str, str]):
 async def test_each_role_gets_what_the_table_says(route, role, sessions, keyring, cloud, login):
     await make_account(sessions, keyring, "newcomer@example.com")  # someone the add-member form can add
     org = await org_with_every_role(sessions, keyring)
+    async with sessions() as session, session.begin():  # one pending invitation to revoke
+        owner = await membership(session, org.people["owner"].user_id, org.id)
+        org.invitation_id = (await invitations.invite(session, owner, "pending@example.com", "viewer")).invitation.id
     browser = await login(org.people[role].email)
 
     response = await call(browser, org, role, route)
@@ -76,7 +84,7 @@ async def test_each_role_gets_what_the_table_says(route, role, sessions, keyring
         async with sessions() as session:  # a refused change left no trace in the audit chain
             actions = (await session.execute(select(AuditEvent.action).where(
                 AuditEvent.workspace == f"org:{org.id}"))).scalars().all()
-        assert set(actions) == {"org.created", "org.member_added", "key.added"}
+        assert set(actions) == {"org.created", "org.member_added", "key.added", "org.member_invited"}
 
 
 async def launch_in_org(sessions, keyring, http, org: Org, role: str, name: str) -> int:

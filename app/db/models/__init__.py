@@ -20,7 +20,7 @@ from app.db.models.notifications import (
     TelegramChat,
     TelegramLinkToken,
 )
-from app.db.models.workspaces import Workspace, WorkspaceMember
+from app.db.models.workspaces import Workspace, WorkspaceInvitation, WorkspaceMember
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
     OFFER_ORIGIN_SNAPSHOT,
@@ -71,5 +71,6 @@ __all__ = [
     "PriceHistory",
     "PriceSource",
     "Workspace",
+    "WorkspaceInvitation",
     "WorkspaceMember",
 ]

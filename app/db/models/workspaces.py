@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -25,6 +25,8 @@ class Workspace(Base):
         ForeignKey("users.id", ondelete="CASCADE"), unique=True, nullable=True)
     """Set only on a personal workspace: unique, so a user can never have two."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """An organization's policy: a member without two-factor cannot act in it (app/workspaces/scope.py)."""
 
 
 class WorkspaceMember(Base):
@@ -37,3 +39,22 @@ class WorkspaceMember(Base):
     role: Mapped[str] = mapped_column(String(16))
     """owner | admin | member | viewer | billing (see app/workspaces/roles.py)"""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WorkspaceInvitation(Base):
+    """An e-mailed invitation into an organization: single use, expiring, revocable. Only the
+    SHA-256 of its token is stored (like reset and e-mail change links)."""
+
+    __tablename__ = "workspace_invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
