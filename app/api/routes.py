@@ -7,6 +7,7 @@ from app.api.history import HistoryController
 from app.api.prices import PricesController
 from app.api.sources import SourcesController
 from app.console.api.alerts import ConsoleAlertsApiController
+from app.console.api.budgets import ConsoleBudgetsApiController
 from app.console.api.batch import ConsoleBatchApiController
 from app.console.api.costs import ConsoleCostsApiController
 from app.console.api.routes import ConsoleApiController
@@ -17,5 +18,5 @@ from app.console.api.templates import ConsoleTemplatesApiController
 API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, HistoryController, SourcesController,
                                                ConsoleApiController, ConsoleTemplatesApiController,
                                                ConsoleBatchApiController, ConsoleCostsApiController,
-                                               ConsoleAlertsApiController],
+                                               ConsoleAlertsApiController, ConsoleBudgetsApiController],
                     include_in_schema=True)

@@ -19,7 +19,7 @@ from app.db.models.notifications import (
     TelegramChat,
     TelegramLinkToken,
 )
-from app.db.models.workspaces import Workspace, WorkspaceMember
+from app.db.models.workspaces import Workspace, WorkspaceMember, WorkspaceQuota
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
     OFFER_ORIGIN_SNAPSHOT,
@@ -67,4 +67,5 @@ __all__ = [
     "PriceSource",
     "Workspace",
     "WorkspaceMember",
+    "WorkspaceQuota",
 ]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from decimal import Decimal
+
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
-from app.db.types import UTCDateTime
+from app.db.types import Money, UTCDateTime
 
 PERSONAL = "personal"
 ORGANIZATION = "organization"
@@ -37,3 +39,18 @@ class WorkspaceMember(Base):
     role: Mapped[str] = mapped_column(String(16))
     """owner | admin | member | viewer | billing (see app/workspaces/roles.py)"""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WorkspaceQuota(Base):
+    """Limits on what a workspace runs at once (each optional), checked at every launch and start.
+    ``checks`` is bumped by every check: that UPDATE locks the row (PostgreSQL) or the database
+    (SQLite) until the launch intent commits, so two launches never both take the last slot."""
+
+    __tablename__ = "workspace_quotas"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    max_running_instances: Mapped[int | None] = mapped_column(Integer)
+    max_gpus: Mapped[int | None] = mapped_column(Integer)
+    max_hourly_spend: Mapped[Decimal | None] = mapped_column(Money())
+    """USD per hour over everything that runs (the prices the instances bill at)."""
+    checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
