@@ -162,7 +162,9 @@ async def message_context(session: AsyncSession, workspace_id: int, base_url: st
     """What budget messages name besides the amounts: whose budget, and the page to change it."""
     workspace = await session.get(Workspace, workspace_id)
     whose = "your" if workspace is None or workspace.personal_user_id is not None else f"the {workspace.name} organization's"
-    return {"whose": whose, "budget_url": base_url.rstrip("/") + BUDGET_PATH}
+    # An organization's plan (it has one, or it would not exist) pays for its members' messages.
+    return {"whose": whose, "budget_url": base_url.rstrip("/") + BUDGET_PATH,
+            "plan_checked": workspace is not None and workspace.personal_user_id is None}
 
 
 async def check_workspace_budget(session: AsyncSession, workspace_id: int, budget: Decimal, *, base_url: str,
