@@ -22,14 +22,14 @@ from app.console.quotas import Limits, QuotaReached, set_limits, usage
 from app.console.spending_guard import SpendingLimitReached
 from app.console.sync import sync_binding
 from app.costs.accrual import accrue_costs
-from app.db.models import AuditEvent, Budget, Instance, InstanceEvent, User
+from app.db.models import AuditEvent, Budget, Instance, InstanceEvent, Offer, User
 from app.db.types import utcnow
 from app.notifications import budgets
 from app.notifications.budgets import check_budgets, month_spend
 from app.notifications.hard_limit import enforce_hard_limits
 from app.workspaces import roles
 from app.workspaces.scope import personal_workspace_id
-from tests.console.conftest import make_account
+from tests.console.conftest import make_account, sandbox_offers
 from tests.notifications.conftest import BASE_URL, outbox
 from tests.workspaces.support import org_with_every_role, scope_of, switch_to
 
@@ -311,3 +311,29 @@ async def test_the_budget_page_shows_spend_thresholds_and_the_hard_limit(session
     doc = await viewer.page("/console/budget")
     assert doc.one(data_read_only="budget") and doc.one(data_read_only="quotas")
     assert doc.one(data_hard_limit_state="noticed")
+
+
+async def test_a_launch_over_a_quota_is_a_409_naming_it_on_the_api_and_the_page(sessions, keyring, http, cloud, clock,
+                                                                                 login):
+    await sandbox_offers(sessions)
+    async with sessions() as session:
+        offer = (await session.execute(select(Offer).where(Offer.source == "sandbox").order_by(Offer.id))).scalars().first()
+    org = await org_with_every_role(sessions, keyring)
+    async with sessions() as session, session.begin():
+        await set_limits(session, await scope_of(sessions, org.people["admin"], org.id), Limits(max_running_instances=0))
+    member = org.people["member"]
+    headers = {"authorization": f"Bearer {await api_token(sessions, member)}", "x-computehub-workspace": str(org.id)}
+    browser = await login(member.email)
+    response = await browser.client.post("/api/v1/console/deployments", headers=headers,
+                                         json={"offer_id": offer.id, "key_id": org.binding_id, "name": "over"})
+    assert response.status_code == 409, response.text[:300]
+    assert "quota of 0 running instances is reached (0 running or starting now)" in response.text
+    await switch_to(browser, org.id)
+    response = await browser.post("/console/launch", {"offer": offer.id, "binding_id": org.binding_id, "name": "over"})
+    assert response.status_code == 400 and "quota of 0 running instances" in response.text
+    assert await statuses(sessions, org.id) == {}
+    # The member's personal workspace has no quota: the same offer launches there.
+    own = {"authorization": headers["authorization"]}
+    response = await browser.client.post("/api/v1/console/deployments", headers=own,
+                                         json={"offer_id": offer.id, "key_id": member.binding_id, "name": "mine"})
+    assert response.status_code == 201, response.text[:300]

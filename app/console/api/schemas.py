@@ -240,7 +240,7 @@ class BudgetOut(Struct):
     id: Literal["monthly"]
     monthly_amount: Money
     month: str
-    """YYYY-MM in your time zone"""
+    """YYYY-MM of the workspace's budget month (a personal workspace: your time zone; an organization: UTC)"""
     spent_this_month: Money
     hard_limit: bool = False
     """At 100 %: a notice, then after ``grace_minutes`` the running instances are stopped (never deleted)."""
