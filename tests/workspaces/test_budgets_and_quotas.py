@@ -337,3 +337,21 @@ async def test_a_launch_over_a_quota_is_a_409_naming_it_on_the_api_and_the_page(
     response = await browser.client.post("/api/v1/console/deployments", headers=own,
                                          json={"offer_id": offer.id, "key_id": member.binding_id, "name": "mine"})
     assert response.status_code == 201, response.text[:300]
+
+
+async def test_a_new_month_lets_launches_through_again(sessions, keyring, cloud):
+    from app.console.spending_guard import ensure_spending_allowed
+    from app.db.models import BudgetEnforcement
+
+    org = await org_with_every_role(sessions, keyring)
+    last_day = datetime(2026, 11, 30, 23, 59, tzinfo=timezone.utc)  # an organization's month is UTC's
+    async with sessions() as session, session.begin():
+        session.add(BudgetEnforcement(workspace_id=org.id, month="2026-11", noticed_at=last_day, stop_due_at=last_day,
+                                      stopped_count=0))
+    async with sessions() as session:
+        with pytest.raises(SpendingLimitReached, match="/console/budget"):
+            await ensure_spending_allowed(session, org.id, last_day, "launch")
+        await ensure_spending_allowed(session, org.id, last_day + timedelta(minutes=1), "launch")  # 1 December
+        # Another workspace never inherits it.
+        await ensure_spending_allowed(session, await personal_workspace_id(session, org.people["owner"].user_id),
+                                      last_day, "launch")
