@@ -319,14 +319,16 @@ async def perform(
         scope = await resolve(session, owner)
     row, binding, token = await _claim(sessions, scope, instance_id)
     try:
+        reason = available_operations(row)[operation]
+        if reason:
+            raise ConsoleError(f"cannot {operation} {row.name}: {reason}")
         if operation == "start":  # starting bills again: a spent hard limit or a full quota refuses it
+            # The row stays "stopped" until the provider answers, so two instances started at the
+            # same instant can both pass the last slot; launches (an intent row) are exact.
             async with sessions() as session, session.begin():
                 await ensure_spending_allowed(session, scope.workspace_id, utcnow(), f"start {row.name}")
                 await take_slot(session, scope.workspace_id, gpus=row.gpu_count,
                                 hourly=row.provider_price_per_hour or row.offer_price_per_hour, action=f"start {row.name}")
-        reason = available_operations(row)[operation]
-        if reason:
-            raise ConsoleError(f"cannot {operation} {row.name}: {reason}")
         if binding is None:
             raise ConsoleError("no provider key is bound for this instance")
         provider = build_provider(binding, keyring, http)
