@@ -14,7 +14,7 @@ from app.console.instances import LaunchSpec, launch, perform
 from app.console.spending_guard import SpendingLimitReached
 from app.console.sync import sync_binding
 from app.costs.accrual import accrue_costs
-from app.db.models import AuditEvent, Budget, BudgetEnforcement, Instance, User
+from app.db.models import AuditEvent, Budget, BudgetEnforcement, Instance
 from app.db.types import utcnow
 from app.notifications import budgets
 from app.notifications.budgets import month_spend

@@ -41,7 +41,7 @@ def money_of(engine, raw) -> Decimal:
     return Money().process_result_value(raw, engine.dialect)
 
 
-def seed(engine) -> None:
+def seed(engine, url: str) -> None:
     """Users 1 and 2 (personal workspaces made by 0016), budgets keyed by the user, as before 0019."""
     t = Base.metadata.tables
     with engine.begin() as conn:
@@ -49,7 +49,7 @@ def seed(engine) -> None:
             conn.execute(insert(t["users"]).values(
                 id=n, email=email, name=email.split("@")[0].title(), password_hash="x", is_admin=False,
                 totp_enabled=False, timezone="UTC", created_at=T0, session_epoch=0))
-    upgrade_to(engine, "0016")
+    upgrade(url, "0016")  # makes their personal workspaces
     money = Money()
     with engine.begin() as conn:
         dialect = conn.dialect
@@ -63,13 +63,6 @@ def seed(engine) -> None:
                           "VALUES (1, '2026-11', :t, :t, 2)"), {"t": T0})
 
 
-_URL: dict[int, str] = {}
-
-
-def upgrade_to(engine, revision: str) -> None:
-    upgrade(_URL[id(engine)], revision)
-
-
 def table_rows(engine, sql: str) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(sql))]
@@ -78,9 +71,8 @@ def table_rows(engine, sql: str) -> list[tuple]:
 def test_personal_budgets_move_to_personal_workspaces_and_back(url):
     upgrade(url, "0015")
     engine = create_engine(sync_url(url))
-    _URL[id(engine)] = url
     try:
-        seed(engine)
+        seed(engine, url)
         homes = dict(table_rows(engine, "SELECT personal_user_id, id FROM workspaces"))
         assert set(homes) == {1, 2}
 
