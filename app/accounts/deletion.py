@@ -25,6 +25,7 @@ from app.db.models import (
     AuditEvent,
     Budget,
     BudgetAlert,
+    BudgetEnforcement,
     DeploymentTemplate,
     EmailChangeToken,
     Instance,
@@ -37,6 +38,8 @@ from app.db.models import (
     RecoveryCode,
     TelegramLinkToken,
     User,
+    Workspace,
+    WorkspaceQuota,
 )
 from app.db.types import utcnow
 from app.notifications.linking import unlink
@@ -47,7 +50,7 @@ DELETED_NAME = "Deleted user"
 UNUSABLE_PASSWORD_HASH = "!deleted"
 """Not an argon2 hash: ``verify_password`` answers False for every password."""
 _PERSONAL_ROWS = (ApiToken, DeploymentTemplate, PriceAlert, TelegramLinkToken, NotificationPreference,
-                  Budget, BudgetAlert, OutboxMessage, QuotaUsage, RecoveryCode, PasswordResetToken, EmailChangeToken)
+                  OutboxMessage, QuotaUsage, RecoveryCode, PasswordResetToken, EmailChangeToken)
 """Every table of the account's own data besides its provider keys (deleted first), cost records
 (kept) and instances (they own the cost records: kept, with their personal fields cleared)."""
 
@@ -113,6 +116,11 @@ async def delete_account(session: AsyncSession, user: User, password: str, confi
     await unlink(session, user.id)  # the Telegram chat stays the bot's, no longer this account's
     for table in _PERSONAL_ROWS:
         await session.execute(delete(table).where(table.user_id == user.id).execution_options(synchronize_session=False))
+    # The personal workspace's budget is the account's own data too (its cost records stay).
+    personal_workspace = select(Workspace.id).where(Workspace.personal_user_id == user.id).scalar_subquery()
+    for table in (Budget, BudgetAlert, BudgetEnforcement, WorkspaceQuota):
+        await session.execute(delete(table).where(table.workspace_id == personal_workspace)
+                              .execution_options(synchronize_session=False))
     # A personal workspace's log (addresses, browsers) is personal data and goes with it.
     for table in (AuditEvent, AuditChainHead):
         await session.execute(delete(table).where(table.workspace == personal(user.id))

@@ -7,6 +7,7 @@ from app.api.history import HistoryController
 from app.api.prices import PricesController
 from app.api.sources import SourcesController
 from app.console.api.alerts import ConsoleAlertsApiController
+from app.console.api.budgets import ConsoleBudgetsApiController
 from app.console.api.batch import ConsoleBatchApiController
 from app.console.api.costs import ConsoleCostsApiController
 from app.console.api.organization import ConsoleOrganizationApiController
@@ -20,5 +21,5 @@ API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, 
                                                ConsoleApiController, ConsoleTemplatesApiController,
                                                ConsoleBatchApiController, ConsoleCostsApiController,
                                                ConsoleAlertsApiController, MigrationsApiController,
-                                               ConsoleOrganizationApiController],
+                                               ConsoleOrganizationApiController, ConsoleBudgetsApiController],
                     include_in_schema=True)

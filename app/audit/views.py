@@ -27,6 +27,7 @@ KINDS = {
     "instance": "Deployments",
     "template": "Templates",
     "budget": "Budget",
+    "quota": "Quota",
     "subscription": "Subscription",
     "api_token": "API tokens",
 }

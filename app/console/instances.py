@@ -23,6 +23,7 @@ from app import audit
 from app.console import signals
 from app.console.bindings import build_provider, get_owned as get_owned_binding, provider_class
 from app.console.errors import ConsoleError, NotFoundForUser
+from app.console.quotas import take_slot
 from app.console.spending_guard import ensure_spending_allowed
 from app.db.models import Instance, InstanceEvent, Offer as OfferRow, ProviderBinding
 from app.db.types import utcnow
@@ -188,8 +189,10 @@ async def launch(
         scope.require("operate")
         provider = build_provider(binding, keyring, http)
         now = utcnow()
-        if not scope.is_org:  # budgets are personal: the personal workspace's spending
-            await ensure_spending_allowed(session, scope.user_id, now, "launch")
+        await ensure_spending_allowed(session, scope.workspace_id, now, "launch")
+        # Holds the workspace's quota lock until this intent commits (app.console.quotas).
+        await take_slot(session, scope.workspace_id, gpus=spec.gpu_count, hourly=spec.offer_price_per_hour,
+                        action="launch")
         row = Instance(
             workspace_id=scope.workspace_id, user_id=scope.user_id, binding_id=binding.id, provider=binding.provider,
             client_token=client_token or uuid.uuid4().hex,
@@ -323,12 +326,16 @@ async def perform(
         scope = await resolve(session, owner)
     row, binding, token = await _claim(sessions, scope, instance_id)
     try:
-        if operation == "start" and not scope.is_org:  # starting bills again: a spent hard limit refuses it
-            async with sessions() as session:
-                await ensure_spending_allowed(session, scope.user_id, utcnow(), f"start {row.name}")
         reason = available_operations(row)[operation]
         if reason:
             raise ConsoleError(f"cannot {operation} {row.name}: {reason}")
+        if operation == "start":  # starting bills again: a spent hard limit or a full quota refuses it
+            # The row stays "stopped" until the provider answers, so two instances started at the
+            # same instant can both pass the last slot; launches (an intent row) are exact.
+            async with sessions() as session, session.begin():
+                await ensure_spending_allowed(session, scope.workspace_id, utcnow(), f"start {row.name}")
+                await take_slot(session, scope.workspace_id, gpus=row.gpu_count,
+                                hourly=row.provider_price_per_hour or row.offer_price_per_hour, action=f"start {row.name}")
         if binding is None:
             raise ConsoleError("no provider key is bound for this instance")
         provider = build_provider(binding, keyring, http)

@@ -49,6 +49,11 @@ from app.notifications.pages import NotificationSettingsController  # noqa: E402
 
 CONSOLE_HANDLERS += [NotificationSettingsController]
 
+# The workspace's budget and quotas (/console/budget).
+from app.notifications.budget_pages import BudgetController  # noqa: E402
+
+CONSOLE_HANDLERS += [BudgetController]
+
 # The audit log of the workspace (/settings/activity, CSV export).
 from app.audit.pages import ActivityController  # noqa: E402
 

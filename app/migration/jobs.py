@@ -199,7 +199,8 @@ async def queue_soon(migration_id: int, state: str) -> None:
     beside a separate worker) the fan-out queues it within ``FAN_OUT_SECONDS``."""
     try:
         await queue_step(migration_id, state)
-    except procrastinate.exceptions.AppNotOpen:
+    except (procrastinate.exceptions.AppNotOpen, procrastinate.exceptions.UnboundTaskError):
+        # Not open, or (a web process that never loads the job registry) not even bound here.
         log.info("migration %s: the job queue is not open here; the fan-out will queue %s", migration_id, state)
 
 

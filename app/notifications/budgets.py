@@ -1,10 +1,12 @@
-"""Monthly budgets and the cost warnings at 75, 90 and 95 % of them.
+"""Monthly budgets per workspace (personal or organization) and the cost warnings at exactly 75, 90
+and 95 % of them, told to the members who may set the budget (owner, admin, billing).
 
-The month is the user's own (``User.timezone``), like the cost pages: this month's cost is the sum
-of the user's cost records since local midnight on the 1st. Each threshold is told at most once a
-month: the ``BudgetAlert`` row (primary key user + month + threshold) and the message are written
-in one transaction, so a threshold is either recorded and queued, or neither. If the cost jumps
-past several thresholds at once, they are all recorded and one message names the highest.
+The month is the workspace's budget month (``app.workspaces.months``: a personal workspace's user's
+local month, an organization's UTC month): this month's cost is the sum of the workspace's cost
+records since that month's first midnight. Each threshold is told at most once a month: the
+``BudgetAlert`` row (primary key workspace + month + threshold) and the messages are written in
+one transaction, so a threshold is either recorded and queued, or neither. If the cost jumps past
+several thresholds at once, they are all recorded and one message names the highest.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import audit
-from app.db.models import Budget, BudgetEnforcement, CostRecord, User, Workspace
+from app.db.models import Budget, BudgetEnforcement, CostRecord, User, Workspace, WorkspaceMember
 from app.db.types import UTCDateTime, money, utcnow
 from app.notifications.messages import send_event
-from app.web.localtime import user_zone
+from app.workspaces import roles
+from app.workspaces.months import budget_zone
+from app.workspaces.scope import Owner, resolve
 from dashboards.local_days import local_midnight, local_today, month_start
+
+BUDGET_PATH = "/console/budget"
 
 log = logging.getLogger(__name__)
 THRESHOLDS = (75, 90, 95)
@@ -34,8 +40,8 @@ GRACE_CHOICES = {15: "15 minutes", 60: "1 hour", 240: "4 hours", 1440: "24 hours
 DEFAULT_GRACE_MINUTES = 60
 
 _RECORD = text(
-    "INSERT INTO budget_alerts (user_id, month, threshold, sent_at) VALUES (:user_id, :month, :threshold, :now) "
-    "ON CONFLICT (user_id, month, threshold) DO NOTHING"
+    "INSERT INTO budget_alerts (workspace_id, month, threshold, sent_at) VALUES (:workspace_id, :month, :threshold, :now) "
+    "ON CONFLICT (workspace_id, month, threshold) DO NOTHING"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
@@ -58,8 +64,8 @@ def parse_budget(raw: str) -> Decimal | None:
     return money(amount)
 
 
-async def get_budget(session: AsyncSession, user_id: int) -> Decimal | None:
-    row = await session.get(Budget, user_id)
+async def get_budget(session: AsyncSession, workspace_id: int) -> Decimal | None:
+    row = await session.get(Budget, workspace_id)
     return row.monthly_amount if row else None
 
 
@@ -79,63 +85,63 @@ def _shown(row: Budget | None) -> dict:
     return {"monthly_amount": row.monthly_amount, "hard_limit": row.hard_limit, "grace_minutes": row.grace_minutes}
 
 
-async def set_budget(session: AsyncSession, user_id: int, amount: Decimal | None, *, hard_limit: bool = False,
+async def set_budget(session: AsyncSession, owner: Owner, amount: Decimal | None, *, hard_limit: bool = False,
                      grace_minutes: int = DEFAULT_GRACE_MINUTES, now: datetime | None = None) -> None:
-    """Set or (with None) remove the budget; the caller commits. A change that no longer holds this
-    month's spending back (raised above it, made soft, removed) lifts the hard limit at once."""
-    row = await session.get(Budget, user_id)
+    """Set or (with None) remove the workspace's budget (``manage_budgets``); the caller commits. A
+    change that no longer holds this month's spending back (raised above it, made soft, removed)
+    lifts the hard limit at once."""
+    scope = await resolve(session, owner)
+    scope.require("manage_budgets")
+    row = await session.get(Budget, scope.workspace_id)
     before = _shown(row)
     if amount is None:
         if row is not None:
             await session.delete(row)
             row = None
     elif row is None:
-        row = Budget(user_id=user_id, monthly_amount=amount, hard_limit=hard_limit, grace_minutes=grace_minutes)
+        row = Budget(workspace_id=scope.workspace_id, monthly_amount=amount, hard_limit=hard_limit,
+                     grace_minutes=grace_minutes)
         session.add(row)
     else:
         row.monthly_amount, row.hard_limit, row.grace_minutes = amount, hard_limit, grace_minutes
     after = _shown(row)
     if before != after:
-        await audit.record(session, audit.personal(user_id), "budget.changed", await audit.actor_for(session, user_id),
+        await audit.record(session, scope.audit_key, "budget.changed", await audit.actor_for(session, scope.user_id),
                            target_type="budget", target_id="monthly", before=before, after=after)
     await session.flush()
-    user = await session.get(User, user_id)
-    if user is not None:
-        await lift_if_allowed(session, user, row, now or utcnow())
+    await lift_if_allowed(session, scope.workspace_id, row, now or utcnow())
 
 
-async def lift_if_allowed(session: AsyncSession, user: User, budget: Budget | None, now: datetime) -> bool:
+async def lift_if_allowed(session: AsyncSession, workspace_id: int, budget: Budget | None, now: datetime) -> bool:
     """Remove this month's hard-limit enforcement when the budget no longer holds the spending back
     (``app.console.spending_guard`` then lets launches and starts through); the caller commits."""
-    spend = await month_spend(session, user, now)
+    spend = await month_spend(session, workspace_id, now)
     if budget is not None and budget.hard_limit and spend.spent >= budget.monthly_amount:
         return False
     result = await session.execute(delete(BudgetEnforcement).where(
-        BudgetEnforcement.user_id == user.id, BudgetEnforcement.month == spend.month))
+        BudgetEnforcement.workspace_id == workspace_id, BudgetEnforcement.month == spend.month))
     return result.rowcount > 0
 
 
-async def enforcement(session: AsyncSession, user: User, now: datetime) -> BudgetEnforcement | None:
+async def enforcement(session: AsyncSession, workspace_id: int, now: datetime) -> BudgetEnforcement | None:
     """This month's open hard-limit enforcement, if any."""
-    return await session.get(BudgetEnforcement, (user.id, (await month_spend(session, user, now)).month))
+    return await session.get(BudgetEnforcement, (workspace_id, (await month_spend(session, workspace_id, now)).month))
 
 
 @dataclass(frozen=True)
 class MonthSpend:
     month: str
-    """``YYYY-MM`` of the user's local month"""
+    """``YYYY-MM`` of the workspace's budget month"""
     label: str
     spent: Decimal
 
 
-async def month_spend(session: AsyncSession, user: User, now: datetime) -> MonthSpend:
-    zone = user_zone(user)
+async def month_spend(session: AsyncSession, workspace_id: int, now: datetime) -> MonthSpend:
+    zone = await budget_zone(session, workspace_id)
     first: date = month_start(local_today(zone, now))
     since = local_midnight(zone, first)
-    personal_workspace = select(Workspace.id).where(Workspace.personal_user_id == user.id)
     spent = (await session.execute(select(func.sum(CostRecord.amount)).where(
-        # A budget is personal: the personal workspace's costs (an organization's are not the user's bill).
-        CostRecord.workspace_id == personal_workspace.scalar_subquery(), CostRecord.period_start >= since))).scalar_one()
+        CostRecord.workspace_id == workspace_id, CostRecord.period_start >= since))).scalar_one()
     return MonthSpend(f"{first:%Y-%m}", f"{first:%B %Y}", money(spent or 0))
 
 
@@ -143,22 +149,43 @@ def reached(spent: Decimal, budget: Decimal) -> list[int]:
     return [t for t in THRESHOLDS if spent * 100 >= budget * t]
 
 
-async def check_user_budget(session: AsyncSession, user: User, budget: Decimal, *, base_url: str,
-                            telegram_enabled: bool, now: datetime) -> int | None:
-    """Record the thresholds newly reached this month and queue one warning; returns its threshold."""
-    spend = await month_spend(session, user, now)
+async def recipients(session: AsyncSession, workspace_id: int) -> list[int]:
+    """Who is told about a workspace's budget: its members whose role may set it (owner, admin,
+    billing; a personal workspace's owner), accounts not deleted."""
+    rows = await session.execute(
+        select(WorkspaceMember.user_id, WorkspaceMember.role).join(User, User.id == WorkspaceMember.user_id)
+        .where(WorkspaceMember.workspace_id == workspace_id, User.deleted_at.is_(None)).order_by(WorkspaceMember.user_id))
+    return [user_id for user_id, role in rows if roles.allows(role, "manage_budgets")]
+
+
+async def message_context(session: AsyncSession, workspace_id: int, base_url: str) -> dict:
+    """What budget messages name besides the amounts: whose budget, and the page to change it."""
+    workspace = await session.get(Workspace, workspace_id)
+    whose = "your" if workspace is None or workspace.personal_user_id is not None else f"the {workspace.name} organization's"
+    # An organization's plan (it has one, or it would not exist) pays for its members' messages.
+    return {"whose": whose, "budget_url": base_url.rstrip("/") + BUDGET_PATH,
+            "plan_checked": workspace is not None and workspace.personal_user_id is None}
+
+
+async def check_workspace_budget(session: AsyncSession, workspace_id: int, budget: Decimal, *, base_url: str,
+                                 telegram_enabled: bool, now: datetime) -> int | None:
+    """Record the thresholds newly reached this month and queue one warning to each recipient;
+    returns its threshold."""
+    spend = await month_spend(session, workspace_id, now)
     new = []
     for threshold in reached(spend.spent, budget):
-        inserted = await session.execute(_RECORD, {"user_id": user.id, "month": spend.month,
+        inserted = await session.execute(_RECORD, {"workspace_id": workspace_id, "month": spend.month,
                                                    "threshold": threshold, "now": now})
         if inserted.rowcount == 1:
             new.append(threshold)
     if not new:
         return None
     top = max(new)
-    await send_event(session, user.id, "cost_warning", base_url=base_url, telegram_enabled=telegram_enabled,
-                     dedupe_key=f"budget:{user.id}:{spend.month}:{top}", now=now, threshold=top,
-                     spent=spend.spent, budget=budget, month_label=spend.label)
+    context = await message_context(session, workspace_id, base_url)
+    for user_id in await recipients(session, workspace_id):
+        await send_event(session, user_id, "cost_warning", base_url=base_url, telegram_enabled=telegram_enabled,
+                         dedupe_key=f"budget:ws{workspace_id}:{spend.month}:{top}:{user_id}", now=now, threshold=top,
+                         spent=spend.spent, budget=budget, month_label=spend.label, **context)
     return top
 
 
@@ -167,17 +194,17 @@ async def check_budgets(sessions: async_sessionmaker[AsyncSession], *, base_url:
     """The scheduler job (after cost accrual): each budget in its own short transaction."""
     now = now or utcnow()
     async with sessions() as session:
-        user_ids = list((await session.execute(select(Budget.user_id).order_by(Budget.user_id))).scalars())
+        workspace_ids = list((await session.execute(select(Budget.workspace_id).order_by(Budget.workspace_id))).scalars())
     warned = 0
-    for user_id in user_ids:
+    for workspace_id in workspace_ids:
         try:
             async with sessions() as session, session.begin():
-                user, budget = await session.get(User, user_id), await get_budget(session, user_id)
-                if user is None or budget is None:
+                budget = await get_budget(session, workspace_id)
+                if budget is None:
                     continue
-                if await check_user_budget(session, user, budget, base_url=base_url,
-                                           telegram_enabled=telegram_enabled, now=now) is not None:
+                if await check_workspace_budget(session, workspace_id, budget, base_url=base_url,
+                                                telegram_enabled=telegram_enabled, now=now) is not None:
                     warned += 1
-        except Exception:  # noqa: BLE001 - one account's problem must not stop the others' warnings
-            log.exception("checking the budget of user %s failed", user_id)
+        except Exception:  # noqa: BLE001 - one workspace's problem must not stop the others' warnings
+            log.exception("checking the budget of workspace %s failed", workspace_id)
     return warned

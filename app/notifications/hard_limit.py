@@ -3,7 +3,9 @@ instances will be stopped; after the grace period they are stopped (never delete
 notice lists them; launching and starting are refused meanwhile (``app.console.spending_guard``).
 Raising the budget above the spending, making it soft or removing it lifts the limit at once.
 
-Runs after every cost accrual, once per user per pass. The notice and the enforcement row are
+Per workspace (personal or organization): the notices go to the members who may set the budget,
+and only that workspace's instances are stopped. Runs after every cost accrual, once per workspace
+per pass. The notice and the enforcement row are
 written in one transaction (at most one notice a month); the stops are provider calls, made with no
 transaction open, each through the console's own stop (its claim makes a second worker's stop of
 the same instance a no-op); an instance that could not be stopped is tried again on the next pass.
@@ -23,13 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import audit
 from app.console.errors import ConsoleError
 from app.console.instances import perform
-from app.db.models import Budget, BudgetEnforcement, Instance, User
+from app.db.models import Budget, BudgetEnforcement, Instance, User, Workspace
 from app.db.types import utcnow
-from app.notifications.budgets import lift_if_allowed, month_spend
+from app.notifications.budgets import lift_if_allowed, message_context, month_spend, recipients
 from app.notifications.messages import send_event
 from app.security.keyring import Keyring
 from app.web.localtime import localtime
-from app.workspaces.scope import personal_workspace_id
+from app.workspaces.organizations import owner_of
+from app.workspaces.scope import Scope, on_behalf_of
 
 log = logging.getLogger(__name__)
 MAX_GRACE_MINUTES = 7 * 24 * 60
@@ -52,57 +55,72 @@ class Due:
     """Running instances to stop now: empty while the grace period runs."""
 
 
-async def _notice_or_due(session: AsyncSession, user: User, budget: Budget, *, base_url: str,
+async def _tell(session: AsyncSession, workspace_id: int, *, key: str, base_url: str, telegram_enabled: bool,
+                now: datetime, stop_at: datetime, **context) -> None:
+    """One budget_limit message to each recipient, the time in their own zone."""
+    context.update(await message_context(session, workspace_id, base_url))
+    for user_id in await recipients(session, workspace_id):
+        await send_event(session, user_id, "budget_limit", base_url=base_url, telegram_enabled=telegram_enabled,
+                         dedupe_key=f"{key}:{user_id}", now=now, stop_at=localtime(stop_at, await session.get(User, user_id)),
+                         **context)
+
+
+async def _notice_or_due(session: AsyncSession, workspace_id: int, budget: Budget, *, base_url: str,
                          telegram_enabled: bool, now: datetime) -> Due | None:
     """None when under the limit (lifting it if it was open)."""
-    if await lift_if_allowed(session, user, budget, now):
+    if await lift_if_allowed(session, workspace_id, budget, now):
         return None
-    spend = await month_spend(session, user, now)
+    spend = await month_spend(session, workspace_id, now)
     if spend.spent < budget.monthly_amount:
         return None
-    row = await session.get(BudgetEnforcement, (user.id, spend.month))
+    row = await session.get(BudgetEnforcement, (workspace_id, spend.month))
     noticed = row is None
     if row is None:
-        row = BudgetEnforcement(user_id=user.id, month=spend.month, noticed_at=now,
+        row = BudgetEnforcement(workspace_id=workspace_id, month=spend.month, noticed_at=now,
                                 stop_due_at=now + timedelta(minutes=budget.grace_minutes), stopped_count=0)
         session.add(row)
         await session.flush()  # the primary key: a concurrent pass fails here instead of noticing twice
-        await send_event(session, user.id, "budget_limit", base_url=base_url, telegram_enabled=telegram_enabled,
-                         dedupe_key=f"budget-limit:{user.id}:{spend.month}:notice", now=now, phase="notice",
-                         spent=spend.spent, budget=budget.monthly_amount, month_label=spend.label,
-                         stop_at=localtime(row.stop_due_at, user), instance_names=[])
+        await _tell(session, workspace_id, key=f"budget-limit:ws{workspace_id}:{spend.month}:notice", base_url=base_url,
+                    telegram_enabled=telegram_enabled, now=now, stop_at=row.stop_due_at, phase="notice",
+                    spent=spend.spent, budget=budget.monthly_amount, month_label=spend.label, instance_names=[])
     if now < row.stop_due_at:
         return Due(spend.month, noticed, [])
-    # A budget is personal: it stops what runs in the personal workspace, never an organization's.
-    personal = await personal_workspace_id(session, user.id)
+    # Only this workspace's instances: another workspace's budget is its own.
     running = (await session.execute(select(Instance.id).where(
-        Instance.workspace_id == personal, Instance.status == "running").order_by(Instance.id))).scalars().all()
+        Instance.workspace_id == workspace_id, Instance.status == "running").order_by(Instance.id))).scalars().all()
     return Due(spend.month, noticed, list(running))
 
 
-async def _stop_all(sessions, keyring: Keyring, http: httpx.AsyncClient, user_id: int, ids: list[int]) -> list[str]:
+async def _acting_scope(session: AsyncSession, workspace_id: int) -> Scope:
+    """The stops run in the workspace as its owner would (the audit log names the hard limit)."""
+    workspace = await session.get(Workspace, workspace_id)
+    user_id = workspace.personal_user_id or await owner_of(session, workspace_id)
+    return await on_behalf_of(session, workspace_id, user_id)
+
+
+async def _stop_all(sessions, keyring: Keyring, http: httpx.AsyncClient, scope: Scope, ids: list[int]) -> list[str]:
     names = []
     for instance_id in ids:  # provider calls: no transaction open
         try:
-            names.append((await perform(sessions, keyring, http, user_id, instance_id, "stop", actor=BUDGET)).name)
+            names.append((await perform(sessions, keyring, http, scope, instance_id, "stop", actor=BUDGET)).name)
         except ConsoleError as exc:  # stopped meanwhile, or the provider failed: the next pass tries again
-            log.info("budget hard limit: stopping instance %s of user %s: %s", instance_id, user_id, exc)
+            log.info("budget hard limit: stopping instance %s of workspace %s: %s", instance_id, scope.workspace_id, exc)
     return names
 
 
-async def _record_stops(session: AsyncSession, user_id: int, month: str, names: list[str], *, base_url: str,
+async def _record_stops(session: AsyncSession, workspace_id: int, month: str, names: list[str], *, base_url: str,
                         telegram_enabled: bool, now: datetime) -> int:
-    row = await session.get(BudgetEnforcement, (user_id, month))
+    row = await session.get(BudgetEnforcement, (workspace_id, month))
     if row is None or not names:  # lifted meanwhile, or nothing stopped on this pass
         return 0
     row.stopped_at = row.stopped_at or now
     row.stopped_count += len(names)
-    user, budget = await session.get(User, user_id), await session.get(Budget, user_id)
-    spend = await month_spend(session, user, now)
-    await send_event(session, user_id, "budget_limit", base_url=base_url, telegram_enabled=telegram_enabled,
-                     now=now, phase="stopped", dedupe_key=f"budget-limit:{user_id}:{month}:stopped:{row.stopped_count}",
-                     spent=spend.spent, budget=budget.monthly_amount if budget else Decimal(0),
-                     month_label=spend.label, stop_at=localtime(now, user), instance_names=names)
+    budget = await session.get(Budget, workspace_id)
+    spend = await month_spend(session, workspace_id, now)
+    await _tell(session, workspace_id, key=f"budget-limit:ws{workspace_id}:{month}:stopped:{row.stopped_count}",
+                base_url=base_url, telegram_enabled=telegram_enabled, now=now, stop_at=now, phase="stopped",
+                spent=spend.spent, budget=budget.monthly_amount if budget else Decimal(0), month_label=spend.label,
+                instance_names=names)
     return len(names)
 
 
@@ -110,25 +128,26 @@ async def enforce_hard_limits(sessions: async_sessionmaker[AsyncSession], keyrin
                               *, base_url: str, telegram_enabled: bool, now: datetime | None = None) -> Outcome:
     now = now or utcnow()
     async with sessions() as session:
-        user_ids = list((await session.execute(
-            select(Budget.user_id).where(Budget.hard_limit.is_(True)).order_by(Budget.user_id))).scalars())
+        workspace_ids = list((await session.execute(
+            select(Budget.workspace_id).where(Budget.hard_limit.is_(True)).order_by(Budget.workspace_id))).scalars())
     noticed = stopped = 0
-    for user_id in user_ids:
+    for workspace_id in workspace_ids:
         try:
             async with sessions() as session, session.begin():
-                user, budget = await session.get(User, user_id), await session.get(Budget, user_id)
-                if user is None or budget is None or not budget.hard_limit:
+                budget = await session.get(Budget, workspace_id)
+                if budget is None or not budget.hard_limit:
                     continue
-                due = await _notice_or_due(session, user, budget, base_url=base_url,
+                due = await _notice_or_due(session, workspace_id, budget, base_url=base_url,
                                            telegram_enabled=telegram_enabled, now=now)
+                scope = await _acting_scope(session, workspace_id) if due is not None and due.to_stop else None
             if due is None:
                 continue
             noticed += due.noticed
-            names = await _stop_all(sessions, keyring, http, user_id, due.to_stop) if due.to_stop else []
+            names = await _stop_all(sessions, keyring, http, scope, due.to_stop) if scope is not None else []
             if names:
                 async with sessions() as session, session.begin():
-                    stopped += await _record_stops(session, user_id, due.month, names, base_url=base_url,
+                    stopped += await _record_stops(session, workspace_id, due.month, names, base_url=base_url,
                                                    telegram_enabled=telegram_enabled, now=now)
-        except Exception:  # noqa: BLE001 - one account's problem must not stop the others'
-            log.exception("enforcing the budget hard limit of user %s failed", user_id)
+        except Exception:  # noqa: BLE001 - one workspace's problem must not stop the others'
+            log.exception("enforcing the budget hard limit of workspace %s failed", workspace_id)
     return Outcome(noticed=noticed, stopped=stopped)

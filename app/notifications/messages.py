@@ -89,11 +89,12 @@ def render_digest(event_type: str, payloads: list[dict]) -> Rendered:
 
 async def send_event(session: AsyncSession, user_id: int, event_type: str, *, base_url: str,
                      telegram_enabled: bool, dedupe_key: str | None = None, now: datetime | None = None,
-                     coalesce: timedelta | None = None, **context: Any) -> int:
+                     coalesce: timedelta | None = None, plan_checked: bool = False, **context: Any) -> int:
     """Render ``event_type`` and queue it in the caller's transaction (see ``outbox.notify``).
     With ``coalesce``, messages of this type queued for the user within that window go out as one."""
     message = render(event_type, base_url, **context)
     payload = {"base_url": base_url, "context": context} if coalesce else None
     return await notify(session, user_id, event_type, message.subject, message.text, message.html,
                         dedupe_key=dedupe_key, telegram_enabled=telegram_enabled, now=now,
-                        telegram_text=message.telegram, coalesce=coalesce, payload=payload)
+                        telegram_text=message.telegram, coalesce=coalesce, payload=payload,
+                        plan_checked=plan_checked)

@@ -77,7 +77,7 @@ async def notify(
     session: AsyncSession, user_id: int, event_type: str, subject: str, body_text: str,
     body_html: str | None = None, dedupe_key: str | None = None, telegram_enabled: bool = True,
     now: datetime | None = None, telegram_text: str | None = None, coalesce: timedelta | None = None,
-    payload: dict | None = None,
+    payload: dict | None = None, plan_checked: bool = False,
 ) -> int:
     """Queue the event for every channel the user wants; returns how many messages were queued.
 
@@ -89,7 +89,8 @@ async def notify(
     user = await session.get(User, user_id)
     if user is None:
         return 0
-    if event_type not in OPEN_TO_ALL_PLANS and not await has_feature(session, user_id, NOTIFICATIONS_FEATURE, now):
+    # plan_checked: an organization's message, paid for by the organization's plan, not the member's.
+    if not plan_checked and event_type not in OPEN_TO_ALL_PLANS and not await has_feature(session, user_id, NOTIFICATIONS_FEATURE, now):
         return 0
     prefs = await preferences(session, user_id)
     now = now or utcnow()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.billing.entitlements import Entitlements, entitlements
 from app.db.models import Budget, PriceAlert, TelegramChat, User
 from app.notifications import alerts, budgets, linking
+from app.workspaces.scope import personal_workspace_id
 from app.notifications.events import CHANNELS, EVENT_TYPES, NOTIFICATIONS_FEATURE
 from app.notifications.outbox import preferences
 from app.settings import Settings
@@ -100,7 +101,9 @@ async def settings_view(session: AsyncSession, user: User, settings: Settings, n
                         new_link_token: str | None = None) -> SettingsView:
     ents = await entitlements(session, user.id, now, settings.billing.grace_days)
     rows = await alerts.list_alerts(session, user_id=user.id)
-    budget_row = await session.get(Budget, user.id)
+    # The personal workspace's budget; an organization's is on its Budget page (/console/budget).
+    personal = await personal_workspace_id(session, user.id)
+    budget_row = await session.get(Budget, personal)
     new_link = None
     if new_link_token:
         new_link = NewLink(new_link_token, linking.deep_link(settings.telegram.bot_username, new_link_token),
@@ -110,8 +113,8 @@ async def settings_view(session: AsyncSession, user: User, settings: Settings, n
         telegram_configured=settings.telegram.enabled, bot_username=settings.telegram.bot_username.lstrip("@"),
         chat=await linking.chat_for_user(session, user.id), alerts=[_alert_row(r) for r in rows],
         alert_limit=ents.quotas.get(alerts.QUOTA), budget=budget_row.monthly_amount if budget_row else None,
-        spend=await budgets.month_spend(session, user, now), new_link=new_link,
+        spend=await budgets.month_spend(session, personal, now), new_link=new_link,
         hard_limit=bool(budget_row and budget_row.hard_limit),
         grace_minutes=budget_row.grace_minutes if budget_row else budgets.DEFAULT_GRACE_MINUTES,
-        enforcement=await budgets.enforcement(session, user, now),
+        enforcement=await budgets.enforcement(session, personal, now),
     )

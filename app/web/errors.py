@@ -70,7 +70,8 @@ def _server_error(request: Request, exc: Exception, status: int = 500) -> Respon
 
 def exception_handlers() -> dict:
     def invalid_query(request: Request, exc: InvalidField) -> Response:
-        return _error(request, 400, str(exc))
+        # 400 for bad input; a refusal that names a state (a quota, a spent budget) says so with 409.
+        return _error(request, getattr(exc, "status_code", 400), str(exc))
 
     def bad_input(request: Request, exc: BadInput) -> Response:
         return _error(request, 413 if isinstance(exc, BodyTooLarge) else 400, str(exc))
@@ -96,7 +97,8 @@ def exception_handlers() -> dict:
         return Redirect(f"/login?next={quote(target, safe='')}")
 
     def console_error(request: Request, exc: ConsoleError) -> Response:
-        return _error(request, 400, str(exc))
+        # 400 for bad input; a refusal that names a state (a quota, a spent budget) says so with 409.
+        return _error(request, getattr(exc, "status_code", 400), str(exc))
 
     def not_found_for_user(request: Request, exc: NotFoundForUser) -> Response:
         # Another user's id answers exactly like a missing one.

@@ -2,7 +2,7 @@
 SSH key and its bound buckets
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-04
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import app.db.types
 
 
 revision = '0020'
-down_revision = '0016'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

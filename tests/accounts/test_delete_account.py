@@ -53,7 +53,7 @@ async def fill_account(sessions, settings, user_id: int) -> None:
             DeploymentTemplate(workspace_id=await personal_workspace_id(session, user_id), user_id=user_id, name="t", provider="sandbox", instance_type="x", region="eu-1",
                                created_at=now),
             PriceAlert(user_id=user_id, gpu="h100", max_price=Decimal("2.00"), created_at=now),
-            Budget(user_id=user_id, monthly_amount=Decimal("100")),
+            Budget(workspace_id=await personal_workspace_id(session, user_id), monthly_amount=Decimal("100")),
             NotificationPreference(user_id=user_id, event_type="budget", channel="email", enabled=False),
             TelegramChat(chat_id=424242, user_id=user_id, username="ada", created_at=now, linked_at=now),
             RecoveryCode(user_id=user_id, code_hash="0" * 64),
@@ -67,6 +67,9 @@ async def fill_account(sessions, settings, user_id: int) -> None:
 
 async def rows_of(sessions, table, user_id: int) -> int:
     async with sessions() as session:
+        if table is Budget:  # a workspace's: the user's personal one
+            return (await session.execute(select(func.count()).select_from(table).where(
+                table.workspace_id == await personal_workspace_id(session, user_id)))).scalar_one()
         return (await session.execute(select(func.count()).select_from(table).where(table.user_id == user_id))).scalar_one()
 
 

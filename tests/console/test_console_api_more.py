@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.console.sync import sync_binding
 from app.costs.accrual import accrue_costs
 from app.db.models import AuditEvent, Budget, CostRecord, DeploymentTemplate, Instance, PriceAlert
+from app.workspaces.scope import personal_workspace_id
 from tests.console.test_console_api import api, bearer, sandbox_offer_id, token_for  # noqa: F401 - fixture
 
 API = "/api/v1/console"
@@ -169,7 +170,7 @@ async def test_alerts_and_budget(api, sessions, cloud, alice, bob):
                           json={"monthly_amount": "0.01", "hard_limit": True, "grace_minutes": 15})
     assert hard.status_code == 201 and (hard.json()["hard_limit"], hard.json()["grace_minutes"]) == (True, 15)
     async with sessions() as session:
-        row = await session.get(Budget, alice.user_id)
+        row = await session.get(Budget, await personal_workspace_id(session, alice.user_id))
         assert (row.hard_limit, row.grace_minutes) == (True, 15)
     assert (await api.post(f"{API}/budgets", headers=bearer(token),
                            json={"monthly_amount": "5", "grace_minutes": 7})).status_code == 400

@@ -99,7 +99,7 @@ async def api_launch_with_a_foreign_key(w: World) -> None:
 
 
 async def api_lists_only_own(w: World) -> None:
-    for path in ("deployments", "keys", "templates", "alerts", "budgets", "costs"):
+    for path in ("deployments", "keys", "templates", "alerts", "budgets", "quotas", "costs"):
         response = await w.alice.client.get(f"{API}/{path}", headers={"authorization": f"Bearer {w.alice_api_token}"})
         assert response.status_code == 200, (path, response.text[:300])
         await check_no_leak(response)
@@ -271,6 +271,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{API}/budgets"): api("POST", lambda w: f"{API}/budgets", check_no_leak, {"monthly_amount": "10"}),
     # Bob has a budget, Alice none: "monthly" is always the caller's own, so this is a 404.
     ("DELETE", f"{API}/budgets/{{budget_id:str}}"): api("DELETE", lambda w: f"{API}/budgets/monthly", check_404),
+    ("GET", f"{API}/quotas"): api_lists_only_own,
+    ("PUT", f"{API}/quotas"): api("PUT", lambda w: f"{API}/quotas", check_no_leak, {"max_running_instances": 5}),
+    ("GET", "/console/budget"): get(lambda w: "/console/budget", check_no_leak),
+    ("POST", "/console/budget"): post(lambda w: "/console/budget", check_no_leak, {"monthly_budget": "10"}),
+    ("POST", "/console/budget/quotas"): post(lambda w: "/console/budget/quotas", check_no_leak, {"max_gpus": "3"}),
     ("GET", "/settings/providers"): get(lambda w: "/settings/providers", check_no_leak),
     ("GET", "/settings/providers/new"): get(lambda w: "/settings/providers/new", check_no_leak),
     ("POST", "/settings/providers"): post(lambda w: "/settings/providers", check_no_leak, {"provider": "sandbox"}),
@@ -365,7 +370,7 @@ async def bobs_state(sessions, cloud, bob) -> tuple:
                                         .where(ApiToken.user_id == bob.user_id))).all()
         bobs_alerts = (await session.execute(select(PriceAlert.id, PriceAlert.max_price)
                                              .where(PriceAlert.user_id == bob.user_id))).all()
-        budget = await budgets.get_budget(session, bob.user_id)
+        budget = await budgets.get_budget(session, await personal_workspace_id(session, bob.user_id))
         orgs = (await session.execute(select(Workspace.name, WorkspaceMember.user_id, WorkspaceMember.role)
                                       .join(WorkspaceMember, WorkspaceMember.workspace_id == Workspace.id)
                                       .where(Workspace.name == BOBS[3]).order_by(WorkspaceMember.user_id))).all()

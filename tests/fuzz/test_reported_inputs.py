@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.db.models import Budget, DeploymentTemplate, ProviderBinding, User
 from app.services.inputs import MAX_BODY_BYTES
+from app.workspaces.scope import personal_workspace_id
 from tests.console.conftest import Browser, sandbox_offers
 from tests.fuzz.support import app_routes
 
@@ -152,14 +153,14 @@ async def test_a_budget_under_a_cent_or_over_the_maximum_is_refused(as_alice, se
 
     assert_400(response, "between $0.01 and $10,000,000")
     async with sessions() as session:
-        assert await session.get(Budget, alice.user_id) is None
+        assert await session.get(Budget, await personal_workspace_id(session, alice.user_id)) is None
 
 
 async def test_a_budget_of_a_cent_is_kept(as_alice, sessions, alice):
     response = await as_alice.post("/settings/notifications/budget", {"monthly_budget": "0.01"})
     assert response.status_code == 200
     async with sessions() as session:
-        assert (await session.get(Budget, alice.user_id)).monthly_amount == Decimal("0.01")
+        assert (await session.get(Budget, await personal_workspace_id(session, alice.user_id))).monthly_amount == Decimal("0.01")
 
 
 @pytest.mark.parametrize("part", [b"\xff\xfe", b"ok\x00"])

@@ -14,11 +14,12 @@ from app.console.instances import LaunchSpec, launch, perform
 from app.console.spending_guard import SpendingLimitReached
 from app.console.sync import sync_binding
 from app.costs.accrual import accrue_costs
-from app.db.models import AuditEvent, Budget, BudgetEnforcement, Instance, User
+from app.db.models import AuditEvent, Budget, BudgetEnforcement, Instance
 from app.db.types import utcnow
 from app.notifications import budgets
 from app.notifications.budgets import month_spend
 from app.notifications.hard_limit import enforce_hard_limits
+from app.workspaces.scope import personal_workspace_id
 from tests.console.conftest import alice, app, as_alice, bob, clock, cloud, http, keyring, settings  # noqa: F401 - fixtures
 from tests.notifications.conftest import BASE_URL, outbox
 
@@ -38,7 +39,7 @@ async def statuses(sessions, user_id: int) -> dict[str, str]:
 
 async def spent(sessions, user_id: int, at) -> Decimal:
     async with sessions() as session:
-        return (await month_spend(session, await session.get(User, user_id), at)).spent
+        return (await month_spend(session, await personal_workspace_id(session, user_id), at)).spent
 
 
 async def set_budget(sessions, user_id: int, amount: Decimal, *, hard: bool = True, grace: int = 60, at=None) -> None:
@@ -161,7 +162,7 @@ async def test_the_budget_form_sets_and_clears_the_hard_limit(sessions, keyring,
                                    {"monthly_budget": "0.01", "hard_limit": "on", "grace_minutes": "15"})
     assert response.status_code == 200
     async with sessions() as session:
-        row = await session.get(Budget, alice.user_id)
+        row = await session.get(Budget, await personal_workspace_id(session, alice.user_id))
         assert (row.monthly_amount, row.hard_limit, row.grace_minutes) == (Decimal("0.01"), True, 15)
     doc = await as_alice.page("/settings/notifications")
     assert doc.one("input", name="hard_limit").get("checked") is not None
@@ -175,7 +176,7 @@ async def test_the_budget_form_sets_and_clears_the_hard_limit(sessions, keyring,
     # Unticked: the same budget, soft, and the limit lifted at once.
     await as_alice.post("/settings/notifications/budget", {"monthly_budget": "0.01", "grace_minutes": "15"})
     async with sessions() as session:
-        assert (await session.get(Budget, alice.user_id)).hard_limit is False
+        assert (await session.get(Budget, await personal_workspace_id(session, alice.user_id))).hard_limit is False
         assert (await session.execute(select(BudgetEnforcement))).scalars().all() == []
     assert not (await as_alice.page("/settings/notifications")).find(data_hard_limit="noticed")
 
@@ -183,4 +184,4 @@ async def test_the_budget_form_sets_and_clears_the_hard_limit(sessions, keyring,
                                    {"monthly_budget": "50", "hard_limit": "on", "grace_minutes": "7"})
     assert response.status_code == 400 and "choose how long to wait before stopping" in response.text
     async with sessions() as session:
-        assert (await session.get(Budget, alice.user_id)).monthly_amount == Decimal("0.01")  # nothing saved
+        assert (await session.get(Budget, await personal_workspace_id(session, alice.user_id))).monthly_amount == Decimal("0.01")  # nothing saved

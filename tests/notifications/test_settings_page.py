@@ -11,6 +11,7 @@ from app.db.models import Budget, NotificationPreference, PriceAlert, TelegramLi
 from app.db.types import utcnow
 from app.notifications import linking
 from app.notifications.events import EVENT_TYPES
+from app.workspaces.scope import personal_workspace_id
 from tests.notifications.conftest import BOT_USERNAME, make_user
 from tests.web.html import parse_html
 
@@ -70,7 +71,7 @@ async def test_basic_sees_the_page_locked_with_an_upgrade_link_and_cannot_post(s
         assert "needs the Pro plan" in response.text
     async with sessions() as session:
         assert (await session.execute(select(NotificationPreference))).first() is None
-        assert await session.get(Budget, user_id) is None
+        assert await session.get(Budget, await personal_workspace_id(session, user_id)) is None
         assert (await session.execute(select(TelegramLinkToken))).first() is None
 
 
@@ -174,12 +175,12 @@ async def test_monthly_budget(sessions, login):
     assert "Not saved" in doc.one(class_="alert-error").text
     assert doc.one("input", name="monthly_budget").get("value") == "a lot"
     async with sessions() as session:
-        assert (await session.get(Budget, user_id)).monthly_amount == Decimal("1250.500000")
+        assert (await session.get(Budget, await personal_workspace_id(session, user_id))).monthly_amount == Decimal("1250.500000")
 
     response = await browser.post(f"{PAGE}/budget", {"monthly_budget": ""})
     assert "Monthly budget removed" in response.text
     async with sessions() as session:
-        assert await session.get(Budget, user_id) is None
+        assert await session.get(Budget, await personal_workspace_id(session, user_id)) is None
 
 
 async def test_an_alert_made_while_the_price_is_already_under_says_so(sessions, login):

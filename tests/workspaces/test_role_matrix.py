@@ -24,18 +24,21 @@ import itertools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import httpx
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.auth import api_tokens
 from app.console import bindings
 from app.console.api.auth import WORKSPACE_HEADER, api_access
 from app.console.instances import LaunchSpec, launch
-from app.db.models import AuditEvent, DeploymentTemplate, Offer, User
+from app.db.models import AuditEvent, DeploymentTemplate, Instance, Offer, User
 from app.db.types import utcnow
-from app.workspaces import access, organizations, roles
+from app.migration import service as migration_service
+from app.notifications import budgets
+from app.workspaces import access, invitations, organizations, roles
 from app.workspaces.scope import Scope
 from providers.sandbox import generate_api_key
 from tests.auth.support import fast_password_hashing  # noqa: F401 - autouse: cheap argon2 in tests
@@ -157,6 +160,8 @@ class World:
     sessions: object
     keyring: object
     http: httpx.AsyncClient
+    settings: object = None
+    migration: int = 0
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def name(self, stem: str) -> str:
@@ -202,6 +207,31 @@ class World:
                     await organizations.add_member(session, scope, account.email, role)
             return scope.workspace_id
 
+    async def fresh_invitation(self) -> int:
+        async with self.sessions() as session, session.begin():
+            invited = await invitations.invite(session, self.owner, f"{self.name('invitee')}@example.com", "viewer")
+            return invited.invitation.id
+
+    async def fresh_running_instance(self) -> int:
+        instance_id = await self.fresh_instance()
+        async with self.sessions() as session, session.begin():  # as a sync would record it once booted
+            await session.execute(update(Instance).where(Instance.id == instance_id).values(status="running"))
+        return instance_id
+
+    async def fresh_migration(self) -> int:
+        view = await migration_service.create(
+            self.sessions, self.settings, self.owner, await self.fresh_running_instance(),
+            migration_service.Target(self.org.binding_id, instance_type="sbx.rtx4090.1x", region="sandbox-us-1"),
+            rollback_window_seconds=0)
+        return view.migration.id
+
+    async def fresh_migration_url(self) -> str:
+        return f"/api/v1/migrations/{await self.fresh_migration()}/rollback"
+
+    async def with_budget(self) -> None:
+        async with self.sessions() as session, session.begin():
+            await budgets.set_budget(session, self.owner, Decimal("100000"))
+
     async def fresh_account(self) -> str:
         """Someone not in the organization yet, for the add-member form."""
         return (await make_account(self.sessions, self.keyring, f"{self.name('newcomer')}@example.com")).email
@@ -229,7 +259,8 @@ async def build_world(sessions, keyring, http, login, app) -> World:
     await switch_to(browsers[OUTSIDER], outsiders_org.workspace_id)
     anonymous = AsyncTestClient(app=app)
     await anonymous.__aenter__()
-    world = World(org, owner, outsider, 0, 0, offer, browsers, tokens, anonymous, sessions, keyring, http)
+    world = World(org, owner, outsider, 0, 0, offer, browsers, tokens, anonymous, sessions, keyring, http,
+                  app.state.settings)
     world.instance = await world.fresh_instance()
     world.template = await world.fresh_template()
     return world
@@ -240,7 +271,8 @@ async def build_world(sessions, keyring, http, login, app) -> World:
 @dataclass(frozen=True)
 class Call:
     """How to call one route: the URL, the form or JSON body, for a world (may make fresh objects)."""
-    make: Callable[[World], Awaitable[tuple[str, object]]]
+    make: Callable[[World], Awaitable[tuple[str, object, int | None]]]
+    """(URL, body, the workspace an API call names: None for the organization's)."""
     is_api: bool
     names_org_object: bool
     """An outsider gets a 404 (the path or body names the organization's object). Pages without
@@ -249,14 +281,17 @@ class Call:
 
 def page(url: Callable[[World], Awaitable[str] | str], body: Callable[[World], Awaitable[object] | object] = None,
          names_org_object: bool = True) -> Call:
-    async def make(w: World) -> tuple[str, object]:
-        return await _maybe(url(w)), await _maybe(body(w)) if body else None
+    async def make(w: World) -> tuple[str, object, int | None]:
+        return await _maybe(url(w)), await _maybe(body(w)) if body else None, None
     return Call(make, False, names_org_object)
 
 
-def api(url: Callable[[World], Awaitable[str] | str], body: Callable[[World], Awaitable[object] | object] = None) -> Call:
-    async def make(w: World) -> tuple[str, object]:
-        return await _maybe(url(w)), await _maybe(body(w)) if body else None
+def api(url: Callable[[World], Awaitable[str] | str], body: Callable[[World], Awaitable[object] | object] = None,
+        workspace: Callable[[World], Awaitable[int]] | None = None) -> Call:
+    """``workspace``: the organization the call names (a fresh one for a call that ends it for its caller)."""
+    async def make(w: World) -> tuple[str, object, int | None]:
+        return (await _maybe(url(w)), await _maybe(body(w)) if body else None,
+                await workspace(w) if workspace else None)
     return Call(make, True, True)  # the token names the organization: an outsider is a 404 everywhere
 
 
@@ -282,6 +317,19 @@ def shared(template: str) -> Callable[[World], str]:
 
 async def new_member_form(w: World) -> dict:
     return {"email": await w.fresh_account(), "role": "viewer"}
+
+
+def budget_then(template: str) -> Callable[[World], Awaitable[str]]:
+    """A URL acting on the organization's budget, set just before (a delete removes it)."""
+    async def url(w: World) -> str:
+        await w.with_budget()
+        return template
+    return url
+
+
+async def running_instance_migration(w: World) -> dict:
+    return {"instance_id": await w.fresh_running_instance(), "key_id": w.org.binding_id,
+            "instance_type": "sbx.rtx4090.1x", "region": "sandbox-us-1", "rollback_window_hours": 0}
 
 
 def in_fresh_org(action: str) -> Callable[[World], Awaitable[str]]:
@@ -390,6 +438,48 @@ CASES: dict[tuple[str, str], Call] = {
                                                                       "name": w.name("api-tpl-launch")}),
     ("POST", f"{API}/batch"): api(shared(f"{API}/batch"), lambda w: {"operation": "stop", "ids": [w.instance]}),
     ("GET", f"{API}/costs"): api(shared(f"{API}/costs")),
+    # budgets and quotas
+    ("GET", "/console/budget"): page(shared("/console/budget"), names_org_object=False),
+    ("POST", "/console/budget"):
+        page(shared("/console/budget"), lambda w: {"monthly_budget": "100000", "grace_minutes": ""},
+             names_org_object=False),
+    ("POST", "/console/budget/quotas"):
+        page(shared("/console/budget/quotas"), lambda w: {"max_running_instances": "", "max_gpus": "",
+                                                          "max_hourly_spend": ""}, names_org_object=False),
+    ("GET", f"{API}/budgets"): api(shared(f"{API}/budgets")),
+    ("POST", f"{API}/budgets"): api(shared(f"{API}/budgets"), lambda w: {"monthly_amount": "100000"}),
+    ("DELETE", f"{API}/budgets/{{budget_id:str}}"): api(budget_then(f"{API}/budgets/monthly")),
+    ("GET", f"{API}/quotas"): api(shared(f"{API}/quotas")),
+    ("PUT", f"{API}/quotas"):
+        api(shared(f"{API}/quotas"), lambda w: {"max_running_instances": None, "max_gpus": None,
+                                                "max_hourly_spend": None}),
+    # invitations, members, the two-factor policy
+    ("POST", f"{ORG}/invitations"):
+        page(shared("/workspaces/{org}/invitations"), lambda w: {"email": f"{w.name('invitee')}@example.com",
+                                                                 "role": "viewer"}),
+    ("POST", f"{ORG}/invitations/{{invitation_id:int}}/revoke"):
+        page(fresh("invitation", "/workspaces/{org}/invitations/{id}/revoke"), lambda w: {}),
+    ("POST", f"{ORG}/two-factor"): page(shared("/workspaces/{org}/two-factor"), lambda w: {"require": "off"}),
+    ("GET", f"{API}/organization/members"): api(shared(f"{API}/organization/members")),
+    ("GET", f"{API}/organization/invitations"): api(shared(f"{API}/organization/invitations")),
+    ("POST", f"{API}/organization/invitations"):
+        api(shared(f"{API}/organization/invitations"), lambda w: {"email": f"{w.name('invitee')}@example.com",
+                                                                  "role": "viewer"}),
+    ("DELETE", f"{API}/organization/invitations/{{invitation_id:int}}"):
+        api(fresh("invitation", API + "/organization/invitations/{id}")),
+    ("DELETE", f"{API}/organization/members/{{user_id:int}}"): api(fresh("member", API + "/organization/members/{id}")),
+    ("POST", f"{API}/organization/leave"): api(shared(f"{API}/organization/leave"), lambda w: {},
+                                               workspace=lambda w: w.fresh_org()),
+    ("POST", f"{API}/organization/transfer"):
+        api(shared(f"{API}/organization/transfer"), lambda w: {"user_id": w.org.people["viewer"].user_id},
+            workspace=lambda w: w.fresh_org()),
+    ("PUT", f"{API}/organization/two-factor"):
+        api(shared(f"{API}/organization/two-factor"), lambda w: {"require_two_factor": False}),
+    # migrations
+    ("POST", "/api/v1/migrations"): api(shared("/api/v1/migrations"), running_instance_migration),
+    ("GET", "/api/v1/migrations/{migration_id:int}"): api(lambda w: f"/api/v1/migrations/{w.migration}"),
+    ("POST", "/api/v1/migrations/{migration_id:int}/rollback"):
+        api(lambda w: w.fresh_migration_url(), lambda w: {"reason": "matrix"}),
 }
 
 
@@ -403,11 +493,12 @@ def actors_in_order(permission: str) -> list[str]:
     return [ANONYMOUS, OUTSIDER, *denied, *allowed, *(["owner"] if roles.allows("owner", permission) else [])]
 
 
-async def send(w: World, actor: str, method: str, call: Call, url: str, body: object) -> httpx.Response:
+async def send(w: World, actor: str, method: str, call: Call, url: str, body: object,
+               workspace: int | None = None) -> httpx.Response:
     if call.is_api:
         client = w.anonymous if actor == ANONYMOUS else w.browsers[actor].client
         headers = {} if actor == ANONYMOUS else {"authorization": f"Bearer {w.tokens[actor]}",
-                                                 WORKSPACE_HEADER: str(w.org.id)}
+                                                 WORKSPACE_HEADER: str(workspace or w.org.id)}
         return await client.request(method, url, json=body, headers=headers, follow_redirects=False)
     browser = Browser(w.anonymous) if actor == ANONYMOUS else w.browsers[actor]
     if method == "GET":
@@ -455,6 +546,7 @@ async def test_every_workspace_route_as_every_actor(app, sessions, keyring, http
     routes = workspace_routes(app)
     failures = []
     try:
+        world.migration = await world.fresh_migration()
         for route in sorted(CASES, key=walk_order):
             method, path = route
             permission, call = routes.get(route), CASES[route]
@@ -462,9 +554,9 @@ async def test_every_workspace_route_as_every_actor(app, sessions, keyring, http
                 failures.append(f"{method} {path}: not a workspace route of the app")
                 continue
             for actor in actors_in_order(permission):
-                url, body = await call.make(world)  # fresh objects first: making them is audited
+                url, body, workspace = await call.make(world)  # fresh objects first: making them is audited
                 before = await audit_rows(sessions)
-                response = await send(world, actor, method, call, url, body)
+                response = await send(world, actor, method, call, url, body, workspace)
                 wrong = problem(actor, permission, call, response)
                 refused = actor == ANONYMOUS or (actor == OUTSIDER and call.names_org_object) or (
                     actor not in (ANONYMOUS, OUTSIDER) and not roles.allows(actor, permission))

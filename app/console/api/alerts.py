@@ -1,6 +1,5 @@
-"""``/api/v1/console/alerts`` and ``/budgets``: price alerts (list, add, remove) and the monthly
-budget (show, set, remove), through the services the notification settings page uses, with its
-plan quota (alerts) and plan check (the budget is a Pro feature)."""
+"""``/api/v1/console/alerts``: price alerts (list, add, remove), through the services the
+notification settings page uses, with its plan quota. The budget is in ``budgets.py``."""
 
 from __future__ import annotations
 
@@ -9,14 +8,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.console.api.auth import api_access, provide_api_user, require_feature_for
+from app.console.api.auth import api_access, provide_api_user
 from app.console.api.routes import ID
-from app.console.api.schemas import AlertIn, AlertOut, BudgetIn, BudgetOut, money
+from app.console.api.schemas import AlertIn, AlertOut
 from app.console.errors import NotFoundForUser
-from app.db.models import Budget, User
-from app.db.types import utcnow
-from app.notifications import alerts, budgets
-from app.notifications.events import NOTIFICATIONS_FEATURE
+from app.db.models import User
+from app.notifications import alerts
 
 
 def _bad(field: str, exc: Exception) -> ValidationException:
@@ -55,41 +52,3 @@ class ConsoleAlertsApiController(Controller):
         if not await alerts.delete_alert(db, alert_id, user_id=api_user.id):
             raise NotFoundForUser("no such price alert")
         await db.commit()
-
-    @get("/budgets", permission="login", operation_id="listBudgets", summary="Your monthly budget (an empty list: none)")
-    async def list_budgets(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User]) -> list[BudgetOut]:
-        if await budgets.get_budget(db, api_user.id) is None:
-            return []
-        return [await _budget_out(db, api_user)]
-
-    @post("/budgets", permission="login", operation_id="setBudget", status_code=201,
-          summary="Set the monthly budget (warnings at 75, 90 and 95 %); replaces the one you have")
-    async def set_budget(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
-                         data: BudgetIn) -> BudgetOut:
-        await require_feature_for(request, db, api_user, NOTIFICATIONS_FEATURE)
-        try:
-            amount = budgets.parse_budget(data.monthly_amount)
-        except budgets.BudgetError as exc:
-            raise _bad("monthly_amount", exc) from None
-        if amount is None:
-            raise _bad("monthly_amount", ValueError("enter the monthly budget in dollars, e.g. 500"))
-        await budgets.set_budget(db, api_user.id, amount, hard_limit=data.hard_limit, grace_minutes=data.grace_minutes)
-        await db.commit()
-        return await _budget_out(db, api_user)
-
-    @delete("/budgets/{budget_id:str}", permission="login", operation_id="deleteBudget", summary="Remove the monthly budget: no more warnings")
-    async def delete_budget(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
-                            budget_id: str) -> None:
-        if budget_id != "monthly" or await budgets.get_budget(db, api_user.id) is None:
-            raise NotFoundForUser("no such budget")
-        await require_feature_for(request, db, api_user, NOTIFICATIONS_FEATURE)
-        await budgets.set_budget(db, api_user.id, None)
-        await db.commit()
-
-
-async def _budget_out(db: AsyncSession, user: User) -> BudgetOut:
-    now = utcnow()
-    row = await db.get(Budget, user.id)
-    spend = await budgets.month_spend(db, user, now)
-    return BudgetOut("monthly", money(row.monthly_amount), spend.month, money(spend.spent), hard_limit=row.hard_limit,
-                     grace_minutes=row.grace_minutes, limit_in_force=await budgets.enforcement(db, user, now) is not None)

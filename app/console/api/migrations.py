@@ -12,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.console.api.auth import provide_api_scope, provide_api_user, require_feature_for
+from app.console.api.auth import api_access, provide_api_scope, provide_api_user, require_feature_for
 from app.console.api.routes import ID
 from app.db.models import User
 from app.migration import service
@@ -47,10 +47,11 @@ class RollbackIn(Struct, forbid_unknown_fields=True):
 class MigrationsApiController(Controller):
     path = "/api/v1/migrations"
     dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
+    guards = [api_access]  # the token, then the declared permission in the named workspace
     tags = ["migrations"]
     security = [{"apiToken": []}]
 
-    @post("/", operation_id="createMigration", status_code=201,
+    @post("/", permission="operate", operation_id="createMigration", status_code=201,
           summary="Move a deployment to another offer, copying the named directories (Pro)")
     async def create(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                      workspace: NamedDependency[Scope], data: MigrationIn) -> dict[str, Any]:
@@ -63,13 +64,13 @@ class MigrationsApiController(Controller):
             rollback_window_seconds=data.rollback_window_hours * 3600)
         return view.to_json()
 
-    @get("/{migration_id:int}", operation_id="getMigration", summary="One migration with every step and its log")
+    @get("/{migration_id:int}", permission="view", operation_id="getMigration", summary="One migration with every step and its log")
     async def one(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                   workspace: NamedDependency[Scope], migration_id: int = ID) -> dict[str, Any]:
         await require_feature_for(request, db, api_user, service.FEATURE)
         return (await service.get(request.app.state.sessions, workspace, migration_id)).to_json()
 
-    @post("/{migration_id:int}/rollback", operation_id="rollBackMigration", status_code=200,
+    @post("/{migration_id:int}/rollback", permission="operate", operation_id="rollBackMigration", status_code=200,
           summary="Cancel a migration, or undo its cut-over while the old instance is kept")
     async def rollback(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                        workspace: NamedDependency[Scope], data: RollbackIn | None = None,

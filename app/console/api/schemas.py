@@ -257,16 +257,41 @@ class BudgetOut(Struct):
     id: Literal["monthly"]
     monthly_amount: Money
     month: str
-    """YYYY-MM in your time zone"""
+    """YYYY-MM of the workspace's budget month (a personal workspace: your time zone; an organization: UTC)"""
     spent_this_month: Money
     hard_limit: bool = False
     """At 100 %: a notice, then after ``grace_minutes`` the running instances are stopped (never deleted)."""
     grace_minutes: int = 60
     limit_in_force: bool = False
     """This month's spending has reached the hard-limited budget: launches and starts are refused."""
+    workspace_id: int = 0
+    """The workspace whose budget this is (the X-ComputeHub-Workspace header picks it; default: personal)."""
+    thresholds: list[int] = []
+    """The warning thresholds, in % of the budget (75, 90, 95)."""
+    warned: list[int] = []
+    """The thresholds already reached (and told) this month."""
 
 
 class BudgetIn(Struct, forbid_unknown_fields=True):
     monthly_amount: Annotated[str, Meta(min_length=1, max_length=32, description="USD a month, e.g. \"500\"")]
     hard_limit: bool = False
     grace_minutes: Literal[15, 60, 240, 1440] = 60
+
+
+class QuotasOut(Struct):
+    workspace_id: int
+    max_running_instances: int | None
+    max_gpus: int | None
+    max_hourly_spend: Money | None
+    running_instances: int
+    """What counts now: launching, provisioning, running, stopping or unknown instances."""
+    gpus: str
+    hourly_spend: Money
+    can_change: bool
+    """Whether your role may change the quotas (owner, admin)."""
+
+
+class QuotasIn(Struct, forbid_unknown_fields=True):
+    max_running_instances: Annotated[int, Meta(ge=0, le=100_000)] | None = None
+    max_gpus: Annotated[int, Meta(ge=0, le=100_000)] | None = None
+    max_hourly_spend: Annotated[str, Meta(min_length=1, max_length=32, description="USD an hour, e.g. \"25\"")] | None = None

@@ -20,7 +20,7 @@ from app.db.models.notifications import (
     TelegramChat,
     TelegramLinkToken,
 )
-from app.db.models.workspaces import Workspace, WorkspaceInvitation, WorkspaceMember
+from app.db.models.workspaces import Workspace, WorkspaceInvitation, WorkspaceMember, WorkspaceQuota
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
     OFFER_ORIGIN_SNAPSHOT,
@@ -73,4 +73,5 @@ __all__ = [
     "Workspace",
     "WorkspaceInvitation",
     "WorkspaceMember",
+    "WorkspaceQuota",
 ]

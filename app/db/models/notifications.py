@@ -102,9 +102,12 @@ class PriceAlert(Base):
 
 
 class Budget(Base):
+    """A workspace's monthly budget (personal or organization): warnings go to the members who may
+    set it (owner, admin, billing)."""
+
     __tablename__ = "budgets"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
     monthly_amount: Mapped[Decimal] = mapped_column(Money())
     hard_limit: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     """At 100 %: a notice, then after ``grace_minutes`` the running instances are stopped (never
@@ -117,7 +120,7 @@ class BudgetEnforcement(Base):
 
     __tablename__ = "budget_enforcements"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     noticed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stop_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -130,7 +133,7 @@ class BudgetAlert(Base):
 
     __tablename__ = "budget_alerts"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     threshold: Mapped[int] = mapped_column(Integer, primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())

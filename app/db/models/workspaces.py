@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
-from app.db.types import UTCDateTime
+from app.db.types import Money, UTCDateTime
 
 PERSONAL = "personal"
 ORGANIZATION = "organization"
@@ -58,3 +59,18 @@ class WorkspaceInvitation(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkspaceQuota(Base):
+    """Limits on what a workspace runs at once (each optional), checked at every launch and start.
+    ``checks`` is bumped by every check: that UPDATE locks the row (PostgreSQL) or the database
+    (SQLite) until the launch intent commits, so two launches never both take the last slot."""
+
+    __tablename__ = "workspace_quotas"
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    max_running_instances: Mapped[int | None] = mapped_column(Integer)
+    max_gpus: Mapped[int | None] = mapped_column(Integer)
+    max_hourly_spend: Mapped[Decimal | None] = mapped_column(Money())
+    """USD per hour over everything that runs (the prices the instances bill at)."""
+    checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -1,0 +1,85 @@
+"""``/console/budget``: the workspace's monthly budget (spend this month, thresholds, the hard
+limit's state) and its quotas. Everyone who may see costs reads it; the budget form needs
+``manage_budgets`` and the quota form ``manage_quotas`` (``Scope.require``, so a post from a role
+without them is a 403 whatever the page showed). A personal budget stays a plan feature (Pro)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.billing.entitlements import entitlements, ensure_feature
+from app.console import quotas
+from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, page
+from app.db.models import User
+from app.db.types import utcnow
+from app.notifications import budgets
+from app.notifications.budget_view import budget_state, gpus_text
+from app.notifications.events import NOTIFICATIONS_FEATURE
+from app.workspaces.scope import Scope
+
+PATH = "/console/budget"
+NOTICES = {
+    "budget-saved": "Monthly budget saved.",
+    "budget-removed": "Monthly budget removed: no more cost warnings.",
+    "quotas-saved": "Quotas saved. They apply to the next launch or start.",
+}
+
+
+async def _page(request: Request, db: AsyncSession, user: User, scope: Scope, *, status: int = 200,
+                notice: str | None = None, error: str | None = None, typed: dict[str, str] | None = None) -> Template:
+    state = await budget_state(db, scope, utcnow())
+    ents = await entitlements(db, user.id, grace_days=request.app.state.settings.billing.grace_days)
+    locked = not scope.is_org and not ents.has(NOTIFICATIONS_FEATURE)
+    return page("console/budget.html", status, user=user, state=state, notice=notice, error=error, typed=typed or {},
+                locked=locked, plan_name=ents.plan_name, gpus_text=gpus_text)
+
+
+async def _plan_check(request: Request, db: AsyncSession, user: User, scope: Scope) -> None:
+    if not scope.is_org:  # an organization exists only on a plan that has budgets
+        await ensure_feature(db, user.id, NOTIFICATIONS_FEATURE, request.app.state.settings.billing.grace_days)
+
+
+class BudgetController(Controller):
+    path = PATH
+    guards = CONSOLE_GUARDS
+    dependencies = CONSOLE_DEPENDENCIES
+
+    @get("/", name="console_budget", permission="view_costs")
+    async def index(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+                    workspace: NamedDependency[Scope], done: str | None = None) -> Template:
+        return await _page(request, db, user, workspace, notice=NOTICES.get(done or ""))
+
+    @post("/", permission="manage_budgets")
+    async def save_budget(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+                          workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
+        workspace.require("manage_budgets")
+        await _plan_check(request, db, user, workspace)
+        raw = form_text(data, "monthly_budget")
+        try:
+            amount = budgets.parse_budget(raw)
+            grace = budgets.parse_grace(form_text(data, "grace_minutes"))
+        except budgets.BudgetError as exc:
+            return await _page(request, db, user, workspace, status=400, error=f"Budget not saved: {exc}.",
+                               typed={"monthly_budget": raw})
+        await budgets.set_budget(db, workspace, amount, hard_limit=form_text(data, "hard_limit") == "on",
+                                 grace_minutes=grace)
+        await db.commit()
+        return Redirect(f"{PATH}?done={'budget-saved' if amount is not None else 'budget-removed'}")
+
+    @post("/quotas", permission="manage_quotas")
+    async def save_quotas(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
+                          workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
+        workspace.require("manage_quotas")
+        typed = {k: form_text(data, k) for k in ("max_running_instances", "max_gpus", "max_hourly_spend")}
+        try:
+            limits = quotas.Limits(quotas.parse_count(typed["max_running_instances"], "max_running_instances"),
+                                   quotas.parse_count(typed["max_gpus"], "max_gpus"),
+                                   quotas.parse_hourly(typed["max_hourly_spend"]))
+        except quotas.QuotaError as exc:
+            return await _page(request, db, user, workspace, status=400, error=f"Quotas not saved: {exc}.", typed=typed)
+        await quotas.set_limits(db, workspace, limits)
+        await db.commit()
+        return Redirect(f"{PATH}?done=quotas-saved")
