@@ -162,7 +162,11 @@ def create_app(
     if response_cache is not None:  # inside the request id and security headers: a replay gets them too
         from app.auth.session import SESSION_COOKIE
         from app.web.cache_hits import CacheHitLayer
+        from app.web.price_fast_path import PriceFastPath
 
+        # Inside the cache-hit layer: what it answers is kept and replayed like Litestar's answers.
+        app.asgi_handler = PriceFastPath(app.asgi_handler, state=app.state, session_cookie=SESSION_COOKIE,
+                                         prometheus=prometheus)
         app.asgi_handler = CacheHitLayer(app.asgi_handler, cache=response_cache, session_cookie=SESSION_COOKIE,
                                          csrf=SessionBoundCSRFMiddleware(app.asgi_handler, **csrf.kwargs))
     app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=settings.web.is_https)

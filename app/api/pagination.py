@@ -14,11 +14,15 @@ def page_count(total: int, per_page: int) -> int:
 
 
 def page_links(request: Request, page: int, pages: int) -> Links:
+    return links_for(request.url.path, request.scope.get("query_string", b""), page, pages)
+
+
+def links_for(path: str, query_string: bytes, page: int, pages: int) -> Links:
     # The raw query string, not request.query_params: that one groups repeated keys and loses the order.
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    kept = [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != "page"]
+    kept = [(key, value) for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+            if key != "page"]
 
     def to(number: int) -> str:
-        return f"{request.url.path}?{urlencode([*kept, ('page', str(number))])}"
+        return f"{path}?{urlencode([*kept, ('page', str(number))])}"
 
     return Links(self_=to(page), next=to(page + 1) if page < pages else None, prev=to(page - 1) if page > 1 else None)

@@ -87,6 +87,7 @@ class OfferIndex:
     _views: dict[int, OfferView]
     _by_gpu: dict[int, np.ndarray]
     _ranks: dict[str, np.ndarray]
+    _memos: dict[str, dict]
 
     @classmethod
     async def load(cls, session: AsyncSession, version: str) -> OfferIndex:
@@ -132,7 +133,7 @@ class OfferIndex:
         }
         columns.update({f"basis={code}": columns["basis"] == code for code in range(len(PRICE_BASES))})
         return cls(version, records, sources, other_market, columns, slugs, source_codes, list(region_codes),
-                   dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {})
+                   dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {}, {})
 
     def _candidates(self, q: PriceQuery) -> np.ndarray | None:
         """The positions of the asked GPU's offers (a GPU filter is the usual and the most selective
@@ -239,7 +240,8 @@ class OfferIndex:
         per_tflop = price * 1_000_000 // tflops if self.dialect == "sqlite" else Fraction(price, tflops)
         return (0, per_tflop, price, record.id)
 
-    def page(self, q: PriceQuery, now: datetime) -> Page:
+    def select(self, q: PriceQuery) -> Selection:
+        """The positions of ``q``'s page, in order, with the whole match's count and best prices."""
         rows = self._candidates(q)
         mask = self._mask(q, rows)
         c = self.columns if rows is None else _Subset(self.columns, rows)
@@ -256,18 +258,45 @@ class OfferIndex:
         else:  # a few rows: sorted by their place in the whole order (unique: the id breaks ties)
             matching = rows[mask]
             chosen = matching[np.argsort(self._rank(q.sort)[matching])][start:start + q.per_page]
+        return Selection(chosen.tolist(), int(mask.sum()), best_by_basis)
+
+    def freshness(self, source: str, now: datetime) -> Freshness:
+        return source_freshness(self.sources.get(source), poll_interval(source), now)
+
+    def base_view(self, position: int, now: datetime) -> OfferView:
+        """The offer's view with the freshness and age label of its first use: ``freshness`` and
+        ``age_now`` give those two as of now."""
+        return self._base_view(position, now)
+
+    def memo(self, name: str) -> dict:
+        """A dict that lives as long as this version's index: what an upper layer derives from
+        the offers once per version (app/api/offer_json.py keeps each offer's JSON here)."""
+        return self._memos.setdefault(name, {})
+
+    def page(self, q: PriceQuery, now: datetime) -> Page:
+        selection = self.select(q)
         freshness: dict[str, Freshness] = {}
         views = []
-        for position in chosen:
-            base = self._base_view(int(position), now)
+        for position in selection.positions:
+            base = self._base_view(position, now)
             fresh = freshness.get(base.source)
             if fresh is None:
-                fresh = freshness[base.source] = source_freshness(
-                    self.sources.get(base.source), poll_interval(base.source), now)
-            age = base.age_label if base.is_snapshot else humanize_age(now - base.observed_at)
-            views.append(_at_time(base, fresh, age))
-        return Page(items=views, total=int(mask.sum()), page=q.page, per_page=q.per_page,
-                    best_by_basis=best_by_basis)
+                fresh = freshness[base.source] = self.freshness(base.source, now)
+            views.append(_at_time(base, fresh, age_now(base, now)))
+        return Page(items=views, total=selection.total, page=q.page, per_page=q.per_page,
+                    best_by_basis=selection.best_by_basis)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    positions: list[int]
+    total: int
+    best_by_basis: dict[PriceBasis, Decimal]
+
+
+def age_now(base: OfferView, now: datetime) -> str:
+    """The age label ``to_view`` gives the offer at ``now`` (a snapshot's never changes)."""
+    return base.age_label if base.is_snapshot else humanize_age(now - base.observed_at)
 
 
 class _Subset:
@@ -349,12 +378,19 @@ class OfferReadModel:
         except (SQLAlchemyError, OSError) as exc:
             log.warning("offer index: not loaded at start (%s); the first price query loads it", exc)
 
+    async def index_for(self, query: PriceQuery, version: str) -> OfferIndex | None:
+        """The index that answers ``query`` at ``version``; None: the SQL path must (see the module)."""
+        index = None if _needs_sql(query) else await self.index(version)
+        if index is None or (query.region and not index.regions_ascii):
+            return None
+        return index
+
     async def list_offers(self, query: PriceQuery, version: str, now: datetime | None = None) -> Page:
         """What ``app.services.prices.list_offers`` answers for ``query`` at ``version``."""
         query.validate()
         now = now or utcnow()
-        index = None if _needs_sql(query) else await self.index(version)
-        if index is None or (query.region and not index.regions_ascii):
+        index = await self.index_for(query, version)
+        if index is None:
             async with self.sessions() as session:
                 return await list_offers(session, query, now)
         return index.page(query, now)
