@@ -68,6 +68,7 @@ def page_json(index: OfferIndex, query: PriceQuery, now: datetime, path: str, qu
     if not envelope.startswith(_EMPTY_ITEMS):  # the schema no longer starts with the items
         return _encode(convert.offer_page(index.page(query, now), links))
     freshness: dict[str, tuple[Freshness, bytes]] = {}
+    ages: dict[datetime, bytes] = {}  # the offers of one poll share their time
     items = []
     for position in selection.positions:
         view, parts = _pieces(index, position, now)
@@ -75,10 +76,15 @@ def page_json(index: OfferIndex, query: PriceQuery, now: datetime, path: str, qu
         if fresh is None:
             state = index.freshness(view.source, now)
             fresh = freshness[view.source] = (state, _encode(convert.freshness(state)))
-        age = age_now(view, now)
         if parts is None:
-            items.append(_encode(convert.offer(replace(view, freshness=fresh[0], age_label=age), page)))
+            age_label = age_now(view, now)
+            items.append(_encode(convert.offer(replace(view, freshness=fresh[0], age_label=age_label), page)))
             continue
+        age = ages.get(view.observed_at) if not view.is_snapshot else None
+        if age is None:
+            age = _encode(age_now(view, now))
+            if not view.is_snapshot:
+                ages[view.observed_at] = age
         a, b, c, d = parts
-        items.append(b"".join((a, _encode(age), b, fresh[1], c, b"true" if page.is_best_value(view) else b"false", d)))
+        items.append(b"".join((a, age, b, fresh[1], c, b"true" if page.is_best_value(view) else b"false", d)))
     return b"".join((b'{"items":[', b",".join(items), b"]", envelope[len(_EMPTY_ITEMS):]))

@@ -19,10 +19,11 @@ def page_links(request: Request, page: int, pages: int) -> Links:
 
 def links_for(path: str, query_string: bytes, page: int, pages: int) -> Links:
     # The raw query string, not request.query_params: that one groups repeated keys and loses the order.
-    kept = [(key, value) for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-            if key != "page"]
+    kept = urlencode([(key, value) for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+                      if key != "page"])
+    prefix = f"{path}?{kept}&page=" if kept else f"{path}?page="
 
-    def to(number: int) -> str:
-        return f"{path}?{urlencode([*kept, ('page', str(number))])}"
+    def to(number: int) -> str:  # urlencode([*kept, ("page", number)]): the kept part encoded once
+        return f"{prefix}{number}"
 
     return Links(self_=to(page), next=to(page + 1) if page < pages else None, prev=to(page - 1) if page > 1 else None)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -85,7 +85,7 @@ class OfferIndex:
     """False when a region has non-ASCII text: the engines' lower() differ there (SQL answers)."""
     _orders: dict[str, np.ndarray]
     _views: dict[int, OfferView]
-    _by_gpu: dict[int, np.ndarray]
+    _by_gpu: dict[tuple[int, ...], _Subset]
     _ranks: dict[str, np.ndarray]
     _memos: dict[str, dict]
 
@@ -135,26 +135,22 @@ class OfferIndex:
         return cls(version, records, sources, other_market, columns, slugs, source_codes, list(region_codes),
                    dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {}, {})
 
-    def _candidates(self, q: PriceQuery) -> np.ndarray | None:
-        """The positions of the asked GPU's offers (a GPU filter is the usual and the most selective
-        one: the other filters then look at those rows only); None: every row."""
+    def _candidates(self, q: PriceQuery) -> _Subset | None:
+        """The asked GPU's offers (a GPU filter is the usual and the most selective one: the other
+        filters then look at those rows only), their columns kept per GPU; None: every row."""
         if not q.gpu:
             return None
-        parts = []
-        for gpu in gpus_in(q.gpu):
-            code = self.slugs.get(gpu.slug)
-            if code is None:
-                continue
-            positions = self._by_gpu.get(code)
-            if positions is None:
-                positions = self._by_gpu[code] = np.flatnonzero(self.columns["gpu"] == code)
-            parts.append(positions)
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        codes = tuple(code for gpu in gpus_in(q.gpu) if (code := self.slugs.get(gpu.slug)) is not None)
+        subset = self._by_gpu.get(codes)
+        if subset is None:
+            rows = np.flatnonzero(_member(self.columns["gpu"], list(codes))) if codes else np.zeros(0, np.int64)
+            subset = self._by_gpu[codes] = _Subset(self.columns, rows)
+        return subset
 
-    def _mask(self, q: PriceQuery, rows: np.ndarray | None) -> np.ndarray:
+    def _mask(self, q: PriceQuery, rows: _Subset | None) -> np.ndarray:
         """Which of ``rows`` (every row when None) match ``q``; the GPU filter is in ``rows``."""
-        c = self.columns if rows is None else _Subset(self.columns, rows)
-        mask = np.ones(len(self.records) if rows is None else len(rows), bool)
+        c = self.columns if rows is None else rows
+        mask = np.ones(len(self.records) if rows is None else len(rows.rows), bool)
         if q.gpu:
             pass  # the candidates are the GPU's offers
         elif not q.include_unknown:
@@ -226,7 +222,9 @@ class OfferIndex:
             record = self.records[position]
             view = to_view(record, self.sources.get(record.source), now)  # type: ignore[arg-type]
             other = self.other_market.get((record.source, record.instance_type, record.region, not record.spot))
-            view = self._views[position] = replace(view, other_market_per_gpu_hour=other)
+            # The view is new and ours: set in place, as replace() would, without a second __init__.
+            object.__setattr__(view, "other_market_per_gpu_hour", other)
+            self._views[position] = view
         return view
 
     def _tflop_key(self, position: int) -> tuple:
@@ -244,21 +242,24 @@ class OfferIndex:
         """The positions of ``q``'s page, in order, with the whole match's count and best prices."""
         rows = self._candidates(q)
         mask = self._mask(q, rows)
-        c = self.columns if rows is None else _Subset(self.columns, rows)
+        c = self.columns if rows is None else rows
         best_by_basis: dict[PriceBasis, Decimal] = {}
         bookable = mask & (c["available"] != 0)
         for code, basis in enumerate(PRICE_BASES):
             prices = c["price"][bookable & c[f"basis={code}"]]
             if prices.size:
                 best_by_basis[PriceBasis(basis)] = money(Decimal(int(prices.min())) / 1_000_000)
-        start = (q.page - 1) * q.per_page
+        start, end = (q.page - 1) * q.per_page, q.page * q.per_page
         if rows is None:
-            order = self._order(q.sort)
-            chosen = order[mask[order]][start:start + q.per_page]
-        else:  # a few rows: sorted by their place in the whole order (unique: the id breaks ties)
-            matching = rows[mask]
-            chosen = matching[np.argsort(self._rank(q.sort)[matching])][start:start + q.per_page]
-        return Selection(chosen.tolist(), int(mask.sum()), best_by_basis)
+            chosen = _first_matching(self._order(q.sort), mask, end)[start:]
+        else:  # sorted by their place in the whole order (unique: the id breaks ties)
+            matching = rows.rows[mask]
+            ranks = rows.taken(f"rank:{q.sort}", lambda: self._rank(q.sort)[rows.rows])[mask]
+            if len(matching) > 2 * end:  # only the first ``end`` are needed
+                first = np.argpartition(ranks, end - 1)[:end]
+                matching, ranks = matching[first], ranks[first]
+            chosen = matching[np.argsort(ranks)][start:end]
+        return Selection(chosen.tolist(), int(np.count_nonzero(mask)), best_by_basis)
 
     def freshness(self, source: str, now: datetime) -> Freshness:
         return source_freshness(self.sources.get(source), poll_interval(source), now)
@@ -300,16 +301,35 @@ def age_now(base: OfferView, now: datetime) -> str:
 
 
 class _Subset:
-    """The columns at ``rows`` only, each taken when first read."""
+    """The columns at ``rows`` only, each taken when first read (and kept: one per GPU filter)."""
 
     def __init__(self, columns: dict[str, np.ndarray], rows: np.ndarray) -> None:
-        self._columns, self._rows, self._taken = columns, rows, {}
+        self._columns, self.rows, self._taken = columns, rows, {}
 
     def __getitem__(self, name: str) -> np.ndarray:
         column = self._taken.get(name)
         if column is None:
-            column = self._taken[name] = self._columns[name][self._rows]
+            column = self._taken[name] = self._columns[name][self.rows]
         return column
+
+    def taken(self, name: str, take: Callable[[], np.ndarray]) -> np.ndarray:
+        column = self._taken.get(name)
+        if column is None:
+            column = self._taken[name] = take()
+        return column
+
+
+def _first_matching(order: np.ndarray, mask: np.ndarray, count: int) -> np.ndarray:
+    """The first ``count`` positions of ``order`` that ``mask`` keeps, looking at a growing slice
+    of ``order`` at a time: a broad filter fills a first page from its first few thousand rows."""
+    found, total, start, size = [], 0, 0, 4096
+    while start < len(order) and total < count:
+        part = order[start:start + size]
+        hits = part[mask[part]]
+        found.append(hits)
+        total += len(hits)
+        start, size = start + size, size * 4
+    return np.concatenate(found)[:count] if found else order[:0]
 
 
 _VIEW_FIELDS = tuple(f.name for f in fields(OfferView))
