@@ -54,6 +54,7 @@ def create_app(
 
     from app.cache.responses import response_cache_from_settings
     from app.services.offer_index import OfferReadModel
+    from app.api.offer_json import prepare as prepare_offer_json
     from app.api.routes import API_ROUTER
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_middleware, session_config
@@ -110,6 +111,8 @@ def create_app(
         await close_webhook_application(app)
         if app.state.response_cache is not None:
             await app.state.response_cache.close()
+        if app.state.offer_read_model is not None:
+            app.state.offer_read_model.stop_preparing()
 
     # Everything that changes every cached body is part of its version: processes configured
     # differently, or running another release, never share entries (one Redis, a rolling deploy).
@@ -136,7 +139,8 @@ def create_app(
         state=State({"settings": settings, "engine": engine, "sessions": sessions,
                      "response_cache": response_cache,
                      # Only with a cache: its data version says when the held offers are out of date.
-                     "offer_read_model": None if response_cache is None else OfferReadModel(sessions),
+                     "offer_read_model": None if response_cache is None else OfferReadModel(
+                         sessions, prepare=prepare_offer_json),
                      "metrics_access": MetricsAccess.from_settings(settings)}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_template_helpers),

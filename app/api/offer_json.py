@@ -20,20 +20,23 @@ import msgspec
 from app.api import convert
 from app.api.pagination import links_for
 from app.services.offer_index import OfferIndex, age_now
+from app.db.types import utcnow
 from app.services.freshness import Freshness
 from app.services.prices import OfferView, Page, PriceQuery
 
 _MARKERS = ("\x00age\x00", "\x00freshness\x00", "\x00best_value\x00")
 _ENCODED_MARKERS = tuple(msgspec.json.encode(m) for m in _MARKERS)
 _EMPTY_ITEMS = b'{"items":[]'
+KEPT = "api-offer-json"
 _encode = msgspec.json.Encoder().encode
 
 
-def _pieces(index: OfferIndex, position: int, now: datetime) -> tuple[OfferView, tuple[bytes, ...] | None]:
-    """The offer's base view and its JSON split at the three markers (four pieces), once per
-    version; None for the pieces when a marker's bytes appear in the offer's own text too (then
-    the offer is encoded whole, per page)."""
-    kept = index.memo("api-offer-json")
+def _pieces(index: OfferIndex, position: int, now: datetime) -> tuple:
+    """Once per version, kept in ``index.memo(KEPT)``: the offer's base view; its JSON split at
+    the three markers (four pieces; None when a marker's bytes appear in the offer's own text too:
+    it is then encoded whole, per page); (price basis, price) when it may be the best value (see
+    ``Page.is_best_value``), else None; a snapshot's age label, encoded (it never changes)."""
+    kept = index.memo(KEPT)
     pieces = kept.get(position)
     if pieces is None:
         view = index.base_view(position, now)
@@ -53,8 +56,18 @@ def _pieces(index: OfferIndex, position: int, now: datetime) -> tuple[OfferView,
                 parts.append(rest)
         else:
             parts = None
-        pieces = kept[position] = (view, None if parts is None else tuple(parts))
+        best = (view.price_basis, view.price_per_gpu_hour) if view.available is not False else None
+        snapshot_age = _encode(view.age_label) if view.is_snapshot else None
+        pieces = kept[position] = (view, None if parts is None else tuple(parts), best, snapshot_age)
     return pieces
+
+
+def prepare(index: OfferIndex, positions: range) -> None:
+    """Encode these offers ahead of the requests (``OfferReadModel.prepare``)."""
+    now, kept = utcnow(), index.memo(KEPT)
+    for position in positions:
+        if position not in kept:
+            _pieces(index, position, now)
 
 
 def page_json(index: OfferIndex, query: PriceQuery, now: datetime, path: str, query_string: bytes) -> bytes:
@@ -70,8 +83,9 @@ def page_json(index: OfferIndex, query: PriceQuery, now: datetime, path: str, qu
     freshness: dict[str, tuple[Freshness, bytes]] = {}
     ages: dict[datetime, bytes] = {}  # the offers of one poll share their time
     items = []
+    kept, best_by_basis = index.memo(KEPT), selection.best_by_basis
     for position in selection.positions:
-        view, parts = _pieces(index, position, now)
+        view, parts, best, age = kept.get(position) or _pieces(index, position, now)
         fresh = freshness.get(view.source)
         if fresh is None:
             state = index.freshness(view.source, now)
@@ -80,11 +94,11 @@ def page_json(index: OfferIndex, query: PriceQuery, now: datetime, path: str, qu
             age_label = age_now(view, now)
             items.append(_encode(convert.offer(replace(view, freshness=fresh[0], age_label=age_label), page)))
             continue
-        age = ages.get(view.observed_at) if not view.is_snapshot else None
-        if age is None:
-            age = _encode(age_now(view, now))
-            if not view.is_snapshot:
-                ages[view.observed_at] = age
+        if age is None:  # a live offer's
+            age = ages.get(view.observed_at)
+            if age is None:
+                age = ages[view.observed_at] = _encode(age_now(view, now))
+        is_best = best is not None and best_by_basis.get(best[0]) == best[1]
         a, b, c, d = parts
-        items.append(b"".join((a, age, b, fresh[1], c, b"true" if page.is_best_value(view) else b"false", d)))
+        items.append(b"".join((a, age, b, fresh[1], c, b"true" if is_best else b"false", d)))
     return b"".join((b'{"items":[', b",".join(items), b"]", envelope[len(_EMPTY_ITEMS):]))

@@ -15,8 +15,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from litestar._parsers import parse_query_string  # what Litestar's request.query_params reads
-
+from app.services.inputs import query_pairs  # read as Litestar's request.query_params reads them
 from app.services.prices import MAX_PER_PAGE, MAX_TOTAL_MEMORY_GB, PriceQuery
 
 MAX_MEMORY_GB = 1024
@@ -63,7 +62,7 @@ def plain_params(query_string: bytes) -> dict[str, Any] | None:
     """The route's parameter values for a query string in the plain form; None: not that form."""
     values = dict(DEFAULTS)
     seen: set[str] = set()
-    for name, value in parse_query_string(query_string):
+    for name, value in query_pairs(query_string):
         if not value:
             return None
         if name in LISTS:

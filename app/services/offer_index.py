@@ -46,6 +46,8 @@ COLUMNS = ("id", "source", "instance_type", "gpu_slug", "gpu_raw_name", "gpu_hin
 log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LAST = np.iinfo(np.int64).max  # sorts after every real key: NULLS LAST
+PREPARE_SLICE = 100
+"""Offers prepared at a time between requests (~2 ms of work: what a request may wait behind)."""
 
 
 class OfferRecord:
@@ -88,6 +90,7 @@ class OfferIndex:
     _by_gpu: dict[tuple[int, ...], _Subset]
     _ranks: dict[str, np.ndarray]
     _memos: dict[str, dict]
+    _fresh_at: dict[tuple[str, datetime], Freshness]
 
     @classmethod
     async def load(cls, session: AsyncSession, version: str) -> OfferIndex:
@@ -133,7 +136,7 @@ class OfferIndex:
         }
         columns.update({f"basis={code}": columns["basis"] == code for code in range(len(PRICE_BASES))})
         return cls(version, records, sources, other_market, columns, slugs, source_codes, list(region_codes),
-                   dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {}, {})
+                   dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {}, {}, {})
 
     def _candidates(self, q: PriceQuery) -> _Subset | None:
         """The asked GPU's offers (a GPU filter is the usual and the most selective one: the other
@@ -220,7 +223,8 @@ class OfferIndex:
         view = self._views.get(position)
         if view is None:
             record = self.records[position]
-            view = to_view(record, self.sources.get(record.source), now)  # type: ignore[arg-type]
+            view = to_view(record, self.sources.get(record.source), now,  # type: ignore[arg-type]
+                           self._freshness_at(record.source, now))
             other = self.other_market.get((record.source, record.instance_type, record.region, not record.spot))
             # The view is new and ours: set in place, as replace() would, without a second __init__.
             object.__setattr__(view, "other_market_per_gpu_hour", other)
@@ -263,6 +267,16 @@ class OfferIndex:
 
     def freshness(self, source: str, now: datetime) -> Freshness:
         return source_freshness(self.sources.get(source), poll_interval(source), now)
+
+    def _freshness_at(self, source: str, now: datetime) -> Freshness:
+        """``freshness`` once per source and moment (a base view's is replaced when it is read)."""
+        key = (source, now)
+        fresh = self._fresh_at.get(key)
+        if fresh is None:
+            if len(self._fresh_at) > 256:
+                self._fresh_at.clear()
+            fresh = self._fresh_at[key] = self.freshness(source, now)
+        return fresh
 
     def base_view(self, position: int, now: datetime) -> OfferView:
         """The offer's view with the freshness and age label of its first use: ``freshness`` and
@@ -362,10 +376,16 @@ class OfferReadModel:
     """The process's ``OfferIndex`` for the current data version; one load per version, shared by
     the requests that arrive while it loads."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
+                 prepare: Callable[[OfferIndex, range], None] | None = None) -> None:
         self.sessions = sessions
+        self.prepare = prepare
+        """Work an upper layer does once per version for each offer (app/api/offer_json.py encodes
+        its JSON): run over every position after a load, in slices between requests, so a
+        request rarely does it itself."""
         self._index: OfferIndex | None = None
         self._loading: dict[str, asyncio.Future[OfferIndex]] = {}
+        self._preparing: asyncio.Task | None = None
         self.loads = 0
 
     async def index(self, version: str) -> OfferIndex:
@@ -382,6 +402,9 @@ class OfferReadModel:
             self.loads += 1
             self._index = index
             future.set_result(index)
+            if self.prepare is not None:
+                self.stop_preparing()
+                self._preparing = asyncio.get_running_loop().create_task(self._prepare(index))
             return index
         except BaseException as exc:
             future.set_exception(exc)
@@ -389,6 +412,26 @@ class OfferReadModel:
             raise
         finally:
             self._loading.pop(version, None)
+
+    async def _prepare(self, index: OfferIndex) -> None:
+        for start in range(0, len(index.records), PREPARE_SLICE):
+            if self._index is not index:  # a newer version came: its own task prepares it
+                return
+            try:
+                self.prepare(index, range(start, min(start + PREPARE_SLICE, len(index.records))))
+            except Exception:  # the requests do it themselves then
+                log.exception("offer index: preparing the offers failed")
+                return
+            await asyncio.sleep(0)  # the requests waiting meanwhile go first
+
+    @property
+    def preparing(self) -> bool:
+        return self._preparing is not None and not self._preparing.done()
+
+    def stop_preparing(self) -> None:
+        if self._preparing is not None:
+            self._preparing.cancel()
+            self._preparing = None
 
     async def warm(self, current_version: Callable[[], Awaitable[str]]) -> None:
         """Load the current offers as the process starts, before a request waits for them. A

@@ -51,22 +51,31 @@ class PrometheusCount:
                        **{name: str(value) for name, value in (config.labels or {}).items() if not callable(value)}}
         self.whole = not any(callable(value) for value in (config.labels or {}).values())
         """False with a label computed from the request: such requests go on to Litestar."""
+        self._children: dict[int, tuple] = {}
 
-    def _in_progress(self):
-        return self.metrics.requests_in_progress(self.labels).labels(*self.labels.values())
+    def _of(self, status: int) -> tuple:
+        """The (in progress, count, duration) series of a status, looked up once."""
+        children = self._children.get(status)
+        if children is None:
+            labels = {**self.labels, "status_code": status}
+            children = self._children[status] = (
+                self.metrics.requests_in_progress(self.labels).labels(*self.labels.values()),
+                self.metrics.request_count(labels).labels(*labels.values()),
+                self.metrics.request_time(labels).labels(*labels.values()))
+        return children
 
     def started(self) -> None:
-        self._in_progress().inc()
+        self._of(200)[0].inc()
 
     def passed_on(self) -> None:
         """Litestar's middleware counts the request after all."""
-        self._in_progress().dec()
+        self._of(200)[0].dec()
 
     def finished(self, status: int, seconds: float) -> None:
-        self._in_progress().dec()
-        labels = {**self.labels, "status_code": status}
-        self.metrics.request_count(labels).labels(*labels.values()).inc()
-        self.metrics.request_time(labels).labels(*labels.values()).observe(seconds)
+        self._of(200)[0].dec()
+        _, count, duration = self._of(status)
+        count.inc()
+        duration.observe(seconds)
 
 
 class PriceFastPath:

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from app.api import convert
-from app.api.offer_json import page_json
+from app.api.offer_json import KEPT, page_json
 from app.api.pagination import links_for
 from app.services.offer_index import OfferReadModel
 from tests.services.test_offer_index import random_query, seeded
@@ -71,4 +71,4 @@ async def test_an_offer_whose_text_holds_a_marker_is_encoded_whole(sessions, dat
     got = page_json(index, query, now, PATH, b"gpu=h100")
     assert got == expected_json(index, query, now, b"gpu=h100")
     assert [item["instance_type"] for item in msgspec.json.decode(got)["items"]][1] == "\x00age\x00"
-    assert sum(parts is None for _, parts in index.memo("api-offer-json").values()) == 1  # encoded whole
+    assert sum(kept[1] is None for kept in index.memo(KEPT).values()) == 1  # encoded whole
