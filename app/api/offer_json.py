@@ -82,7 +82,7 @@ def page_json(index: OfferIndex, query: PriceQuery, now: datetime, path: str, qu
         return _encode(convert.offer_page(index.page(query, now), links))
     freshness: dict[str, tuple[Freshness, bytes]] = {}
     ages: dict[datetime, bytes] = {}  # the offers of one poll share their time
-    items = []
+    out = [b'{"items":[']  # every piece of the answer, joined once
     kept, best_by_basis = index.memo(KEPT), selection.best_by_basis
     for position in selection.positions:
         view, parts, best, age = kept.get(position) or _pieces(index, position, now)
@@ -92,7 +92,7 @@ def page_json(index: OfferIndex, query: PriceQuery, now: datetime, path: str, qu
             fresh = freshness[view.source] = (state, _encode(convert.freshness(state)))
         if parts is None:
             age_label = age_now(view, now)
-            items.append(_encode(convert.offer(replace(view, freshness=fresh[0], age_label=age_label), page)))
+            out += (_encode(convert.offer(replace(view, freshness=fresh[0], age_label=age_label), page)), b",")
             continue
         if age is None:  # a live offer's
             age = ages.get(view.observed_at)
@@ -100,5 +100,8 @@ def page_json(index: OfferIndex, query: PriceQuery, now: datetime, path: str, qu
                 age = ages[view.observed_at] = _encode(age_now(view, now))
         is_best = best is not None and best_by_basis.get(best[0]) == best[1]
         a, b, c, d = parts
-        items.append(b"".join((a, age, b, fresh[1], c, b"true" if is_best else b"false", d)))
-    return b"".join((b'{"items":[', b",".join(items), b"]", envelope[len(_EMPTY_ITEMS):]))
+        out += (a, age, b, fresh[1], c, b"true" if is_best else b"false", d, b",")
+    if len(out) > 1:
+        out.pop()  # the last item's comma
+    out += (b"]", envelope[len(_EMPTY_ITEMS):])
+    return b"".join(out)

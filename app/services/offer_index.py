@@ -135,6 +135,8 @@ class OfferIndex:
             "simulated": np.fromiter((r.source in SIMULATED for r in records), bool, n),
         }
         columns.update({f"basis={code}": columns["basis"] == code for code in range(len(PRICE_BASES))})
+        columns["bookable"] = columns["available"] != 0  # not reported unavailable
+        columns["public"] = ~columns["simulated"]
         return cls(version, records, sources, other_market, columns, slugs, source_codes, list(region_codes),
                    dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {}, {}, {})
 
@@ -180,7 +182,7 @@ class OfferIndex:
         if q.price_basis:
             mask &= _member(c["basis"], [PRICE_BASES.index(b) for b in q.price_basis])
         if not q.include_simulated and SIMULATED:
-            mask &= ~c["simulated"]
+            mask &= c["public"]
         return mask
 
     def _order(self, sort: str) -> np.ndarray:
@@ -248,11 +250,11 @@ class OfferIndex:
         mask = self._mask(q, rows)
         c = self.columns if rows is None else rows
         best_by_basis: dict[PriceBasis, Decimal] = {}
-        bookable = mask & (c["available"] != 0)
+        bookable_prices = np.where(mask & c["bookable"], c["price"], _LAST)
         for code, basis in enumerate(PRICE_BASES):
-            prices = c["price"][bookable & c[f"basis={code}"]]
-            if prices.size:
-                best_by_basis[PriceBasis(basis)] = money(Decimal(int(prices.min())) / 1_000_000)
+            lowest = int(bookable_prices.min(where=c[f"basis={code}"], initial=_LAST))
+            if lowest != _LAST:
+                best_by_basis[PriceBasis(basis)] = money(Decimal(lowest) / 1_000_000)
         start, end = (q.page - 1) * q.per_page, q.page * q.per_page
         if rows is None:
             chosen = _first_matching(self._order(q.sort), mask, end)[start:]
