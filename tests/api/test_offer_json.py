@@ -4,6 +4,7 @@ one data version (each offer's JSON is kept per version; its age and freshness d
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ import msgspec
 import pytest
 
 from app.api import convert
-from app.api.offer_json import KEPT, page_json
+from app.api.offer_json import KEPT, page_json, prepare
 from app.api.pagination import links_for
 from app.services.offer_index import OfferReadModel
 from tests.services.test_offer_index import random_query, seeded
@@ -72,3 +73,16 @@ async def test_an_offer_whose_text_holds_a_marker_is_encoded_whole(sessions, dat
     assert got == expected_json(index, query, now, b"gpu=h100")
     assert [item["instance_type"] for item in msgspec.json.decode(got)["items"]][1] == "\x00age\x00"
     assert sum(kept[1] is None for kept in index.memo(KEPT).values()) == 1  # encoded whole
+
+
+async def test_a_load_prepares_every_offer_for_the_requests(sessions):
+    await seeded(sessions, 3)
+    model = OfferReadModel(sessions, prepare=prepare)
+    await model.index("v1")
+    newer = await model.index("v2")  # a new version while the first one was being prepared
+    while model.preparing:
+        await asyncio.sleep(0.01)
+    assert len(newer.memo(KEPT)) == len(newer.records) > 200
+    query = type(random_query(random.Random(1)))(sort="gpu", per_page=100)
+    now = NOW + timedelta(minutes=3)
+    assert page_json(newer, query, now, PATH, b"") == expected_json(newer, query, now, b"")
