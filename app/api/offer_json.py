@@ -22,7 +22,7 @@ from app.api.pagination import links_for
 from app.services.offer_index import OfferIndex, age_now
 from app.db.types import utcnow
 from app.services.freshness import Freshness
-from app.services.prices import OfferView, Page, PriceQuery
+from app.services.prices import Page, PriceQuery
 
 _MARKERS = ("\x00age\x00", "\x00freshness\x00", "\x00best_value\x00")
 _ENCODED_MARKERS = tuple(msgspec.json.encode(m) for m in _MARKERS)

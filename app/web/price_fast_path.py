@@ -25,7 +25,7 @@ from app.api.prices import PATH, PricesAnswer, prices_answer
 from app.cache.encoding import REPLAYABLE
 from app.services.inputs import BadInput
 from app.services.prices import InvalidQuery, PriceQuery
-from app.web.cache_hits import _cookies, _request_headers
+from app.web.cache_hits import request_headers, visitor_cookies
 from app.web.input_guard import check_query
 
 log = logging.getLogger(__name__)
@@ -120,10 +120,10 @@ class PriceFastPath:
             return None
         if self.metrics is not None and not self.metrics.whole:
             return None
-        accept, cookie, special = _request_headers(scope)
+        accept, cookie, special = request_headers(scope)
         if special or sum(name == b"accept-encoding" for name, _ in scope["headers"]) > 1:
             return None
-        if cookie and self.session_cookie in _cookies(cookie):
+        if cookie and self.session_cookie in visitor_cookies(cookie):
             return None
         raw = scope.get("query_string", b"")
         if not raw.isascii():
