@@ -54,6 +54,7 @@ def create_app(
 
     from app.cache.responses import response_cache_from_settings
     from app.services.offer_index import OfferReadModel
+    from app.api.offer_json import prepare as prepare_offer_json
     from app.api.routes import API_ROUTER
     from app.auth.pages import AuthController, SecurityController
     from app.auth.session import build_stores, csrf_middleware, session_config
@@ -110,6 +111,8 @@ def create_app(
         await close_webhook_application(app)
         if app.state.response_cache is not None:
             await app.state.response_cache.close()
+        if app.state.offer_read_model is not None:
+            app.state.offer_read_model.stop_preparing()
 
     # Everything that changes every cached body is part of its version: processes configured
     # differently, or running another release, never share entries (one Redis, a rolling deploy).
@@ -136,7 +139,8 @@ def create_app(
         state=State({"settings": settings, "engine": engine, "sessions": sessions,
                      "response_cache": response_cache,
                      # Only with a cache: its data version says when the held offers are out of date.
-                     "offer_read_model": None if response_cache is None else OfferReadModel(sessions),
+                     "offer_read_model": None if response_cache is None else OfferReadModel(
+                         sessions, prepare=prepare_offer_json),
                      "metrics_access": MetricsAccess.from_settings(settings)}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=register_template_helpers),
@@ -165,7 +169,11 @@ def create_app(
     if response_cache is not None:  # inside the request id and security headers: a replay gets them too
         from app.auth.session import SESSION_COOKIE
         from app.web.cache_hits import CacheHitLayer
+        from app.web.price_fast_path import PriceFastPath
 
+        # Inside the cache-hit layer: what it answers is kept and replayed like Litestar's answers.
+        app.asgi_handler = PriceFastPath(app.asgi_handler, state=app.state, session_cookie=SESSION_COOKIE,
+                                         prometheus=prometheus)
         app.asgi_handler = CacheHitLayer(app.asgi_handler, cache=response_cache, session_cookie=SESSION_COOKIE,
                                          csrf=SessionBoundCSRFMiddleware(app.asgi_handler, **csrf.kwargs))
     app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=settings.web.is_https)

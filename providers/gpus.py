@@ -341,6 +341,7 @@ def host_cpu_arch(gpu: CanonicalGpu | None) -> CpuArch | None:
     return CpuArch.ARM64 if gpu is not None and gpu.family in _ARM64_HOST_FAMILIES else None
 
 
+@lru_cache(maxsize=8192)  # one answer per machine shape: the price reads ask it for every offer
 def interconnect(gpu: CanonicalGpu | None, *texts: str) -> str | None:
     """How the GPUs of one machine talk to each other, when the provider's names or the form factor
     say it: NVLink (SXM boards, or "NVLink" named), Infinity Fabric (AMD OAM), PCIe (PCIe cards)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 
 from app.api import schemas as s
 from app.db.models import PriceHistory
@@ -43,6 +44,7 @@ def provider_ref(source: str) -> s.ProviderRef:
     return s.ProviderRef(name=source, display_name=display_name(source))
 
 
+@lru_cache(maxsize=512)  # one per catalog GPU, shared (never changed once built)
 def gpu_ref(gpu: CanonicalGpu | None) -> s.GpuRef | None:
     if gpu is None:
         return None

@@ -1,29 +1,71 @@
-"""GET /api/v1/prices: current offers, filtered, sorted and paginated."""
+"""GET /api/v1/prices: current offers, filtered, sorted and paginated.
+
+The route and the raw ASGI fast path in front of Litestar (app/web/price_fast_path.py) answer
+through the same ``prices_answer``: one cache key, one body, one encoding choice.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
 from litestar.params import Parameter
+from litestar.utils.scope.state import ScopeState
 
 from app.api import convert
-from app.api.pagination import page_links
+from app.api.offer_json import page_json
+from app.api.pagination import links_for
+from app.api.price_params import MAX_MEMORY_GB, MAX_PAGE, price_query
 from app.api.schemas import OfferPage
-from app.cache.encoding import encoded_response
-from app.cache.responses import ResponseCache
-from app.services.offer_index import OfferReadModel
-from app.services.prices import MAX_PER_PAGE, PRICE_BASES, SORTS, PriceQuery, list_offers
+from app.cache.encoding import DYNAMIC_BROTLI_QUALITY, REPLAYABLE, encoded_body, encoded_headers
+from app.db.types import utcnow
+from app.services.prices import MAX_PER_PAGE, MAX_TOTAL_MEMORY_GB, PRICE_BASES, SORTS, PriceQuery, list_offers
+
+PATH = "/api/v1/prices"
 
 
-def split_providers(values: list[str] | None) -> tuple[str, ...]:
-    """``provider`` (and ``price_basis``) may repeat and/or be comma-separated: ?provider=runpod,lambdalabs&provider=vastai."""
-    return tuple(name.strip() for value in values or () for name in value.split(",") if name.strip())
+async def render_prices(state: State, query: PriceQuery, version: str, path: str, query_string: bytes) -> bytes:
+    """The JSON body of ``query``'s page: from the offers held in memory when they can answer it."""
+    read_model = state.offer_read_model
+    now = utcnow()
+    index = None if read_model is None else await read_model.index_for(query, version)
+    if index is not None:
+        return page_json(index, query, now, path, query_string)
+    async with state.sessions() as session:
+        result = await list_offers(session, query, now)
+    return msgspec.json.encode(convert.offer_page(result, links_for(path, query_string, result.page, result.pages)))
+
+
+@dataclass(frozen=True, slots=True)
+class PricesAnswer:
+    content: bytes
+    encoding: str | None
+    """The Content-Encoding of ``content``; None: the body as it is."""
+    replayable: tuple[str, float]
+    """(data version, when the body was stored): see ``app.cache.encoding.REPLAYABLE``."""
+
+
+async def prices_answer(state: State, query: PriceQuery, path: str, query_string: bytes,
+                        accept_encoding: str) -> PricesAnswer:
+    """The cached answer (rendered once per data version and query string), encoded as asked."""
+    cache = state.response_cache
+    version = await cache.data_version(state.sessions)
+
+    async def render() -> bytes:  # its own session: it may finish after this request (see the cache)
+        return await render_prices(state, query, version, path, query_string)
+
+    key = f"api:prices?{query_string.decode()}"
+    stored_at, body = await cache.fetch_entry(key, version, render)
+    content, encoding = await encoded_body(cache, key, version, body, accept_encoding,
+                                           brotli_quality=DYNAMIC_BROTLI_QUALITY)
+    return PricesAnswer(content, encoding, (version, stored_at))
 
 
 class PricesController(Controller):
-    path = "/api/v1/prices"
+    path = PATH
     opt = {"permission": "public"}  # the price data: anyone, no login
     tags = ["prices"]
 
@@ -42,7 +84,7 @@ class PricesController(Controller):
         request: Request,
         gpu: str | None = Parameter(default=None, description="GPU family (h100) or variant slug (h100-sxm)."),
         min_memory: int | None = Parameter(
-            default=None, ge=0, le=1024, description="Minimum memory per GPU, GB.",
+            default=None, ge=0, le=MAX_MEMORY_GB, description="Minimum memory per GPU, GB.",
             schema_extra={"minimum": 0},  # Litestar drops a ge of 0 from the schema
         ),
         min_gpus: Decimal | None = Parameter(
@@ -52,7 +94,7 @@ class PricesController(Controller):
             default=None, description="At most this many GPUs per instance (decimal, 0 to 64).",
             schema_extra={"minimum": 0, "maximum": 64}),
         min_total_memory: int | None = Parameter(
-            default=None, ge=0, le=100_000, description="Minimum GPU memory of the whole instance "
+            default=None, ge=0, le=MAX_TOTAL_MEMORY_GB, description="Minimum GPU memory of the whole instance "
             "(GB per GPU × GPU count), GB.", schema_extra={"minimum": 0}),
         # Decimal takes no ge/le in msgspec: the range is documented here and checked by PriceQuery.validate().
         max_price: Decimal | None = Parameter(
@@ -71,33 +113,23 @@ class PricesController(Controller):
             default=None, description="Only prices that pay for this: gpu_only, smallest_vm or instance; repeat or "
             "comma-separate.", schema_extra={"items": {"type": "string", "enum": list(PRICE_BASES)}}),
         sort: str = Parameter(default="price", description="Sort order.", schema_extra={"enum": list(SORTS)}),
-        page: int = Parameter(default=1, ge=1, le=100_000),
+        page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         per_page: int = Parameter(default=50, ge=1, le=MAX_PER_PAGE),
     ) -> OfferPage:
-        query = PriceQuery(
-            gpu=gpu or None, min_memory_gb=min_memory, min_gpus=min_gpus, max_gpus=max_gpus,
-            min_total_memory_gb=min_total_memory, max_price=max_price, providers=split_providers(provider),
-            region=region or None, spot=spot, available_only=bool(available),
-            include_unreported=bool(include_unreported), price_basis=split_providers(price_basis), sort=sort, page=page, per_page=per_page,
-            include_simulated=request.app.state.settings.sandbox.on_price_pages,
-        )
-        query.validate()  # a bad filter is a 400 naming it, before any cache is consulted
-        sessions = request.app.state.sessions
-        cache: ResponseCache | None = request.app.state.response_cache
-        read_model: OfferReadModel | None = request.app.state.offer_read_model
-        version = "" if cache is None else await cache.data_version(sessions)
-
-        async def render() -> bytes:  # its own session: it may finish after this request (see the cache)
-            if read_model is not None:  # the offers of this data version, held in memory
-                result = await read_model.list_offers(query, version)
-            else:
-                async with sessions() as session:
-                    result = await list_offers(session, query)
-            return msgspec.json.encode(convert.offer_page(result, page_links(request, result.page, result.pages)))
-
+        query = price_query(  # a bad filter is a 400 naming it, before any cache is consulted
+            gpu=gpu, min_memory=min_memory, min_gpus=min_gpus, max_gpus=max_gpus, min_total_memory=min_total_memory,
+            max_price=max_price, provider=provider, region=region, spot=spot, available=available,
+            include_unreported=include_unreported, price_basis=price_basis, sort=sort, page=page, per_page=per_page,
+            include_simulated=request.app.state.settings.sandbox.on_price_pages)
+        state, query_string = request.app.state, request.scope.get("query_string", b"")
         # A ready body: Litestar sends a returned Response as it is (the schema still comes from OfferPage).
-        if cache is None:
-            return Response(content=await render(), media_type="application/json")
-        key = f"api:prices?{request.url.query}"
-        stored_at, body = await cache.fetch_entry(key, version, render)
-        return await encoded_response(request, cache, key, version, body, "application/json", stored_at=stored_at)
+        if state.response_cache is None:
+            body = await render_prices(state, query, "", request.url.path, query_string)
+            return Response(content=body, media_type="application/json")
+        answer = await prices_answer(state, query, request.url.path, query_string,
+                                     request.headers.get("accept-encoding", ""))
+        request.scope[REPLAYABLE] = answer.replayable  # type: ignore[literal-required]
+        if answer.encoding is None:
+            return Response(content=answer.content, media_type="application/json")
+        ScopeState.from_scope(request.scope).is_cached = True  # the compression middleware sends it as it is
+        return Response(content=answer.content, media_type="application/json", headers=encoded_headers(answer.encoding))

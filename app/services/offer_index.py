@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.models import Offer, PriceSource as SourceRow
 from app.db.types import money, utcnow
 from app.services.freshness import Freshness, humanize_age, source_freshness
-from app.services.prices import (PRICE_BASES, OfferView, Page, PriceQuery, list_offers, poll_interval, source_rows,
+from app.services.prices import (PRICE_BASES, SORTS, OfferView, Page, PriceQuery, list_offers, poll_interval, source_rows,
                                  to_view)
 from providers.base import PriceBasis
 from providers.gpus import GPUS, gpus_in
@@ -46,6 +46,9 @@ COLUMNS = ("id", "source", "instance_type", "gpu_slug", "gpu_raw_name", "gpu_hin
 log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LAST = np.iinfo(np.int64).max  # sorts after every real key: NULLS LAST
+PREPARE_SLICE = 50
+"""Offers prepared at a time between requests (~1.5 ms of work: what a request may wait behind;
+100k offers are ~3 s of work per data version)."""
 
 
 class OfferRecord:
@@ -85,8 +88,10 @@ class OfferIndex:
     """False when a region has non-ASCII text: the engines' lower() differ there (SQL answers)."""
     _orders: dict[str, np.ndarray]
     _views: dict[int, OfferView]
-    _by_gpu: dict[int, np.ndarray]
+    _by_gpu: dict[tuple[int, ...], _Subset]
     _ranks: dict[str, np.ndarray]
+    _memos: dict[str, dict]
+    _fresh_at: dict[tuple[str, datetime], Freshness]
 
     @classmethod
     async def load(cls, session: AsyncSession, version: str) -> OfferIndex:
@@ -131,29 +136,27 @@ class OfferIndex:
             "simulated": np.fromiter((r.source in SIMULATED for r in records), bool, n),
         }
         columns.update({f"basis={code}": columns["basis"] == code for code in range(len(PRICE_BASES))})
+        columns["bookable"] = columns["available"] != 0  # not reported unavailable
+        columns["public"] = ~columns["simulated"]
         return cls(version, records, sources, other_market, columns, slugs, source_codes, list(region_codes),
-                   dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {})
+                   dialect, all(r.isascii() for r in region_codes), {}, {}, {}, {}, {}, {})
 
-    def _candidates(self, q: PriceQuery) -> np.ndarray | None:
-        """The positions of the asked GPU's offers (a GPU filter is the usual and the most selective
-        one: the other filters then look at those rows only); None: every row."""
+    def _candidates(self, q: PriceQuery) -> _Subset | None:
+        """The asked GPU's offers (a GPU filter is the usual and the most selective one: the other
+        filters then look at those rows only), their columns kept per GPU; None: every row."""
         if not q.gpu:
             return None
-        parts = []
-        for gpu in gpus_in(q.gpu):
-            code = self.slugs.get(gpu.slug)
-            if code is None:
-                continue
-            positions = self._by_gpu.get(code)
-            if positions is None:
-                positions = self._by_gpu[code] = np.flatnonzero(self.columns["gpu"] == code)
-            parts.append(positions)
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        codes = tuple(code for gpu in gpus_in(q.gpu) if (code := self.slugs.get(gpu.slug)) is not None)
+        subset = self._by_gpu.get(codes)
+        if subset is None:
+            rows = np.flatnonzero(_member(self.columns["gpu"], list(codes))) if codes else np.zeros(0, np.int64)
+            subset = self._by_gpu[codes] = _Subset(self.columns, rows)
+        return subset
 
-    def _mask(self, q: PriceQuery, rows: np.ndarray | None) -> np.ndarray:
+    def _mask(self, q: PriceQuery, rows: _Subset | None) -> np.ndarray:
         """Which of ``rows`` (every row when None) match ``q``; the GPU filter is in ``rows``."""
-        c = self.columns if rows is None else _Subset(self.columns, rows)
-        mask = np.ones(len(self.records) if rows is None else len(rows), bool)
+        c = self.columns if rows is None else rows
+        mask = np.ones(len(self.records) if rows is None else len(rows.rows), bool)
         if q.gpu:
             pass  # the candidates are the GPU's offers
         elif not q.include_unknown:
@@ -180,7 +183,7 @@ class OfferIndex:
         if q.price_basis:
             mask &= _member(c["basis"], [PRICE_BASES.index(b) for b in q.price_basis])
         if not q.include_simulated and SIMULATED:
-            mask &= ~c["simulated"]
+            mask &= c["public"]
         return mask
 
     def _order(self, sort: str) -> np.ndarray:
@@ -208,6 +211,10 @@ class OfferIndex:
         self._orders[sort] = order
         return order
 
+    def rank(self, sort: str) -> np.ndarray:
+        """Each row's place in ``sort``'s order (both computed once per version)."""
+        return self._rank(sort)
+
     def _rank(self, sort: str) -> np.ndarray:
         """Each row's place in ``_order(sort)``."""
         rank = self._ranks.get(sort)
@@ -223,9 +230,12 @@ class OfferIndex:
         view = self._views.get(position)
         if view is None:
             record = self.records[position]
-            view = to_view(record, self.sources.get(record.source), now)  # type: ignore[arg-type]
+            view = to_view(record, self.sources.get(record.source), now,  # type: ignore[arg-type]
+                           self._freshness_at(record.source, now))
             other = self.other_market.get((record.source, record.instance_type, record.region, not record.spot))
-            view = self._views[position] = replace(view, other_market_per_gpu_hour=other)
+            # The view is new and ours: set in place, as replace() would, without a second __init__.
+            object.__setattr__(view, "other_market_per_gpu_hour", other)
+            self._views[position] = view
         return view
 
     def _tflop_key(self, position: int) -> tuple:
@@ -239,48 +249,108 @@ class OfferIndex:
         per_tflop = price * 1_000_000 // tflops if self.dialect == "sqlite" else Fraction(price, tflops)
         return (0, per_tflop, price, record.id)
 
-    def page(self, q: PriceQuery, now: datetime) -> Page:
+    def select(self, q: PriceQuery) -> Selection:
+        """The positions of ``q``'s page, in order, with the whole match's count and best prices."""
         rows = self._candidates(q)
         mask = self._mask(q, rows)
-        c = self.columns if rows is None else _Subset(self.columns, rows)
+        c = self.columns if rows is None else rows
         best_by_basis: dict[PriceBasis, Decimal] = {}
-        bookable = mask & (c["available"] != 0)
+        bookable_prices = np.where(mask & c["bookable"], c["price"], _LAST)
         for code, basis in enumerate(PRICE_BASES):
-            prices = c["price"][bookable & c[f"basis={code}"]]
-            if prices.size:
-                best_by_basis[PriceBasis(basis)] = money(Decimal(int(prices.min())) / 1_000_000)
-        start = (q.page - 1) * q.per_page
+            lowest = int(bookable_prices.min(where=c[f"basis={code}"], initial=_LAST))
+            if lowest != _LAST:
+                best_by_basis[PriceBasis(basis)] = money(Decimal(lowest) / 1_000_000)
+        start, end = (q.page - 1) * q.per_page, q.page * q.per_page
         if rows is None:
-            order = self._order(q.sort)
-            chosen = order[mask[order]][start:start + q.per_page]
-        else:  # a few rows: sorted by their place in the whole order (unique: the id breaks ties)
-            matching = rows[mask]
-            chosen = matching[np.argsort(self._rank(q.sort)[matching])][start:start + q.per_page]
+            chosen = _first_matching(self._order(q.sort), mask, end)[start:]
+        else:  # sorted by their place in the whole order (unique: the id breaks ties)
+            matching = rows.rows[mask]
+            ranks = rows.taken(f"rank:{q.sort}", lambda: self._rank(q.sort)[rows.rows])[mask]
+            if len(matching) > 2 * end:  # only the first ``end`` are needed
+                first = np.argpartition(ranks, end - 1)[:end]
+                matching, ranks = matching[first], ranks[first]
+            chosen = matching[np.argsort(ranks)][start:end]
+        return Selection(chosen.tolist(), int(np.count_nonzero(mask)), best_by_basis)
+
+    def freshness(self, source: str, now: datetime) -> Freshness:
+        return source_freshness(self.sources.get(source), poll_interval(source), now)
+
+    def _freshness_at(self, source: str, now: datetime) -> Freshness:
+        """``freshness`` once per source and moment (a base view's is replaced when it is read)."""
+        key = (source, now)
+        fresh = self._fresh_at.get(key)
+        if fresh is None:
+            if len(self._fresh_at) > 256:
+                self._fresh_at.clear()
+            fresh = self._fresh_at[key] = self.freshness(source, now)
+        return fresh
+
+    def base_view(self, position: int, now: datetime) -> OfferView:
+        """The offer's view with the freshness and age label of its first use: ``freshness`` and
+        ``age_now`` give those two as of now."""
+        return self._base_view(position, now)
+
+    def memo(self, name: str) -> dict:
+        """A dict that lives as long as this version's index: what an upper layer derives from
+        the offers once per version (app/api/offer_json.py keeps each offer's JSON here)."""
+        return self._memos.setdefault(name, {})
+
+    def page(self, q: PriceQuery, now: datetime) -> Page:
+        selection = self.select(q)
         freshness: dict[str, Freshness] = {}
         views = []
-        for position in chosen:
-            base = self._base_view(int(position), now)
+        for position in selection.positions:
+            base = self._base_view(position, now)
             fresh = freshness.get(base.source)
             if fresh is None:
-                fresh = freshness[base.source] = source_freshness(
-                    self.sources.get(base.source), poll_interval(base.source), now)
-            age = base.age_label if base.is_snapshot else humanize_age(now - base.observed_at)
-            views.append(_at_time(base, fresh, age))
-        return Page(items=views, total=int(mask.sum()), page=q.page, per_page=q.per_page,
-                    best_by_basis=best_by_basis)
+                fresh = freshness[base.source] = self.freshness(base.source, now)
+            views.append(_at_time(base, fresh, age_now(base, now)))
+        return Page(items=views, total=selection.total, page=q.page, per_page=q.per_page,
+                    best_by_basis=selection.best_by_basis)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    positions: list[int]
+    total: int
+    best_by_basis: dict[PriceBasis, Decimal]
+
+
+def age_now(base: OfferView, now: datetime) -> str:
+    """The age label ``to_view`` gives the offer at ``now`` (a snapshot's never changes)."""
+    return base.age_label if base.is_snapshot else humanize_age(now - base.observed_at)
 
 
 class _Subset:
-    """The columns at ``rows`` only, each taken when first read."""
+    """The columns at ``rows`` only, each taken when first read (and kept: one per GPU filter)."""
 
     def __init__(self, columns: dict[str, np.ndarray], rows: np.ndarray) -> None:
-        self._columns, self._rows, self._taken = columns, rows, {}
+        self._columns, self.rows, self._taken = columns, rows, {}
 
     def __getitem__(self, name: str) -> np.ndarray:
         column = self._taken.get(name)
         if column is None:
-            column = self._taken[name] = self._columns[name][self._rows]
+            column = self._taken[name] = self._columns[name][self.rows]
         return column
+
+    def taken(self, name: str, take: Callable[[], np.ndarray]) -> np.ndarray:
+        column = self._taken.get(name)
+        if column is None:
+            column = self._taken[name] = take()
+        return column
+
+
+def _first_matching(order: np.ndarray, mask: np.ndarray, count: int) -> np.ndarray:
+    """The first ``count`` positions of ``order`` that ``mask`` keeps, looking at a growing slice
+    of ``order`` at a time: a broad filter fills a first page from its first few thousand rows."""
+    found, total, start, size = [], 0, 0, 4096
+    while start < len(order) and total < count:
+        part = order[start:start + size]
+        hits = part[mask[part]]
+        found.append(hits)
+        total += len(hits)
+        start, size = start + size, size * 4
+    return np.concatenate(found)[:count] if found else order[:0]
 
 
 _VIEW_FIELDS = tuple(f.name for f in fields(OfferView))
@@ -313,10 +383,16 @@ class OfferReadModel:
     """The process's ``OfferIndex`` for the current data version; one load per version, shared by
     the requests that arrive while it loads."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
+                 prepare: Callable[[OfferIndex, range], None] | None = None) -> None:
         self.sessions = sessions
+        self.prepare = prepare
+        """Work an upper layer does once per version for each offer (app/api/offer_json.py encodes
+        its JSON): run over every position after a load (after the sort orders), in slices
+        between requests, so a request rarely does it itself."""
         self._index: OfferIndex | None = None
         self._loading: dict[str, asyncio.Future[OfferIndex]] = {}
+        self._preparing: asyncio.Task | None = None
         self.loads = 0
 
     async def index(self, version: str) -> OfferIndex:
@@ -333,6 +409,8 @@ class OfferReadModel:
             self.loads += 1
             self._index = index
             future.set_result(index)
+            self.stop_preparing()
+            self._preparing = asyncio.get_running_loop().create_task(self._prepare(index))
             return index
         except BaseException as exc:
             future.set_exception(exc)
@@ -340,6 +418,34 @@ class OfferReadModel:
             raise
         finally:
             self._loading.pop(version, None)
+
+    async def _prepare(self, index: OfferIndex) -> None:
+        """After a load: each sort's order (10-30 ms each, numpy, in a thread: the requests go on
+        meanwhile; tflop_price's, a Python sort of ~1 s, is left to its first request as before),
+        then ``prepare`` over every offer, a slice at a time between requests. Stops when a newer
+        version replaces ``index`` (its own task prepares that one)."""
+        for sort in (sort for sort in SORTS if sort != "tflop_price"):
+            if self._index is not index:
+                return
+            await asyncio.to_thread(index.rank, sort)
+        for start in range(0, len(index.records) if self.prepare is not None else 0, PREPARE_SLICE):
+            if self._index is not index:
+                return
+            try:
+                self.prepare(index, range(start, min(start + PREPARE_SLICE, len(index.records))))
+            except Exception:  # the requests do it themselves then
+                log.exception("offer index: preparing the offers failed")
+                return
+            await asyncio.sleep(0)
+
+    @property
+    def preparing(self) -> bool:
+        return self._preparing is not None and not self._preparing.done()
+
+    def stop_preparing(self) -> None:
+        if self._preparing is not None:
+            self._preparing.cancel()
+            self._preparing = None
 
     async def warm(self, current_version: Callable[[], Awaitable[str]]) -> None:
         """Load the current offers as the process starts, before a request waits for them. A
@@ -349,12 +455,19 @@ class OfferReadModel:
         except (SQLAlchemyError, OSError) as exc:
             log.warning("offer index: not loaded at start (%s); the first price query loads it", exc)
 
+    async def index_for(self, query: PriceQuery, version: str) -> OfferIndex | None:
+        """The index that answers ``query`` at ``version``; None: the SQL path must (see the module)."""
+        index = None if _needs_sql(query) else await self.index(version)
+        if index is None or (query.region and not index.regions_ascii):
+            return None
+        return index
+
     async def list_offers(self, query: PriceQuery, version: str, now: datetime | None = None) -> Page:
         """What ``app.services.prices.list_offers`` answers for ``query`` at ``version``."""
         query.validate()
         now = now or utcnow()
-        index = None if _needs_sql(query) else await self.index(version)
-        if index is None or (query.region and not index.regions_ascii):
+        index = await self.index_for(query, version)
+        if index is None:
             async with self.sessions() as session:
                 return await list_offers(session, query, now)
         return index.page(query, now)

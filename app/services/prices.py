@@ -333,9 +333,10 @@ def poll_interval(source: str) -> int:
         return 900
 
 
-def to_view(row: Offer, source: SourceRow | None, now: datetime) -> OfferView:
-    """``source`` is the offer's source status row: it gives the freshness, and for live offers the
-    time they were last confirmed (every successful poll confirms every offer it still lists)."""
+def to_view(row: Offer, source: SourceRow | None, now: datetime, freshness: Freshness | None = None) -> OfferView:
+    """``source`` is the offer's source status row: it gives the freshness (``freshness``: already
+    worked out for ``now``), and for live offers the time they were last confirmed (every
+    successful poll confirms every offer it still lists)."""
     observed = row.observed_at
     if row.origin == OFFER_ORIGIN_SNAPSHOT:
         age = f"snapshot of {observed:%Y-%m-%d}"
@@ -352,7 +353,8 @@ def to_view(row: Offer, source: SourceRow | None, now: datetime) -> OfferView:
         # A simulated cloud sells nothing: no buy link (its provider name says "simulated").
         available=row.available, buy_url="" if row.source in SIMULATED else row.buy_url, observed_at=observed,
         origin=row.origin,
-        freshness=source_freshness(source, poll_interval(row.source), now), age_label=age,
+        freshness=source_freshness(source, poll_interval(row.source), now) if freshness is None else freshness,
+        age_label=age,
         # Between the GPUs of one machine: nothing to say for one GPU or a slice.
         interconnect=interconnect(GPUS.get(row.gpu_slug) if row.gpu_slug else None,
                                   row.gpu_raw_name, row.gpu_hint or "", row.instance_type)

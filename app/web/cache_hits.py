@@ -44,7 +44,7 @@ class KeptResponse:
     body: bytes
 
 
-def _request_headers(scope: Scope) -> tuple[str, str, bool]:
+def request_headers(scope: Scope) -> tuple[str, str, bool]:
     """(Accept-Encoding, Cookie, whether a header makes the request unlike a plain visit)."""
     accept, cookie, special = "", "", False
     for name, value in scope["headers"]:
@@ -58,7 +58,7 @@ def _request_headers(scope: Scope) -> tuple[str, str, bool]:
     return accept, cookie, special
 
 
-def _cookies(header: str) -> dict[str, str]:
+def visitor_cookies(header: str) -> dict[str, str]:
     """Read as Litestar reads them (its session middleware decides who is signed in)."""
     return parse_cookie_string(header) if header else {}
 
@@ -79,8 +79,8 @@ class CacheHitLayer:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        accept, cookie_header, special = _request_headers(scope)
-        cookies = _cookies(cookie_header)
+        accept, cookie_header, special = request_headers(scope)
+        cookies = visitor_cookies(cookie_header)
         if special or self.session_cookie in cookies:
             await self.app(scope, receive, send)
             return

@@ -34,6 +34,7 @@ from app.services.inputs import (
     BodyTooLarge,
     is_row_id,
     load_json,
+    query_pairs,
     storable_text_problem,
 )
 
@@ -62,7 +63,7 @@ def check_path(scope: Scope) -> None:
 def check_query(raw: bytes) -> None:
     # The way Litestar decodes it (percent-escapes as UTF-8, invalid bytes replaced). Each value
     # first, so the answer names the parameter; the server bounds the whole line already.
-    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+    for key, value in query_pairs(raw):
         check_text("a query parameter name", key, MAX_PARAM_CHARS)
         check_text(f"query parameter {key!r}", value, MAX_PARAM_CHARS)
     if len(raw) > MAX_QUERY_STRING:
