@@ -19,6 +19,7 @@ from app.db.models.notifications import (
     TelegramChat,
     TelegramLinkToken,
 )
+from app.db.models.projects import Project, ProjectMember
 from app.db.models.workspaces import Workspace, WorkspaceMember
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
@@ -65,6 +66,8 @@ __all__ = [
     "Offer",
     "PriceHistory",
     "PriceSource",
+    "Project",
+    "ProjectMember",
     "Workspace",
     "WorkspaceMember",
 ]
