@@ -9,7 +9,7 @@ from app.api.sources import SourcesController
 from app.console.api.alerts import ConsoleAlertsApiController
 from app.console.api.batch import ConsoleBatchApiController
 from app.console.api.costs import ConsoleCostsApiController
-from app.console.api.routes import ConsoleApiController
+from app.console.api.routes import ConsoleApiController, ConsoleProjectsApiController
 from app.console.api.templates import ConsoleTemplatesApiController
 
 # The public OpenAPI document is this API and nothing else: the app leaves every other route (pages,
@@ -17,5 +17,5 @@ from app.console.api.templates import ConsoleTemplatesApiController
 API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, HistoryController, SourcesController,
                                                ConsoleApiController, ConsoleTemplatesApiController,
                                                ConsoleBatchApiController, ConsoleCostsApiController,
-                                               ConsoleAlertsApiController],
+                                               ConsoleAlertsApiController, ConsoleProjectsApiController],
                     include_in_schema=True)

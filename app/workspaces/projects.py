@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import audit
 from app.db.models import Instance, Project, ProjectMember, User, WorkspaceMember
 from app.db.types import utcnow
-from app.services.inputs import InvalidField, is_row_id
+from app.services.inputs import InvalidField, parse_row_id
 from app.workspaces import roles
 from app.workspaces.scope import NotAMember, Scope
 
@@ -50,7 +50,7 @@ class ProjectView:
     """The members limited to it (among others, perhaps)."""
 
 
-def _org_only(scope: Scope) -> None:
+def require_org(scope: Scope) -> None:
     if not scope.is_org:
         raise NotAMember()  # a personal workspace has no projects
 
@@ -106,7 +106,7 @@ async def list_projects(session: AsyncSession, scope: Scope) -> list[ProjectView
 
 
 async def create(session: AsyncSession, scope: Scope, name: str) -> Project:
-    _org_only(scope)
+    require_org(scope)
     scope.require("manage_projects")
     name = _clean_name(name)
     await _refuse_taken(session, scope, name)
@@ -118,7 +118,7 @@ async def create(session: AsyncSession, scope: Scope, name: str) -> Project:
 
 
 async def rename(session: AsyncSession, scope: Scope, project_id: int, name: str) -> Project:
-    _org_only(scope)
+    require_org(scope)
     row = await get(session, scope, project_id)
     scope.require("manage_projects")
     name = _clean_name(name)
@@ -132,7 +132,7 @@ async def rename(session: AsyncSession, scope: Scope, project_id: int, name: str
 async def delete(session: AsyncSession, scope: Scope, project_id: int) -> None:
     """Refused while an instance of it is not deleted (its costs would lose their project while it
     runs). Its keys, templates, past instances and costs stay in the organization, unassigned."""
-    _org_only(scope)
+    require_org(scope)
     row = await get(session, scope, project_id)
     scope.require("manage_projects")
     alive = (await session.execute(select(func.count()).select_from(Instance).where(
@@ -157,7 +157,7 @@ async def limitable_members(session: AsyncSession, scope: Scope) -> list[tuple[i
 async def set_members(session: AsyncSession, scope: Scope, project_id: int, user_ids: set[int]) -> None:
     """Exactly these members are limited to the project (and to their other projects, if any).
     Owners and admins are never limited, so they cannot be chosen."""
-    _org_only(scope)
+    require_org(scope)
     row = await get(session, scope, project_id)
     scope.require("manage_projects")
     allowed = {m[0] for m in await limitable_members(session, scope)}
@@ -191,9 +191,4 @@ async def assignable(session: AsyncSession, scope: Scope, project_id: int | None
 
 def parse_project_id(raw: object) -> int | None:
     """A form's or query's project field: empty means none; anything but a row id is a 400."""
-    text = "" if raw is None else str(raw).strip()
-    if not text:
-        return None
-    if not text.isdigit() or not is_row_id(int(text)):
-        raise ProjectError("choose a project from the list")
-    return int(text)
+    return parse_row_id(None if raw is None else str(raw), "project_id")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.console.instances import LaunchSpec, launch
 from app.db.models import AuditEvent, Instance, Offer, WorkspaceMember
-from app.workspaces import roles
+from app.workspaces import projects, roles
 from tests.console.conftest import make_account, sandbox_offers
 from tests.workspaces.support import Org, org_with_every_role, scope_of, switch_to
 
@@ -23,6 +23,11 @@ ROUTE_PERMISSION = {
     ("POST", f"{ORG}/members/{{user_id:int}}/role"): "manage_members",
     ("POST", f"{ORG}/members/{{user_id:int}}/remove"): "manage_members",
     ("POST", f"{ORG}/leave"): None,
+    ("GET", f"{ORG}/projects"): "view",
+    ("POST", f"{ORG}/projects"): "manage_projects",
+    ("POST", f"{ORG}/projects/{{project_id:int}}/rename"): "manage_projects",
+    ("POST", f"{ORG}/projects/{{project_id:int}}/delete"): "manage_projects",
+    ("POST", f"{ORG}/projects/{{project_id:int}}/members"): "manage_projects",
 }
 
 
@@ -44,10 +49,19 @@ def other_than(org: Org, role: str) -> int:
     return next(a.user_id for r, a in org.people.items() if r not in (role, "owner"))
 
 
-async def call(browser, org: Org, role: str, route: tuple[str, str]):
+async def a_project(sessions, org: Org) -> int:
+    scope = await scope_of(sessions, org.people["owner"], org.id)
+    async with sessions() as session, session.begin():
+        return (await projects.create(session, scope, "Research")).id
+
+
+async def call(browser, org: Org, role: str, route: tuple[str, str], project_id: int = 0):
     method, path = route
     target = other_than(org, role)
-    url = path.replace("{workspace_id:int}", str(org.id)).replace("{user_id:int}", str(target))
+    if path.endswith("/projects/{project_id:int}/members"):
+        target = org.people["viewer"].user_id  # a member a project can limit (never an owner or admin)
+    url = (path.replace("{workspace_id:int}", str(org.id)).replace("{user_id:int}", str(target))
+           .replace("{project_id:int}", str(project_id)))
     if method == "GET":
         return await browser.get(url, follow_redirects=False)
     data = {"name": "Renamed", "confirm": "yes", "email": "newcomer@example.com", "role": "viewer",
@@ -60,9 +74,10 @@ async def call(browser, org: Org, role: str, route: tuple[str, str]):
 async def test_each_role_gets_what_the_table_says(route, role, sessions, keyring, cloud, login):
     await make_account(sessions, keyring, "newcomer@example.com")  # someone the add-member form can add
     org = await org_with_every_role(sessions, keyring)
+    project_id = await a_project(sessions, org) if "{project_id:int}" in route[1] else 0
     browser = await login(org.people[role].email)
 
-    response = await call(browser, org, role, route)
+    response = await call(browser, org, role, route, project_id)
 
     permission = ROUTE_PERMISSION[route]
     if permission is None:  # leaving: anyone but the owner
@@ -76,7 +91,8 @@ async def test_each_role_gets_what_the_table_says(route, role, sessions, keyring
         async with sessions() as session:  # a refused change left no trace in the audit chain
             actions = (await session.execute(select(AuditEvent.action).where(
                 AuditEvent.workspace == f"org:{org.id}"))).scalars().all()
-        assert set(actions) == {"org.created", "org.member_added", "key.added"}
+        assert set(actions) == {"org.created", "org.member_added", "key.added"} | (
+            {"project.created"} if project_id else set())
 
 
 async def launch_in_org(sessions, keyring, http, org: Org, role: str, name: str) -> int:
