@@ -186,7 +186,8 @@ async def test_the_console_api_is_in_the_openapi_document_with_its_token_scheme(
                      "/api/v1/console/templates/{template_id}", "/api/v1/console/templates/{template_id}/launch",
                      "/api/v1/console/batch", "/api/v1/console/costs", "/api/v1/console/alerts",
                      "/api/v1/console/alerts/{alert_id}", "/api/v1/console/budgets",
-                     "/api/v1/console/budgets/{budget_id}"}
+                     "/api/v1/console/budgets/{budget_id}", "/api/v1/console/projects",
+                     "/api/v1/console/projects/{project_id}"}
     for path in paths:
         for method, operation in document["paths"][path].items():
             assert operation.get("operationId") and operation.get("summary"), (method, path)
