@@ -282,7 +282,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/settings/providers/{binding_id:int}/rename"):
         post(lambda w: f"/settings/providers/{w.bob_binding}/rename", check_404, {"label": "mine now"}),
     ("POST", "/settings/providers/{binding_id:int}/project"):
-        post(lambda w: f"/settings/providers/{w.bob_binding}/project", check_404, {"project_id": ""}),
+        post(lambda w: f"/settings/providers/{w.bob_binding}/project", check_404, {"workspace_project": ""}),
     ("GET", "/settings/providers/{binding_id:int}/remove"):
         get(lambda w: f"/settings/providers/{w.bob_binding}/remove", check_404),
     ("POST", "/settings/providers/{binding_id:int}/remove"):

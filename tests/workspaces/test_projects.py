@@ -344,3 +344,21 @@ async def test_the_api_lists_creates_deletes_and_filters(sessions, keyring, http
         foreign = await client.patch(f"/api/v1/console/deployments/{world.boxes['unassigned']}",
                                      json={"project_id": 2**31 - 1}, headers=owner)
         assert foreign.status_code == 404
+
+
+async def test_a_key_added_and_moved_on_the_keys_page(sessions, keyring, http, cloud, clock, login):
+    world = await build(sessions, keyring, http)
+    browser = await login(world.org.people["owner"].email)
+    await switch_to(browser, world.org.id)
+    form = await browser.get("/settings/providers/new?provider=sandbox")
+    assert 'name="workspace_project"' in form.text
+    added = await browser.post("/settings/providers", {"provider": "sandbox", "label": "Training key",
+                                                       "api_key": "sbx_training_key_0001",
+                                                       "workspace_project": world.training}, follow_redirects=False)
+    assert added.status_code in (302, 303), added.text[:300]
+    async with sessions() as session:
+        key = (await session.execute(select(ProviderBinding).where(ProviderBinding.label == "Training key"))).scalar_one()
+    assert key.project_id == world.training
+    await browser.post(f"/settings/providers/{key.id}/project", {"workspace_project": world.research})
+    async with sessions() as session:
+        assert (await session.get(ProviderBinding, key.id)).project_id == world.research

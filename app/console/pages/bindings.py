@@ -36,6 +36,8 @@ from providers.base import Provider
 from providers.registry import SIMULATED, enabled_source_names, get_source_class
 
 log = logging.getLogger(__name__)
+PROJECT_FIELD = "workspace_project"
+"""The key forms' ComputeHub project: not ``project_id``, which is a credential of some providers (Cudo)."""
 
 DONE_MESSAGES = {
     "added": "Key added and checked with the provider: its status is below.",
@@ -93,14 +95,14 @@ async def list_page(request: Request, db: NamedDependency[AsyncSession], user: N
     return page("console/bindings.html", status, bindings=await list_bindings(db, workspace, keyring(request)),
                 choices=provider_choices(request.app.state.settings, user), notice=notice, error=error,
                 projects=await projects.list_projects(db, workspace), can_move=workspace.allows("manage_keys"),
-                project_required=workspace.is_limited)
+                project_required=workspace.is_limited, PROJECT_FIELD=PROJECT_FIELD)
 
 
 async def new_page(request: Request, db: AsyncSession, user: User, workspace: Scope, chosen: ProviderChoice | None, *,
                    label: str = "", project_id: str = "", error: str | None = None, status: int = 200) -> Template:
     return page("console/bindings_new.html", status, choices=provider_choices(request.app.state.settings, user),
                 chosen=chosen, label=label, error=error, projects=await projects.list_projects(db, workspace),
-                project_id=project_id, project_required=workspace.is_limited)
+                project_id=project_id, project_required=workspace.is_limited, PROJECT_FIELD=PROJECT_FIELD)
 
 
 class ProviderKeysController(Controller):
@@ -124,7 +126,7 @@ class ProviderKeysController(Controller):
     async def add(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
         chosen = _choice(request, user, form_text(data, "provider"))
         label = form_text(data, "label")
-        project = form_text(data, "project_id")
+        project = form_text(data, PROJECT_FIELD)
         if chosen is None:
             return await new_page(request, db, user, workspace, None, label=label, error="choose a provider from the list",
                                   status=400)
@@ -164,7 +166,7 @@ class ProviderKeysController(Controller):
     async def move(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                    binding_id: int, data: Form) -> Template | Redirect:
         try:
-            await set_binding_project(db, workspace, binding_id, projects.parse_project_id(form_text(data, "project_id")))
+            await set_binding_project(db, workspace, binding_id, projects.parse_project_id(form_text(data, PROJECT_FIELD)))
             await db.commit()
         except projects.ProjectError as exc:
             await _undo(db, user)
