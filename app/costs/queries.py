@@ -37,8 +37,12 @@ def from_micros(value: int) -> Decimal:
     return money(Decimal(int(value)).scaleb(-MICROS))
 
 
-def _scoped(stmt: Select, workspace_id: int, provider: str | None, gpu: str | None) -> Select:
+def _scoped(stmt: Select, workspace_id: int, provider: str | None, gpu: str | None,
+            project_ids: tuple[int, ...] | None = None) -> Select:
+    """``project_ids``: only these projects' records (a chosen project, or a limited member's)."""
     stmt = stmt.where(CostRecord.workspace_id == workspace_id)
+    if project_ids is not None:
+        stmt = stmt.where(CostRecord.project_id.in_(project_ids))
     if provider:
         stmt = stmt.where(CostRecord.provider == provider)
     if gpu:
@@ -53,19 +57,20 @@ class CalendarTotals:
 
 
 async def calendar_totals(session: AsyncSession, workspace_id: int, month_start: datetime, week_start: datetime,
-                          provider: str | None = None, gpu: str | None = None) -> CalendarTotals:
+                          provider: str | None = None, gpu: str | None = None,
+                          project_ids: tuple[int, ...] | None = None) -> CalendarTotals:
     """This month and this week (their starts: the user's local midnights), in one pass over the
     recent records only, through the (user, period) index."""
     def since(start: datetime):
         return func.sum(case((CostRecord.period_start >= start, CostRecord.amount)))
 
-    stmt = _scoped(select(since(month_start), since(week_start)), workspace_id, provider, gpu)
+    stmt = _scoped(select(since(month_start), since(week_start)), workspace_id, provider, gpu, project_ids)
     month, week = (await session.execute(stmt.where(CostRecord.period_start >= min(month_start, week_start)))).one()
     return CalendarTotals(*(money(v) if v is not None else ZERO for v in (month, week)))
 
 
 async def hourly_burn(session: AsyncSession, workspace_id: int, provider: str | None = None,
-                      gpu: str | None = None) -> tuple[Decimal, int]:
+                      gpu: str | None = None, project_ids: tuple[int, ...] | None = None) -> tuple[Decimal, int]:
     """What the user's instances cost per hour right now, and how many are billed: the price in
     force (the latest event's, as accrual uses it) of every instance in a billable state."""
     latest_price = (select(InstanceEvent.price_per_hour).where(InstanceEvent.instance_id == Instance.id)
@@ -75,12 +80,15 @@ async def hourly_burn(session: AsyncSession, workspace_id: int, provider: str | 
         stmt = stmt.where(Instance.provider == provider)
     if gpu:
         stmt = stmt.where(Instance.gpu_slug == gpu)
+    if project_ids is not None:
+        stmt = stmt.where(Instance.project_id.in_(project_ids))
     prices = list((await session.execute(stmt)).scalars())
     return money(sum((p for p in prices if p is not None), ZERO)), len(prices)
 
 
 async def daily_costs(session: AsyncSession, workspace_id: int, zone: ZoneInfo, first: date, last: date,
-                      provider: str | None = None, gpu: str | None = None) -> pd.DataFrame:
+                      provider: str | None = None, gpu: str | None = None,
+                      project_ids: tuple[int, ...] | None = None) -> pd.DataFrame:
     """Cost per local day (in ``zone``), instance and price, from ``first`` to ``last`` included.
     A day with a price change has a row per price."""
     start, end = local_midnight(zone, first), local_midnight(zone, last + timedelta(days=1))
@@ -91,7 +99,7 @@ async def daily_costs(session: AsyncSession, workspace_id: int, zone: ZoneInfo, 
                func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount))
         .where(CostRecord.period_start >= start, CostRecord.period_start < end)
         .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour),
-        workspace_id, provider, gpu)
+        workspace_id, provider, gpu, project_ids)
     rows = (await session.execute(stmt)).all()
     instances = await _instances(session, workspace_id, {row[1] for row in rows})
     return pd.DataFrame(

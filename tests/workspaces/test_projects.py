@@ -6,9 +6,10 @@ cost records taking their instance's project. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.console import bindings, templates_service
 from app.console.batch import plan
@@ -362,3 +363,37 @@ async def test_a_key_added_and_moved_on_the_keys_page(sessions, keyring, http, c
     await browser.post(f"/settings/providers/{key.id}/project", {"workspace_project": world.research})
     async with sessions() as session:
         assert (await session.get(ProviderBinding, key.id)).project_id == world.research
+
+
+async def test_costs_by_project_and_a_limited_members_costs(sessions, keyring, http, cloud, clock, login, app):
+    world = await build(sessions, keyring, http)
+    clock.advance(3600)
+    async with sessions() as session, session.begin():
+        for row in (await session.execute(select(Instance))).scalars():
+            row.status = "running"
+    await accrue_costs(sessions)
+    async with sessions() as session:
+        amounts = dict((await session.execute(select(CostRecord.instance_id, func.sum(CostRecord.amount))
+                                              .group_by(CostRecord.instance_id))).all())
+    owner_token = await token_for(sessions, world.org.people["owner"])
+    await limit(sessions, world, "member", world.training)
+    member_token = await token_for(sessions, world.org.people["member"])
+    in_org = {"x-computehub-workspace": str(world.org.id)}
+    from litestar.testing import AsyncTestClient
+    async with AsyncTestClient(app=app) as client:
+        owner = {**bearer(owner_token), **in_org}
+        everything = (await client.get("/api/v1/console/costs", headers=owner)).json()
+        assert Decimal(everything["total"]) == sum(amounts.values())
+        research = (await client.get(f"/api/v1/console/costs?project={world.research}", headers=owner)).json()
+        assert Decimal(research["total"]) == amounts[world.boxes["research"]]
+        assert [g["key"] for g in research["by_deployment"]] == [str(world.boxes["research"])]
+        # The limited member's costs are their projects' only; another project is a 404.
+        member = {**bearer(member_token), **in_org}
+        mine = (await client.get("/api/v1/console/costs", headers=member)).json()
+        assert Decimal(mine["total"]) == amounts[world.boxes["training"]]
+        assert (await client.get(f"/api/v1/console/costs?project={world.research}", headers=member)).status_code == 404
+    browser = await login(world.org.people["owner"].email)
+    await switch_to(browser, world.org.id)
+    page = await browser.get(f"/costs?project={world.training}")
+    assert page.status_code == 200 and 'name="project"' in page.text and "training-box" in page.text
+    assert "research-box" not in page.text
