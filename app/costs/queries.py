@@ -26,7 +26,8 @@ ZERO = money(0)
 MICROS = 6
 """Money leaves SQL as Decimal and is summed further as integer micro-dollars: exact and fast."""
 
-DAILY_COLUMNS = ["day", "instance_id", "instance", "provider", "gpu_slug", "price_micros", "seconds", "amount_micros"]
+DAILY_COLUMNS = ["day", "instance_id", "instance", "provider", "gpu_slug", "price_micros", "seconds", "amount_micros",
+                 "project_id"]
 
 
 def to_micros(value: Decimal | None) -> int:
@@ -90,21 +91,21 @@ async def daily_costs(session: AsyncSession, workspace_id: int, zone: ZoneInfo, 
                       provider: str | None = None, gpu: str | None = None,
                       project_ids: tuple[int, ...] | None = None) -> pd.DataFrame:
     """Cost per local day (in ``zone``), instance and price, from ``first`` to ``last`` included.
-    A day with a price change has a row per price."""
+    A day with a price change has a row per price (and one per project, when it moved that day)."""
     start, end = local_midnight(zone, first), local_midnight(zone, last + timedelta(days=1))
     day = local_day_number(CostRecord.period_start, utc_offsets(zone, start, end))
     # Narrow keys, so the database can hash them; the instances' names come in a second, small query.
     stmt = _scoped(
         select(day, CostRecord.instance_id, CostRecord.price_per_hour,
-               func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount))
+               func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount), CostRecord.project_id)
         .where(CostRecord.period_start >= start, CostRecord.period_start < end)
-        .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour),
+        .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour, CostRecord.project_id),
         workspace_id, provider, gpu, project_ids)
     rows = (await session.execute(stmt)).all()
     instances = await _instances(session, workspace_id, {row[1] for row in rows})
     return pd.DataFrame(
-        [(day_from_number(number), iid, *instances[iid], to_micros(price), int(seconds), to_micros(amount))
-         for number, iid, price, seconds, amount in rows],
+        [(day_from_number(number), iid, *instances[iid], to_micros(price), int(seconds), to_micros(amount), project)
+         for number, iid, price, seconds, amount, project in rows],
         columns=DAILY_COLUMNS,
     ).astype({"instance_id": "int64", "price_micros": "int64", "seconds": "int64", "amount_micros": "int64"})
 

@@ -216,7 +216,11 @@ async def cost_export(session: AsyncSession, user: User, scope: Scope, raw: RawF
     zone, _, filters = _filters(user, raw, now)
     history = await _range_frame(session, scope, zone, filters)
     name = f"computehub-costs-{filters.first.isoformat()}-to-{filters.last.isoformat()}.csv"
-    return name, cost_csv.history_csv(history, provider_display_name, gpu_name)
+    project_name = None
+    if scope.is_org:  # a personal workspace has no projects: its file keeps its columns
+        names = {p.id: p.name for p in await projects.list_projects(session, scope)}
+        project_name = lambda project_id: names.get(project_id, "") if project_id else ""  # noqa: E731
+    return name, cost_csv.history_csv(history, provider_display_name, gpu_name, project_name)
 
 
 @dataclass(frozen=True)

@@ -397,3 +397,22 @@ async def test_costs_by_project_and_a_limited_members_costs(sessions, keyring, h
     page = await browser.get(f"/costs?project={world.training}")
     assert page.status_code == 200 and 'name="project"' in page.text and "training-box" in page.text
     assert "research-box" not in page.text
+
+
+async def test_the_cost_csv_of_an_organization_names_each_rows_project(sessions, keyring, http, cloud, clock, login):
+    world = await build(sessions, keyring, http)
+    clock.advance(3600)
+    async with sessions() as session, session.begin():
+        for row in (await session.execute(select(Instance))).scalars():
+            row.status = "running"
+    await accrue_costs(sessions)
+    browser = await login(world.org.people["owner"].email)
+    await switch_to(browser, world.org.id)
+    response = await browser.get("/costs/export.csv")
+    assert response.status_code == 200
+    lines = response.text.strip().splitlines()
+    assert lines[0].split(",")[:4] == ["date", "instance_id", "instance", "project"]
+    projects_by_box = {line.split(",")[2]: line.split(",")[3] for line in lines[1:]}
+    assert projects_by_box == {"research-box": "Research", "training-box": "Training", "unassigned-box": ""}
+    only = (await browser.get(f"/costs/export.csv?project={world.training}")).text.strip().splitlines()
+    assert [line.split(",")[2] for line in only[1:]] == ["training-box"] * (len(only) - 1) and len(only) > 1
