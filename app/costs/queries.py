@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.costs.accrual import BILLABLE_STATES, FINAL_STATES
@@ -145,7 +145,12 @@ class DeploymentCounts:
 CHANGING_STATES = ("launching", "provisioning", "stopping", "terminating")
 
 
-async def deployment_counts(session: AsyncSession, workspace_id: int) -> DeploymentCounts:
+def _in_projects(column, project_ids: tuple[int, ...] | None):
+    return column.in_(project_ids) if project_ids is not None else true()
+
+
+async def deployment_counts(session: AsyncSession, workspace_id: int,
+                            project_ids: tuple[int, ...] | None = None) -> DeploymentCounts:
     row = (await session.execute(select(
         func.count(),
         func.count(case((Instance.status.not_in(FINAL_STATES), 1))),
@@ -154,16 +159,19 @@ async def deployment_counts(session: AsyncSession, workspace_id: int) -> Deploym
         func.count(case((Instance.status == "stopped", 1))),
         func.count(case((Instance.status.in_(CHANGING_STATES), 1))),
         func.count(case((Instance.status == "unknown", 1))),
-    ).where(Instance.workspace_id == workspace_id))).one()
+    ).where(Instance.workspace_id == workspace_id, _in_projects(Instance.project_id, project_ids)))).one()
     return DeploymentCounts(*row)
 
 
-async def binding_count(session: AsyncSession, workspace_id: int) -> int:
+async def binding_count(session: AsyncSession, workspace_id: int, project_ids: tuple[int, ...] | None = None) -> int:
     return (await session.execute(
-        select(func.count()).select_from(ProviderBinding).where(ProviderBinding.workspace_id == workspace_id))).scalar_one()
+        select(func.count()).select_from(ProviderBinding).where(
+            ProviderBinding.workspace_id == workspace_id, _in_projects(ProviderBinding.project_id, project_ids)))
+    ).scalar_one()
 
 
-async def recent_instances(session: AsyncSession, workspace_id: int, limit: int = 5) -> list[Instance]:
+async def recent_instances(session: AsyncSession, workspace_id: int, limit: int = 5,
+                           project_ids: tuple[int, ...] | None = None) -> list[Instance]:
     return list((await session.execute(
-        select(Instance).where(Instance.workspace_id == workspace_id)
+        select(Instance).where(Instance.workspace_id == workspace_id, _in_projects(Instance.project_id, project_ids))
         .order_by(Instance.created_at.desc(), Instance.id.desc()).limit(limit))).scalars())

@@ -416,3 +416,16 @@ async def test_the_cost_csv_of_an_organization_names_each_rows_project(sessions,
     assert projects_by_box == {"research-box": "Research", "training-box": "Training", "unassigned-box": ""}
     only = (await browser.get(f"/costs/export.csv?project={world.training}")).text.strip().splitlines()
     assert [line.split(",")[2] for line in only[1:]] == ["training-box"] * (len(only) - 1) and len(only) > 1
+
+
+async def test_a_limited_members_overview_shows_only_their_projects(sessions, keyring, http, cloud, clock, login):
+    world = await build(sessions, keyring, http)
+    await limit(sessions, world, "member", world.research)
+    browser = await login(world.org.people["member"].email)
+    await switch_to(browser, world.org.id)
+    overview = await browser.get("/console/overview")
+    assert overview.status_code == 200
+    assert "research-box" in overview.text and "training-box" not in overview.text
+    assert "unassigned-box" not in overview.text
+    history = await browser.get("/console/history")
+    assert history.status_code == 200
