@@ -429,3 +429,25 @@ async def test_a_limited_members_overview_shows_only_their_projects(sessions, ke
     assert "unassigned-box" not in overview.text
     history = await browser.get("/console/history")
     assert history.status_code == 200
+
+
+async def test_a_limited_members_statement_is_their_projects_part(sessions, keyring, http, cloud, clock, login):
+    world = await build(sessions, keyring, http)
+    clock.advance(3600)
+    async with sessions() as session, session.begin():
+        for row in (await session.execute(select(Instance))).scalars():
+            row.status = "running"
+    await accrue_costs(sessions)
+    await limit(sessions, world, "member", world.research)
+    async with sessions() as session:  # the month the costs fell in (the clock may have crossed into the next)
+        month = (await session.execute(select(func.max(CostRecord.period_start)))).scalar_one().strftime("%Y-%m")
+    for role, shown in (("member", {"research-box"}), ("owner", {"research-box", "training-box", "unassigned-box"})):
+        browser = await login(world.org.people[role].email)
+        await switch_to(browser, world.org.id)
+        statement = await browser.get(f"/costs/statements/{month}")
+        assert statement.status_code == 200
+        assert {name for name in world_box_names() if name in statement.text} == shown, role
+
+
+def world_box_names() -> tuple[str, ...]:
+    return ("research-box", "training-box", "unassigned-box")
