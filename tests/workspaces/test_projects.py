@@ -451,3 +451,15 @@ async def test_a_limited_members_statement_is_their_projects_part(sessions, keyr
 
 def world_box_names() -> tuple[str, ...]:
     return ("research-box", "training-box", "unassigned-box")
+
+
+async def test_a_template_launches_into_its_project_unless_told_otherwise(sessions, keyring, http, cloud, clock):
+    world = await build(sessions, keyring, http)
+    owner = await owner_scope(sessions, world.org)
+    async with sessions() as session:
+        default = await templates_service.launch_spec(session, owner, world.template, world.research_key, "t-1")
+        chosen = await templates_service.launch_spec(session, owner, world.template, world.research_key, "t-2",
+                                                     world.research)
+    assert (default.project_id, chosen.project_id) == (world.training, world.research)
+    row = await launch(sessions, keyring, http, owner, default)
+    assert row.project_id == world.training and row.template_id == world.template
