@@ -25,8 +25,10 @@ def _hours(seconds: int) -> str:
 
 
 def history_csv(rows: pd.DataFrame, provider_name: Callable[[str], str],
-                gpu_name: Callable[[str | None], str]) -> str:
-    """``rows``: ``dashboards.cost_frames.history`` of the filtered range."""
+                gpu_name: Callable[[str | None], str], project_name: Callable[[int | None], str] | None = None) -> str:
+    """``rows``: ``dashboards.cost_frames.history`` of the filtered range. With ``project_name`` (an
+    organization's export) a ``project`` column follows the instance: the project each cost was
+    accrued in."""
     out = pd.DataFrame({
         "date": [d.isoformat() for d in rows["day"]],
         "instance_id": rows["instance_id"].astype("int64"),
@@ -37,4 +39,7 @@ def history_csv(rows: pd.DataFrame, provider_name: Callable[[str], str],
         "price_per_hour": [_exact(p) for p in rows["price_micros"]],
         "amount": [_exact(a) for a in rows["amount_micros"]],
     }, columns=COLUMNS)
+    if project_name is not None:
+        projects = [None if p is None or pd.isna(p) else int(p) for p in rows["project_id"].astype(object)]
+        out.insert(COLUMNS.index("instance") + 1, "project", [spreadsheet_text(project_name(p)) for p in projects])
     return out.to_csv(index=False, lineterminator="\r\n")

@@ -11,7 +11,7 @@ from app.console.api.budgets import ConsoleBudgetsApiController
 from app.console.api.batch import ConsoleBatchApiController
 from app.console.api.costs import ConsoleCostsApiController
 from app.console.api.organization import ConsoleOrganizationApiController
-from app.console.api.routes import ConsoleApiController
+from app.console.api.routes import ConsoleApiController, ConsoleProjectsApiController
 from app.console.api.migrations import MigrationsApiController
 from app.console.api.templates import ConsoleTemplatesApiController
 
@@ -21,5 +21,6 @@ API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, 
                                                ConsoleApiController, ConsoleTemplatesApiController,
                                                ConsoleBatchApiController, ConsoleCostsApiController,
                                                ConsoleAlertsApiController, MigrationsApiController,
-                                               ConsoleOrganizationApiController, ConsoleBudgetsApiController],
+                                               ConsoleOrganizationApiController, ConsoleBudgetsApiController,
+                                               ConsoleProjectsApiController],
                     include_in_schema=True)

@@ -100,8 +100,7 @@ async def plan(session: AsyncSession, owner: Owner, operation: str, instance_ids
     """Every id must be the workspace's: one foreign or unknown id makes the whole batch a 404."""
     _check_operation(operation)
     scope = await resolve(session, owner)
-    rows = await session.execute(select(Instance).where(Instance.id.in_(instance_ids),
-                                                        Instance.workspace_id == scope.workspace_id))
+    rows = await session.execute(select(Instance).where(Instance.id.in_(instance_ids), scope.visible(Instance)))
     by_id = {row.id: row for row in rows.scalars()}
     if len(by_id) != len(instance_ids):
         raise NotFoundForUser("no such instance")

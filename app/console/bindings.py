@@ -22,6 +22,7 @@ from app.db.models import Instance, ProviderBinding, Workspace
 from app.db.models.workspaces import ORGANIZATION
 from app.db.types import utcnow
 from app.security.keyring import DecryptionFailed, Keyring, binding_aad, workspace_binding_aad
+from app.workspaces import projects
 from app.workspaces.scope import Owner, Scope, resolve
 from providers import errors
 from providers.base import Provider
@@ -44,6 +45,7 @@ class BindingView:
     created_at: datetime
     needs_attention: bool = False
     """The stored key no longer decrypts (master key gone, tampered row): it must be added again."""
+    project_id: int | None = None
 
 
 def provider_class(name: str) -> type[Provider]:
@@ -63,7 +65,7 @@ def to_view(row: ProviderBinding, keyring: Keyring | None = None) -> BindingView
         id=row.id, provider=row.provider, provider_name=get_source_class(row.provider).DISPLAY_NAME,
         label=row.label, masked_key=mask(row.key_hint), status=row.status, status_message=row.status_message,
         verified_at=row.verified_at, created_at=row.created_at,
-        needs_attention=keyring is not None and not _decrypts(row, keyring),
+        needs_attention=keyring is not None and not _decrypts(row, keyring), project_id=row.project_id,
     )
 
 
@@ -94,7 +96,7 @@ def _clean_credentials(cls: type[Provider], values: dict[str, str]) -> dict[str,
 async def list_bindings(session: AsyncSession, owner: Owner, keyring: Keyring | None = None) -> list[BindingView]:
     scope = await resolve(session, owner)
     rows = await session.execute(
-        select(ProviderBinding).where(ProviderBinding.workspace_id == scope.workspace_id)
+        select(ProviderBinding).where(scope.visible(ProviderBinding))
         .order_by(ProviderBinding.created_at, ProviderBinding.id)
     )
     return [to_view(r, keyring) for r in rows.scalars()]
@@ -103,7 +105,7 @@ async def list_bindings(session: AsyncSession, owner: Owner, keyring: Keyring | 
 async def get_owned(session: AsyncSession, owner: Owner, binding_id: int) -> ProviderBinding:
     scope = await resolve(session, owner)
     row = await session.get(ProviderBinding, binding_id)
-    if row is None or row.workspace_id != scope.workspace_id:
+    if row is None or not scope.sees(row):  # another workspace's, or another project's for a limited member
         raise NotFoundForUser("no such provider binding")
     return row
 
@@ -155,7 +157,7 @@ def _validated(provider: str, label: str, secret_fields: dict[str, str]) -> tupl
 
 async def add_checked_binding(
     sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner,
-    provider: str, label: str, secret_fields: dict[str, str],
+    provider: str, label: str, secret_fields: dict[str, str], project_id: int | None = None,
 ) -> ProviderBinding:
     """Validate, check the key with the provider, and only then store it (encrypted, verified).
 
@@ -172,6 +174,7 @@ async def add_checked_binding(
         # before its key is sent anywhere. The slot itself is taken below, once the key works.
         await _take_slot(session, scope)
         await _refuse_taken_label(session, scope, label)
+        await projects.assignable(session, scope, project_id)  # a foreign project: 404 before the key is sent
         await session.rollback()
     try:
         await cls(http, credentials).verify_credentials()
@@ -179,12 +182,13 @@ async def add_checked_binding(
         raise KeyNotSaved(key_check_message(cls.DISPLAY_NAME, exc)) from None
     async with sessions() as session, session.begin():
         # Atomic with the insert: a concurrent add may have taken the last slot meanwhile.
-        return await add_binding(session, keyring, scope, provider, label, secret_fields, verified_at=utcnow())
+        return await add_binding(session, keyring, scope, provider, label, secret_fields, verified_at=utcnow(),
+                                 project_id=project_id)
 
 
 async def add_binding(
     session: AsyncSession, keyring: Keyring, owner: Owner, provider: str, label: str, secret_fields: dict[str, str],
-    *, verified_at: datetime | None = None,
+    *, verified_at: datetime | None = None, project_id: int | None = None,
 ) -> ProviderBinding:
     """Store a key (encrypted) and take its binding slot, in the caller's transaction.
 
@@ -197,17 +201,18 @@ async def add_binding(
     # The plan's binding quota, taken atomically in the caller's transaction (QuotaExhausted names the plan).
     await _take_slot(session, scope)
     await _refuse_taken_label(session, scope, label)
+    project_id = await projects.assignable(session, scope, project_id)
     row = ProviderBinding(
         workspace=await session.get(Workspace, scope.workspace_id), user_id=scope.user_id, provider=provider, label=label,
         key_ciphertext=keyring.encrypt(json.dumps(credentials), _aad(scope.is_org, scope.workspace_id, scope.user_id, provider)),
         key_hint=credentials[cls.CREDENTIAL_FIELDS[-1]][-4:], status="verified" if verified_at else "unverified",
-        verified_at=verified_at, created_at=utcnow(),
+        verified_at=verified_at, created_at=utcnow(), project_id=project_id,
     )
     session.add(row)
     await session.flush()
     await audit.record(session, scope.audit_key, "key.added", await audit.actor_for(session, scope.user_id),
                        target_type="key", target_id=row.id, after={"provider": provider, "label": label,
-                                                                   "status": row.status})
+                                                                   "status": row.status, "project": project_id})
     return row
 
 
@@ -279,6 +284,19 @@ async def rename_binding(session: AsyncSession, owner: Owner, binding_id: int, l
         await audit.record(session, scope.audit_key, "key.renamed", await audit.actor_for(session, scope.user_id),
                            target_type="key", target_id=row.id, before={"label": row.label}, after={"label": label})
     row.label = label
+
+
+async def set_binding_project(session: AsyncSession, owner: Owner, binding_id: int, project_id: int | None) -> None:
+    """Put a key in a project (or none): who may launch with it follows. The caller commits."""
+    scope = await resolve(session, owner)
+    row = await get_owned(session, scope, binding_id)
+    scope.require("manage_keys")
+    project_id = await projects.assignable(session, scope, project_id)
+    if project_id != row.project_id:
+        await audit.record(session, scope.audit_key, "key.project_changed", await audit.actor_for(session, scope.user_id),
+                           target_type="key", target_id=row.id, before={"project": row.project_id},
+                           after={"project": project_id})
+        row.project_id = project_id
 
 
 async def instances_left_unmanaged(session: AsyncSession, owner: Owner, binding_id: int) -> list[Instance]:

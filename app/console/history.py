@@ -134,7 +134,7 @@ def _row(r: Instance) -> HistoryRow:
 async def deployment_history(session: AsyncSession, owner: Owner, filters: HistoryFilters,
                              zone: ZoneInfo) -> HistoryPage:
     scope = await resolve(session, owner)
-    mine = [Instance.workspace_id == scope.workspace_id, Instance.status.in_(FINAL_STATES)]
+    mine = [scope.visible(Instance), Instance.status.in_(FINAL_STATES)]
     where = list(mine)
     if filters.provider:
         where.append(Instance.provider == filters.provider)

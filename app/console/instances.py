@@ -28,6 +28,7 @@ from app.console.spending_guard import ensure_spending_allowed
 from app.db.models import Instance, InstanceEvent, Offer as OfferRow, ProviderBinding
 from app.db.types import utcnow
 from app.security.keyring import Keyring
+from app.workspaces import projects
 from app.workspaces.scope import Owner, Scope, resolve
 from providers import errors
 from providers.base import Instance as ProviderInstance, InstanceStatus, LaunchRequest, unsupported_reason
@@ -60,6 +61,8 @@ class LaunchSpec:
     gpu_count: Decimal = Decimal(0)
     offer_price_per_hour: Decimal | None = None
     template_id: int | None = None
+    project_id: int | None = None
+    """The organization's project it goes in (checked by ``projects.assignable`` at launch)."""
 
     def validate(self) -> LaunchSpec:
         if not _NAME.match(self.name or ""):
@@ -167,8 +170,23 @@ async def ensure_name_free(session: AsyncSession, owner: Owner, name: str) -> No
 async def get_owned(session: AsyncSession, owner: Owner, instance_id: int) -> Instance:
     scope = await resolve(session, owner)
     row = await session.get(Instance, instance_id)
-    if row is None or row.workspace_id != scope.workspace_id:
+    if row is None or not scope.sees(row):  # another workspace's, or another project's for a limited member
         raise NotFoundForUser("no such instance")
+    return row
+
+
+async def set_project(session: AsyncSession, owner: Owner, instance_id: int, project_id: int | None) -> Instance:
+    """Move an instance to another project (or none); its costs from now on are that project's.
+    The caller commits."""
+    scope = await resolve(session, owner)
+    row = await get_owned(session, scope, instance_id)
+    scope.require("operate")
+    project_id = await projects.assignable(session, scope, project_id)
+    if project_id != row.project_id:
+        await audit.record(session, scope.audit_key, "instance.project_changed",
+                           await audit.actor_for(session, scope.user_id), target_type="instance", target_id=row.id,
+                           before={"project": row.project_id}, after={"project": project_id})
+        row.project_id = project_id
     return row
 
 
@@ -187,6 +205,7 @@ async def launch(
         scope = await resolve(session, owner)
         binding = await get_owned_binding(session, scope, spec.binding_id)
         scope.require("operate")
+        project_id = await projects.assignable(session, scope, spec.project_id)
         provider = build_provider(binding, keyring, http)
         now = utcnow()
         await ensure_spending_allowed(session, scope.workspace_id, now, "launch")
@@ -200,7 +219,7 @@ async def launch(
             gpu_raw_name=spec.gpu_raw_name, gpu_count=spec.gpu_count, image=spec.image, disk_gb=spec.disk_gb,
             ssh_public_key=spec.ssh_public_key.strip(), spot=spec.spot,
             offer_price_per_hour=spec.offer_price_per_hour, status=LAUNCHING, raw_status="", origin="computehub",
-            template_id=spec.template_id, created_at=now, updated_at=now,
+            template_id=spec.template_id, project_id=project_id, created_at=now, updated_at=now,
         )
         session.add(row)
         await session.flush()
@@ -213,7 +232,8 @@ async def launch(
                                "name": row.name, "provider": row.provider, "key": binding.id, "key_label": binding.label,
                                "instance_type": row.instance_type, "region": row.region, "gpu": row.gpu_slug,
                                "gpu_count": row.gpu_count, "spot": row.spot,
-                               "offer_price_per_hour": row.offer_price_per_hour, "template": row.template_id})
+                               "offer_price_per_hour": row.offer_price_per_hour, "template": row.template_id,
+                               "project": row.project_id})
     request = LaunchRequest(
         name=spec.name, instance_type=spec.instance_type, region=spec.region, image=spec.image,
         disk_gb=spec.disk_gb, ssh_public_key=spec.ssh_public_key.strip(), spot=spec.spot,
@@ -363,9 +383,13 @@ async def perform(
             await _release(session, row.id, token)
 
 
-async def list_instances(session: AsyncSession, owner: Owner, include_terminated: bool = False) -> list[Instance]:
+async def list_instances(session: AsyncSession, owner: Owner, include_terminated: bool = False,
+                         project_id: int | None = None) -> list[Instance]:
+    """``project_id``: only that project's (one the scope may see, else a 404)."""
     scope = await resolve(session, owner)
-    stmt = select(Instance).where(Instance.workspace_id == scope.workspace_id)
+    stmt = select(Instance).where(scope.visible(Instance))
+    if project_id is not None:
+        stmt = stmt.where(Instance.project_id == (await projects.get(session, scope, project_id)).id)
     if not include_terminated:
         stmt = stmt.where(Instance.status != InstanceStatus.TERMINATED.value)
     return list((await session.execute(stmt.order_by(Instance.created_at.desc(), Instance.id.desc()))).scalars())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces import projects
 from app.workspaces.scope import Owner, resolve
 from app.console.bindings import BindingView, get_owned as get_owned_binding, to_view as binding_view
 from app.console.errors import ConsoleError, NotFoundForUser
@@ -20,7 +21,7 @@ from providers.base import Provider
 from providers.gpus import GPUS
 from providers.registry import get_source_class
 
-FIELDS = ("binding_id", "name", "image", "disk_gb", "ssh_public_key")
+FIELDS = ("binding_id", "name", "image", "disk_gb", "ssh_public_key", "project_id")
 
 
 def can_launch(source: str) -> bool:
@@ -37,6 +38,10 @@ class LaunchChoices:
     provider_name: str
     bindings: list[BindingView]
     """The user's keys for the offer's provider (the only ones that can launch it)."""
+    projects: list[projects.ProjectView] = ()
+    """The organization's projects the user may launch into (none in a personal workspace)."""
+    project_required: bool = False
+    """A member limited to projects must choose one of theirs."""
 
     @property
     def gpu_name(self) -> str:
@@ -55,9 +60,10 @@ async def launch_choices(session: AsyncSession, owner: Owner, offer_id: int) -> 
     offer = await get_launchable_offer(session, offer_id)
     scope = await resolve(session, owner)
     rows = await session.execute(select(ProviderBinding).where(
-        ProviderBinding.workspace_id == scope.workspace_id, ProviderBinding.provider == offer.source,
+        scope.visible(ProviderBinding), ProviderBinding.provider == offer.source,
         ProviderBinding.status != "disabled").order_by(ProviderBinding.created_at))
-    return LaunchChoices(offer, get_source_class(offer.source).DISPLAY_NAME, [binding_view(r) for r in rows.scalars()])
+    return LaunchChoices(offer, get_source_class(offer.source).DISPLAY_NAME, [binding_view(r) for r in rows.scalars()],
+                         await projects.list_projects(session, scope), scope.is_limited)
 
 
 def default_name(offer: Offer) -> str:
@@ -65,9 +71,12 @@ def default_name(offer: Offer) -> str:
 
 
 def default_values(choices: LaunchChoices) -> dict[str, str]:
-    first = choices.bindings[0].id if len(choices.bindings) == 1 else ""
-    return {"binding_id": str(first), "name": default_name(choices.offer), "image": "", "disk_gb": "",
-            "ssh_public_key": ""}
+    first = choices.bindings[0] if len(choices.bindings) == 1 else None
+    # The key's own project, else the only one there is to choose.
+    project = first.project_id if first and first.project_id else (
+        choices.projects[0].id if len(choices.projects) == 1 and choices.project_required else "")
+    return {"binding_id": str(first.id if first else ""), "name": default_name(choices.offer), "image": "",
+            "disk_gb": "", "ssh_public_key": "", "project_id": str(project or "")}
 
 
 def kept_values(form: Mapping[str, str]) -> dict[str, str]:
@@ -86,5 +95,8 @@ async def spec_from_form(session: AsyncSession, owner: Owner, offer: Offer, form
         offer, binding.id, (form.get("name") or "").strip(), image=(form.get("image") or "").strip(),
         disk_gb=parse_disk_gb(form.get("disk_gb")), ssh_public_key=(form.get("ssh_public_key") or "").strip(),
     ).validate()
+    # A project from another workspace (or not one of a limited member's): 404 before anything runs.
+    spec = replace(spec, project_id=await projects.assignable(session, await resolve(session, owner),
+                                                              projects.parse_project_id(form.get("project_id"))))
     await ensure_name_free(session, owner, spec.name)
     return spec

@@ -15,7 +15,7 @@ from app.workspaces.scope import Owner, resolve
 from app.console.instances import LAUNCHING, available_operations, get_owned, list_instances
 from app.console.ssh import ssh_command
 from app.console.sync import SyncReport, sync_binding
-from app.db.models import Instance, InstanceEvent, ProviderBinding
+from app.db.models import Instance, InstanceEvent, Project, ProviderBinding
 from app.db.types import utcnow
 from app.security.keyring import Keyring
 from providers.gpus import GPUS
@@ -62,6 +62,8 @@ class DeploymentView:
     created_at: datetime
     last_synced_at: datetime | None
     operations: dict[str, str | None]
+    project_id: int | None = None
+    project_name: str | None = None
 
     @property
     def origin_label(self) -> str | None:
@@ -126,7 +128,8 @@ def fingerprint(views: list[DeploymentView]) -> str:
     return ";".join(f"{v.id}:{v.status}" for v in sorted(views, key=lambda v: v.id))
 
 
-def _view(row: Instance, since: datetime | None, binding_label: str | None) -> DeploymentView:
+def _view(row: Instance, since: datetime | None, binding_label: str | None,
+          project_name: str | None = None) -> DeploymentView:
     price = row.provider_price_per_hour if row.provider_price_per_hour is not None else row.offer_price_per_hour
     return DeploymentView(
         id=row.id, name=row.name, provider=row.provider, provider_name=provider_display_name(row.provider),
@@ -135,7 +138,7 @@ def _view(row: Instance, since: datetime | None, binding_label: str | None) -> D
         price_per_hour=price, price_is_offer=row.provider_price_per_hour is None and price is not None,
         origin=row.origin, public_ip=row.public_ip, ssh_command=ssh_command(row), image=row.image, disk_gb=row.disk_gb, spot=row.spot,
         last_error=row.last_error, created_at=row.created_at, last_synced_at=row.last_synced_at,
-        operations=available_operations(row),
+        operations=available_operations(row), project_id=row.project_id, project_name=project_name,
     )
 
 
@@ -159,11 +162,20 @@ async def _binding_labels(session: AsyncSession, owner: Owner) -> dict[int, str]
     return {binding_id: label for binding_id, label in rows}
 
 
-async def list_deployments(session: AsyncSession, owner: Owner) -> list[DeploymentView]:
-    rows = await list_instances(session, owner)
+async def _project_names(session: AsyncSession, owner: Owner) -> dict[int, str]:
+    scope = await resolve(session, owner)
+    rows = await session.execute(select(Project.id, Project.name).where(Project.workspace_id == scope.workspace_id))
+    return {project_id: name for project_id, name in rows}
+
+
+async def list_deployments(session: AsyncSession, owner: Owner, project_id: int | None = None) -> list[DeploymentView]:
+    """``project_id``: only that project's deployments."""
+    rows = await list_instances(session, owner, project_id=project_id)
     since = await _entered_current_state(session, [r.id for r in rows])
     labels = await _binding_labels(session, owner)
-    return [_view(r, since.get(r.id), labels.get(r.binding_id) if r.binding_id else None) for r in rows]
+    names = await _project_names(session, owner)
+    return [_view(r, since.get(r.id), labels.get(r.binding_id) if r.binding_id else None,
+                  names.get(r.project_id) if r.project_id else None) for r in rows]
 
 
 async def deployment_detail(session: AsyncSession, owner: Owner, instance_id: int) -> tuple[DeploymentView, list[EventView]]:
@@ -178,7 +190,8 @@ async def deployment_detail(session: AsyncSession, owner: Owner, instance_id: in
         .order_by(InstanceEvent.at.desc(), InstanceEvent.id.desc())
     )
     history = [EventView(e.at, e.status, e.raw_status, e.message, e.price_per_hour) for e in events.scalars()]
-    return _view(row, since.get(row.id), label), history
+    project = await session.get(Project, row.project_id) if row.project_id else None
+    return _view(row, since.get(row.id), label, project.name if project else None), history
 
 
 async def sync_user(

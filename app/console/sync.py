@@ -192,6 +192,7 @@ def _discovered(binding: ProviderBinding, remote: ProviderInstance, now: datetim
     gpu = resolve_gpu(remote.gpu_raw_name) if remote.gpu_raw_name else None
     return Instance(
         workspace_id=binding.workspace_id, user_id=binding.user_id, binding_id=binding.id, provider=binding.provider,
+        project_id=binding.project_id,  # found under a project's key: that project's
         provider_instance_id=remote.instance_id, client_token=uuid.uuid4().hex,
         name=(remote.name or remote.instance_id)[:120], instance_type=remote.instance_type or "",
         region=remote.region or "", gpu_slug=gpu.slug if gpu else None, gpu_raw_name=remote.gpu_raw_name,

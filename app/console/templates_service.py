@@ -16,6 +16,7 @@ from app.console.bindings import get_owned as get_owned_binding, provider_class
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import LaunchSpec, ensure_name_free, get_owned as get_owned_instance, same_name
 from app.console.overview import provider_display_name
+from app.workspaces import projects
 from app.workspaces.scope import Owner, Scope, resolve
 from app.db.models import DeploymentTemplate, Offer
 from app.db.types import utcnow
@@ -38,6 +39,7 @@ class TemplateView:
     has_ssh_key: bool
     spot: bool
     created_at: datetime
+    project_id: int | None = None
 
 
 def to_view(row: DeploymentTemplate) -> TemplateView:
@@ -45,6 +47,7 @@ def to_view(row: DeploymentTemplate) -> TemplateView:
         id=row.id, name=row.name, provider=row.provider, provider_name=provider_display_name(row.provider),
         instance_type=row.instance_type, region=row.region, gpu_slug=row.gpu_slug, image=row.image,
         disk_gb=row.disk_gb, has_ssh_key=bool(row.ssh_public_key), spot=row.spot, created_at=row.created_at,
+        project_id=row.project_id,
     )
 
 
@@ -93,7 +96,7 @@ async def _audit_template(session: AsyncSession, scope: Scope, action: str, row:
 
 def _template_fields(row: DeploymentTemplate) -> dict:
     return {"name": row.name, "provider": row.provider, "instance_type": row.instance_type, "region": row.region,
-            "image": row.image, "disk_gb": row.disk_gb, "spot": row.spot}
+            "image": row.image, "disk_gb": row.disk_gb, "spot": row.spot, "project": row.project_id}
 
 
 async def create_template(session: AsyncSession, owner: Owner, form: Mapping[str, str]) -> DeploymentTemplate:
@@ -112,6 +115,7 @@ async def create_template(session: AsyncSession, owner: Owner, form: Mapping[str
     spot = _truthy(form.get("spot"))
     disk_gb = parse_disk_gb(form.get("disk_gb"))
     _check_launch_fields(instance_type, region, image, disk_gb, ssh_key)
+    project_id = await projects.assignable(session, scope, projects.parse_project_id(form.get("project_id")))
     offer = await _find_offer(session, provider, instance_type, region, spot)
     if offer is None:
         market = "spot" if spot else "on-demand"
@@ -120,7 +124,7 @@ async def create_template(session: AsyncSession, owner: Owner, form: Mapping[str
         workspace_id=scope.workspace_id, user_id=scope.user_id,
         name=await _check_name(session, scope, form.get("name", "")), provider=provider,
         instance_type=instance_type, region=region, gpu_slug=offer.gpu_slug, image=image, disk_gb=disk_gb,
-        ssh_public_key=ssh_key, spot=spot, created_at=utcnow(),
+        ssh_public_key=ssh_key, spot=spot, project_id=project_id, created_at=utcnow(),
     )
     session.add(row)
     await session.flush()
@@ -139,7 +143,7 @@ async def save_from_instance(session: AsyncSession, owner: Owner, instance_id: i
         provider=instance.provider,
         instance_type=instance.instance_type, region=instance.region, gpu_slug=instance.gpu_slug,
         image=instance.image, disk_gb=instance.disk_gb, ssh_public_key=instance.ssh_public_key, spot=instance.spot,
-        created_at=utcnow(),
+        project_id=instance.project_id, created_at=utcnow(),
     )
     session.add(row)
     await session.flush()
@@ -149,7 +153,7 @@ async def save_from_instance(session: AsyncSession, owner: Owner, instance_id: i
 
 async def list_templates(session: AsyncSession, owner: Owner) -> list[TemplateView]:
     scope = await resolve(session, owner)
-    rows = await session.execute(select(DeploymentTemplate).where(DeploymentTemplate.workspace_id == scope.workspace_id)
+    rows = await session.execute(select(DeploymentTemplate).where(scope.visible(DeploymentTemplate))
                                  .order_by(DeploymentTemplate.name))
     return [to_view(r) for r in rows.scalars()]
 
@@ -157,12 +161,12 @@ async def list_templates(session: AsyncSession, owner: Owner) -> list[TemplateVi
 async def get_owned(session: AsyncSession, owner: Owner, template_id: int) -> DeploymentTemplate:
     scope = await resolve(session, owner)
     row = await session.get(DeploymentTemplate, template_id)
-    if row is None or row.workspace_id != scope.workspace_id:
+    if row is None or not scope.sees(row):  # another workspace's, or another project's for a limited member
         raise NotFoundForUser("no such template")
     return row
 
 
-UPDATABLE = ("name", "image", "disk_gb", "ssh_public_key")
+UPDATABLE = ("name", "image", "disk_gb", "ssh_public_key", "project_id")
 
 
 async def update_template(session: AsyncSession, owner: Owner, template_id: int, changes: Mapping) -> DeploymentTemplate:
@@ -180,8 +184,11 @@ async def update_template(session: AsyncSession, owner: Owner, template_id: int,
     disk_gb = parse_disk_gb(changes["disk_gb"]) if "disk_gb" in changes else row.disk_gb
     ssh_key = (changes.get("ssh_public_key", row.ssh_public_key) or "").strip()
     _check_launch_fields(row.instance_type, row.region, image, disk_gb, ssh_key)
+    project_id = await projects.assignable(session, scope, changes["project_id"]) if "project_id" in changes \
+        else row.project_id
     old_key = row.ssh_public_key or ""
     row.name, row.image, row.disk_gb, row.ssh_public_key = name, image, disk_gb, ssh_key
+    row.project_id = project_id
     await session.flush()
     # The SSH key itself stays out of the audit log: whether there is one, and that it changed, is what matters.
     if _template_fields(row) != before or ssh_key != old_key:  # nothing changed: nothing to record
@@ -199,8 +206,10 @@ async def delete_template(session: AsyncSession, owner: Owner, template_id: int)
     await session.delete(row)
 
 
-async def launch_spec(session: AsyncSession, owner: Owner, template_id: int, binding_id: int, name: str) -> LaunchSpec:
-    """The launch a template describes, on one of the workspace's keys for its provider."""
+async def launch_spec(session: AsyncSession, owner: Owner, template_id: int, binding_id: int, name: str,
+                      project_id: int | None = None) -> LaunchSpec:
+    """The launch a template describes, on one of the workspace's keys for its provider, in
+    ``project_id`` or else the template's own project."""
     scope = await resolve(session, owner)
     template = await get_owned(session, scope, template_id)
     binding = await get_owned_binding(session, scope, binding_id)
@@ -213,6 +222,7 @@ async def launch_spec(session: AsyncSession, owner: Owner, template_id: int, bin
         ssh_public_key=template.ssh_public_key, spot=template.spot, gpu_slug=template.gpu_slug,
         gpu_raw_name=offer.gpu_raw_name if offer else "", gpu_count=offer.gpu_count if offer else Decimal(0),
         offer_price_per_hour=offer.price_per_hour if offer else None, template_id=template.id,
+        project_id=await projects.assignable(session, scope, project_id or template.project_id),
     ).validate()
     await ensure_name_free(session, scope, spec.name)
     return spec

@@ -81,7 +81,8 @@ def amount_for(price_per_hour: Decimal, duration: timedelta) -> Decimal:
 def cost_rows(instance: Instance, events: Sequence[InstanceEvent], since: datetime, until: datetime) -> list[dict]:
     periods = split_into_periods(billable_segments(events, until))
     return [
-        dict(instance_id=instance.id, workspace_id=instance.workspace_id, user_id=instance.user_id,
+        dict(instance_id=instance.id, workspace_id=instance.workspace_id, project_id=instance.project_id,
+             user_id=instance.user_id,
              provider=instance.provider, gpu_slug=instance.gpu_slug,
              period_start=period, billable_seconds=int(duration.total_seconds()), price_per_hour=price,
              amount=amount_for(price, duration))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from app.services.inputs import parse_day, parse_page
+from app.services.inputs import is_row_id, parse_day, parse_page
 from app.services.prices import InvalidQuery
 from providers.gpus import GPUS
 from providers.registry import SIMULATED, SOURCES
@@ -28,6 +28,8 @@ class CostFilters:
     page: int = 1
     chosen_range: bool = False
     """False when the range is the default (the last 30 days)."""
+    project: int | None = None
+    """One of the organization's projects (checked against the scope by the report)."""
 
     def each_day(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
@@ -37,6 +39,8 @@ class CostFilters:
         chosen = replace(self, **changes) if changes else self
         params = {"from": chosen.first.isoformat(), "to": chosen.last.isoformat()} if chosen.chosen_range else {}
         params |= {k: v for k, v in (("provider", chosen.provider), ("gpu", chosen.gpu)) if v}
+        if chosen.project:
+            params["project"] = str(chosen.project)
         if chosen.page > 1:
             params["page"] = str(chosen.page)
         return urlencode(params)
@@ -46,7 +50,8 @@ MAX_PAGE = 100_000
 
 
 def parse_filters(today: date, date_from: str | None = None, date_to: str | None = None,
-                  provider: str | None = None, gpu: str | None = None, page: int | str = 1) -> CostFilters:
+                  provider: str | None = None, gpu: str | None = None, page: int | str = 1,
+                  project: str | None = None) -> CostFilters:
     """``today`` is the user's local date: the default range ends there. ``page`` may be as typed."""
     page = parse_page(page, MAX_PAGE, named=True)  # (page - 1) * size must stay a database integer
     date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
@@ -61,4 +66,8 @@ def parse_filters(today: date, date_from: str | None = None, date_to: str | None
         raise InvalidQuery(f"provider: unknown provider {provider[:40]!r}", "provider")
     if gpu is not None and gpu not in GPUS:
         raise InvalidQuery(f"gpu: unknown GPU {gpu[:40]!r}", "gpu")
-    return CostFilters(first, last, provider, gpu, page, chosen_range=bool(date_from or date_to))
+    project = (project or "").strip()
+    if project and not (len(project) <= 10 and project.isascii() and project.isdigit() and is_row_id(int(project))):
+        raise InvalidQuery("project: choose a project from the list", "project")
+    return CostFilters(first, last, provider, gpu, page, chosen_range=bool(date_from or date_to),
+                       project=int(project) if project else None)

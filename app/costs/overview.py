@@ -61,18 +61,20 @@ class Overview:
 async def overview(session: AsyncSession, user: User, scope: Scope, now: datetime) -> Overview:
     zone = user_zone(user)
     today = local_today(zone, now)
-    counts = await queries.deployment_counts(session, scope.workspace_id)
+    # A member limited to projects sees their projects' numbers only (see Scope.project_ids).
+    mine = tuple(sorted(scope.project_ids)) if scope.project_ids is not None else None
+    counts = await queries.deployment_counts(session, scope.workspace_id, mine)
     calendar = await queries.calendar_totals(session, scope.workspace_id, local_midnight(zone, month_start(today)),
-                                             local_midnight(zone, week_start(today)))
-    burn, _ = await queries.hourly_burn(session, scope.workspace_id)
+                                             local_midnight(zone, week_start(today)), project_ids=mine)
+    burn, _ = await queries.hourly_burn(session, scope.workspace_id, project_ids=mine)
     first = today - timedelta(days=TREND_DAYS - 1)
     daily = cost_frames.daily_totals(
-        await queries.daily_costs(session, scope.workspace_id, zone, first, today),
+        await queries.daily_costs(session, scope.workspace_id, zone, first, today, project_ids=mine),
         [first + timedelta(days=i) for i in range(TREND_DAYS)])
     recent = [
         RecentDeployment(r.id, r.name, provider_display_name(r.provider), gpu_label(r), r.status, r.created_at,
                          r.provider_price_per_hour if r.provider_price_per_hour is not None else r.offer_price_per_hour)
-        for r in await queries.recent_instances(session, scope.workspace_id, RECENT)
+        for r in await queries.recent_instances(session, scope.workspace_id, RECENT, mine)
     ]
     return Overview(
         name=user.name, zone=zone.key, active=counts.active, billed_now=counts.billed_now,
@@ -81,5 +83,5 @@ async def overview(session: AsyncSession, user: User, scope: Scope, now: datetim
         burn_per_hour=burn, recent=recent,
         days=[DayCost(day, queries.from_micros(m)) for day, m in daily.items()],
         trend_total=queries.from_micros(int(daily.sum())), trend_json=cost_charts.daily_figure(daily),
-        has_binding=await queries.binding_count(session, scope.workspace_id) > 0,
+        has_binding=await queries.binding_count(session, scope.workspace_id, mine) > 0,
     )

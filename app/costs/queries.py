@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.costs.accrual import BILLABLE_STATES, FINAL_STATES
@@ -26,7 +26,8 @@ ZERO = money(0)
 MICROS = 6
 """Money leaves SQL as Decimal and is summed further as integer micro-dollars: exact and fast."""
 
-DAILY_COLUMNS = ["day", "instance_id", "instance", "provider", "gpu_slug", "price_micros", "seconds", "amount_micros"]
+DAILY_COLUMNS = ["day", "instance_id", "instance", "provider", "gpu_slug", "price_micros", "seconds", "amount_micros",
+                 "project_id"]
 
 
 def to_micros(value: Decimal | None) -> int:
@@ -37,8 +38,12 @@ def from_micros(value: int) -> Decimal:
     return money(Decimal(int(value)).scaleb(-MICROS))
 
 
-def _scoped(stmt: Select, workspace_id: int, provider: str | None, gpu: str | None) -> Select:
+def _scoped(stmt: Select, workspace_id: int, provider: str | None, gpu: str | None,
+            project_ids: tuple[int, ...] | None = None) -> Select:
+    """``project_ids``: only these projects' records (a chosen project, or a limited member's)."""
     stmt = stmt.where(CostRecord.workspace_id == workspace_id)
+    if project_ids is not None:
+        stmt = stmt.where(CostRecord.project_id.in_(project_ids))
     if provider:
         stmt = stmt.where(CostRecord.provider == provider)
     if gpu:
@@ -53,19 +58,20 @@ class CalendarTotals:
 
 
 async def calendar_totals(session: AsyncSession, workspace_id: int, month_start: datetime, week_start: datetime,
-                          provider: str | None = None, gpu: str | None = None) -> CalendarTotals:
+                          provider: str | None = None, gpu: str | None = None,
+                          project_ids: tuple[int, ...] | None = None) -> CalendarTotals:
     """This month and this week (their starts: the user's local midnights), in one pass over the
     recent records only, through the (user, period) index."""
     def since(start: datetime):
         return func.sum(case((CostRecord.period_start >= start, CostRecord.amount)))
 
-    stmt = _scoped(select(since(month_start), since(week_start)), workspace_id, provider, gpu)
+    stmt = _scoped(select(since(month_start), since(week_start)), workspace_id, provider, gpu, project_ids)
     month, week = (await session.execute(stmt.where(CostRecord.period_start >= min(month_start, week_start)))).one()
     return CalendarTotals(*(money(v) if v is not None else ZERO for v in (month, week)))
 
 
 async def hourly_burn(session: AsyncSession, workspace_id: int, provider: str | None = None,
-                      gpu: str | None = None) -> tuple[Decimal, int]:
+                      gpu: str | None = None, project_ids: tuple[int, ...] | None = None) -> tuple[Decimal, int]:
     """What the user's instances cost per hour right now, and how many are billed: the price in
     force (the latest event's, as accrual uses it) of every instance in a billable state."""
     latest_price = (select(InstanceEvent.price_per_hour).where(InstanceEvent.instance_id == Instance.id)
@@ -75,28 +81,31 @@ async def hourly_burn(session: AsyncSession, workspace_id: int, provider: str | 
         stmt = stmt.where(Instance.provider == provider)
     if gpu:
         stmt = stmt.where(Instance.gpu_slug == gpu)
+    if project_ids is not None:
+        stmt = stmt.where(Instance.project_id.in_(project_ids))
     prices = list((await session.execute(stmt)).scalars())
     return money(sum((p for p in prices if p is not None), ZERO)), len(prices)
 
 
 async def daily_costs(session: AsyncSession, workspace_id: int, zone: ZoneInfo, first: date, last: date,
-                      provider: str | None = None, gpu: str | None = None) -> pd.DataFrame:
+                      provider: str | None = None, gpu: str | None = None,
+                      project_ids: tuple[int, ...] | None = None) -> pd.DataFrame:
     """Cost per local day (in ``zone``), instance and price, from ``first`` to ``last`` included.
-    A day with a price change has a row per price."""
+    A day with a price change has a row per price (and one per project, when it moved that day)."""
     start, end = local_midnight(zone, first), local_midnight(zone, last + timedelta(days=1))
     day = local_day_number(CostRecord.period_start, utc_offsets(zone, start, end))
     # Narrow keys, so the database can hash them; the instances' names come in a second, small query.
     stmt = _scoped(
         select(day, CostRecord.instance_id, CostRecord.price_per_hour,
-               func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount))
+               func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount), CostRecord.project_id)
         .where(CostRecord.period_start >= start, CostRecord.period_start < end)
-        .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour),
-        workspace_id, provider, gpu)
+        .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour, CostRecord.project_id),
+        workspace_id, provider, gpu, project_ids)
     rows = (await session.execute(stmt)).all()
     instances = await _instances(session, workspace_id, {row[1] for row in rows})
     return pd.DataFrame(
-        [(day_from_number(number), iid, *instances[iid], to_micros(price), int(seconds), to_micros(amount))
-         for number, iid, price, seconds, amount in rows],
+        [(day_from_number(number), iid, *instances[iid], to_micros(price), int(seconds), to_micros(amount), project)
+         for number, iid, price, seconds, amount, project in rows],
         columns=DAILY_COLUMNS,
     ).astype({"instance_id": "int64", "price_micros": "int64", "seconds": "int64", "amount_micros": "int64"})
 
@@ -136,7 +145,12 @@ class DeploymentCounts:
 CHANGING_STATES = ("launching", "provisioning", "stopping", "terminating")
 
 
-async def deployment_counts(session: AsyncSession, workspace_id: int) -> DeploymentCounts:
+def _in_projects(column, project_ids: tuple[int, ...] | None):
+    return column.in_(project_ids) if project_ids is not None else true()
+
+
+async def deployment_counts(session: AsyncSession, workspace_id: int,
+                            project_ids: tuple[int, ...] | None = None) -> DeploymentCounts:
     row = (await session.execute(select(
         func.count(),
         func.count(case((Instance.status.not_in(FINAL_STATES), 1))),
@@ -145,16 +159,19 @@ async def deployment_counts(session: AsyncSession, workspace_id: int) -> Deploym
         func.count(case((Instance.status == "stopped", 1))),
         func.count(case((Instance.status.in_(CHANGING_STATES), 1))),
         func.count(case((Instance.status == "unknown", 1))),
-    ).where(Instance.workspace_id == workspace_id))).one()
+    ).where(Instance.workspace_id == workspace_id, _in_projects(Instance.project_id, project_ids)))).one()
     return DeploymentCounts(*row)
 
 
-async def binding_count(session: AsyncSession, workspace_id: int) -> int:
+async def binding_count(session: AsyncSession, workspace_id: int, project_ids: tuple[int, ...] | None = None) -> int:
     return (await session.execute(
-        select(func.count()).select_from(ProviderBinding).where(ProviderBinding.workspace_id == workspace_id))).scalar_one()
+        select(func.count()).select_from(ProviderBinding).where(
+            ProviderBinding.workspace_id == workspace_id, _in_projects(ProviderBinding.project_id, project_ids)))
+    ).scalar_one()
 
 
-async def recent_instances(session: AsyncSession, workspace_id: int, limit: int = 5) -> list[Instance]:
+async def recent_instances(session: AsyncSession, workspace_id: int, limit: int = 5,
+                           project_ids: tuple[int, ...] | None = None) -> list[Instance]:
     return list((await session.execute(
-        select(Instance).where(Instance.workspace_id == workspace_id)
+        select(Instance).where(Instance.workspace_id == workspace_id, _in_projects(Instance.project_id, project_ids))
         .order_by(Instance.created_at.desc(), Instance.id.desc()).limit(limit))).scalars())

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces import projects
 from app.workspaces.scope import Scope
 from app.console.overview import provider_display_name
 from app.costs import queries
@@ -40,6 +41,7 @@ class RawFilters:
     provider: str | None = None
     gpu: str | None = None
     page: int | str = 1
+    project: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class CostReport:
     pages: int
     provider_options: list[Option]
     gpu_options: list[Option]
+    project_options: list[Option] = ()
 
     @property
     def export_url(self) -> str:
@@ -125,8 +128,17 @@ def _rows(frame: pd.DataFrame) -> list[HistoryRow]:
     ]
 
 
-async def _range_frame(session: AsyncSession, workspace_id: int, zone: ZoneInfo, filters: CostFilters) -> pd.DataFrame:
-    frame = await queries.daily_costs(session, workspace_id, zone, filters.first, filters.last, filters.provider, filters.gpu)
+async def _project_ids(session: AsyncSession, scope: Scope, filters: CostFilters) -> tuple[int, ...] | None:
+    """The projects whose costs count: the chosen one (another workspace's: 404), else a limited
+    member's own, else all (None)."""
+    if filters.project is not None:
+        return ((await projects.get(session, scope, filters.project)).id,)
+    return tuple(sorted(scope.project_ids)) if scope.project_ids is not None else None
+
+
+async def _range_frame(session: AsyncSession, scope: Scope, zone: ZoneInfo, filters: CostFilters) -> pd.DataFrame:
+    frame = await queries.daily_costs(session, scope.workspace_id, zone, filters.first, filters.last, filters.provider,
+                                      filters.gpu, await _project_ids(session, scope, filters))
     return cost_frames.history(frame)
 
 
@@ -143,12 +155,13 @@ def range_label(filters: CostFilters) -> str:
     return f"{_day_label(filters.first, filters.first.year != filters.last.year)} – {_day_label(filters.last, True)}"
 
 
-async def _cards(session: AsyncSession, workspace_id: int, zone: ZoneInfo, today: date, filters: CostFilters,
+async def _cards(session: AsyncSession, scope: Scope, zone: ZoneInfo, today: date, filters: CostFilters,
                  range_total: Decimal) -> list[Card]:
     month, week = month_start(today), week_start(today)
-    calendar = await queries.calendar_totals(session, workspace_id, local_midnight(zone, month), local_midnight(zone, week),
-                                             filters.provider, filters.gpu)
-    burn, billed = await queries.hourly_burn(session, workspace_id, filters.provider, filters.gpu)
+    project_ids = await _project_ids(session, scope, filters)
+    calendar = await queries.calendar_totals(session, scope.workspace_id, local_midnight(zone, month),
+                                             local_midnight(zone, week), filters.provider, filters.gpu, project_ids)
+    burn, billed = await queries.hourly_burn(session, scope.workspace_id, filters.provider, filters.gpu, project_ids)
     return [
         Card("total", "Total", range_total, range_label(filters)),
         Card("month", "This month", calendar.month, f"since {month:%b} 1"),
@@ -170,13 +183,13 @@ async def _options(session: AsyncSession, workspace_id: int, filters: CostFilter
 def _filters(user: User, raw: RawFilters, now: datetime) -> tuple[ZoneInfo, date, CostFilters]:
     zone = user_zone(user)
     today = local_today(zone, now)
-    return zone, today, parse_filters(today, raw.date_from, raw.date_to, raw.provider, raw.gpu, raw.page)
+    return zone, today, parse_filters(today, raw.date_from, raw.date_to, raw.provider, raw.gpu, raw.page, raw.project)
 
 
 async def cost_report(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> CostReport:
     """The workspace's costs, in the user's time zone."""
     zone, today, filters = _filters(user, raw, now)
-    history = await _range_frame(session, scope.workspace_id, zone, filters)
+    history = await _range_frame(session, scope, zone, filters)
     pages = cost_frames.page_count(history, PAGE_SIZE)
     if filters.page > pages:
         raise InvalidQuery(f"page: these filters give {pages} page{'' if pages == 1 else 's'}", "page")
@@ -186,7 +199,7 @@ async def cost_report(session: AsyncSession, user: User, scope: Scope, raw: RawF
     provider_options, gpu_options = await _options(session, scope.workspace_id, filters)
     range_total = from_micros(int(history["amount_micros"].sum()))
     return CostReport(
-        filters=filters, zone=zone.key, cards=await _cards(session, scope.workspace_id, zone, today, filters, range_total),
+        filters=filters, zone=zone.key, cards=await _cards(session, scope, zone, today, filters, range_total),
         range_total=range_total,
         days=[DayCost(day, from_micros(micros)) for day, micros in daily.items()],
         trend_json=cost_charts.daily_figure(daily),
@@ -194,15 +207,20 @@ async def cost_report(session: AsyncSession, user: User, scope: Scope, raw: RawF
         by_provider=_shares(by_provider), provider_json=cost_charts.bar_figure(by_provider, "Cost by provider"),
         rows=_rows(cost_frames.page_of(history, filters.page, PAGE_SIZE)), row_count=len(history), pages=pages,
         provider_options=provider_options, gpu_options=gpu_options,
+        project_options=[Option(str(p.id), p.name) for p in await projects.list_projects(session, scope)],
     )
 
 
 async def cost_export(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> tuple[str, str]:
     """(file name, CSV text) of every row the table shows under these filters, all pages."""
     zone, _, filters = _filters(user, raw, now)
-    history = await _range_frame(session, scope.workspace_id, zone, filters)
+    history = await _range_frame(session, scope, zone, filters)
     name = f"computehub-costs-{filters.first.isoformat()}-to-{filters.last.isoformat()}.csv"
-    return name, cost_csv.history_csv(history, provider_display_name, gpu_name)
+    project_name = None
+    if scope.is_org:  # a personal workspace has no projects: its file keeps its columns
+        names = {p.id: p.name for p in await projects.list_projects(session, scope)}
+        project_name = lambda project_id: names.get(project_id, "") if project_id else ""  # noqa: E731
+    return name, cost_csv.history_csv(history, provider_display_name, gpu_name, project_name)
 
 
 @dataclass(frozen=True)
@@ -244,9 +262,9 @@ def _groups(frame: pd.DataFrame, column: str, label_column: str | None = None,
 
 async def cost_breakdown(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> CostBreakdown:
     zone, today, filters = _filters(user, raw, now)
-    history = await _range_frame(session, scope.workspace_id, zone, filters)
+    history = await _range_frame(session, scope, zone, filters)
     total = from_micros(int(history["amount_micros"].sum())) if len(history) else from_micros(0)
-    cards = {card.key: card.amount for card in await _cards(session, scope.workspace_id, zone, today, filters, total)}
+    cards = {card.key: card.amount for card in await _cards(session, scope, zone, today, filters, total)}
     return CostBreakdown(
         filters=filters, zone=zone.key, total=total, this_month=cards["month"], this_week=cards["week"],
         burn_per_hour=cards["burn"],

@@ -138,11 +138,17 @@ def _gpu(slug: str) -> str:
     return gpu_name(slug or None)
 
 
+def _limited_to(scope: Scope) -> tuple[int, ...] | None:
+    """A member limited to projects reads their projects' part of the statement only."""
+    return tuple(sorted(scope.project_ids)) if scope.project_ids is not None else None
+
+
 async def build_statement(session: AsyncSession, user: User, scope: Scope, month: Month, now: datetime) -> Statement:
     """The workspace's costs in ``month`` of the reader's time zone."""
     zone = user_zone(user)
     today = local_today(zone, now)
-    frame = await queries.daily_costs(session, scope.workspace_id, zone, month.first_day, month.last_day)
+    frame = await queries.daily_costs(session, scope.workspace_id, zone, month.first_day, month.last_day,
+                                      project_ids=_limited_to(scope))
     names = dict(zip(frame["instance_id"], frame["instance"])) if not frame.empty else {}
     return Statement(
         owner=await _owner_label(session, user, scope), zone=zone.key, month=month, generated_at=now, complete=month.last_day < today,
@@ -176,7 +182,8 @@ async def recent_months(session: AsyncSession, user: User, scope: Scope, now: da
         if first_record is None or oldest.first_day <= local_today(zone, first_record):
             break
         oldest = oldest.preceding
-    frame = await queries.daily_costs(session, scope.workspace_id, zone, oldest.first_day, today)
+    frame = await queries.daily_costs(session, scope.workspace_id, zone, oldest.first_day, today,
+                                      project_ids=_limited_to(scope))
     per_month: dict[Month, int] = {}
     for day, amount in zip(frame["day"], frame["amount_micros"]):
         per_month[Month.of(day)] = per_month.get(Month.of(day), 0) + int(amount)

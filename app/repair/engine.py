@@ -282,7 +282,7 @@ async def _replace(ctx: RepairContext, provider: Provider, row: Instance, prefix
         binding_id=row.binding_id, name=row.name, instance_type=row.instance_type, region=row.region,
         image=row.image, disk_gb=row.disk_gb, ssh_public_key=row.ssh_public_key, spot=row.spot,
         gpu_slug=row.gpu_slug, gpu_raw_name=row.gpu_raw_name, gpu_count=row.gpu_count,
-        offer_price_per_hour=row.offer_price_per_hour, template_id=row.template_id,
+        offer_price_per_hour=row.offer_price_per_hour, template_id=row.template_id, project_id=row.project_id,
     )
     try:
         async with ctx.sessions() as session:

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as accounts
 from app.auth.session import start_session
-from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, page
+from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_list, form_text, page
 from app.db.models import User, Workspace
 from app.services.inputs import parse_row_id
-from app.workspaces import invitations, organizations, roles
+from app.workspaces import invitations, organizations, projects, roles
 from app.workspaces.current import SESSION_WORKSPACE, choose, workspaces_of
 from app.workspaces.scope import NotAMember, Scope, membership
 
@@ -31,6 +31,9 @@ DONE = {"created": "Organization created: you are its owner, and you now work in
         "joined": "Welcome: you are a member now, and you work in this organization."}
 MAIL_FAILED = ("The invitation is saved, but its mail could not be sent. Withdraw it and invite again in a few "
                "minutes.")
+PROJECT_DONE = {"created": "Project created.", "renamed": "Project renamed.", "deleted": "Project deleted: its keys, "
+                "templates and past deployments stay in the organization, unassigned.",
+                "members": "Saved who is limited to this project."}
 
 
 def _id(raw: str, name: str) -> int:
@@ -54,6 +57,14 @@ async def _members_page(db: AsyncSession, me: Scope, *, notice: str | None = Non
                 matrix=roles.matrix(), notice=notice, error=error,
                 invitations=await invitations.pending(db, me) if managing else [],
                 without_two_factor=await organizations.without_two_factor(db, me) if me.allows("manage_org") else [])
+
+
+async def _projects_page(db: AsyncSession, me: Scope, *, notice: str | None = None, error: str | None = None,
+                         name: str = "", status: int = 200) -> Template:
+    projects.require_org(me)
+    return page("workspaces/projects.html", status, org=await db.get(Workspace, me.workspace_id), me=me,
+                projects=await projects.list_projects(db, me), limitable=await projects.limitable_members(db, me),
+                role_labels=roles.ROLE_LABELS, name=name, notice=notice, error=error)
 
 
 class WorkspacesController(Controller):
@@ -189,6 +200,59 @@ class WorkspacesController(Controller):
         if request.session.get(SESSION_WORKSPACE) == workspace_id:
             request.session.pop(SESSION_WORKSPACE, None)
         return Redirect("/workspaces")
+
+
+    # ---- projects ------------------------------------------------------------------------------
+
+    @get("/{workspace_id:int}/projects", permission="view")
+    async def projects_index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
+                             done: str | None = None) -> Template:
+        me = await membership(db, user.id, workspace_id)
+        me.require("view")
+        return await _projects_page(db, me, notice=PROJECT_DONE.get(done or ""))
+
+    async def _project_change(self, db: AsyncSession, user: User, workspace_id: int, change, done: str,
+                              name: str = "") -> Template | Redirect:
+        me = await membership(db, user.id, workspace_id)  # 404 for an organization you are not in
+        try:
+            await change(me)
+        except projects.ProjectError as exc:
+            await db.rollback()
+            return await _projects_page(db, me, error=str(exc), name=name, status=400)
+        await db.commit()
+        return Redirect(f"/workspaces/{workspace_id}/projects?done={done}")
+
+    @post("/{workspace_id:int}/projects", permission="manage_projects")
+    async def create_project(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
+                             data: Form) -> Template | Redirect:
+        name = form_text(data, "name")
+        return await self._project_change(db, user, workspace_id, lambda me: projects.create(db, me, name), "created",
+                                          name=name)
+
+    @post("/{workspace_id:int}/projects/{project_id:int}/rename", permission="manage_projects")
+    async def rename_project(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
+                             project_id: int, data: Form) -> Template | Redirect:
+        return await self._project_change(db, user, workspace_id, lambda me: projects.rename(
+            db, me, project_id, form_text(data, "name")), "renamed")
+
+    @post("/{workspace_id:int}/projects/{project_id:int}/delete", permission="manage_projects")
+    async def delete_project(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
+                             project_id: int) -> Template | Redirect:
+        return await self._project_change(db, user, workspace_id, lambda me: projects.delete(db, me, project_id),
+                                          "deleted")
+
+    @post("/{workspace_id:int}/projects/{project_id:int}/members", permission="manage_projects")
+    async def project_members(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace_id: int,
+                              project_id: int, data: Form) -> Template | Redirect:
+        async def change(me: Scope) -> None:
+            chosen = set()
+            for raw in form_list(data, "user_id"):
+                user_id = parse_row_id(raw, "user_id")
+                if user_id is None:
+                    raise projects.ProjectError("choose members from the list")
+                chosen.add(user_id)
+            await projects.set_members(db, me, project_id, chosen)
+        return await self._project_change(db, user, workspace_id, change, "members")
 
 
 def _invitation_page(token: str, user: User | None, *, invitation=None, organization: str | None = None,

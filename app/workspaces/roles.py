@@ -1,6 +1,9 @@
 """Who may do what in a workspace: ONE table, read by the guard, the members page and the tests.
 
-A personal workspace has one member, its owner, so every permission holds there."""
+A personal workspace has one member, its owner, so every permission holds there.
+
+Owners and admins always see the whole workspace; the other roles can also be limited to some
+projects (``Scope.project_ids``), which narrows what they see, never what their role allows."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_quotas": frozenset({"owner", "admin"}),
     "view_costs": frozenset({"owner", "admin", "member", "viewer", "billing"}),
     "manage_members": frozenset({"owner", "admin"}),
+    "manage_projects": frozenset({"owner", "admin"}),
     "manage_org": frozenset({"owner"}),
     "view_audit": frozenset({"owner", "admin"}),
 }
@@ -32,6 +36,7 @@ PERMISSION_LABELS = {
     "manage_quotas": "Set quotas on running instances, GPUs and $ per hour",
     "view_costs": "See costs",
     "manage_members": "Invite, change roles and remove members",
+    "manage_projects": "Create, rename and delete projects and choose who is limited to them",
     "manage_org": "Rename, delete and transfer the organization",
     "view_audit": "Read the activity log",
 }
@@ -57,6 +62,10 @@ def require(role: str, permission: str) -> None:
     """The one check: every service and route that needs a permission calls this."""
     if not allows(role, permission):
         raise Forbidden(permission, role)
+
+
+UNLIMITED_ROLES = PERMISSIONS["manage_projects"]
+"""Roles a project membership never limits: they manage the projects themselves."""
 
 
 def matrix() -> list[tuple[str, str, list[bool]]]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import select
+from sqlalchemy import and_, false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import User, Workspace, WorkspaceMember
+from app.db.models import Project, ProjectMember, User, Workspace, WorkspaceMember
 from app.db.models.workspaces import ORGANIZATION, PERSONAL
 from app.db.types import utcnow
 from app.workspaces import roles
@@ -44,6 +44,10 @@ class Scope:
     """The acting user: written as ``user_id`` ("created by") and as the audit actor."""
     role: str
     kind: str = PERSONAL
+    project_ids: frozenset[int] | None = None
+    """The projects a limited member works in; None: the whole workspace (owners, admins, members
+    without project memberships, personal workspaces). A limited member does NOT see unassigned
+    objects: those are the organization's common pool, which its owners and admins look after."""
 
     @property
     def is_org(self) -> bool:
@@ -54,6 +58,25 @@ class Scope:
         """The audit log's workspace key: ``user:<id>`` for a personal workspace (as before
         workspaces existed, so old chains continue), ``org:<id>`` for an organization."""
         return f"org:{self.workspace_id}" if self.is_org else f"user:{self.user_id}"
+
+    @property
+    def is_limited(self) -> bool:
+        return self.project_ids is not None
+
+    def visible(self, model):
+        """The WHERE clause of every console list and lookup: the workspace's rows of ``model``,
+        only those of the member's projects when they are limited."""
+        clause = model.workspace_id == self.workspace_id
+        if self.project_ids is None:
+            return clause
+        if not self.project_ids:
+            return false()
+        return and_(clause, model.project_id.in_(sorted(self.project_ids)))
+
+    def sees(self, row) -> bool:
+        """``visible`` for a row already loaded (a lookup by id)."""
+        return row.workspace_id == self.workspace_id and (
+            self.project_ids is None or row.project_id in self.project_ids)
 
     def require(self, permission: str) -> None:
         roles.require(self.role, permission)
@@ -108,7 +131,18 @@ async def membership(session: AsyncSession, user_id: int, workspace_id: int, *,
         raise NotAMember()
     if enforce_two_factor and row.kind == ORGANIZATION and row.require_two_factor and not row.totp_enabled:
         raise TwoFactorRequired(workspace_id, row.name)
-    return Scope(workspace_id=workspace_id, user_id=user_id, role=row.role, kind=row.kind)
+    return Scope(workspace_id=workspace_id, user_id=user_id, role=row.role, kind=row.kind,
+                 project_ids=await _limited_to(session, user_id, workspace_id, row.role))
+
+
+async def _limited_to(session: AsyncSession, user_id: int, workspace_id: int, role: str) -> frozenset[int] | None:
+    """The member's projects in this workspace; None when they are not limited (no membership, or
+    a role that sees everything)."""
+    if role in roles.UNLIMITED_ROLES:
+        return None
+    ids = (await session.execute(select(ProjectMember.project_id).join(Project, Project.id == ProjectMember.project_id)
+                                 .where(Project.workspace_id == workspace_id, ProjectMember.user_id == user_id))).scalars()
+    return frozenset(ids) or None
 
 
 async def resolve(session: AsyncSession, owner: Owner) -> Scope:

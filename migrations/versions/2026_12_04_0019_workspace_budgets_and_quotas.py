@@ -1,7 +1,7 @@
 """budgets per workspace (personal and organization), and workspace quotas
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-04
 
 ``budgets``, ``budget_alerts`` and ``budget_enforcements`` were keyed by the user; they are keyed
@@ -20,7 +20,7 @@ import app.db.types
 
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

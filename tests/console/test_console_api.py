@@ -189,7 +189,8 @@ async def test_the_console_api_is_in_the_openapi_document_with_its_token_scheme(
                      "/api/v1/console/budgets/{budget_id}", "/api/v1/console/organization/members",
                      "/api/v1/console/organization/members/{user_id}", "/api/v1/console/organization/invitations",
                      "/api/v1/console/organization/invitations/{invitation_id}", "/api/v1/console/organization/leave",
-                     "/api/v1/console/organization/transfer", "/api/v1/console/organization/two-factor", "/api/v1/console/quotas"}
+                     "/api/v1/console/organization/transfer", "/api/v1/console/organization/two-factor", "/api/v1/console/quotas",
+                     "/api/v1/console/projects", "/api/v1/console/projects/{project_id}"}
     for path in paths:
         for method, operation in document["paths"][path].items():
             assert operation.get("operationId") and operation.get("summary"), (method, path)

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from app.console.instances import LaunchSpec, launch
 from app.console.sync import sync_binding
 from app.auth import api_tokens
-from app.db.models import (ApiToken, DeploymentTemplate, Instance, Offer, PriceAlert, ProviderBinding, User, Workspace,
-                           WorkspaceInvitation, WorkspaceMember)
+from app.db.models import (ApiToken, DeploymentTemplate, Instance, Offer, PriceAlert, Project, ProjectMember,
+                           ProviderBinding, User, Workspace, WorkspaceInvitation, WorkspaceMember)
 from app.notifications import alerts, budgets
 from app.security.keyring import binding_aad, workspace_binding_aad
-from app.workspaces import invitations, organizations
+from app.workspaces import invitations, organizations, projects
 from app.db.types import utcnow
 from app.workspaces import personal_workspace_id
 from tests.billing.support import grant
@@ -28,7 +28,7 @@ from tests.console.conftest import Browser, sandbox_offers
 PREFIXES = ("/console", "/settings/providers", "/settings/activity", "/settings/api-tokens", "/costs", "/api/v1/console",
             "/workspaces")
 API = "/api/v1/console"
-BOBS = ("bobs-secret-box", "Bob's template", "Bob's key", "Bob's org")
+BOBS = ("bobs-secret-box", "Bob's template", "Bob's key", "Bob's org", "Bob's project")
 
 
 @dataclass
@@ -46,6 +46,7 @@ class World:
     bob_alert: int = 0
     bob_org: int = 0
     bob_invitation: int = 0
+    bob_project: int = 0
 
 
 async def check_404(response) -> None:
@@ -99,7 +100,7 @@ async def api_launch_with_a_foreign_key(w: World) -> None:
 
 
 async def api_lists_only_own(w: World) -> None:
-    for path in ("deployments", "keys", "templates", "alerts", "budgets", "quotas", "costs"):
+    for path in ("deployments", "keys", "templates", "alerts", "budgets", "quotas", "costs", "projects"):
         response = await w.alice.client.get(f"{API}/{path}", headers={"authorization": f"Bearer {w.alice_api_token}"})
         assert response.status_code == 200, (path, response.text[:300])
         await check_no_leak(response)
@@ -171,7 +172,23 @@ def api_in_bobs_org(method: str, path: str, body: dict | None = None) -> Case:
 
 
 def bobs_org(path: str) -> Callable[[World], str]:
-    return lambda w: path.replace("{workspace_id:int}", str(w.bob_org)).replace("{user_id:int}", str(w.bob_org))
+    return lambda w: (path.replace("{workspace_id:int}", str(w.bob_org)).replace("{user_id:int}", str(w.bob_org))
+                      .replace("{project_id:int}", str(w.bob_project)))
+
+
+async def bobs_project_from_alices_workspace(w: World) -> None:
+    """Bob's project id, sent where Alice acts in her own workspace: a 404, never taken."""
+    await check_404(await w.alice.post(f"/console/instances/{w.alice_instance}/project", {"project_id": w.bob_project}))
+    await check_404(await w.alice.post(f"/console/launch", {"offer": w.offer, "binding_id": w.alice_binding,
+                                                           "name": "in-bobs-project", "project_id": w.bob_project}))
+
+
+async def api_bobs_project(w: World) -> None:
+    await api("PATCH", lambda w: f"{API}/deployments/{w.bob_instance}", check_404, {"project_id": None})(w)
+    await api("PATCH", lambda w: f"{API}/deployments/{w.alice_instance}", check_404, {"project_id": w.bob_project})(w)
+    await api("GET", lambda w: f"{API}/deployments?project={w.bob_project}", check_404)(w)
+    await api("POST", lambda w: f"{API}/deployments", check_404, {"offer_id": w.offer, "key_id": w.alice_binding,
+                                                                 "name": "in-bobs", "project_id": w.bob_project})(w)
 
 
 ORG = "/workspaces/{workspace_id:int}"
@@ -208,6 +225,15 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{API}/organization/transfer"): api_in_bobs_org("POST", f"{API}/organization/transfer", {"user_id": 1}),
     ("PUT", f"{API}/organization/two-factor"):
         api_in_bobs_org("PUT", f"{API}/organization/two-factor", {"require_two_factor": False}),
+    ("GET", f"{ORG}/projects"): get(bobs_org(f"{ORG}/projects"), check_404),
+    ("POST", f"{ORG}/projects"): post(bobs_org(f"{ORG}/projects"), check_404, {"name": "mine"}),
+    ("POST", f"{ORG}/projects/{{project_id:int}}/rename"):
+        post(bobs_org(f"{ORG}/projects/{{project_id:int}}/rename"), check_404, {"name": "mine"}),
+    ("POST", f"{ORG}/projects/{{project_id:int}}/delete"):
+        post(bobs_org(f"{ORG}/projects/{{project_id:int}}/delete"), check_404),
+    ("POST", f"{ORG}/projects/{{project_id:int}}/members"):
+        post(bobs_org(f"{ORG}/projects/{{project_id:int}}/members"), check_404, {"user_id": "1"}),
+    ("POST", "/console/instances/{instance_id:int}/project"): bobs_project_from_alices_workspace,
     ("GET", "/console"): get(lambda w: "/console", check_no_leak),
     ("POST", "/console/sync"): post(lambda w: "/console/sync", check_no_leak),
     ("POST", "/console/poll"): poll_without_foreign_ids,
@@ -247,6 +273,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/console/templates/{template_id:int}/delete"):
         post(lambda w: f"/console/templates/{w.bob_template}/delete", check_404),
     ("GET", f"{API}/deployments"): api_lists_only_own,
+    ("GET", f"{API}/projects"): api_lists_only_own,
+    ("POST", f"{API}/projects"): api("POST", lambda w: f"{API}/projects", check_no_leak, {"name": "mine"}),
+    ("DELETE", f"{API}/projects/{{project_id:int}}"):
+        api("DELETE", lambda w: f"{API}/projects/{w.bob_project}", check_404),
+    ("PATCH", f"{API}/deployments/{{instance_id:int}}"): api_bobs_project,
     ("GET", f"{API}/keys"): api_lists_only_own,
     ("GET", f"{API}/templates"): api_lists_only_own,
     ("GET", f"{API}/alerts"): api_lists_only_own,
@@ -283,6 +314,8 @@ CASES: dict[tuple[str, str], Case] = {
         post(lambda w: f"/settings/providers/{w.bob_binding}/verify", check_404),
     ("POST", "/settings/providers/{binding_id:int}/rename"):
         post(lambda w: f"/settings/providers/{w.bob_binding}/rename", check_404, {"label": "mine now"}),
+    ("POST", "/settings/providers/{binding_id:int}/project"):
+        post(lambda w: f"/settings/providers/{w.bob_binding}/project", check_404, {"workspace_project": ""}),
     ("GET", "/settings/providers/{binding_id:int}/remove"):
         get(lambda w: f"/settings/providers/{w.bob_binding}/remove", check_404),
     ("POST", "/settings/providers/{binding_id:int}/remove"):
@@ -335,9 +368,10 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
     async with sessions() as session, session.begin():
         bob_org = await organizations.create(session, await session.get(User, bob.user_id), BOBS[3])
         bobs_invitation = await invitations.invite(session, bob_org, "dave@example.com", "member")
+        bob_project = await projects.create(session, bob_org, BOBS[4])
     return World(as_alice, instances[alice.user_id], templates[alice.user_id], alice.binding_id,
                  instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer, bobs_token.id,
-                 alices_token, bobs_alert.id, bob_org.workspace_id, bobs_invitation.invitation.id)
+                 alices_token, bobs_alert.id, bob_org.workspace_id, bobs_invitation.invitation.id, bob_project.id)
 
 
 async def move_into_an_org(sessions, keyring, account, workspace_id: int | None = None) -> int:
@@ -377,9 +411,12 @@ async def bobs_state(sessions, cloud, bob) -> tuple:
         invites = (await session.execute(select(WorkspaceInvitation.email, WorkspaceInvitation.revoked_at)
                                          .order_by(WorkspaceInvitation.id))).all()
         policy = (await session.execute(select(Workspace.require_two_factor).where(Workspace.name == BOBS[3]))).all()
+        bobs_projects = (await session.execute(select(Project.id, Project.name).order_by(Project.id))).all()
+        members = (await session.execute(select(ProjectMember.project_id, ProjectMember.user_id))).all()
+        assigned = (await session.execute(select(Instance.id, Instance.project_id).order_by(Instance.id))).all()
     remote = sorted((i["name"], i["status"]) for i in cloud.list_instances(bob.api_key))
-    return (instance, templates, (binding.label, binding.status), remote, tokens, bobs_alerts, budget, orgs, invites,
-            policy)
+    return (instance, templates, (binding.label, binding.status, binding.project_id), remote, tokens, bobs_alerts,
+            budget, orgs, invites, policy, bobs_projects, members, assigned)
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -418,7 +455,7 @@ async def test_every_console_route_needs_a_login(app, sessions):
                    .replace("{binding_id:int}", "1").replace("{operation:str}", "stop")
                    .replace("{token_id:str}", "1").replace("{month:str}", "2026-11")
                    .replace("{workspace_id:int}", "1").replace("{user_id:int}", "1")
-                   .replace("{invitation_id:int}", "1"))
+                   .replace("{invitation_id:int}", "1").replace("{project_id:int}", "1"))
             url = (url.replace("{key_id:int}", "1").replace("{alert_id:int}", "1")
                    .replace("{budget_id:str}", "monthly"))
             if path.startswith(API):  # the API answers 401 with its token challenge, never a login redirect

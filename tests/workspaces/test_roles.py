@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.console.instances import LaunchSpec, launch
 from app.db.models import AuditEvent, Instance, Offer, WorkspaceMember
-from app.workspaces import invitations, roles
+from app.workspaces import invitations, projects, roles
 from app.workspaces.scope import membership
 from tests.console.conftest import make_account, sandbox_offers
 from tests.workspaces.support import Org, org_with_every_role, scope_of, switch_to
@@ -27,6 +27,11 @@ ROUTE_PERMISSION = {
     ("POST", f"{ORG}/invitations"): "manage_members",
     ("POST", f"{ORG}/invitations/{{invitation_id:int}}/revoke"): "manage_members",
     ("POST", f"{ORG}/two-factor"): "manage_org",
+    ("GET", f"{ORG}/projects"): "view",
+    ("POST", f"{ORG}/projects"): "manage_projects",
+    ("POST", f"{ORG}/projects/{{project_id:int}}/rename"): "manage_projects",
+    ("POST", f"{ORG}/projects/{{project_id:int}}/delete"): "manage_projects",
+    ("POST", f"{ORG}/projects/{{project_id:int}}/members"): "manage_projects",
 }
 
 
@@ -48,11 +53,19 @@ def other_than(org: Org, role: str) -> int:
     return next(a.user_id for r, a in org.people.items() if r not in (role, "owner"))
 
 
-async def call(browser, org: Org, role: str, route: tuple[str, str]):
+async def a_project(sessions, org: Org) -> int:
+    scope = await scope_of(sessions, org.people["owner"], org.id)
+    async with sessions() as session, session.begin():
+        return (await projects.create(session, scope, "Research")).id
+
+
+async def call(browser, org: Org, role: str, route: tuple[str, str], project_id: int = 0):
     method, path = route
     target = other_than(org, role)
-    url = path.replace("{workspace_id:int}", str(org.id)).replace("{user_id:int}", str(target)) \
-        .replace("{invitation_id:int}", str(org.invitation_id))
+    if path.endswith("/projects/{project_id:int}/members"):
+        target = org.people["viewer"].user_id  # a member a project can limit (never an owner or admin)
+    url = (path.replace("{workspace_id:int}", str(org.id)).replace("{user_id:int}", str(target))
+           .replace("{invitation_id:int}", str(org.invitation_id)).replace("{project_id:int}", str(project_id)))
     if method == "GET":
         return await browser.get(url, follow_redirects=False)
     data = {"name": "Renamed", "confirm": "yes", "email": "newcomer@example.com", "role": "viewer",
@@ -68,9 +81,10 @@ async def test_each_role_gets_what_the_table_says(route, role, sessions, keyring
     async with sessions() as session, session.begin():  # one pending invitation to revoke
         owner = await membership(session, org.people["owner"].user_id, org.id)
         org.invitation_id = (await invitations.invite(session, owner, "pending@example.com", "viewer")).invitation.id
+    project_id = await a_project(sessions, org) if "{project_id:int}" in route[1] else 0
     browser = await login(org.people[role].email)
 
-    response = await call(browser, org, role, route)
+    response = await call(browser, org, role, route, project_id)
 
     permission = ROUTE_PERMISSION[route]
     if permission is None:  # leaving: anyone but the owner
@@ -84,7 +98,8 @@ async def test_each_role_gets_what_the_table_says(route, role, sessions, keyring
         async with sessions() as session:  # a refused change left no trace in the audit chain
             actions = (await session.execute(select(AuditEvent.action).where(
                 AuditEvent.workspace == f"org:{org.id}"))).scalars().all()
-        assert set(actions) == {"org.created", "org.member_added", "key.added", "org.member_invited"}
+        assert set(actions) == {"org.created", "org.member_added", "key.added", "org.member_invited"} | (
+            {"project.created"} if project_id else set())
 
 
 async def launch_in_org(sessions, keyring, http, org: Org, role: str, name: str) -> int:

@@ -32,6 +32,8 @@ class ConsoleCostsApiController(Controller):
                                         description="last local day, YYYY-MM-DD (default: today)"),
         provider: str | None = Parameter(default=None, max_length=64, description="only this provider, e.g. sandbox"),
         gpu: str | None = Parameter(default=None, max_length=64, description="only this GPU slug, e.g. h100-sxm"),
+        project: str | None = Parameter(default=None, max_length=10, description="only this project's (its id)"),
     ) -> CostsOut:
         workspace.require("view_costs")
-        return CostsOut.of(await cost_breakdown(db, api_user, workspace, RawFilters(date_from, date_to, provider, gpu), utcnow()))
+        return CostsOut.of(await cost_breakdown(db, api_user, workspace,
+                                                RawFilters(date_from, date_to, provider, gpu, project=project), utcnow()))

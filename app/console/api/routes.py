@@ -7,7 +7,7 @@ and the audit log apply exactly as they do there.
 
 from __future__ import annotations
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,15 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.workspaces.scope import Scope
 from app.console import launch_form, overview
 from app.console.api.auth import api_access, provide_api_scope, provide_api_user
-from app.console.api.schemas import DeploymentOut, KeyIn, KeyOut, KeyRemovedOut, LaunchIn, Operation
+from app.console.api.schemas import (
+    DeploymentOut, DeploymentUpdate, KeyIn, KeyOut, KeyRemovedOut, LaunchIn, Operation, ProjectIn, ProjectOut,
+)
 from app.console.bindings import (
     add_checked_binding, get_owned as get_owned_binding, list_bindings, remove_binding, to_view as to_binding_view,
     verify_binding,
 )
-from app.console.instances import launch, perform
+from app.console.instances import launch, perform, set_project
 from app.console.pages.common import keyring, provider_http
 from app.db.models import User
 from app.services.inputs import DB_ID_MAX
+from app.workspaces import projects
 
 ID = Parameter(ge=1, le=DB_ID_MAX)
 
@@ -36,8 +39,17 @@ class ConsoleApiController(Controller):
     security = [{"apiToken": []}]
 
     @get("/deployments", permission="view", operation_id="listDeployments", summary="Your deployments (not the deleted or failed ones)")
-    async def deployments(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope]) -> list[DeploymentOut]:
-        return [DeploymentOut.of(v) for v in await overview.list_deployments(db, workspace)]
+    async def deployments(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
+                          project: int | None = Parameter(ge=1, le=DB_ID_MAX, default=None,
+                                                          description="only this project's")) -> list[DeploymentOut]:
+        return [DeploymentOut.of(v) for v in await overview.list_deployments(db, workspace, project_id=project)]
+
+    @patch("/deployments/{instance_id:int}", permission="operate", operation_id="updateDeployment", summary="Move a deployment to another project")
+    async def update_deployment(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                                workspace: NamedDependency[Scope], data: DeploymentUpdate, instance_id: int = ID) -> DeploymentOut:
+        await set_project(db, workspace, instance_id, data.project_id)
+        await db.commit()
+        return await fresh_deployment(request, workspace, instance_id)
 
     @get("/deployments/{instance_id:int}", permission="view", operation_id="getDeployment", summary="One deployment")
     async def deployment(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
@@ -51,7 +63,8 @@ class ConsoleApiController(Controller):
         offer = await launch_form.get_launchable_offer(db, data.offer_id)
         spec = await launch_form.spec_from_form(db, workspace, offer, {
             "binding_id": str(data.key_id), "name": data.name, "image": data.image,
-            "disk_gb": "" if data.disk_gb is None else str(data.disk_gb), "ssh_public_key": data.ssh_public_key})
+            "disk_gb": "" if data.disk_gb is None else str(data.disk_gb), "ssh_public_key": data.ssh_public_key,
+            "project_id": "" if data.project_id is None else str(data.project_id)})
         await db.commit()  # nothing stays open while the provider is called
         async with provider_http(request) as http:
             row = await launch(request.app.state.sessions, keyring(request), http, workspace, spec)
@@ -101,6 +114,34 @@ class ConsoleApiController(Controller):
         left = await remove_binding(db, workspace, key_id)
         await db.commit()
         return KeyRemovedOut(id=key_id, deployments_left_without_key=left)
+
+
+class ConsoleProjectsApiController(Controller):
+    """The organization's projects (a personal workspace has none: an empty list, and a 404 to change)."""
+    path = "/api/v1/console/projects"
+    dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
+    tags = ["console"]
+    security = [{"apiToken": []}]
+
+    @get("/", operation_id="listProjects", summary="The organization's projects (a limited member: theirs)")
+    async def index(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                    workspace: NamedDependency[Scope]) -> list[ProjectOut]:
+        workspace.require("view")
+        return [ProjectOut.of(v) for v in await projects.list_projects(db, workspace)]
+
+    @post("/", operation_id="createProject", status_code=201, summary="Create a project (owners and admins)")
+    async def create(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                     workspace: NamedDependency[Scope], data: ProjectIn) -> ProjectOut:
+        row = await projects.create(db, workspace, data.name)
+        await db.commit()
+        return next(ProjectOut.of(v) for v in await projects.list_projects(db, workspace) if v.id == row.id)
+
+    @delete("/{project_id:int}", operation_id="deleteProject",
+            summary="Delete a project (refused while it has deployments not deleted)")
+    async def remove(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                     workspace: NamedDependency[Scope], project_id: int = ID) -> None:
+        await projects.delete(db, workspace, project_id)
+        await db.commit()
 
 
 async def fresh_deployment(request: Request, workspace: Scope, instance_id: int) -> DeploymentOut:

@@ -41,6 +41,8 @@ class DeploymentOut(Struct):
     created_at: datetime
     available_actions: list[Operation]
     """What can be done now (the console's buttons); the others are refused with the reason."""
+    project_id: int | None = None
+    """The organization's project it is in (None: unassigned)."""
 
     @classmethod
     def of(cls, view: DeploymentView) -> "DeploymentOut":
@@ -48,7 +50,8 @@ class DeploymentOut(Struct):
                    instance_type=view.instance_type, region=view.region, spot=view.spot, status=view.status,
                    status_since=view.status_since, price_per_hour=money(view.price_per_hour),
                    ssh_command=view.ssh_command, last_error=view.last_error, created_at=view.created_at,
-                   available_actions=[op for op, reason in view.operations.items() if reason is None])
+                   available_actions=[op for op, reason in view.operations.items() if reason is None],
+                   project_id=view.project_id)
 
 
 class KeyOut(Struct):
@@ -61,12 +64,13 @@ class KeyOut(Struct):
     needs_attention: bool
     status_message: str | None = None
     """Why the key is not verified (the last check's outcome), if it is not."""
+    project_id: int | None = None
 
     @classmethod
     def of(cls, view: BindingView) -> "KeyOut":
         return cls(id=view.id, provider=view.provider, label=view.label, status=view.status,
                    masked_key=view.masked_key, needs_attention=view.needs_attention,
-                   status_message=view.status_message)
+                   status_message=view.status_message, project_id=view.project_id)
 
 
 class KeyIn(Struct, forbid_unknown_fields=True):
@@ -89,6 +93,33 @@ class LaunchIn(Struct, forbid_unknown_fields=True):
     image: Annotated[str, Meta(max_length=255)] = ""
     disk_gb: Annotated[int, Meta(ge=10, le=65536)] | None = None
     ssh_public_key: Annotated[str, Meta(max_length=16384)] = ""
+    project_id: Annotated[int, Meta(ge=1, le=2**31 - 1, description="one of the organization's projects")] | None = None
+
+
+class DeploymentUpdate(Struct, forbid_unknown_fields=True):
+    project_id: Annotated[int, Meta(ge=1, le=2**31 - 1)] | None
+    """The project to move it to; null: none (a member limited to projects must name one of theirs)."""
+
+
+# ---- projects ----------------------------------------------------------------------------------
+
+class ProjectOut(Struct):
+    id: int
+    name: str
+    created_at: datetime
+    alive_deployments: int
+    """Deployments not deleted: while there are any, the project cannot be deleted."""
+    limited_member_ids: list[int]
+    """Users limited to this project (they see only their projects' deployments, keys and templates)."""
+
+    @classmethod
+    def of(cls, view) -> "ProjectOut":
+        return cls(id=view.id, name=view.name, created_at=view.created_at, alive_deployments=view.alive_instances,
+                   limited_member_ids=sorted(view.member_ids))
+
+
+class ProjectIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=120)]
 
 
 # ---- templates ---------------------------------------------------------------------------------
@@ -112,12 +143,14 @@ class TemplateOut(Struct):
     has_ssh_key: bool
     spot: bool
     created_at: datetime
+    project_id: int | None = None
 
     @classmethod
     def of(cls, view: TemplateView) -> "TemplateOut":
         return cls(id=view.id, name=view.name, provider=view.provider, instance_type=view.instance_type,
                    region=view.region, gpu=view.gpu_slug, image=view.image, disk_gb=view.disk_gb,
-                   has_ssh_key=view.has_ssh_key, spot=view.spot, created_at=view.created_at)
+                   has_ssh_key=view.has_ssh_key, spot=view.spot, created_at=view.created_at,
+                   project_id=view.project_id)
 
 
 class TemplateFromDeploymentIn(Struct, forbid_unknown_fields=True):
@@ -134,12 +167,14 @@ class TemplateIn(Struct, forbid_unknown_fields=True):
     disk_gb: DiskGb | None = None
     ssh_public_key: SshKey = ""
     spot: bool = False
+    project_id: RowId | None = None
 
     def form(self) -> dict[str, str]:
         return {"name": self.name, "provider": self.provider, "instance_type": self.instance_type,
                 "region": self.region, "image": self.image,
                 "disk_gb": "" if self.disk_gb is None else str(self.disk_gb),
-                "ssh_public_key": self.ssh_public_key, "spot": "on" if self.spot else ""}
+                "ssh_public_key": self.ssh_public_key, "spot": "on" if self.spot else "",
+                "project_id": "" if self.project_id is None else str(self.project_id)}
 
 
 class TemplateUpdate(Struct, forbid_unknown_fields=True):
@@ -148,6 +183,7 @@ class TemplateUpdate(Struct, forbid_unknown_fields=True):
     image: Image | UnsetType = UNSET
     disk_gb: DiskGb | None | UnsetType = UNSET
     ssh_public_key: SshKey | UnsetType = UNSET
+    project_id: RowId | None | UnsetType = UNSET
 
     def changes(self) -> dict:
         return {field: getattr(self, field) for field in self.__struct_fields__ if getattr(self, field) is not UNSET}
@@ -156,6 +192,7 @@ class TemplateUpdate(Struct, forbid_unknown_fields=True):
 class TemplateLaunchIn(Struct, forbid_unknown_fields=True):
     key_id: Annotated[RowId, Meta(description="one of your provider keys for the template's provider")]
     name: Annotated[str, Meta(min_length=1, max_length=63)]
+    project_id: Annotated[RowId, Meta(description="default: the template's project")] | None = None
 
 
 # ---- batch -------------------------------------------------------------------------------------

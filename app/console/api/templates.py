@@ -85,7 +85,7 @@ class ConsoleTemplatesApiController(Controller):
                               api_user: NamedDependency[User], workspace: NamedDependency[Scope], data: TemplateLaunchIn,
                               template_id: int = ID) -> DeploymentOut:
         await require_feature_for(request, db, api_user, FEATURE)
-        spec = await templates_service.launch_spec(db, workspace, template_id, data.key_id, data.name)
+        spec = await templates_service.launch_spec(db, workspace, template_id, data.key_id, data.name, data.project_id)
         await db.commit()  # nothing stays open while the provider is called
         async with provider_http(request) as http:
             row = await launch(request.app.state.sessions, keyring(request), http, workspace, spec)

@@ -23,6 +23,7 @@ from app.console.bindings import (
     list_bindings,
     remove_binding,
     rename_binding,
+    set_binding_project,
     to_view,
     verify_binding,
 )
@@ -30,16 +31,20 @@ from app.console.errors import ConsoleError
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
 from app.db.models import User
 from app.settings import Settings
+from app.workspaces import projects
 from providers.base import Provider
 from providers.registry import SIMULATED, enabled_source_names, get_source_class
 
 log = logging.getLogger(__name__)
+PROJECT_FIELD = "workspace_project"
+"""The key forms' ComputeHub project: not ``project_id``, which is a credential of some providers (Cudo)."""
 
 DONE_MESSAGES = {
     "added": "Key added and checked with the provider: its status is below.",
     "verified": "Key checked with the provider: its status is below.",
     "renamed": "Renamed.",
     "removed": "Key removed. Its instances stay listed in the console, without a key.",
+    "project": "Key moved to the project.",
 }
 
 
@@ -88,13 +93,16 @@ def _choice(request: Request, user: NamedDependency[User], name: str | None) -> 
 async def list_page(request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], *, notice: str | None = None,
                     error: str | None = None, status: int = 200) -> Template:
     return page("console/bindings.html", status, bindings=await list_bindings(db, workspace, keyring(request)),
-                choices=provider_choices(request.app.state.settings, user), notice=notice, error=error)
+                choices=provider_choices(request.app.state.settings, user), notice=notice, error=error,
+                projects=await projects.list_projects(db, workspace), can_move=workspace.allows("manage_keys"),
+                project_required=workspace.is_limited, PROJECT_FIELD=PROJECT_FIELD)
 
 
-def new_page(request: Request, user: NamedDependency[User], chosen: ProviderChoice | None, *, label: str = "",
-             error: str | None = None, status: int = 200) -> Template:
+async def new_page(request: Request, db: AsyncSession, user: User, workspace: Scope, chosen: ProviderChoice | None, *,
+                   label: str = "", project_id: str = "", error: str | None = None, status: int = 200) -> Template:
     return page("console/bindings_new.html", status, choices=provider_choices(request.app.state.settings, user),
-                chosen=chosen, label=label, error=error)
+                chosen=chosen, label=label, error=error, projects=await projects.list_projects(db, workspace),
+                project_id=project_id, project_required=workspace.is_limited, PROJECT_FIELD=PROJECT_FIELD)
 
 
 class ProviderKeysController(Controller):
@@ -107,26 +115,30 @@ class ProviderKeysController(Controller):
         return await list_page(request, db, user, workspace, notice=DONE_MESSAGES.get(done or ""))
 
     @get("/new", permission="manage_keys")
-    async def new(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope], provider: str | None = None) -> Template:
+    async def new(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
+                  provider: str | None = None) -> Template:
         chosen = _choice(request, user, provider)
         if provider and chosen is None:
-            return new_page(request, user, None, error="choose a provider from the list", status=400)
-        return new_page(request, user, chosen)
+            return await new_page(request, db, user, workspace, None, error="choose a provider from the list", status=400)
+        return await new_page(request, db, user, workspace, chosen)
 
     @post("/", permission="manage_keys")
     async def add(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Template | Redirect:
         chosen = _choice(request, user, form_text(data, "provider"))
         label = form_text(data, "label")
+        project = form_text(data, PROJECT_FIELD)
         if chosen is None:
-            return new_page(request, user, None, label=label, error="choose a provider from the list", status=400)
+            return await new_page(request, db, user, workspace, None, label=label, error="choose a provider from the list",
+                                  status=400)
         credentials = {field: form_text(data, field) for field, _ in chosen.fields}
         await db.commit()  # ends the request's read: no transaction stays open across the provider call
         try:
             async with provider_http(request) as http:
                 row = await add_checked_binding(request.app.state.sessions, keyring(request), http, workspace, chosen.name,
-                                        label, credentials)
-        except ConsoleError as exc:  # KeyNotSaved included: the key was checked first and not stored
-            return new_page(request, user, chosen, label=label, error=str(exc), status=400)
+                                        label, credentials, projects.parse_project_id(project))
+        except (ConsoleError, projects.ProjectError) as exc:  # KeyNotSaved included: checked first, not stored
+            return await new_page(request, db, user, workspace, chosen, label=label, project_id=project, error=str(exc),
+                                  status=400)
         return Redirect(f"/settings/providers?done=added#binding-{row.id}")
 
     @post("/{binding_id:int}/verify", permission="view")
@@ -149,6 +161,17 @@ class ProviderKeysController(Controller):
             await _undo(db, user)
             return await list_page(request, db, user, workspace, error=f"Not renamed: {exc}", status=400)
         return Redirect(f"/settings/providers?done=renamed#binding-{binding_id}")
+
+    @post("/{binding_id:int}/project", permission="manage_keys")
+    async def move(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
+                   binding_id: int, data: Form) -> Template | Redirect:
+        try:
+            await set_binding_project(db, workspace, binding_id, projects.parse_project_id(form_text(data, PROJECT_FIELD)))
+            await db.commit()
+        except projects.ProjectError as exc:
+            await _undo(db, user)
+            return await list_page(request, db, user, workspace, error=f"Not moved: {exc}", status=400)
+        return Redirect(f"/settings/providers?done=project#binding-{binding_id}")
 
     @get("/{binding_id:int}/remove", permission="manage_keys")
     async def confirm_remove(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], binding_id: int) -> Template:

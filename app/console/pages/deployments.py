@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.workspaces.scope import Owner, Scope
 from app.console import overview
 from app.console.errors import ConsoleError
-from app.console.instances import OPERATIONS, get_owned, perform
+from app.console.instances import OPERATIONS, get_owned, perform, set_project
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
 from app.db.models import User
 from app.db.types import utcnow
 from app.repair.views import RepairForm, repair_panel
+from app.workspaces import projects
+from app.workspaces.scope import resolve
 
 CONFIRMED_OPERATIONS = ("stop", "delete")
 """Destructive: they go through a confirmation step."""
@@ -30,6 +32,7 @@ DONE_MESSAGES = {
     "launched": "Launch requested: the provider is starting it. This page updates by itself.",
     "template": "Saved as a template.",
     "auto_repair": "Auto-repair settings saved.",
+    "project": "Project changed: its costs from now on count for the new project.",
 }
 
 
@@ -61,8 +64,20 @@ class DeploymentsController(Controller):
 
     @get("/", name="console", permission="view")
     async def index(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope], synced: int | None = None,
-                    sync_failed: int | None = None, done: str | None = None) -> Template:
-        return await console_index(db, workspace, notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""))
+                    sync_failed: int | None = None, done: str | None = None, project: str | None = None) -> Template:
+        return await console_index(db, workspace, notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""),
+                                   project_id=projects.parse_project_id(project))
+
+    @post("/instances/{instance_id:int}/project")
+    async def move(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
+                   instance_id: int, data: Form) -> Template | Redirect:
+        try:
+            await set_project(db, workspace, instance_id, projects.parse_project_id(form_text(data, "project_id")))
+        except projects.ProjectError as exc:
+            await db.rollback()
+            return await detail_page(db, workspace, instance_id, error=str(exc), status=400)
+        await db.commit()
+        return Redirect(f"/console/instances/{instance_id}?done=project")
 
     @post("/sync", permission="view")
     async def sync_now(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope], data: Form) -> Redirect:
@@ -112,11 +127,13 @@ class DeploymentsController(Controller):
 
 
 async def console_index(db: AsyncSession, owner: Owner, *, notice: str | None = None, batch_error: str | None = None,
-                        selected: Sequence[str] = (), status: int = 200) -> Template:
-    """The deployments list; a refused batch comes back here with its message at the batch bar and
-    the boxes that were ticked still ticked."""
-    deployments = await overview.list_deployments(db, owner)
+                        selected: Sequence[str] = (), status: int = 200, project_id: int | None = None) -> Template:
+    """The deployments list (one project's with ``project_id``); a refused batch comes back here
+    with its message at the batch bar and the boxes that were ticked still ticked."""
+    deployments = await overview.list_deployments(db, owner, project_id=project_id)
+    scope = await resolve(db, owner)
     return page("console/index.html", status, deployments=deployments, now=utcnow(),
+                projects=await projects.list_projects(db, scope), project_id=project_id,
                 counts=overview.state_counts(deployments),
                 fingerprint=overview.fingerprint(deployments),
                 polling=any(d.transitional for d in deployments),
@@ -126,6 +143,9 @@ async def console_index(db: AsyncSession, owner: Owner, *, notice: str | None = 
 async def detail_page(db: NamedDependency[AsyncSession], owner: Owner, instance_id: int, *, notice: str | None = None,
                        error: str | None = None, status: int = 200, repair_form: RepairForm | None = None) -> Template:
     deployment, events = await overview.deployment_detail(db, owner, instance_id)
+    scope = await resolve(db, owner)
     return page("console/instance.html", status, deployment=deployment, events=events, now=utcnow(),
+                projects=await projects.list_projects(db, scope), can_move=scope.allows("operate"),
+                project_required=scope.is_limited,
                 fingerprint=overview.fingerprint([deployment]), polling=deployment.transitional,
                 notice=notice, error=error, repair=await repair_panel(db, owner, instance_id, repair_form))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.workspaces.scope import Scope
 from app.console import launch_form
 from app.console.errors import ConsoleError
+from app.workspaces.projects import ProjectError
 from app.console.instances import launch
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
 from app.db.models import User
@@ -46,6 +47,6 @@ class LaunchController(Controller):
             await db.commit()  # end the read: nothing stays open while the provider is called
             async with provider_http(request) as http:
                 row = await launch(request.app.state.sessions, keyring(request), http, workspace, spec)
-        except ConsoleError as exc:
+        except (ConsoleError, ProjectError) as exc:
             return _form_page(choices, values, str(exc), 400)
         return Redirect(f"/console/instances/{row.id}?done=launched")

@@ -20,9 +20,11 @@ from app.console.launch_form import can_launch
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, keyring, page, provider_http
 from app.db.models import Offer, User
 from app.services.inputs import parse_row_id
+from app.workspaces import projects
+from app.workspaces.scope import resolve
 from providers.registry import provider_names
 
-FORM_FIELDS = ("name", "provider", "instance_type", "region", "image", "disk_gb", "ssh_public_key", "spot")
+FORM_FIELDS = ("name", "provider", "instance_type", "region", "image", "disk_gb", "ssh_public_key", "spot", "project_id")
 DONE = {"created": "Template saved.", "deleted": "Template deleted."}
 
 
@@ -38,6 +40,7 @@ async def _list_page(db: NamedDependency[AsyncSession], owner: Owner, *, values:
         providers=[(name, provider_display_name(name)) for name in providers],
         instance_types=sorted({s[1] for s in shapes}), regions=sorted({s[2] for s in shapes}),
         values=values or {}, error=error, notice=notice,
+        projects=await projects.list_projects(db, await resolve(db, owner)),
     )
 
 
@@ -56,7 +59,7 @@ class TemplatesController(Controller):
         try:
             await templates_service.create_template(db, workspace, values)
             await db.commit()
-        except ConsoleError as exc:
+        except (ConsoleError, projects.ProjectError) as exc:
             await db.rollback()
             return await _list_page(db, workspace, values=values, error=str(exc), status=400)
         return Redirect("/console/templates?done=created")
@@ -80,11 +83,12 @@ class TemplatesController(Controller):
         if binding_id is None:
             return await _list_page(db, workspace, error="choose which of your keys launches it", status=400)
         try:
-            spec = await templates_service.launch_spec(db, workspace, template_id, binding_id, form_text(data, "name"))
+            spec = await templates_service.launch_spec(db, workspace, template_id, binding_id, form_text(data, "name"),
+                                                       projects.parse_project_id(form_text(data, "project_id")))
             await db.commit()  # end the read: nothing stays open while the provider is called
             async with provider_http(request) as http:
                 row = await launch(request.app.state.sessions, keyring(request), http, workspace, spec)
-        except ConsoleError as exc:
+        except (ConsoleError, projects.ProjectError) as exc:
             return await _list_page(db, workspace, error=str(exc), status=400)
         return Redirect(f"/console/instances/{row.id}?done=launched")
 

@@ -20,6 +20,7 @@ from app.db.models.notifications import (
     TelegramChat,
     TelegramLinkToken,
 )
+from app.db.models.projects import Project, ProjectMember
 from app.db.models.workspaces import Workspace, WorkspaceInvitation, WorkspaceMember, WorkspaceQuota
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
@@ -70,6 +71,8 @@ __all__ = [
     "Offer",
     "PriceHistory",
     "PriceSource",
+    "Project",
+    "ProjectMember",
     "Workspace",
     "WorkspaceInvitation",
     "WorkspaceMember",

@@ -23,6 +23,8 @@ class ProviderBinding(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     """The owner (scoping and the label's uniqueness); ``user_id`` is who created it."""
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
+    """The organization's project it belongs to (None: unassigned); see ``Scope.project_ids``."""
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(120))
@@ -53,6 +55,8 @@ class Instance(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     """The owner; ``user_id`` is who created it."""
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
+    """The organization's project it belongs to (None: unassigned); see ``Scope.project_ids``."""
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     binding_id: Mapped[int | None] = mapped_column(ForeignKey("provider_bindings.id", ondelete="SET NULL"))
     provider: Mapped[str] = mapped_column(String(64))
@@ -125,6 +129,8 @@ class DeploymentTemplate(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     """The owner; ``user_id`` is who created it."""
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
+    """The organization's project it belongs to (None: unassigned); see ``Scope.project_ids``."""
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
     provider: Mapped[str] = mapped_column(String(64))
