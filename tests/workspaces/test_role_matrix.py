@@ -38,7 +38,7 @@ from app.db.models import AuditEvent, DeploymentTemplate, Instance, Offer, User
 from app.db.types import utcnow
 from app.migration import service as migration_service
 from app.notifications import budgets
-from app.workspaces import access, invitations, organizations, roles
+from app.workspaces import access, invitations, organizations, projects, roles
 from app.workspaces.scope import Scope
 from providers.sandbox import generate_api_key
 from tests.auth.support import fast_password_hashing  # noqa: F401 - autouse: cheap argon2 in tests
@@ -206,6 +206,10 @@ class World:
                 if role != "owner":
                     await organizations.add_member(session, scope, account.email, role)
             return scope.workspace_id
+
+    async def fresh_project(self) -> int:
+        async with self.sessions() as session, session.begin():
+            return (await projects.create(session, self.owner, self.name("Acme project"))).id
 
     async def fresh_invitation(self) -> int:
         async with self.sessions() as session, session.begin():
@@ -475,6 +479,24 @@ CASES: dict[tuple[str, str], Call] = {
             workspace=lambda w: w.fresh_org()),
     ("PUT", f"{API}/organization/two-factor"):
         api(shared(f"{API}/organization/two-factor"), lambda w: {"require_two_factor": False}),
+    # projects
+    ("GET", f"{ORG}/projects"): page(shared("/workspaces/{org}/projects")),
+    ("POST", f"{ORG}/projects"): page(shared("/workspaces/{org}/projects"), lambda w: {"name": w.name("proj")}),
+    ("POST", f"{ORG}/projects/{{project_id:int}}/rename"):
+        page(fresh("project", "/workspaces/{org}/projects/{id}/rename"), lambda w: {"name": w.name("renamed")}),
+    ("POST", f"{ORG}/projects/{{project_id:int}}/delete"):
+        page(fresh("project", "/workspaces/{org}/projects/{id}/delete"), lambda w: {}),
+    ("POST", f"{ORG}/projects/{{project_id:int}}/members"):
+        page(fresh("project", "/workspaces/{org}/projects/{id}/members"), lambda w: {}),
+    ("POST", "/settings/providers/{binding_id:int}/project"):
+        page(fresh("binding", "/settings/providers/{id}/project"), lambda w: {"workspace_project": ""}),
+    ("POST", "/console/instances/{instance_id:int}/project"):
+        page(fresh("instance", "/console/instances/{id}/project"), lambda w: {"project_id": ""}),
+    ("PATCH", f"{API}/deployments/{{instance_id:int}}"):
+        api(fresh("instance", API + "/deployments/{id}"), lambda w: {"project_id": None}),
+    ("GET", f"{API}/projects"): api(shared(f"{API}/projects")),
+    ("POST", f"{API}/projects"): api(shared(f"{API}/projects"), lambda w: {"name": w.name("api-proj")}),
+    ("DELETE", f"{API}/projects/{{project_id:int}}"): api(fresh("project", API + "/projects/{id}")),
     # migrations
     ("POST", "/api/v1/migrations"): api(shared("/api/v1/migrations"), running_instance_migration),
     ("GET", "/api/v1/migrations/{migration_id:int}"): api(lambda w: f"/api/v1/migrations/{w.migration}"),

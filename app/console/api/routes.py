@@ -120,23 +120,24 @@ class ConsoleProjectsApiController(Controller):
     """The organization's projects (a personal workspace has none: an empty list, and a 404 to change)."""
     path = "/api/v1/console/projects"
     dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
+    guards = [api_access]  # the token, then the declared permission in the named workspace
     tags = ["console"]
     security = [{"apiToken": []}]
 
-    @get("/", operation_id="listProjects", summary="The organization's projects (a limited member: theirs)")
+    @get("/", permission="view", operation_id="listProjects", summary="The organization's projects (a limited member: theirs)")
     async def index(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                     workspace: NamedDependency[Scope]) -> list[ProjectOut]:
         workspace.require("view")
         return [ProjectOut.of(v) for v in await projects.list_projects(db, workspace)]
 
-    @post("/", operation_id="createProject", status_code=201, summary="Create a project (owners and admins)")
+    @post("/", permission="manage_projects", operation_id="createProject", status_code=201, summary="Create a project (owners and admins)")
     async def create(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                      workspace: NamedDependency[Scope], data: ProjectIn) -> ProjectOut:
         row = await projects.create(db, workspace, data.name)
         await db.commit()
         return next(ProjectOut.of(v) for v in await projects.list_projects(db, workspace) if v.id == row.id)
 
-    @delete("/{project_id:int}", operation_id="deleteProject",
+    @delete("/{project_id:int}", permission="manage_projects", operation_id="deleteProject",
             summary="Delete a project (refused while it has deployments not deleted)")
     async def remove(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                      workspace: NamedDependency[Scope], project_id: int = ID) -> None:

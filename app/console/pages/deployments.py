@@ -68,7 +68,7 @@ class DeploymentsController(Controller):
         return await console_index(db, workspace, notice=sync_notice(synced, sync_failed) or DONE_MESSAGES.get(done or ""),
                                    project_id=projects.parse_project_id(project))
 
-    @post("/instances/{instance_id:int}/project")
+    @post("/instances/{instance_id:int}/project", permission="operate")
     async def move(self, db: NamedDependency[AsyncSession], user: NamedDependency[User], workspace: NamedDependency[Scope],
                    instance_id: int, data: Form) -> Template | Redirect:
         try:
