@@ -182,7 +182,8 @@ async def test_the_console_api_is_in_the_openapi_document_with_its_token_scheme(
     paths = {p for p in document["paths"] if p.startswith("/api/v1/console")}
     assert paths == {"/api/v1/console/deployments", "/api/v1/console/deployments/{instance_id}",
                      "/api/v1/console/deployments/{instance_id}/{operation}", "/api/v1/console/keys",
-                     "/api/v1/console/keys/{key_id}/verify", "/api/v1/console/templates",
+                     "/api/v1/console/keys/{key_id}/verify", "/api/v1/console/keys/{key_id}",
+                     "/api/v1/console/templates/from-deployment/{instance_id}", "/api/v1/console/templates",
                      "/api/v1/console/templates/{template_id}", "/api/v1/console/templates/{template_id}/launch",
                      "/api/v1/console/batch", "/api/v1/console/costs", "/api/v1/console/alerts",
                      "/api/v1/console/alerts/{alert_id}", "/api/v1/console/budgets",

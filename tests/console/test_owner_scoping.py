@@ -20,6 +20,7 @@ from app.db.models import (ApiToken, DeploymentTemplate, Instance, Offer, PriceA
 from app.notifications import alerts, budgets
 from app.security.keyring import binding_aad, workspace_binding_aad
 from app.workspaces import invitations, organizations, projects
+from providers.sandbox import generate_api_key
 from app.db.types import utcnow
 from app.workspaces import personal_workspace_id
 from tests.billing.support import grant
@@ -287,6 +288,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{API}/deployments"): api_launch_with_a_foreign_key,
     ("POST", f"{API}/deployments/{{instance_id:int}}/{{operation:str}}"): api_each_operation,
     ("POST", f"{API}/keys/{{key_id:int}}/verify"): api("POST", lambda w: f"{API}/keys/{w.bob_binding}/verify", check_404),
+    ("POST", f"{API}/keys"): api("POST", lambda w: f"{API}/keys", check_no_leak,
+                                 {"provider": "sandbox", "label": "Alice two", "credentials": {"api_key": generate_api_key()}}),
+    ("DELETE", f"{API}/keys/{{key_id:int}}"): api("DELETE", lambda w: f"{API}/keys/{w.bob_binding}", check_404),
+    ("POST", f"{API}/templates/from-deployment/{{instance_id:int}}"):
+        api("POST", lambda w: f"{API}/templates/from-deployment/{w.bob_instance}", check_404, {"name": "stolen"}),
     ("POST", f"{API}/batch"): api_batch_with_a_foreign_id,
     ("POST", f"{API}/templates"): api("POST", lambda w: f"{API}/templates", check_no_leak,
                                       {"name": "mine", "provider": "sandbox", "instance_type": "sbx.h100.1x",

@@ -72,7 +72,7 @@ def columns(engine, table: str) -> set[str]:
 
 
 def test_existing_rows_stay_unassigned_and_the_downgrade_gives_them_back(url):
-    upgrade(url, "0016")
+    upgrade(url, "0017")  # the revision before projects (0017: invitations)
     engine = create_engine(sync_url(url))
     try:
         seed_organization(engine)
@@ -100,7 +100,7 @@ def test_existing_rows_stay_unassigned_and_the_downgrade_gives_them_back(url):
         assert rows(engine, "instances", "id, project_id") == [(31, None)]
         assert rows(engine, "project_members", "id") == []
 
-        downgrade(url, "0016")
+        downgrade(url, "0017")
 
         names = set(inspect(engine).get_table_names())
         assert "projects" not in names and "project_members" not in names
