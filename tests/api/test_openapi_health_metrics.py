@@ -25,7 +25,11 @@ API_PATHS = {
     "/api/v1/console/organization/members", "/api/v1/console/organization/members/{user_id}",
     "/api/v1/console/organization/invitations", "/api/v1/console/organization/invitations/{invitation_id}",
     "/api/v1/console/organization/leave", "/api/v1/console/organization/transfer",
-    "/api/v1/console/organization/two-factor",
+    "/api/v1/console/organization/two-factor", "/api/v1/console/keys/{key_id}",
+    "/api/v1/console/templates/from-deployment/{instance_id}", "/api/v1/console/quotas",
+    "/api/v1/console/projects", "/api/v1/console/projects/{project_id}",
+    # Migrations between providers (Pro): the same tokens.
+    "/api/v1/migrations", "/api/v1/migrations/{migration_id}", "/api/v1/migrations/{migration_id}/rollback",
 }
 
 
@@ -46,7 +50,9 @@ async def test_openapi_lists_every_api_path_with_ids_summaries_and_tags(client, 
         "listTemplates", "getTemplate", "createTemplate", "updateTemplate", "deleteTemplate", "launchTemplate",
         "batchAction", "getCosts", "listAlerts", "createAlert", "deleteAlert", "listBudgets", "setBudget", "deleteBudget",
         "listMembers", "listInvitations", "inviteMember", "revokeInvitation", "removeMember", "leaveOrganization",
-        "transferOwnership", "setTwoFactorPolicy",
+        "transferOwnership", "setTwoFactorPolicy", "addKey", "removeKey", "saveTemplateFromDeployment", "getQuotas",
+        "setQuotas", "updateDeployment", "listProjects", "createProject", "deleteProject", "createMigration",
+        "getMigration", "rollBackMigration",
     }
 
 
