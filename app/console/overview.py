@@ -11,8 +11,9 @@ import httpx
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.workspaces.scope import Owner, resolve
-from app.console.instances import LAUNCHING, available_operations, get_owned, list_instances
+from app.workspaces.roles import Forbidden
+from app.workspaces.scope import Owner, Scope, resolve
+from app.console.instances import LAUNCHING, OPERATIONS, available_operations, get_owned, list_instances
 from app.console.ssh import ssh_command
 from app.console.sync import SyncReport, sync_binding
 from app.db.models import Instance, InstanceEvent, Project, ProviderBinding
@@ -128,8 +129,15 @@ def fingerprint(views: list[DeploymentView]) -> str:
     return ";".join(f"{v.id}:{v.status}" for v in sorted(views, key=lambda v: v.id))
 
 
+def role_refusal(owner: Owner) -> str | None:
+    """Why this member's role greys out every action button (a viewer, billing), or None."""
+    if isinstance(owner, Scope) and not owner.allows("operate"):
+        return Forbidden("operate", owner.role).detail
+    return None
+
+
 def _view(row: Instance, since: datetime | None, binding_label: str | None,
-          project_name: str | None = None) -> DeploymentView:
+          project_name: str | None = None, refusal: str | None = None) -> DeploymentView:
     price = row.provider_price_per_hour if row.provider_price_per_hour is not None else row.offer_price_per_hour
     return DeploymentView(
         id=row.id, name=row.name, provider=row.provider, provider_name=provider_display_name(row.provider),
@@ -138,7 +146,8 @@ def _view(row: Instance, since: datetime | None, binding_label: str | None,
         price_per_hour=price, price_is_offer=row.provider_price_per_hour is None and price is not None,
         origin=row.origin, public_ip=row.public_ip, ssh_command=ssh_command(row), image=row.image, disk_gb=row.disk_gb, spot=row.spot,
         last_error=row.last_error, created_at=row.created_at, last_synced_at=row.last_synced_at,
-        operations=available_operations(row), project_id=row.project_id, project_name=project_name,
+        operations={op: refusal for op in OPERATIONS} if refusal else available_operations(row),
+        project_id=row.project_id, project_name=project_name,
     )
 
 
@@ -174,8 +183,9 @@ async def list_deployments(session: AsyncSession, owner: Owner, project_id: int 
     since = await _entered_current_state(session, [r.id for r in rows])
     labels = await _binding_labels(session, owner)
     names = await _project_names(session, owner)
+    refusal = role_refusal(owner)
     return [_view(r, since.get(r.id), labels.get(r.binding_id) if r.binding_id else None,
-                  names.get(r.project_id) if r.project_id else None) for r in rows]
+                  names.get(r.project_id) if r.project_id else None, refusal) for r in rows]
 
 
 async def deployment_detail(session: AsyncSession, owner: Owner, instance_id: int) -> tuple[DeploymentView, list[EventView]]:
@@ -191,7 +201,7 @@ async def deployment_detail(session: AsyncSession, owner: Owner, instance_id: in
     )
     history = [EventView(e.at, e.status, e.raw_status, e.message, e.price_per_hour) for e in events.scalars()]
     project = await session.get(Project, row.project_id) if row.project_id else None
-    return _view(row, since.get(row.id), label, project.name if project else None), history
+    return _view(row, since.get(row.id), label, project.name if project else None, role_refusal(owner)), history
 
 
 async def sync_user(
