@@ -29,3 +29,20 @@ async def test_action_buttons_follow_the_role(role, sessions, keyring, http, clo
         else:
             assert all(disabled), role
             assert all(roles.Forbidden("operate", role).detail in node.get("title", "") for node in delete)
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+async def test_key_controls_follow_the_role(role, sessions, keyring, cloud, login):
+    org = await org_with_every_role(sessions, keyring)
+    browser = await login(org.people[role].email)
+    await switch_to(browser, org.id)
+    doc = await browser.page("/settings/providers")
+    row = doc.one("tr", data_binding=str(org.binding_id))
+    remove = row.find("a", href=f"/settings/providers/{org.binding_id}/remove")
+    rename = row.find("form", action=f"/settings/providers/{org.binding_id}/rename")
+    note = doc.find("p", data_role_note="keys")
+    if roles.allows(role, "manage_keys"):
+        assert remove is not None and rename is not None and note is None, role
+    else:
+        assert remove is None and rename is None, role
+        assert note is not None and roles.ROLE_LABELS[role] in note.text, role

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.workspaces.roles import ROLE_LABELS
 from app.workspaces.scope import Owner, Scope
 from app.accounts.demo import is_shared_demo
 from app.console.bindings import (
@@ -95,6 +96,7 @@ async def list_page(request: Request, db: NamedDependency[AsyncSession], user: N
     return page("console/bindings.html", status, bindings=await list_bindings(db, workspace, keyring(request)),
                 choices=provider_choices(request.app.state.settings, user), notice=notice, error=error,
                 projects=await projects.list_projects(db, workspace), can_move=workspace.allows("manage_keys"),
+                can_manage_keys=workspace.allows("manage_keys"), role_label=ROLE_LABELS.get(workspace.role, workspace.role),
                 project_required=workspace.is_limited, PROJECT_FIELD=PROJECT_FIELD)
 
 
