@@ -55,9 +55,7 @@ def rotate() -> None:
         engine = make_engine(settings.database.url)
         try:
             report = await rotate_all(session_factory(engine), keyring)
-            more = await rotate_secrets(session_factory(engine), keyring)  # SSH keys, bucket credentials
-            report.rotated, report.current = report.rotated + more.rotated, report.current + more.current
-            report.unreadable += more.unreadable
+            report.add(await rotate_secrets(session_factory(engine), keyring))  # SSH keys, bucket credentials
             return report
         finally:
             await engine.dispose()

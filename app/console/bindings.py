@@ -8,8 +8,9 @@ logs, error messages or pages: the UI gets the masked hint only.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import httpx
 from sqlalchemy import func, select
@@ -21,7 +22,9 @@ from app.console.errors import ConsoleError, NotFoundForUser
 from app.db.models import Instance, ProviderBinding, Workspace
 from app.db.models.workspaces import ORGANIZATION
 from app.db.types import utcnow
-from app.security.keyring import DecryptionFailed, Keyring, binding_aad, workspace_binding_aad
+from app.security.keyring import (  # noqa: F401 - RotationReport: what rotate_all returns
+    DecryptionFailed, Keyring, RotationReport, binding_aad, workspace_binding_aad,
+)
 from app.workspaces import projects
 from app.workspaces.scope import Owner, Scope, resolve
 from providers import errors
@@ -328,15 +331,6 @@ async def remove_binding(session: AsyncSession, owner: Owner, binding_id: int) -
     return count
 
 
-@dataclass
-class RotationReport:
-    rotated: int = 0
-    current: int = 0
-    """Already under the first master key."""
-    unreadable: list[str] = field(default_factory=list)
-    """What no key in the ring decrypts (left as it is; the owner must enter it again)."""
-
-
 async def rotate_all(sessions: async_sessionmaker[AsyncSession], keyring: Keyring) -> RotationReport:
     """Re-encrypt every binding (and TOTP secret) not yet under the current master key.
 
@@ -346,18 +340,7 @@ async def rotate_all(sessions: async_sessionmaker[AsyncSession], keyring: Keyrin
     from app.security.keyring import totp_aad
 
     report = RotationReport()
-
-    def rotate(token: str, aad: str, what: str) -> str:
-        try:
-            if not keyring.needs_rotation(token):
-                report.current += 1
-                return token
-            rotated = keyring.rotate(token, aad)
-        except DecryptionFailed:
-            report.unreadable.append(what)
-            return token
-        report.rotated += 1
-        return rotated
+    rotate = partial(report.rotate, keyring)
 
     async with sessions() as session, session.begin():
         for row in (await session.execute(select(ProviderBinding).order_by(ProviderBinding.id))).scalars():

@@ -5,7 +5,7 @@ names the workspace (and the bucket), so a ciphertext moved to another row does 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from app.db.types import utcnow
 from app.migration.buckets import BucketSpec, SealedBucket, bucket_aad, open_bucket, seal_bucket
 from app.migration.keys import WorkspaceKey, generate_workspace_key, ssh_key_aad
 from app.migration.paths import validate_key_part
-from app.security.keyring import DecryptionFailed, Keyring
+from app.security.keyring import Keyring, RotationReport
 from app.workspaces.scope import Scope
 
 
@@ -63,28 +63,10 @@ async def load_bucket(session: AsyncSession, keyring: Keyring, workspace_id: int
                                              row.credentials_encrypted))
 
 
-@dataclass
-class Rotated:
-    rotated: int = 0
-    current: int = 0
-    unreadable: list[str] = field(default_factory=list)
-
-
-async def rotate_secrets(sessions: async_sessionmaker[AsyncSession], keyring: Keyring) -> Rotated:
+async def rotate_secrets(sessions: async_sessionmaker[AsyncSession], keyring: Keyring) -> RotationReport:
     """``computehub keys rotate``: re-encrypt the SSH keys and bucket credentials under the first key."""
-    report = Rotated()
-
-    def rotate(token: str, aad: str, what: str) -> str:
-        try:
-            if not keyring.needs_rotation(token):
-                report.current += 1
-                return token
-            rotated = keyring.rotate(token, aad)
-        except DecryptionFailed:
-            report.unreadable.append(what)
-            return token
-        report.rotated += 1
-        return rotated
+    report = RotationReport()
+    rotate = partial(report.rotate, keyring)
 
     async with sessions() as session, session.begin():
         for key in (await session.execute(select(WorkspaceSshKey).order_by(WorkspaceSshKey.workspace_id))).scalars():

@@ -13,7 +13,7 @@ import base64
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -143,3 +143,32 @@ def load_or_create_dev_spec(path: Path) -> str:
 def keyring_from_settings(settings) -> Keyring:
     spec = settings.security.master_keys or load_or_create_dev_spec(settings.security.var_dir / "master.key")
     return Keyring.from_spec(spec)
+
+
+@dataclass
+class RotationReport:
+    """What ``computehub keys rotate`` did: one report over every kind of stored secret."""
+
+    rotated: int = 0
+    current: int = 0
+    """Already under the first master key."""
+    unreadable: list[str] = field(default_factory=list)
+    """What no key in the ring decrypts (left as it is; the owner must enter it again)."""
+
+    def rotate(self, keyring: "Keyring", token: str, aad: str, what: str) -> str:
+        """``token`` under the first master key, counted; an unreadable one is kept as it is and named."""
+        try:
+            if not keyring.needs_rotation(token):
+                self.current += 1
+                return token
+            rotated = keyring.rotate(token, aad)
+        except DecryptionFailed:
+            self.unreadable.append(what)
+            return token
+        self.rotated += 1
+        return rotated
+
+    def add(self, other: "RotationReport") -> None:
+        self.rotated += other.rotated
+        self.current += other.current
+        self.unreadable += other.unreadable
