@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import psycopg
-import pytest
 from sqlalchemy import create_engine, inspect
 
 from app.db.base import Base
 from providers.sandbox import tables as sandbox_tables
 from app.db.engine import sync_url
 from app.db.migrate import check, downgrade, upgrade
-from tests.conftest import PG_URL, pg_dsn, require_postgres
+from tests.conftest import pg_dsn
+from tests.support.migration_db import empty_database
 
 MIGRATION_DB = "computehub_migrations_test"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    require_postgres()
-    with psycopg.connect(pg_dsn(PG_URL), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {MIGRATION_DB}")
-        conn.execute(f"CREATE DATABASE {MIGRATION_DB}")
-    yield PG_URL.rsplit("/", 1)[0] + f"/{MIGRATION_DB}"
-    with psycopg.connect(pg_dsn(PG_URL), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {MIGRATION_DB} WITH (FORCE)")
+fresh_url = empty_database(MIGRATION_DB)
 
 
 JOB_QUEUE_TABLES = {"procrastinate_jobs", "procrastinate_workers", "procrastinate_events", "procrastinate_periodic_defers"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine, insert, inspect
 from sqlalchemy.exc import IntegrityError
@@ -15,25 +14,14 @@ import app.db.models  # noqa: F401 - every table on Base.metadata
 from app.db.base import Base
 from app.db.engine import sync_url
 from app.db.migrate import downgrade, upgrade
-from tests.conftest import PG_URL, pg_dsn, require_postgres
+from tests.support.migration_db import empty_database
 
 DB = "mig_migration_0020_test"
 T0 = datetime(2026, 12, 4, 1, 0, tzinfo=timezone.utc)
 TABLES = {"migrations", "migration_steps", "workspace_ssh_keys", "migration_buckets"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}"
-        return
-    require_postgres()
-    with psycopg.connect(pg_dsn(PG_URL), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    yield PG_URL.rsplit("/", 1)[0] + f"/{DB}"
-    with psycopg.connect(pg_dsn(PG_URL), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+url = empty_database(DB)
 
 
 def _migration(n: int, active_source_id: int | None) -> dict:

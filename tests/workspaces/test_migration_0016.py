@@ -8,8 +8,6 @@ import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
-import psycopg
-import pytest
 from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.orm import Session, load_only
 
@@ -20,25 +18,14 @@ from app.db.engine import sync_url
 from app.db.migrate import downgrade, upgrade
 from app.db.models import ProviderBinding
 from app.security.keyring import Keyring, binding_aad, generate_key_spec
-from tests.conftest import PG_URL, pg_dsn, require_postgres
+from tests.support.migration_db import empty_database
 
 DB = "ws_migration_0016_test"
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 SCOPED = ("provider_bindings", "instances", "deployment_templates", "cost_records")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}"
-        return
-    require_postgres()
-    with psycopg.connect(pg_dsn(PG_URL), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    yield PG_URL.rsplit("/", 1)[0] + f"/{DB}"
-    with psycopg.connect(pg_dsn(PG_URL), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+url = empty_database(DB)
 
 
 def seed_personal_data(engine, keyring: Keyring) -> dict[str, dict]:
