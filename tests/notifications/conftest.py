@@ -18,8 +18,10 @@ import respx
 from sqlalchemy import select
 
 from app.auth import service as accounts
+from app.costs.accrual import accrue_costs
 from app.db.models import OutboxMessage, Subscription
 from app.db.types import utcnow
+from app.notifications.hard_limit import enforce_hard_limits
 from app.security.keyring import generate_key_spec
 from app.server import create_app
 from app.settings import (
@@ -154,3 +156,11 @@ def telegram_update(chat_id: int, text: str, *, update_id: int = 1, username: st
         message["entities"] = [{"offset": 0, "length": len(command), "type": "bot_command"}]
     return {"update_id": update_id, "message": message}
 
+
+@pytest.fixture
+def enforce(sessions, keyring, http):
+    """``await enforce(at)``: costs accrued up to ``at``, then the hard limits enforced at ``at``."""
+    async def run(at):
+        await accrue_costs(sessions, now=at)
+        return await enforce_hard_limits(sessions, keyring, http, base_url=BASE_URL, telegram_enabled=False, now=at)
+    return run

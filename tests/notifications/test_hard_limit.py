@@ -18,10 +18,9 @@ from app.db.models import AuditEvent, Budget, BudgetEnforcement, Instance
 from app.db.types import utcnow
 from app.notifications import budgets
 from app.notifications.budgets import month_spend
-from app.notifications.hard_limit import enforce_hard_limits
 from app.workspaces.scope import personal_workspace_id
 from tests.console.conftest import alice, app, as_alice, bob, clock, cloud, http, keyring, settings  # noqa: F401 - fixtures
-from tests.notifications.conftest import BASE_URL, outbox
+from tests.notifications.conftest import outbox
 
 PRICE = Decimal("2.00")
 
@@ -45,14 +44,6 @@ async def spent(sessions, user_id: int, at) -> Decimal:
 async def set_budget(sessions, user_id: int, amount: Decimal, *, hard: bool = True, grace: int = 60, at=None) -> None:
     async with sessions() as session, session.begin():
         await budgets.set_budget(session, user_id, amount, hard_limit=hard, grace_minutes=grace, now=at)
-
-
-@pytest.fixture
-def enforce(sessions, keyring, http):
-    async def run(at):
-        await accrue_costs(sessions, now=at)
-        return await enforce_hard_limits(sessions, keyring, http, base_url=BASE_URL, telegram_enabled=False, now=at)
-    return run
 
 
 async def two_running(sessions, keyring, http, clock, account) -> list[int]:

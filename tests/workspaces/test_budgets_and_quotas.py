@@ -26,11 +26,10 @@ from app.db.models import AuditEvent, Budget, Instance, InstanceEvent, Offer, Us
 from app.db.types import utcnow
 from app.notifications import budgets
 from app.notifications.budgets import check_budgets, month_spend
-from app.notifications.hard_limit import enforce_hard_limits
 from app.workspaces import roles
 from app.workspaces.scope import personal_workspace_id
 from tests.console.conftest import make_account, sandbox_offers
-from tests.notifications.conftest import BASE_URL, outbox
+from tests.notifications.conftest import BASE_URL, enforce, outbox  # noqa: F401 - enforce: a fixture
 from tests.workspaces.support import org_with_every_role, scope_of, switch_to
 
 PRICE = Decimal("2.00")
@@ -56,14 +55,6 @@ async def spent(sessions, workspace_id: int, at) -> Decimal:
 async def set_budget(sessions, scope, amount, *, hard=True, grace=60, at=None) -> None:
     async with sessions() as session, session.begin():
         await budgets.set_budget(session, scope, amount, hard_limit=hard, grace_minutes=grace, now=at)
-
-
-@pytest.fixture
-def enforce(sessions, keyring, http):
-    async def run(at):
-        await accrue_costs(sessions, now=at)
-        return await enforce_hard_limits(sessions, keyring, http, base_url=BASE_URL, telegram_enabled=False, now=at)
-    return run
 
 
 def recipients_of(messages, org) -> set[str]:
