@@ -28,6 +28,7 @@ from sqlalchemy import text
 
 from app.auth import service as accounts
 from app.costs.accrual import PERIOD, period_floor
+from app.workspaces.scope import personal_workspace_id
 from app.db.engine import make_engine, session_factory
 from app.server import create_app
 from app.settings import DatabaseSettings, PollingSettings, SandboxSettings, Settings
@@ -75,6 +76,8 @@ async def seed(url: str, records: int, now: datetime) -> int:
             noise = []
             for n in range(NOISE_USERS):
                 noise.append((await accounts.signup(session, f"noise{n}@bench.local", f"Noise {n}", PASSWORD)).id)
+            # every console row belongs to a workspace (migration 0016): each user's personal one
+            homes = {user_id: await personal_workspace_id(session, user_id) for user_id in (heavy, *noise)}
     finally:
         await engine.dispose()
 
@@ -88,20 +91,21 @@ async def seed(url: str, records: int, now: datetime) -> int:
             async with cur.copy("COPY instances (id, user_id, provider, client_token, name, instance_type, region, "
                                 "gpu_slug, offer_price_per_hour, status, created_at, updated_at, gpu_raw_name, "
                                 "gpu_count, image, ssh_public_key, spot, raw_status, origin, auto_repair, "
-                                "repair_state, repair_attempts) FROM STDIN") as copy:
+                                "repair_state, repair_attempts, workspace_id) FROM STDIN") as copy:
                 for rows in instances.values():
                     for row in rows:
-                        await copy.write_row((*row, "", 1, "", "", False, "", "computehub", False, "ok", 0))
+                        await copy.write_row((*row, "", 1, "", "", False, "", "computehub", False, "ok", 0,
+                                              homes[row[1]]))
             async with cur.copy("COPY instance_events (instance_id, status, raw_status, price_per_hour, at) "
                                 "FROM STDIN") as copy:
                 for rows in instances.values():
                     for row in rows:
                         await copy.write_row((row[0], row[9], "", row[8], now - timedelta(days=400)))
             async with cur.copy("COPY cost_records (instance_id, user_id, provider, gpu_slug, period_start, "
-                                "billable_seconds, price_per_hour, amount) FROM STDIN") as copy:
+                                "billable_seconds, price_per_hour, amount, workspace_id) FROM STDIN") as copy:
                 for user_id, rows in instances.items():
                     for record in _cost_rows(rows, records if user_id == heavy else NOISE_RECORDS, now):
-                        await copy.write_row(record)
+                        await copy.write_row((*record, homes[user_id]))
             await cur.execute("SELECT setval('instances_id_seq', (SELECT max(id) FROM instances))")
         await conn.commit()
     analyze(url)
