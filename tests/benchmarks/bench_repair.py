@@ -92,7 +92,8 @@ async def seed(url: str, instances: int, key_spec: str) -> None:
                 sandbox_instances.append((instance_id, digest, f"w{n}-{i}", "sbx.h100.1x", "sandbox-eu-1",
                                           "ubuntu-22.04-cuda-12", 200, False, "", "2.49", "198.51.100.7", since,
                                           "running", since, False))
-                session.add(Instance(user_id=user.id, binding_id=binding.id, provider="sandbox",
+                session.add(Instance(user_id=user.id, workspace_id=binding.workspace_id, binding_id=binding.id,
+                                     provider="sandbox",
                                      provider_instance_id=instance_id, client_token=uuid.uuid4().hex,
                                      name=f"w{n}-{i}", instance_type="sbx.h100.1x", region="sandbox-eu-1",
                                      gpu_slug="h100-sxm", gpu_raw_name="H100 SXM", status="running",
