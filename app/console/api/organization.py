@@ -7,6 +7,7 @@ a personal workspace (no header) every path is a 404, like an id of another work
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 
 from litestar import Controller, Request, delete, get, post, put
@@ -56,6 +57,15 @@ async def _refused(db: AsyncSession, exc: organizations.OrganizationError) -> Cl
     return ClientException(str(exc))  # 400 with the same words as the page
 
 
+async def _committed(db: AsyncSession, change: Awaitable[object]) -> None:
+    """Run an organization change and commit it; a refusal rolls back and is a 400."""
+    try:
+        await change
+    except organizations.OrganizationError as exc:
+        raise await _refused(db, exc) from None
+    await db.commit()
+
+
 class ConsoleOrganizationApiController(Controller):
     path = "/api/v1/console/organization"
     dependencies = {"api_user": Provide(provide_api_user), "workspace": Provide(provide_api_scope)}
@@ -98,31 +108,19 @@ class ConsoleOrganizationApiController(Controller):
     @delete("/members/{user_id:int}", permission="manage_members", operation_id="removeMember", summary="Remove a member (not the owner)")
     async def remove(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                      workspace: NamedDependency[Scope], user_id: int) -> None:
-        try:
-            await organizations.remove_member(db, workspace, user_id)
-        except organizations.OrganizationError as exc:
-            raise await _refused(db, exc) from None
-        await db.commit()
+        await _committed(db, organizations.remove_member(db, workspace, user_id))
 
     @post("/leave", permission="view", operation_id="leaveOrganization", status_code=204,
           summary="Leave the organization (the owner transfers ownership first)")
     async def leave(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                     workspace: NamedDependency[Scope]) -> None:
-        try:
-            await organizations.leave(db, workspace)
-        except organizations.OrganizationError as exc:
-            raise await _refused(db, exc) from None
-        await db.commit()
+        await _committed(db, organizations.leave(db, workspace))
 
     @post("/transfer", permission="manage_org", operation_id="transferOwnership", status_code=200,
           summary="Make another member the owner (owner only); you stay, as an admin")
     async def transfer(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                        workspace: NamedDependency[Scope], data: TransferIn) -> list[MemberOut]:
-        try:
-            await organizations.transfer_ownership(db, workspace, data.user_id)
-        except organizations.OrganizationError as exc:
-            raise await _refused(db, exc) from None
-        await db.commit()
+        await _committed(db, organizations.transfer_ownership(db, workspace, data.user_id))
         now_admin = Scope(workspace.workspace_id, workspace.user_id, "admin", workspace.kind)
         return [MemberOut(*row) for row in await organizations.members(db, now_admin)]
 
@@ -130,9 +128,5 @@ class ConsoleOrganizationApiController(Controller):
          summary="Require two-factor of every member (owner only; refused while you have none yourself)")
     async def two_factor(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                          workspace: NamedDependency[Scope], data: TwoFactorPolicy) -> TwoFactorPolicy:
-        try:
-            await organizations.set_two_factor_policy(db, workspace, data.require_two_factor)
-        except organizations.OrganizationError as exc:
-            raise await _refused(db, exc) from None
-        await db.commit()
+        await _committed(db, organizations.set_two_factor_policy(db, workspace, data.require_two_factor))
         return TwoFactorPolicy((await db.get(Workspace, workspace.workspace_id)).require_two_factor)
