@@ -5,6 +5,7 @@
 
     .venv/bin/python -m tests.benchmarks            # 100k offers
     .venv/bin/python -m tests.benchmarks --quick    # 10k offers, fewer requests
+    .venv/bin/python -m tests.benchmarks --only repair   # only (f); --only web: only (g)
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--requests", type=int, help="requests per API load run (default 2000, --quick 500)")
     p.add_argument("--concurrency", type=int, default=10, help="requests in flight (default 10)")
     p.add_argument("--runs", type=int, default=25, help="query runs to take the median of (default 25)")
-    p.add_argument("--only", choices=["web"], help="run only this part: web = (g), the 50-connection load")
+    p.add_argument("--only", choices=["web", "repair"],
+                   help="run only this part: web = (g), the 50-connection load; repair = (f), the P4 repair pass")
     args = p.parse_args(argv)
     args.offers = args.offers or (10_000 if args.quick else 100_000)
     args.requests = args.requests or (500 if args.quick else 2_000)
@@ -149,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]PostgreSQL is not reachable[/] ({exc}); set COMPUTEHUB_TEST_DATABASE_URL")
         return 1
     figures: list[Figure] = []
-    if args.only == "web":
-        figures += bench_web(args)
+    if args.only:
+        figures += bench_web(args) if args.only == "web" else bench_repair_pass(args)
         report(figures, args)
         return 0
     figures += asyncio.run(bench_database(url, args.offers, args.runs))
@@ -168,16 +170,22 @@ def main(argv: list[str] | None = None) -> int:
         figures += [Figure(**f) for f in asyncio.run(vs_gpuhunt.measure(url, sizes, args.runs, log=console.print))]
     except RuntimeError as exc:
         console.print(f"[red](e) skipped[/]: {exc}")
-    try:  # (f) one auto-repair pass with 1, 2 and 4 worker processes (its own database)
-        size, workers = (bench_repair.QUICK_SIZE, [1, 2]) if args.quick else (bench_repair.FULL_SIZE, [1, 2, 4])
-        runs = bench_repair.measure(bench_url(bench_repair.BENCH_DB), size, workers, bench_repair.CONCURRENCY,
-                                    log=console.print)
-        figures += [Figure(**f) for f in bench_repair.figures(runs)]
-    except RuntimeError as exc:
-        console.print(f"[red](f) skipped[/]: {exc}")
+    figures += bench_repair_pass(args)
     figures += bench_web(args)
     report(figures, args)
     return 0
+
+
+def bench_repair_pass(args: argparse.Namespace) -> list[Figure]:
+    """(f) one auto-repair pass with 1, 2 and 4 worker processes (its own database)."""
+    try:
+        size, workers = (bench_repair.QUICK_SIZE, [1, 2]) if args.quick else (bench_repair.FULL_SIZE, [1, 2, 4])
+        runs = bench_repair.measure(bench_url(bench_repair.BENCH_DB), size, workers, bench_repair.CONCURRENCY,
+                                    log=console.print)
+        return [Figure(**f) for f in bench_repair.figures(runs)]
+    except RuntimeError as exc:
+        console.print(f"[red](f) skipped[/]: {exc}")
+        return []
 
 
 def bench_web(args: argparse.Namespace) -> list[Figure]:
