@@ -49,15 +49,17 @@ STRIPE = Actor(None, "stripe")
 
 
 async def record(session: AsyncSession, workspace: str, action: str, actor: Actor, *, target_type: str = "",
-                 target_id: Any = "", project: str = "", before: dict | None = None, after: dict | None = None,
+                 target_id: Any = "", project: int | str | None = "", before: dict | None = None, after: dict | None = None,
                  at: datetime | None = None) -> AuditEvent:
+    """``project``: the id of the organization's project the change belongs to (the activity log's
+    project filter), if any."""
     origin = current_origin.get()
     at = at or utcnow()
     seq, prev_hash = await _next_place(session, workspace, at)
     fields = {
         "workspace": workspace, "seq": seq, "at": at, "action": action, "actor_user_id": actor.user_id,
         "actor": actor.label[:320], "target_type": target_type, "target_id": str(target_id)[:64],
-        "project": project, "address": (origin.address if origin else "")[:64],
+        "project": "" if project is None else str(project)[:64], "address": (origin.address if origin else "")[:64],
         "user_agent": (origin.user_agent if origin else "")[:300],
         "request_id": (origin.request_id if origin else "")[:40],
         "via": (origin.via if origin else "")[:64],

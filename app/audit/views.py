@@ -1,4 +1,4 @@
-"""The audit log as the workspace sees it: filters (kind of change, local days), pages, CSV."""
+"""The audit log as the workspace sees it: filters (kind of change, project, local days), pages, CSV."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ KINDS = {
     "quota": "Quota",
     "subscription": "Subscription",
     "api_token": "API tokens",
+    "org": "Organization, members and invitations",
+    "project": "Projects",
+    "migration": "Migrations",
 }
 """The part of an action before the dot, and how the filter names it."""
 
@@ -37,13 +40,15 @@ KINDS = {
 @dataclass(frozen=True)
 class AuditFilters:
     kind: str | None = None
+    project: int | None = None
+    """One of the organization's projects: its deployments', keys' and its own changes."""
     day_from: date | None = None
     day_to: date | None = None
     """Local days in the viewer's time zone, both included."""
     page: int = 1
 
     def query(self, page: int | None = None) -> str:
-        params = {"kind": self.kind, "from": self.day_from.isoformat() if self.day_from else None,
+        params = {"kind": self.kind, "project": str(self.project) if self.project else None, "from": self.day_from.isoformat() if self.day_from else None,
                   "to": self.day_to.isoformat() if self.day_to else None}
         params = {k: v for k, v in params.items() if v}
         if (page or self.page) > 1:
@@ -51,14 +56,19 @@ class AuditFilters:
         return urlencode(params)
 
 
-def parse_filters(params) -> AuditFilters:
+def parse_filters(params, project_ids: frozenset[int] = frozenset()) -> AuditFilters:
+    """``project_ids``: the workspace's projects, the only ones the project filter may name."""
     kind = (params.get("kind") or "").strip() or None
     if kind is not None and kind not in KINDS:
         raise InvalidField(f"choose one of: {', '.join(KINDS)}", "kind")
+    project = (params.get("project") or "").strip() or None
+    if project is not None and not (len(project) <= 10 and project.isascii() and project.isdigit()
+                                    and int(project) in project_ids):
+        raise InvalidField("choose a project from the list", "project")
     first, last = parse_day(params.get("from"), "from"), parse_day(params.get("to"), "to")
     if first and last and first > last:
         raise InvalidField("the start date is after the end date", "from")
-    return AuditFilters(kind, first, last, parse_page(params.get("page"), MAX_PAGE))
+    return AuditFilters(kind, int(project) if project else None, first, last, parse_page(params.get("page"), MAX_PAGE))
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,8 @@ def _where(workspace: str, filters: AuditFilters, zone: ZoneInfo) -> list:
     where = [AuditEvent.workspace == workspace]
     if filters.kind:
         where.append(AuditEvent.action.like(f"{filters.kind}.%"))
+    if filters.project:
+        where.append(AuditEvent.project == str(filters.project))
     if filters.day_from:
         where.append(AuditEvent.at >= local_midnight(zone, filters.day_from))
     if filters.day_to:

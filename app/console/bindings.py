@@ -214,7 +214,7 @@ async def add_binding(
     session.add(row)
     await session.flush()
     await audit.record(session, scope.audit_key, "key.added", await audit.actor_for(session, scope.user_id),
-                       target_type="key", target_id=row.id, after={"provider": provider, "label": label,
+                       target_type="key", target_id=row.id, project=project_id, after={"provider": provider, "label": label,
                                                                    "status": row.status, "project": project_id})
     return row
 
@@ -297,7 +297,7 @@ async def set_binding_project(session: AsyncSession, owner: Owner, binding_id: i
     project_id = await projects.assignable(session, scope, project_id)
     if project_id != row.project_id:
         await audit.record(session, scope.audit_key, "key.project_changed", await audit.actor_for(session, scope.user_id),
-                           target_type="key", target_id=row.id, before={"project": row.project_id},
+                           target_type="key", target_id=row.id, project=project_id, before={"project": row.project_id},
                            after={"project": project_id})
         row.project_id = project_id
 
@@ -323,8 +323,8 @@ async def remove_binding(session: AsyncSession, owner: Owner, binding_id: int) -
     )
     count = active.scalar_one()
     await audit.record(session, scope.audit_key, "key.removed", await audit.actor_for(session, scope.user_id),
-                       target_type="key", target_id=row.id, before={"provider": row.provider, "label": row.label},
-                       after={"deployments_left_without_key": count})
+                       target_type="key", target_id=row.id, project=row.project_id,
+                       before={"provider": row.provider, "label": row.label}, after={"deployments_left_without_key": count})
     if row.workspace.kind != ORGANIZATION:
         await release_binding_slot(session, row)
     await session.delete(row)

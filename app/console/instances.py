@@ -185,7 +185,7 @@ async def set_project(session: AsyncSession, owner: Owner, instance_id: int, pro
     if project_id != row.project_id:
         await audit.record(session, scope.audit_key, "instance.project_changed",
                            await audit.actor_for(session, scope.user_id), target_type="instance", target_id=row.id,
-                           before={"project": row.project_id}, after={"project": project_id})
+                           project=project_id, before={"project": row.project_id}, after={"project": project_id})
         row.project_id = project_id
     return row
 
@@ -228,7 +228,7 @@ async def launch(
             await on_intent(session, row)
         # The key used is part of the record: who launched what with which binding, at what price.
         await audit.record(session, scope.audit_key, "instance.launch", actor or await audit.actor_for(session, scope.user_id),
-                           target_type="instance", target_id=row.id, at=now, after={
+                           target_type="instance", target_id=row.id, project=row.project_id, at=now, after={
                                "name": row.name, "provider": row.provider, "key": binding.id, "key_label": binding.label,
                                "instance_type": row.instance_type, "region": row.region, "gpu": row.gpu_slug,
                                "gpu_count": row.gpu_count, "spot": row.spot,
@@ -376,7 +376,7 @@ async def perform(
             await change_state(session, fresh, status, source=signals.CONSOLE, message=f"{operation} requested")
             await audit.record(session, scope.audit_key, f"instance.{operation}",
                                actor or await audit.actor_for(session, scope.user_id), target_type="instance", target_id=fresh.id,
-                               before={"status": before, "name": fresh.name}, after={"status": status, "key": binding.id})
+                               project=fresh.project_id, before={"status": before, "name": fresh.name}, after={"status": status, "key": binding.id})
             return fresh
     finally:
         async with sessions() as session, session.begin():

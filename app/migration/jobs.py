@@ -155,7 +155,8 @@ async def record_event(session: AsyncSession, row: Migration, event: str, now, *
     source = await session.get(Instance, row.source_instance_id) if row.source_instance_id else None
     name = source.name if source else f"migration {row.id}"
     await audit.record(session, scope.audit_key, f"migration.{event}", actor, target_type="migration",
-                       target_id=row.id, at=now, after={"state": row.state, "source": row.source_instance_id,
+                       target_id=row.id, project=source.project_id if source else None, at=now,
+                       after={"state": row.state, "source": row.source_instance_id,
                                                         "target": row.target_instance_id, "error": row.error})
     subjects = {
         "start": ("deployment_state", f"Migration of {name} started",

@@ -321,7 +321,7 @@ async def _audit(session: AsyncSession, row: Instance, action: str, before: str,
     """What auto-repair did to an instance goes in its workspace's audit log like a person's action."""
     scope = await on_behalf_of(session, row.workspace_id, row.user_id)
     await audit.record(session, scope.audit_key, action, audit.AUTO_REPAIR, target_type="instance", target_id=row.id,
-                       before={"status": before, "name": row.name}, after={"status": row.status, **after}, at=now)
+                       project=row.project_id, before={"status": before, "name": row.name}, after={"status": row.status, **after}, at=now)
 
 
 async def _record_step(session: AsyncSession, ctx: RepairContext, instance_id: int, decision: Decision,

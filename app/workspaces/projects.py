@@ -64,7 +64,7 @@ def _clean_name(name: str) -> str:
 
 async def _record(session: AsyncSession, scope: Scope, action: str, project_id: int, **values) -> None:
     await audit.record(session, scope.audit_key, action, await audit.actor_for(session, scope.user_id),
-                       target_type="project", target_id=project_id, **values)
+                       target_type="project", target_id=project_id, project=project_id, **values)
 
 
 async def _refuse_taken(session: AsyncSession, scope: Scope, name: str, renaming: int = 0) -> None:

@@ -5,6 +5,8 @@ cost records taking their instance's project. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -463,3 +465,36 @@ async def test_a_template_launches_into_its_project_unless_told_otherwise(sessio
     assert (default.project_id, chosen.project_id) == (world.training, world.research)
     row = await launch(sessions, keyring, http, owner, default)
     assert row.project_id == world.training and row.template_id == world.template
+
+
+async def test_the_activity_log_names_each_changes_project_and_filters_by_it(sessions, keyring, http, cloud, clock, login):
+    """A launch, a stop and a key moved into a project are that project's changes; the filter shows
+    only them, names the project on each row, and refuses another organization's project."""
+    world = await build(sessions, keyring, http)
+    other = await org_with_every_role(sessions, keyring, prefix="o2-")
+    owner = await owner_scope(sessions, world.org)
+    async with sessions() as session, session.begin():
+        foreign = (await projects.create(session, await owner_scope(sessions, other), "Theirs")).id
+    async with sessions() as session:
+        launches = dict((await session.execute(
+            select(AuditEvent.target_id, AuditEvent.project).where(
+                AuditEvent.workspace == owner.audit_key, AuditEvent.action == "instance.launch"))).all())
+    assert launches == {str(world.boxes["research"]): str(world.research),
+                        str(world.boxes["training"]): str(world.training), str(world.boxes["unassigned"]): ""}
+
+    browser = await login(world.org.people["owner"].email)
+    await switch_to(browser, world.org.id)
+    doc = await browser.page(f"/settings/activity?project={world.research}")
+    rows = doc.find("table", class_="activity-log").one("tbody").find_all("tr")
+    shown = [(tr.get("data-action"), tr.text) for tr in rows]
+    assert sorted(action for action, _ in shown) == ["instance.launch", "key.project_changed", "project.created"]
+    assert all("project: Research" in text for _, text in shown)
+    select_box = doc.one("select", name="project")
+    assert {o.text.strip() for o in select_box.find_all("option")} == {"All projects", "Research", "Training"}
+
+    refused = await browser.get(f"/settings/activity?project={foreign}")
+    assert refused.status_code == 400 and "choose a project from the list" in refused.text
+    assert (await browser.get(f"/settings/activity/export.csv?project={foreign}")).status_code == 400
+    exported = await browser.get(f"/settings/activity/export.csv?project={world.training}")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert rows and {r["project"] for r in rows} == {str(world.training)}
