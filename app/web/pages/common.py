@@ -13,6 +13,7 @@ from app.auth.session import SESSION_USER
 from app.db.models import ProviderBinding
 
 from app.web.formatting import HELPERS
+from app.workspaces.current import SESSION_WORKSPACE, scope_for
 from providers.registry import SIMULATED
 
 
@@ -31,9 +32,9 @@ def simulated_shown(request: Request) -> bool:
 
 
 async def simulated_for_viewer(request: Request, session: AsyncSession) -> bool:
-    """The offers table also lists the simulated cloud to a signed-in user who has bound a sandbox
-    key (the demo account): its offers are where they launch from. Visitors never see it unless
-    sandbox mode is on."""
+    """The offers table also lists the simulated cloud to a signed-in user whose current workspace
+    has a sandbox key they can use (the demo account; an organization's key for its members): its
+    offers are where they launch from. Visitors never see it unless sandbox mode is on."""
     if simulated_shown(request):
         return True
     if not request.app.state.settings.sandbox.enabled or request.scope.get("session") is None:
@@ -41,7 +42,8 @@ async def simulated_for_viewer(request: Request, session: AsyncSession) -> bool:
     user_id = request.session.get(SESSION_USER)
     if not user_id:
         return False
-    stmt = select(ProviderBinding.id).where(ProviderBinding.user_id == int(user_id),
+    scope = await scope_for(session, int(user_id), request.session.get(SESSION_WORKSPACE))
+    stmt = select(ProviderBinding.id).where(scope.visible(ProviderBinding),
                                             ProviderBinding.provider.in_(list(SIMULATED))).limit(1)
     return (await session.execute(stmt)).first() is not None
 
