@@ -208,16 +208,17 @@ async def sync_user(
     sessions: async_sessionmaker[AsyncSession], keyring: Keyring, http: httpx.AsyncClient, owner: Owner,
     *, only_due: bool = False, now: datetime | None = None,
 ) -> list[SyncReport]:
-    """Sync the user's bindings now ("Sync now"), or with ``only_due`` just those the console's
-    poll is waiting on: a deployment in a changing state whose last answer is a few seconds old."""
+    """Sync the workspace's keys now ("Sync now"), or with ``only_due`` just those the console's
+    poll is waiting on: a deployment in a changing state whose last answer is a few seconds old.
+    A member limited to projects syncs only the keys they can see (their projects')."""
     now = now or utcnow()
     async with sessions() as session, session.begin():
-        workspace_id = (await resolve(session, owner)).workspace_id
+        scope = await resolve(session, owner)
     stmt = select(ProviderBinding.id).where(
-        ProviderBinding.workspace_id == workspace_id, ProviderBinding.status.not_in(("disabled", "invalid")))
+        scope.visible(ProviderBinding), ProviderBinding.status.not_in(("disabled", "invalid")))
     if only_due:
         waiting = select(Instance.binding_id).where(
-            Instance.workspace_id == workspace_id, Instance.status.in_(TRANSITIONAL),
+            scope.visible(Instance), Instance.status.in_(TRANSITIONAL),
             or_(Instance.last_synced_at.is_(None), Instance.last_synced_at < now - POLL_MIN_INTERVAL))
         stmt = stmt.where(ProviderBinding.id.in_(waiting))
     async with sessions() as session:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from litestar.exceptions import NotFoundException
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
@@ -111,8 +112,12 @@ async def create(session: AsyncSession, scope: Scope, name: str) -> Project:
     name = _clean_name(name)
     await _refuse_taken(session, scope, name)
     row = Project(workspace_id=scope.workspace_id, name=name, created_at=utcnow())
-    session.add(row)
-    await session.flush()
+    try:  # a concurrent create of the same name passes the check above: the unique index decides
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        raise ProjectError(f"there is already a project named {name!r}") from None
     await _record(session, scope, "project.created", row.id, after={"name": name})
     return row
 

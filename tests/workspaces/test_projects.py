@@ -23,6 +23,7 @@ from app.db.types import utcnow
 from app.workspaces import projects
 from app.workspaces.roles import Forbidden
 from app.workspaces.scope import NotAMember, resolve
+from providers.sandbox import generate_api_key
 from tests.console.conftest import make_account, sandbox_offers
 from tests.console.test_console_api import bearer, token_for
 from tests.workspaces.support import Org, org_with_every_role, scope_of, switch_to
@@ -498,3 +499,52 @@ async def test_the_activity_log_names_each_changes_project_and_filters_by_it(ses
     exported = await browser.get(f"/settings/activity/export.csv?project={world.training}")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert rows and {r["project"] for r in rows} == {str(world.training)}
+
+
+async def test_sync_now_of_a_limited_member_touches_only_their_projects_keys(sessions, keyring, http, cloud, clock):
+    """"Sync now" (and the console's poll) calls the provider with the keys the member can see:
+    their project's key, not the organization's other keys."""
+    from app.console.overview import sync_user
+
+    world = await build(sessions, keyring, http)
+    owner = await owner_scope(sessions, world.org)
+    async with sessions() as session, session.begin():
+        other_key = (await bindings.add_binding(session, keyring, owner, "sandbox", "Unassigned key",
+                                                {"api_key": generate_api_key()})).id
+    await limit(sessions, world, "member", world.research)
+    member = await scope_of(sessions, world.org.people["member"], world.org.id)
+    synced = {report.binding_id for report in await sync_user(sessions, keyring, http, member)}
+    assert synced == {world.research_key}
+    everything = {report.binding_id for report in await sync_user(sessions, keyring, http, owner)}
+    assert everything == {world.research_key, other_key}
+
+
+async def test_two_concurrent_creates_of_one_name_make_one_project_and_a_clear_refusal(sessions, keyring, cloud):
+    import asyncio
+
+    org = await org_with_every_role(sessions, keyring)
+    owner = await owner_scope(sessions, org)
+    both_checked = asyncio.Barrier(2)
+    real_refuse = projects._refuse_taken
+
+    async def refuse_then_wait(*args, **kwargs):  # both pass the name check before either inserts
+        await real_refuse(*args, **kwargs)
+        await both_checked.wait()
+
+    async def create() -> str:
+        try:
+            async with sessions() as session, session.begin():
+                await projects.create(session, owner, "Inference")
+            return "created"
+        except projects.ProjectError as exc:
+            return str(exc)
+
+    projects._refuse_taken = refuse_then_wait
+    try:
+        outcomes = await asyncio.wait_for(asyncio.gather(create(), create()), 30)
+    finally:
+        projects._refuse_taken = real_refuse
+    assert sorted(outcomes) == ["created", "there is already a project named 'Inference'"]
+    async with sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(Project).where(
+            Project.workspace_id == org.id))).scalar_one() == 1
