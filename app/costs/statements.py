@@ -146,14 +146,13 @@ def _lines(frame: pd.DataFrame, keys: list[str], label) -> list[Line]:
     return sorted(lines, key=lambda line: (-line.amount, line.label))
 
 
-async def _owner_label(session: AsyncSession, user: User, scope: Scope, project: Project | None) -> str:
-    """Who the statement is for: the account, or the organization (named) for an organization's,
-    and the project for a project's."""
+async def _owner_label(session: AsyncSession, user: User, scope: Scope) -> str:
+    """Who the statement is for: the account, or the organization (named) for an organization's
+    (a project's statement names its project on a line of its own)."""
     if not scope.is_org:
         return user.email
     workspace = await session.get(Workspace, scope.workspace_id)
-    owner = f"{workspace.name} (organization)" if workspace else user.email
-    return f"{owner}, project {project.name}" if project else owner
+    return f"{workspace.name} (organization)" if workspace else user.email
 
 
 def _gpu(slug: str) -> str:
@@ -189,7 +188,7 @@ async def build_statement(session: AsyncSession, user: User, scope: Scope, month
         frame, ["instance_id", "provider", "gpu_slug"],
         lambda k: {"label": str(names[k[0]]), "detail": f"{provider_display_name(k[1])} · {_gpu(k[2])}"})
     return Statement(
-        owner=await _owner_label(session, user, scope, project), zone=zone.key, month=month, generated_at=now,
+        owner=await _owner_label(session, user, scope), zone=zone.key, month=month, generated_at=now,
         complete=month.last_day < today, is_org=scope.is_org, project=project, **org,
         total=from_micros(int(frame["amount_micros"].sum())), total_hours=hours(int(frame["seconds"].sum())),
         by_provider=_lines(frame, ["provider"], lambda k: {"label": provider_display_name(k[0])}),
