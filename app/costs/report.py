@@ -21,6 +21,7 @@ from app.costs.filters import DEFAULT_DAYS, PAGE_SIZE, CostFilters, parse_filter
 from app.costs.queries import from_micros
 from app.db.models import User
 from app.services.prices import InvalidQuery
+from app.web.charts import PALETTE
 from app.web.localtime import user_zone
 from dashboards import cost_charts, cost_csv, cost_frames
 from dashboards.local_days import local_midnight, local_today, month_start, week_start
@@ -255,7 +256,7 @@ async def cost_report(session: AsyncSession, user: User, scope: Scope, raw: RawF
         project_options=[Option(str(key), name) for key, name in project_choices.items()],
         member_options=[Option(str(key), name) for key, name in names.items()] if scope.is_org else [],
         by_project=by_project, project_json=cost_charts.share_figure(_series(by_project), "Cost by project"),
-        by_member=by_member, member_json=cost_charts.bar_figure(_series(by_member), "Cost by member"),
+        by_member=by_member, member_json=cost_charts.bar_figure(_series(by_member), "Cost by member", PALETTE[3]),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
+import plotly.graph_objects as go
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -180,6 +181,8 @@ async def test_the_page_splits_the_range_by_member_and_project(world, login):
     # The charts carry the same exact amounts as the tables.
     bars = figure(doc, "cost-member-chart")["data"][0]
     assert dict(zip(bars["y"], map(Decimal, bars["customdata"]))) == by_member(*WHOLE_RANGE)
+    for chart in ("cost-member-chart", "cost-project-chart"):
+        go.Figure(figure(doc, chart))  # raises on any property plotly does not know
     ring = figure(doc, "cost-project-chart")["data"][0]
     assert dict(zip(ring["labels"], map(Decimal, ring["customdata"]))) == by_project(*WHOLE_RANGE)
     # The member select lists the organization's members (and only them).
