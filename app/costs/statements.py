@@ -100,6 +100,12 @@ class Line:
 
 
 @dataclass(frozen=True)
+class ProjectRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class Statement:
     owner: str
     zone: str
@@ -117,7 +123,7 @@ class Statement:
     by_member: list[Line] = ()
     """An organization's only; a project's statement has no by-project table."""
     is_org: bool = False
-    project: Project | None = None
+    project: ProjectRef | None = None
     """The one project this statement covers, else None (the whole workspace, as the reader sees it)."""
 
     def filename(self, extension: str) -> str:
@@ -189,7 +195,8 @@ async def build_statement(session: AsyncSession, user: User, scope: Scope, month
         lambda k: {"label": str(names[k[0]]), "detail": f"{provider_display_name(k[1])} · {_gpu(k[2])}"})
     return Statement(
         owner=await _owner_label(session, user, scope), zone=zone.key, month=month, generated_at=now,
-        complete=month.last_day < today, is_org=scope.is_org, project=project, **org,
+        complete=month.last_day < today, is_org=scope.is_org,
+        project=ProjectRef(project.id, project.name) if project else None, **org,
         total=from_micros(int(frame["amount_micros"].sum())), total_hours=hours(int(frame["seconds"].sum())),
         by_provider=_lines(frame, ["provider"], lambda k: {"label": provider_display_name(k[0])}),
         by_gpu=_lines(frame, ["gpu_slug"], lambda k: {"label": _gpu(k[0])}),
