@@ -57,13 +57,13 @@ def share_figure(totals: pd.Series, title: str) -> str | None:
     return _figure([pie], 300, legend=dict(orientation="h", yanchor="top", y=-0.05, xanchor="left", x=0))
 
 
-def bar_figure(totals: pd.Series, title: str) -> str | None:
-    """Horizontal bars of the cost per provider, largest on top; None without any cost."""
+def bar_figure(totals: pd.Series, title: str, color: str = PALETTE[2]) -> str | None:
+    """Horizontal bars of the cost per provider (or member), largest on top; None without any cost."""
     if not len(totals):
         return None
     values, exact = _dollars(totals)
     bars = dict(type="bar", orientation="h", x=values[::-1], y=list(totals.index)[::-1], customdata=exact[::-1],
-                name=title, marker=dict(color=PALETTE[2]), hovertemplate="%{y}: $%{x:,.2f}<extra></extra>")
+                name=title, marker=dict(color=color), hovertemplate="%{y}: $%{x:,.2f}<extra></extra>")
     # Bars about 30 px thick whatever their number, up to the chart's height.
     return _figure([bars], max(300, 70 + 42 * len(totals)), showlegend=False,
                    bargap=max(0.35, 1 - 0.12 * len(totals)), xaxis=_money_axis(), yaxis=dict(automargin=True))

@@ -25,10 +25,11 @@ def _hours(seconds: int) -> str:
 
 
 def history_csv(rows: pd.DataFrame, provider_name: Callable[[str], str],
-                gpu_name: Callable[[str | None], str], project_name: Callable[[int | None], str] | None = None) -> str:
+                gpu_name: Callable[[str | None], str], project_name: Callable[[int | None], str] | None = None,
+                member_name: Callable[[int], str] | None = None) -> str:
     """``rows``: ``dashboards.cost_frames.history`` of the filtered range. With ``project_name`` (an
     organization's export) a ``project`` column follows the instance: the project each cost was
-    accrued in."""
+    accrued in; with ``member_name`` a ``member`` column after it: who launched the instance."""
     out = pd.DataFrame({
         "date": [d.isoformat() for d in rows["day"]],
         "instance_id": rows["instance_id"].astype("int64"),
@@ -42,4 +43,7 @@ def history_csv(rows: pd.DataFrame, provider_name: Callable[[str], str],
     if project_name is not None:
         projects = [None if p is None or pd.isna(p) else int(p) for p in rows["project_id"].astype(object)]
         out.insert(COLUMNS.index("instance") + 1, "project", [spreadsheet_text(project_name(p)) for p in projects])
+    if member_name is not None:
+        out.insert(list(out.columns).index("instance") + (2 if project_name else 1), "member",
+                   [spreadsheet_text(member_name(int(u))) for u in rows["user_id"]])
     return out.to_csv(index=False, lineterminator="\r\n")

@@ -1,4 +1,4 @@
-"""What the cost pages are asked for: a range of local days, a provider, a GPU and a page,
+"""What the cost pages are asked for: a range of local days, a provider, a GPU, a project, a member and a page,
 validated once (bad input raises InvalidQuery, which the app answers with 400 and the message)."""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class CostFilters:
     """False when the range is the default (the last 30 days)."""
     project: int | None = None
     """One of the organization's projects (checked against the scope by the report)."""
+    member: int | None = None
+    """A user id: only the costs of what they launched (checked against the workspace by the report)."""
 
     def each_day(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
@@ -41,6 +43,8 @@ class CostFilters:
         params |= {k: v for k, v in (("provider", chosen.provider), ("gpu", chosen.gpu)) if v}
         if chosen.project:
             params["project"] = str(chosen.project)
+        if chosen.member:
+            params["member"] = str(chosen.member)
         if chosen.page > 1:
             params["page"] = str(chosen.page)
         return urlencode(params)
@@ -51,7 +55,7 @@ MAX_PAGE = 100_000
 
 def parse_filters(today: date, date_from: str | None = None, date_to: str | None = None,
                   provider: str | None = None, gpu: str | None = None, page: int | str = 1,
-                  project: str | None = None) -> CostFilters:
+                  project: str | None = None, member: str | None = None) -> CostFilters:
     """``today`` is the user's local date: the default range ends there. ``page`` may be as typed."""
     page = parse_page(page, MAX_PAGE, named=True)  # (page - 1) * size must stay a database integer
     date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
@@ -66,8 +70,16 @@ def parse_filters(today: date, date_from: str | None = None, date_to: str | None
         raise InvalidQuery(f"provider: unknown provider {provider[:40]!r}", "provider")
     if gpu is not None and gpu not in GPUS:
         raise InvalidQuery(f"gpu: unknown GPU {gpu[:40]!r}", "gpu")
-    project = (project or "").strip()
-    if project and not (len(project) <= 10 and project.isascii() and project.isdigit() and is_row_id(int(project))):
-        raise InvalidQuery("project: choose a project from the list", "project")
+    project, member = _row_id(project, "project"), _row_id(member, "member")
     return CostFilters(first, last, provider, gpu, page, chosen_range=bool(date_from or date_to),
-                       project=int(project) if project else None)
+                       project=project, member=member)
+
+
+def _row_id(raw: str | None, field: str) -> int | None:
+    """A select's id as sent: empty is none, anything but a row id a 400 naming the field."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if not (len(value) <= 10 and value.isascii() and value.isdigit() and is_row_id(int(value))):
+        raise InvalidQuery(f"{field}: choose a {field} from the list", field)
+    return int(value)

@@ -52,7 +52,7 @@ class CostsController(Controller):
 
 def raw_filters(params: MultiDict) -> RawFilters:
     return RawFilters(params.get("from"), params.get("to"), params.get("provider"), params.get("gpu"),
-                      params.get("page") or 1, params.get("project"))
+                      params.get("page") or 1, params.get("project"), params.get("member"))
 
 
 class OverviewController(Controller):

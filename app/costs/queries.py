@@ -27,7 +27,7 @@ MICROS = 6
 """Money leaves SQL as Decimal and is summed further as integer micro-dollars: exact and fast."""
 
 DAILY_COLUMNS = ["day", "instance_id", "instance", "provider", "gpu_slug", "price_micros", "seconds", "amount_micros",
-                 "project_id"]
+                 "project_id", "user_id"]
 
 
 def to_micros(value: Decimal | None) -> int:
@@ -39,9 +39,12 @@ def from_micros(value: int) -> Decimal:
 
 
 def _scoped(stmt: Select, workspace_id: int, provider: str | None, gpu: str | None,
-            project_ids: tuple[int, ...] | None = None) -> Select:
-    """``project_ids``: only these projects' records (a chosen project, or a limited member's)."""
+            project_ids: tuple[int, ...] | None = None, member: int | None = None) -> Select:
+    """``project_ids``: only these projects' records (a chosen project, or a limited member's);
+    ``member``: only the records of instances that user launched (narrows, never widens)."""
     stmt = stmt.where(CostRecord.workspace_id == workspace_id)
+    if member is not None:
+        stmt = stmt.where(CostRecord.user_id == member)
     if project_ids is not None:
         stmt = stmt.where(CostRecord.project_id.in_(project_ids))
     if provider:
@@ -59,19 +62,20 @@ class CalendarTotals:
 
 async def calendar_totals(session: AsyncSession, workspace_id: int, month_start: datetime, week_start: datetime,
                           provider: str | None = None, gpu: str | None = None,
-                          project_ids: tuple[int, ...] | None = None) -> CalendarTotals:
+                          project_ids: tuple[int, ...] | None = None, member: int | None = None) -> CalendarTotals:
     """This month and this week (their starts: the user's local midnights), in one pass over the
     recent records only, through the (user, period) index."""
     def since(start: datetime):
         return func.sum(case((CostRecord.period_start >= start, CostRecord.amount)))
 
-    stmt = _scoped(select(since(month_start), since(week_start)), workspace_id, provider, gpu, project_ids)
+    stmt = _scoped(select(since(month_start), since(week_start)), workspace_id, provider, gpu, project_ids, member)
     month, week = (await session.execute(stmt.where(CostRecord.period_start >= min(month_start, week_start)))).one()
     return CalendarTotals(*(money(v) if v is not None else ZERO for v in (month, week)))
 
 
 async def hourly_burn(session: AsyncSession, workspace_id: int, provider: str | None = None,
-                      gpu: str | None = None, project_ids: tuple[int, ...] | None = None) -> tuple[Decimal, int]:
+                      gpu: str | None = None, project_ids: tuple[int, ...] | None = None,
+                      member: int | None = None) -> tuple[Decimal, int]:
     """What the user's instances cost per hour right now, and how many are billed: the price in
     force (the latest event's, as accrual uses it) of every instance in a billable state."""
     latest_price = (select(InstanceEvent.price_per_hour).where(InstanceEvent.instance_id == Instance.id)
@@ -83,31 +87,36 @@ async def hourly_burn(session: AsyncSession, workspace_id: int, provider: str | 
         stmt = stmt.where(Instance.gpu_slug == gpu)
     if project_ids is not None:
         stmt = stmt.where(Instance.project_id.in_(project_ids))
+    if member is not None:
+        stmt = stmt.where(Instance.user_id == member)
     prices = list((await session.execute(stmt)).scalars())
     return money(sum((p for p in prices if p is not None), ZERO)), len(prices)
 
 
 async def daily_costs(session: AsyncSession, workspace_id: int, zone: ZoneInfo, first: date, last: date,
                       provider: str | None = None, gpu: str | None = None,
-                      project_ids: tuple[int, ...] | None = None) -> pd.DataFrame:
+                      project_ids: tuple[int, ...] | None = None, member: int | None = None) -> pd.DataFrame:
     """Cost per local day (in ``zone``), instance and price, from ``first`` to ``last`` included.
-    A day with a price change has a row per price (and one per project, when it moved that day)."""
+    A day with a price change has a row per price (and one per project, when it moved that day).
+    ``user_id`` is who launched the instance (one per instance, so it adds no rows)."""
     start, end = local_midnight(zone, first), local_midnight(zone, last + timedelta(days=1))
     day = local_day_number(CostRecord.period_start, utc_offsets(zone, start, end))
     # Narrow keys, so the database can hash them; the instances' names come in a second, small query.
     stmt = _scoped(
         select(day, CostRecord.instance_id, CostRecord.price_per_hour,
-               func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount), CostRecord.project_id)
+               func.sum(CostRecord.billable_seconds), func.sum(CostRecord.amount), CostRecord.project_id,
+               CostRecord.user_id)
         .where(CostRecord.period_start >= start, CostRecord.period_start < end)
-        .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour, CostRecord.project_id),
-        workspace_id, provider, gpu, project_ids)
+        .group_by(day, CostRecord.instance_id, CostRecord.price_per_hour, CostRecord.project_id, CostRecord.user_id),
+        workspace_id, provider, gpu, project_ids, member)
     rows = (await session.execute(stmt)).all()
     instances = await _instances(session, workspace_id, {row[1] for row in rows})
     return pd.DataFrame(
-        [(day_from_number(number), iid, *instances[iid], to_micros(price), int(seconds), to_micros(amount), project)
-         for number, iid, price, seconds, amount, project in rows],
+        [(day_from_number(number), iid, *instances[iid], to_micros(price), int(seconds), to_micros(amount), project,
+          who) for number, iid, price, seconds, amount, project, who in rows],
         columns=DAILY_COLUMNS,
-    ).astype({"instance_id": "int64", "price_micros": "int64", "seconds": "int64", "amount_micros": "int64"})
+    ).astype({"instance_id": "int64", "price_micros": "int64", "seconds": "int64", "amount_micros": "int64",
+              "user_id": "int64"})
 
 
 async def _instances(session: AsyncSession, workspace_id: int, ids: set[int]) -> dict[int, tuple[str, str, str | None]]:

@@ -1,6 +1,7 @@
-"""What ``/costs`` shows: the cards, the trend, where the money goes, the detailed history and its
-CSV. Sums come from SQL (``app.costs.queries``); the views are cut from one frame of daily rows
-(``dashboards.cost_frames``), so the range total, the chart, the table and the CSV always agree."""
+"""What ``/costs`` shows: the cards, the trend, where the money goes (in an organization also by
+project and by member), the detailed history and its CSV. Sums come from SQL
+(``app.costs.queries``); the views are cut from one frame of daily rows (``dashboards.cost_frames``),
+so the range total, the charts, the tables and the CSV always agree."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.workspaces import projects
 from app.workspaces.scope import Scope
 from app.console.overview import provider_display_name
-from app.costs import queries
+from app.costs import members, queries
 from app.costs.filters import DEFAULT_DAYS, PAGE_SIZE, CostFilters, parse_filters
 from app.costs.queries import from_micros
 from app.db.models import User
 from app.services.prices import InvalidQuery
+from app.web.charts import PALETTE
 from app.web.localtime import user_zone
 from dashboards import cost_charts, cost_csv, cost_frames
 from dashboards.local_days import local_midnight, local_today, month_start, week_start
@@ -42,6 +44,7 @@ class RawFilters:
     gpu: str | None = None
     page: int | str = 1
     project: str | None = None
+    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class DayCost:
 class Share:
     label: str
     amount: Decimal
+    key: str = ""
+    """The project's or member's id (by project / by member), for links and tests."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,12 @@ class CostReport:
     provider_options: list[Option]
     gpu_options: list[Option]
     project_options: list[Option] = ()
+    member_options: list[Option] = ()
+    by_project: list[Share] = ()
+    project_json: str | None = None
+    by_member: list[Share] = ()
+    member_json: str | None = None
+    """By project and by member: an organization's only (a personal workspace has one member)."""
 
     @property
     def export_url(self) -> str:
@@ -136,10 +147,30 @@ async def _project_ids(session: AsyncSession, scope: Scope, filters: CostFilters
     return tuple(sorted(scope.project_ids)) if scope.project_ids is not None else None
 
 
-async def _range_frame(session: AsyncSession, scope: Scope, zone: ZoneInfo, filters: CostFilters) -> pd.DataFrame:
+async def range_frame(session: AsyncSession, scope: Scope, zone: ZoneInfo, filters: CostFilters) -> pd.DataFrame:
     frame = await queries.daily_costs(session, scope.workspace_id, zone, filters.first, filters.last, filters.provider,
-                                      filters.gpu, await _project_ids(session, scope, filters))
+                                      filters.gpu, await _project_ids(session, scope, filters), filters.member)
     return cost_frames.history(frame)
+
+
+NO_PROJECT = "No project"
+
+
+def keyed_totals(frame: pd.DataFrame, column: str, names: dict[int, str], missing: str) -> list[Share]:
+    """Exact micro-dollar sums per id in ``column`` (project_id, user_id), labelled from ``names``,
+    largest first (ties by label); an id without a name (none, a deleted project) is ``missing``."""
+    totals: dict[int, int] = {}
+    for key, micros in zip(frame[column].astype(object).tolist(), frame["amount_micros"].tolist()):
+        key = 0 if key is None or pd.isna(key) else int(key)
+        totals[key] = totals.get(key, 0) + int(micros)
+    labelled = [(names.get(key, missing) if key else missing, key, micros) for key, micros in totals.items() if micros > 0]
+    return [Share(label, from_micros(micros), str(key) if key in names else "")
+            for label, key, micros in sorted(labelled, key=lambda item: (-item[2], item[0]))]
+
+
+def _series(shares: list[Share]) -> pd.Series:
+    """Shares as the charts take them: micro-dollars indexed by label, largest first."""
+    return pd.Series([queries.to_micros(s.amount) for s in shares], index=[s.label for s in shares], dtype="int64")
 
 
 def _day_label(day: date, with_year: bool) -> str:
@@ -155,13 +186,15 @@ def range_label(filters: CostFilters) -> str:
     return f"{_day_label(filters.first, filters.first.year != filters.last.year)} – {_day_label(filters.last, True)}"
 
 
-async def _cards(session: AsyncSession, scope: Scope, zone: ZoneInfo, today: date, filters: CostFilters,
+async def cost_cards(session: AsyncSession, scope: Scope, zone: ZoneInfo, today: date, filters: CostFilters,
                  range_total: Decimal) -> list[Card]:
     month, week = month_start(today), week_start(today)
     project_ids = await _project_ids(session, scope, filters)
     calendar = await queries.calendar_totals(session, scope.workspace_id, local_midnight(zone, month),
-                                             local_midnight(zone, week), filters.provider, filters.gpu, project_ids)
-    burn, billed = await queries.hourly_burn(session, scope.workspace_id, filters.provider, filters.gpu, project_ids)
+                                             local_midnight(zone, week), filters.provider, filters.gpu, project_ids,
+                                             filters.member)
+    burn, billed = await queries.hourly_burn(session, scope.workspace_id, filters.provider, filters.gpu, project_ids,
+                                             filters.member)
     return [
         Card("total", "Total", range_total, range_label(filters)),
         Card("month", "This month", calendar.month, f"since {month:%b} 1"),
@@ -180,16 +213,26 @@ async def _options(session: AsyncSession, workspace_id: int, filters: CostFilter
             sorted((Option(g, gpu_name(g)) for g in gpus), key=lambda o: o.label))
 
 
-def _filters(user: User, raw: RawFilters, now: datetime) -> tuple[ZoneInfo, date, CostFilters]:
+async def checked_filters(session: AsyncSession, user: User, scope: Scope, raw: RawFilters,
+                          now: datetime) -> tuple[ZoneInfo, date, CostFilters, dict[int, str]]:
+    """The filters, validated (a member outside the workspace: 400), and the members' names."""
     zone = user_zone(user)
     today = local_today(zone, now)
-    return zone, today, parse_filters(today, raw.date_from, raw.date_to, raw.provider, raw.gpu, raw.page, raw.project)
+    filters = parse_filters(today, raw.date_from, raw.date_to, raw.provider, raw.gpu, raw.page, raw.project,
+                            raw.member)
+    names = await members.member_names(session, scope)
+    members.check_member(names, filters.member)
+    return zone, today, filters, names
+
+
+async def project_names(session: AsyncSession, scope: Scope) -> dict[int, str]:
+    return {p.id: p.name for p in await projects.list_projects(session, scope)}
 
 
 async def cost_report(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> CostReport:
     """The workspace's costs, in the user's time zone."""
-    zone, today, filters = _filters(user, raw, now)
-    history = await _range_frame(session, scope, zone, filters)
+    zone, today, filters, names = await checked_filters(session, user, scope, raw, now)
+    history = await range_frame(session, scope, zone, filters)
     pages = cost_frames.page_count(history, PAGE_SIZE)
     if filters.page > pages:
         raise InvalidQuery(f"page: these filters give {pages} page{'' if pages == 1 else 's'}", "page")
@@ -198,8 +241,11 @@ async def cost_report(session: AsyncSession, user: User, scope: Scope, raw: RawF
     by_provider = cost_frames.totals_by(history, "provider", provider_display_name)
     provider_options, gpu_options = await _options(session, scope.workspace_id, filters)
     range_total = from_micros(int(history["amount_micros"].sum()))
+    project_choices = await project_names(session, scope) if scope.is_org else {}
+    by_project = keyed_totals(history, "project_id", project_choices, NO_PROJECT) if scope.is_org else []
+    by_member = keyed_totals(history, "user_id", names, "Unknown") if scope.is_org else []
     return CostReport(
-        filters=filters, zone=zone.key, cards=await _cards(session, scope, zone, today, filters, range_total),
+        filters=filters, zone=zone.key, cards=await cost_cards(session, scope, zone, today, filters, range_total),
         range_total=range_total,
         days=[DayCost(day, from_micros(micros)) for day, micros in daily.items()],
         trend_json=cost_charts.daily_figure(daily),
@@ -207,68 +253,21 @@ async def cost_report(session: AsyncSession, user: User, scope: Scope, raw: RawF
         by_provider=_shares(by_provider), provider_json=cost_charts.bar_figure(by_provider, "Cost by provider"),
         rows=_rows(cost_frames.page_of(history, filters.page, PAGE_SIZE)), row_count=len(history), pages=pages,
         provider_options=provider_options, gpu_options=gpu_options,
-        project_options=[Option(str(p.id), p.name) for p in await projects.list_projects(session, scope)],
+        project_options=[Option(str(key), name) for key, name in project_choices.items()],
+        member_options=[Option(str(key), name) for key, name in names.items()] if scope.is_org else [],
+        by_project=by_project, project_json=cost_charts.share_figure(_series(by_project), "Cost by project"),
+        by_member=by_member, member_json=cost_charts.bar_figure(_series(by_member), "Cost by member", PALETTE[3]),
     )
 
 
 async def cost_export(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> tuple[str, str]:
     """(file name, CSV text) of every row the table shows under these filters, all pages."""
-    zone, _, filters = _filters(user, raw, now)
-    history = await _range_frame(session, scope, zone, filters)
+    zone, _, filters, names = await checked_filters(session, user, scope, raw, now)
+    history = await range_frame(session, scope, zone, filters)
     name = f"computehub-costs-{filters.first.isoformat()}-to-{filters.last.isoformat()}.csv"
-    project_name = None
-    if scope.is_org:  # a personal workspace has no projects: its file keeps its columns
-        names = {p.id: p.name for p in await projects.list_projects(session, scope)}
-        project_name = lambda project_id: names.get(project_id, "") if project_id else ""  # noqa: E731
-    return name, cost_csv.history_csv(history, provider_display_name, gpu_name, project_name)
-
-
-@dataclass(frozen=True)
-class Group:
-    key: str
-    label: str
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class CostBreakdown:
-    """The console API's costs: the page's cards and shares, and the same range per deployment."""
-    filters: CostFilters
-    zone: str
-    total: Decimal
-    this_month: Decimal
-    this_week: Decimal
-    burn_per_hour: Decimal
-    by_provider: list[Group]
-    by_gpu: list[Group]
-    by_deployment: list[Group]
-
-
-def _groups(frame: pd.DataFrame, column: str, label_column: str | None = None,
-            label=lambda key: key) -> list[Group]:
-    """Exact sums per key (micro-dollars, then Decimal), largest first, like the page's shares."""
-    if not len(frame):
-        return []
-    keys = ["" if k is None or (isinstance(k, float) and pd.isna(k)) else str(k) for k in frame[column].astype(object)]
-    labels = frame[label_column].astype(str).tolist() if label_column else [label(k or None) for k in keys]
-    totals: dict[str, int] = {}
-    names: dict[str, str] = {}
-    for key, name, micros in zip(keys, labels, frame["amount_micros"].tolist()):
-        totals[key] = totals.get(key, 0) + int(micros)
-        names.setdefault(key, name)
-    ordered = sorted((item for item in totals.items() if item[1] > 0), key=lambda item: (-item[1], names[item[0]]))
-    return [Group(key, names[key], from_micros(micros)) for key, micros in ordered]
-
-
-async def cost_breakdown(session: AsyncSession, user: User, scope: Scope, raw: RawFilters, now: datetime) -> CostBreakdown:
-    zone, today, filters = _filters(user, raw, now)
-    history = await _range_frame(session, scope, zone, filters)
-    total = from_micros(int(history["amount_micros"].sum())) if len(history) else from_micros(0)
-    cards = {card.key: card.amount for card in await _cards(session, scope, zone, today, filters, total)}
-    return CostBreakdown(
-        filters=filters, zone=zone.key, total=total, this_month=cards["month"], this_week=cards["week"],
-        burn_per_hour=cards["burn"],
-        by_provider=_groups(history, "provider", label=provider_display_name),
-        by_gpu=_groups(history, "gpu_slug", label=gpu_name),
-        by_deployment=_groups(history, "instance_id", "instance"),
-    )
+    project_name = member_name = None
+    if scope.is_org:  # a personal workspace has no projects nor other members: its file keeps its columns
+        project_choices = await project_names(session, scope)
+        project_name = lambda project_id: project_choices.get(project_id, "") if project_id else ""  # noqa: E731
+        member_name = lambda user_id: names.get(user_id, "")  # noqa: E731
+    return name, cost_csv.history_csv(history, provider_display_name, gpu_name, project_name, member_name)

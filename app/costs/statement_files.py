@@ -11,6 +11,8 @@ from app.costs.statements import Statement
 from dashboards.cost_csv import spreadsheet_text
 
 CSV_COLUMNS = ["month", "deployment", "provider_and_gpu", "hours", "amount_usd"]
+ORG_CSV_COLUMNS = ["month", "deployment", "project", "member", "provider_and_gpu", "hours", "amount_usd"]
+"""An organization's (and a project's) statement: each deployment's project and who launched it."""
 
 
 class NothingFetched(ValueError):
@@ -20,9 +22,10 @@ class NothingFetched(ValueError):
 def statement_csv(statement: Statement) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(ORG_CSV_COLUMNS if statement.is_org else CSV_COLUMNS)
     for line in statement.deployments:
-        writer.writerow([statement.month.key, spreadsheet_text(line.label), line.detail, f"{line.hours:.4f}",
+        who = [spreadsheet_text(line.project), spreadsheet_text(line.member)] if statement.is_org else []
+        writer.writerow([statement.month.key, spreadsheet_text(line.label), *who, line.detail, f"{line.hours:.4f}",
                          f"{line.amount.quantize(Decimal('0.000001'))}"])
     return out.getvalue()
 

@@ -12,7 +12,7 @@ from app.console.batch import ItemResult
 from app.console.bindings import BindingView
 from app.console.overview import DeploymentView
 from app.console.templates_service import TemplateView
-from app.costs.report import CostBreakdown
+from app.costs.breakdown import CostBreakdown
 from app.db.models import PriceAlert
 
 Money = Annotated[str, Meta(pattern=r"^\d+\.\d{6}$", description="USD, exact decimal as a string")]
@@ -229,7 +229,8 @@ class BatchOut(Struct):
 
 class CostGroupOut(Struct):
     key: str
-    """provider name, GPU slug ("" when not reported) or deployment id"""
+    """provider name, GPU slug ("" when not reported), deployment id, project id ("" for no project) or member
+    (user) id"""
     label: str
     amount: Money
 
@@ -241,6 +242,9 @@ class CostsOut(Struct):
     time_zone: str
     provider: str | None
     gpu: str | None
+    project: int | None
+    member: int | None
+    """The project and member (user id) filters in force, if any."""
     total: Money
     this_month: Money
     this_week: Money
@@ -248,6 +252,9 @@ class CostsOut(Struct):
     by_provider: list[CostGroupOut]
     by_gpu: list[CostGroupOut]
     by_deployment: list[CostGroupOut]
+    by_project: list[CostGroupOut]
+    by_member: list[CostGroupOut]
+    """An organization's only (empty in a personal workspace); they add up to total, like the others."""
 
     @classmethod
     def of(cls, b: CostBreakdown) -> "CostsOut":
@@ -255,9 +262,10 @@ class CostsOut(Struct):
             return [CostGroupOut(g.key, g.label, money(g.amount)) for g in items]
 
         return cls(date_from=b.filters.first, date_to=b.filters.last, time_zone=b.zone, provider=b.filters.provider,
-                   gpu=b.filters.gpu, total=money(b.total), this_month=money(b.this_month),
+                   gpu=b.filters.gpu, project=b.filters.project, member=b.filters.member, total=money(b.total), this_month=money(b.this_month),
                    this_week=money(b.this_week), burn_per_hour=money(b.burn_per_hour),
-                   by_provider=groups(b.by_provider), by_gpu=groups(b.by_gpu), by_deployment=groups(b.by_deployment))
+                   by_provider=groups(b.by_provider), by_gpu=groups(b.by_gpu), by_deployment=groups(b.by_deployment),
+                   by_project=groups(b.by_project), by_member=groups(b.by_member))
 
 
 # ---- price alerts and the budget ---------------------------------------------------------------
