@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.console.errors import ConsoleError
+from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.launch_form import can_launch
 from app.db.models import Instance, MigrationBucket, Offer, ProviderBinding
 from app.migration import machine as m
@@ -283,8 +283,8 @@ async def preview(session: AsyncSession, scope: Scope, instance: Instance, choic
         key = target.keys[0]
     else:
         key = next((k for k in target.keys if k.id == choice.key_id), None)
-        if key is None:
-            raise ConsoleError(f"that key is not one of your {target.provider_name} keys")
+        if key is None:  # another workspace's key looks exactly like a missing one
+            raise NotFoundForUser(f"no such {target.provider_name} key in this workspace")
     limits, blocking = [], []
     copy_capable = instance.provider in DATA_COPY_PROVIDERS and target.offer.source in DATA_COPY_PROVIDERS
     config_only = not choice.roots
