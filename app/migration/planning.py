@@ -329,7 +329,7 @@ async def preview(session: AsyncSession, scope: Scope, instance: Instance, choic
 # -- progress ---------------------------------------------------------------------------------------
 
 def timeline(view_json: dict) -> list[dict]:
-    """Every step in order with its status (done, running, waiting, failed, pending, skipped) and
+    """Every step in order with its status (done, running, waiting, failed, pending, cancelled, skipped) and
     each of its attempts' logs: what the progress page shows and its JSON carries."""
     state = view_json["state"]
     attempts: dict[str, list[dict]] = {}
@@ -351,7 +351,7 @@ def timeline(view_json: dict) -> list[dict]:
         elif last and last["outcome"] == "ok":
             status = "done"
         elif rolled and name != m.ROLLING_BACK:
-            status = "skipped"
+            status = "cancelled" if tries else "skipped"
         else:
             status = "pending" if index > reached else "done"
         items.append({"state": name, "label": STEP_LABELS[name], "status": status,

@@ -147,8 +147,8 @@ async def create(sessions: async_sessionmaker[AsyncSession], settings: Settings,
                 raise ConsoleError(f"{source.name} is {source.status}; a migration starts from a running or stopped instance")
             if roots and source.status != InstanceStatus.RUNNING.value:
                 raise ConsoleError(f"{source.name} must be running for its data to be copied")
-            if (binding.provider, fields.instance_type, fields.region) == (source.provider, source.instance_type,
-                                                                           source.region):
+            if (binding.provider, fields.instance_type, fields.region, bool(fields.spot)) == (
+                    source.provider, source.instance_type, source.region, bool(source.spot)):  # another market is a move
                 raise ConsoleError("the target is the offer the instance already runs on")
             if bucket:
                 if "sandbox" in (source.provider, binding.provider):
