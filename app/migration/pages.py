@@ -114,7 +114,7 @@ class MigrationPagesController(Controller):
             scope.visible(Instance), Instance.status.in_(planning.MIGRATABLE)).order_by(Instance.name))).scalars())
         fits = []
         for row in rows:
-            if any(c.offer.id == offer for c in await planning.candidates(db, scope, row)):
+            if await planning.candidates(db, scope, row, offer_id=offer):
                 fits.append(row)
         if len(fits) == 1:
             return Redirect(f"/console/instances/{fits[0].id}/migrate?{_query({'offer': str(offer)})}")
@@ -133,7 +133,7 @@ class MigrationPagesController(Controller):
 
     @get("/migrations/{migration_id:int}", permission="view", guards=MIGRATION_GUARDS)
     async def progress(self, request: Request, user: NamedDependency[User], workspace: NamedDependency[Scope],
-                       migration_id: int, error: str | None = None) -> Template:
+                       migration_id: int) -> Template:
         view = await service.get(request.app.state.sessions, workspace, migration_id)
         return await _progress(request, workspace, view)
 

@@ -120,14 +120,18 @@ async def usable_keys(session: AsyncSession, scope: Scope) -> dict[str, list[Key
     return keys
 
 
-async def candidates(session: AsyncSession, scope: Scope, instance: Instance) -> list[Candidate]:
+async def candidates(session: AsyncSession, scope: Scope, instance: Instance, *,
+                     offer_id: int | None = None) -> list[Candidate]:
     """Offers the deployment can move to, cheapest first: the same number of GPUs with at least its
-    GPU memory, on a provider the workspace has a key for, other than the offer it runs on."""
+    GPU memory, on a provider the workspace has a key for, other than the offer it runs on
+    (``offer_id``: only that offer, if it is one of them)."""
     keys = await usable_keys(session, scope)
     if not keys:
         return []
     count, memory = await _gpu_count(session, instance), await source_gpu_memory(session, instance)
     query = select(Offer).where(Offer.source.in_(sorted(keys)), Offer.available.is_not(False))
+    if offer_id is not None:
+        query = query.where(Offer.id == offer_id)
     if count:
         query = query.where(Offer.gpu_count == count)
     if memory:
@@ -276,7 +280,7 @@ def find_candidate(choices: list[Candidate], offer_id: int) -> Candidate:
 
 async def preview(session: AsyncSession, scope: Scope, instance: Instance, choice: Choice,
                   data_dir: Path) -> Preview:
-    target = find_candidate(await candidates(session, scope, instance), choice.offer_id)
+    target = find_candidate(await candidates(session, scope, instance, offer_id=choice.offer_id), choice.offer_id)
     if choice.key_id is None:
         if len(target.keys) > 1:
             raise ConsoleError(f"choose which of your {target.provider_name} keys launches the new instance")

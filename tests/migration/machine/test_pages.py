@@ -188,3 +188,23 @@ async def test_move_my_deployment_here_from_the_price_list(world, sessions):
     none_fit = await browser.get(f"/console/migrate?offer={too_small}")
     assert none_fit.status_code == 200 and "data-no-fit" in none_fit.text
     assert (await browser.get("/console/migrate?offer=0")).status_code == 400
+
+
+async def test_without_a_key_the_service_takes_the_only_one_or_asks(world, sessions, keyring, settings):
+    """What the CLI relies on (``computehub migrate`` sends no key unless told)."""
+    from app.console import bindings
+    from app.console.errors import ConsoleError
+    from app.migration import service
+    from providers.sandbox import generate_api_key
+
+    account, source, _, browser = world
+    target = await offer_id(sessions, "sbx.a100.1x", "sandbox-us-1")
+    async with sessions() as session, session.begin():
+        spare = await bindings.add_binding(session, keyring, account.user_id, "sandbox", "Spare",
+                                           {"api_key": generate_api_key()})
+    with pytest.raises(ConsoleError, match="you have 2 sandbox keys; name the one"):
+        await service.create(sessions, settings, account.user_id, source.id, service.Target(None, target))
+    wizard = await browser.get(f"/console/instances/{source.id}/migrate/preview", params={"offer": target})
+    assert wizard.status_code == 400 and "choose which of your" in wizard.text
+    view = await service.create(sessions, settings, account.user_id, source.id, service.Target(spare.id, target))
+    assert view.migration.target_binding_id == spare.id
