@@ -208,3 +208,37 @@ async def test_without_a_key_the_service_takes_the_only_one_or_asks(world, sessi
     assert wizard.status_code == 400 and "choose which of your" in wizard.text
     view = await service.create(sessions, settings, account.user_id, source.id, service.Target(spare.id, target))
     assert view.migration.target_binding_id == spare.id
+
+
+async def test_a_target_without_ssh_is_offered_as_config_only(world, sessions, keyring, settings):
+    """A RunPod offer (the workspace has a RunPod key): ComputeHub cannot copy files there, so the
+    preview says so; with paths it refuses to start, without them it starts a config-only migration."""
+    from app.console import bindings
+    from tests.support.factories import make_offer, seed
+
+    account, source, _, browser = world
+    await seed(sessions, [make_offer("runpod", "RTX 4090", "0.34", memory=24, instance_type="NVIDIA GeForce RTX 4090",
+                                     region="EU-RO-1")])
+    async with sessions() as session, session.begin():
+        await bindings.add_binding(session, keyring, account.user_id, "runpod", "Pod key", {"api_key": "rp_" + "x" * 30})
+        runpod = (await session.execute(select(Offer.id).where(Offer.source == "runpod"))).scalar_one()
+    wizard = await browser.get(f"/console/instances/{source.id}/migrate")
+    assert f'data-offer="{runpod}"' in wizard.text and "saves $36.50/month" in wizard.text  # (0.39 - 0.34) * 730
+
+    with_paths = await browser.get(f"/console/instances/{source.id}/migrate/preview",
+                                   params={"offer": runpod, "paths": "/workspace/checkpoints"})
+    assert with_paths.status_code == 200
+    assert "cannot run commands on RunPod instances over SSH yet" in with_paths.text
+    assert "remove the paths to keep" in with_paths.text.lower() and "disabled>Start migration" in with_paths.text
+    refused = await browser.post(f"/console/instances/{source.id}/migrate",
+                                 {"offer": str(runpod), "paths": "/workspace/checkpoints"})
+    assert refused.status_code == 400 and await migrations_count(sessions) == 0
+
+    config_only = await browser.get(f"/console/instances/{source.id}/migrate/preview", params={"offer": runpod})
+    assert "config-only" in config_only.text and "disabled>Start migration" not in config_only.text
+    assert "Nothing to copy (config-only)" in config_only.text
+    started = await browser.post(f"/console/instances/{source.id}/migrate", {"offer": str(runpod)},
+                                 follow_redirects=False)
+    assert started.status_code in (302, 303), started.text[:300]
+    row = await reload(sessions, Migration, int(started.headers["location"].rsplit("/", 1)[1]))
+    assert (row.target_provider, row.paths) == ("runpod", "[]")
