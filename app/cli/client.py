@@ -75,8 +75,14 @@ class ConsoleClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def root(self) -> str:
+        """The server's address without the console API's path (the migrations API sits beside it)."""
+        return self.base[: -len(API_PATH)]
+
     def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None) -> Any:
-        url = self.base + path
+        """``path`` below the console API (``/deployments``), or from the root (``/api/v1/migrations``)."""
+        url = (self.root + path) if path.startswith("/api/") else self.base + path
         try:
             response = self._http.request(method, url, json=body,
                                           params={k: v for k, v in (params or {}).items() if v is not None})
@@ -118,3 +124,10 @@ class ConsoleClient:
 
     def costs(self, **filters: str | None) -> dict:
         return self.request("GET", "/costs", params=filters)
+
+    # ---- migrations ----------------------------------------------------------------------------
+    def start_migration(self, **fields: Any) -> dict:
+        return self.request("POST", "/api/v1/migrations", body={k: v for k, v in fields.items() if v is not None})
+
+    def migration(self, migration_id: int) -> dict:
+        return self.request("GET", f"/api/v1/migrations/{migration_id}")

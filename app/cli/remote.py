@@ -218,3 +218,88 @@ def list_templates(client: ConsoleClient, as_json: bool) -> None:
         table.add_row(str(t["id"]), t["name"], t["provider"], t["instance_type"], t["region"] + (" (spot)" if t["spot"] else ""),
                       t["gpu"] or "", t["image"] or "default", f"{t['disk_gb']} GB" if t["disk_gb"] else "default")
     console.print(table if rows else "no templates")
+
+
+# ---- migrate --------------------------------------------------------------------------------------
+
+MIGRATION_FINAL = ("done", "rolled_back")
+
+
+def _path_arg(raw: str) -> dict:
+    source, _, target = raw.partition(":")
+    return {"source": source, "target": target or source}
+
+
+def _step_lines(body: dict, seen: set) -> list[str]:
+    """Each step attempt not printed yet, once it has an outcome."""
+    lines = []
+    for step in body["steps"]:
+        key = (step["state"], step["attempt"], step["outcome"])
+        if step["outcome"] and key not in seen:
+            seen.add(key)
+            lines.append(f"{step['state']} #{step['attempt']}: {step['outcome']}"
+                         + (f" - {step['log']}" if step["log"] else ""))
+    return lines
+
+
+def _cut_over_and_kept(body: dict) -> bool:
+    """Switched to the new instance, the old one kept for the rollback window: nothing more to
+    watch until the window ends (``computehub migrate`` stops waiting there)."""
+    from datetime import datetime, timezone
+
+    if body["state"] != "cleaning_up" or not body.get("switched_at") or not body.get("rollback_until"):
+        return False
+    return datetime.fromisoformat(body["rollback_until"]) > datetime.now(timezone.utc)
+
+
+def _migrate_command() -> None:
+    @api_command(_top_level, "migrate")
+    @click.argument("instance_id", metavar="INSTANCE", type=click.IntRange(1, 2**31 - 1))
+    @click.option("--to", "offer_id", required=True, type=click.IntRange(1, 2**31 - 1),
+                  help="The target offer's id (/api/v1/prices).")
+    @click.option("--key", "key_id", type=click.IntRange(1, 2**31 - 1), default=None,
+                  help="Your provider key for the target (default: your only key for its provider).")
+    @click.option("--path", "paths", multiple=True, metavar="SRC[:DST]",
+                  help="A directory to keep (repeat; DST: where it goes on the target). None: config-only.")
+    @click.option("--bucket", default="", help="The bound bucket the files go through (not on the sandbox).")
+    @click.option("--rollback-window-hours", "window", type=click.IntRange(0, 720), default=24, show_default=True,
+                  help="How long the old instance is kept stopped for a rollback.")
+    @click.option("--no-wait", is_flag=True, help="Start it and print it; do not follow its progress.")
+    @click.option("--interval", type=click.FloatRange(0.1, 60), default=2.0, hidden=True)
+    def migrate(client: ConsoleClient, as_json: bool, instance_id: int, offer_id: int, key_id: int | None,
+                paths: tuple[str, ...], bucket: str, window: int, no_wait: bool, interval: float) -> None:
+        """Move deployment INSTANCE to offer --to (Pro): prints each step until it is done or rolled back."""
+        import time
+
+        body = client.start_migration(instance_id=instance_id, offer_id=offer_id, key_id=key_id,
+                                      paths=[_path_arg(p) for p in paths], bucket=bucket or None,
+                                      rollback_window_hours=window)
+        if not as_json:
+            target = body["target"]
+            console.print(f"migration {body['id']}: instance {instance_id} to {target['provider']} "
+                          f"{target['instance_type']} in {target['region']} ({_price(target['price_per_hour'])})")
+        seen: set = set()
+        while not no_wait and body["state"] not in MIGRATION_FINAL and not _cut_over_and_kept(body):
+            time.sleep(interval)
+            body = client.migration(body["id"])
+            if not as_json:
+                for line in _step_lines(body, seen):
+                    click.echo(line)
+        if as_json:
+            _dump(body)
+        elif no_wait:
+            console.print(f"started: {body['state']} (follow it at GET /api/v1/migrations/{body['id']} or "
+                          f"/console/migrations/{body['id']})")
+        elif _cut_over_and_kept(body):
+            console.print(f"switched to the new instance; the old one is kept until {body['rollback_until']} "
+                          f"for a rollback (/console/migrations/{body['id']})")
+        elif body["state"] == "done":
+            console.print("[bold]done[/]")
+        else:
+            console.print(f"[bold]rolled back[/]: {body.get('rollback_reason') or body.get('error') or ''}")
+        if body["state"] == "rolled_back":
+            raise SystemExit(EXIT_REFUSED)
+
+
+_migrate_command()
+migrate = _top_level.commands["migrate"]

@@ -68,3 +68,8 @@ CONSOLE_HANDLERS += [ApiTokensController]
 from app.workspaces.pages import InvitationController, WorkspacesController  # noqa: E402
 
 CONSOLE_HANDLERS += [WorkspacesController, InvitationController]
+
+# Migrations (Pro): the wizard, "move my deployment here", live progress, rollback (/console/migrations).
+from app.migration.pages import MigrationPagesController  # noqa: E402
+
+CONSOLE_HANDLERS += [MigrationPagesController]

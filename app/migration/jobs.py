@@ -67,6 +67,7 @@ async def advance(res, migration_id: int, expected_state: str) -> str | None:
         row = await session.get(Migration, migration_id)
         if row.state != state:
             return row.state
+        attempts = row.step_attempts + 1  # read before the UPDATE, which also refreshes the loaded row
         claimed = await session.execute(
             update(Migration).where(Migration.id == migration_id, Migration.state == state,
                                     or_(Migration.lease_token.is_(None), Migration.lease_until < now))
@@ -76,7 +77,6 @@ async def advance(res, migration_id: int, expected_state: str) -> str | None:
                     else now + m.READY_WITHIN))
         if claimed.rowcount != 1:
             return state  # another worker holds it (or held it when it died: the lease lapses)
-        attempts = row.step_attempts + 1
         step = MigrationStep(migration_id=migration_id, state=state, attempt=attempts, started_at=now)
         session.add(step)
         await session.flush()

@@ -22,7 +22,7 @@ from app.billing.entitlements import ensure_feature
 from app.console.bindings import get_owned as get_owned_binding
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import get_owned as get_owned_instance
-from app.db.models import Migration, MigrationBucket, MigrationStep, Offer
+from app.db.models import Migration, MigrationBucket, MigrationStep, Offer, ProviderBinding
 from app.db.types import utcnow
 from app.migration import machine as m
 from app.migration.errors import InvalidSyncInput
@@ -38,9 +38,10 @@ MAX_WINDOW_SECONDS = 30 * 86400
 
 @dataclass(frozen=True)
 class Target:
-    """Where to: an offer row, or its fields given directly (the CLI, a price page's offer)."""
+    """Where to: an offer row, or its fields given directly (the CLI, a price page's offer).
+    ``binding_id`` None: the workspace's one usable key for the offer's provider."""
 
-    binding_id: int
+    binding_id: int | None
     offer_id: int | None = None
     instance_type: str = ""
     region: str = ""
@@ -93,7 +94,26 @@ def _roots(paths: Iterable[str | SyncRoot | dict]) -> list[SyncRoot]:
         raise ConsoleError(str(exc)) from None
 
 
-async def _target_fields(session: AsyncSession, target: Target) -> Target:
+async def _target_binding(session: AsyncSession, scope, target: Target):
+    if target.binding_id is not None:
+        return await get_owned_binding(session, scope, target.binding_id)
+    if target.offer_id is None:
+        raise ConsoleError("name the provider key the target is launched with")
+    offer = await session.get(Offer, target.offer_id)
+    if offer is None:
+        raise ConsoleError("no such offer")
+    keys = list((await session.execute(select(ProviderBinding).where(
+        scope.visible(ProviderBinding), ProviderBinding.provider == offer.source,
+        ProviderBinding.status != "disabled").order_by(ProviderBinding.id))).scalars())
+    if not keys:
+        raise ConsoleError(f"bind a {offer.source} key first: the target is launched with it")
+    if len(keys) > 1:
+        raise ConsoleError(f"you have {len(keys)} {offer.source} keys; name the one to launch with "
+                           f"({', '.join(str(k.id) for k in keys)})")
+    return keys[0]
+
+
+async def _target_fields(session: AsyncSession, target: Target, binding_provider: str) -> Target:
     if target.offer_id is None:
         if not target.instance_type or not target.region:
             raise ConsoleError("choose a target offer (instance type and region)")
@@ -101,6 +121,8 @@ async def _target_fields(session: AsyncSession, target: Target) -> Target:
     offer = await session.get(Offer, target.offer_id)
     if offer is None:
         raise ConsoleError("no such offer")
+    if offer.source != binding_provider:
+        raise ConsoleError(f"the offer is {offer.source}'s; choose a {offer.source} key for it")
     return Target(target.binding_id, offer.id, offer.instance_type, offer.region, offer.spot, offer.price_per_hour)
 
 
@@ -117,16 +139,16 @@ async def create(sessions: async_sessionmaker[AsyncSession], settings: Settings,
         async with sessions() as session, session.begin():
             scope = await resolve(session, owner)
             source = await get_owned_instance(session, scope, instance_id)
-            binding = await get_owned_binding(session, scope, target.binding_id)
+            binding = await _target_binding(session, scope, target)
             scope.require("operate")
             await ensure_feature(session, scope.user_id, FEATURE, settings.billing.grace_days)
-            fields = await _target_fields(session, target)
+            fields = await _target_fields(session, target, binding.provider)
             if source.status not in (InstanceStatus.RUNNING.value, InstanceStatus.STOPPED.value):
                 raise ConsoleError(f"{source.name} is {source.status}; a migration starts from a running or stopped instance")
             if roots and source.status != InstanceStatus.RUNNING.value:
                 raise ConsoleError(f"{source.name} must be running for its data to be copied")
-            if (binding.provider, fields.instance_type, fields.region) == (source.provider, source.instance_type,
-                                                                           source.region):
+            if (binding.provider, fields.instance_type, fields.region, bool(fields.spot)) == (
+                    source.provider, source.instance_type, source.region, bool(source.spot)):  # another market is a move
                 raise ConsoleError("the target is the offer the instance already runs on")
             if bucket:
                 if "sandbox" in (source.provider, binding.provider):

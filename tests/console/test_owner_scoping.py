@@ -10,14 +10,16 @@ from decimal import Decimal
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.console.instances import LaunchSpec, launch
 from app.console.sync import sync_binding
 from app.auth import api_tokens
-from app.db.models import (ApiToken, DeploymentTemplate, Instance, Offer, PriceAlert, Project, ProjectMember,
+from app.db.models import (ApiToken, DeploymentTemplate, Instance, Migration, Offer, PriceAlert, Project, ProjectMember,
                            ProviderBinding, User, Workspace, WorkspaceInvitation, WorkspaceMember)
+from app.migration import service as migration_service
 from app.notifications import alerts, budgets
+from app.settings import Settings
 from app.security.keyring import binding_aad, workspace_binding_aad
 from app.workspaces import invitations, organizations, projects
 from providers.sandbox import generate_api_key
@@ -48,6 +50,7 @@ class World:
     bob_org: int = 0
     bob_invitation: int = 0
     bob_project: int = 0
+    bob_migration: int = 0
 
 
 async def check_404(response) -> None:
@@ -192,6 +195,19 @@ async def api_bobs_project(w: World) -> None:
                                                                  "name": "in-bobs", "project_id": w.bob_project})(w)
 
 
+async def migration_preview_with_foreign_ids(w: World) -> None:
+    """Bob's instance, or Alice's with Bob's key: a 404 either way."""
+    await check_404(await w.alice.get(f"/console/instances/{w.bob_instance}/migrate/preview?offer={w.offer}"))
+    await check_404(await w.alice.get(f"/console/instances/{w.alice_instance}/migrate/preview?offer={w.offer}"
+                                      f"&key={w.bob_binding}"))
+
+
+async def migration_start_with_foreign_ids(w: World) -> None:
+    await check_404(await w.alice.post(f"/console/instances/{w.bob_instance}/migrate", {"offer": w.offer}))
+    await check_404(await w.alice.post(f"/console/instances/{w.alice_instance}/migrate",
+                                       {"offer": w.offer, "key": w.bob_binding}))
+
+
 ORG = "/workspaces/{workspace_id:int}"
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/workspaces"): get(lambda w: "/workspaces", check_no_leak),
@@ -313,6 +329,17 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/console/budget"): get(lambda w: "/console/budget", check_no_leak),
     ("POST", "/console/budget"): post(lambda w: "/console/budget", check_no_leak, {"monthly_budget": "10"}),
     ("POST", "/console/budget/quotas"): post(lambda w: "/console/budget/quotas", check_no_leak, {"max_gpus": "3"}),
+    ("GET", "/console/migrations"): get(lambda w: "/console/migrations", check_no_leak),
+    ("GET", "/console/migrate"): get(lambda w: f"/console/migrate?offer={w.offer}", check_no_leak),
+    ("GET", "/console/instances/{instance_id:int}/migrate"):
+        get(lambda w: f"/console/instances/{w.bob_instance}/migrate", check_404),
+    ("GET", "/console/instances/{instance_id:int}/migrate/preview"): migration_preview_with_foreign_ids,
+    ("POST", "/console/instances/{instance_id:int}/migrate"): migration_start_with_foreign_ids,
+    ("GET", "/console/migrations/{migration_id:int}"): get(lambda w: f"/console/migrations/{w.bob_migration}", check_404),
+    ("GET", "/console/migrations/{migration_id:int}/status"):
+        get(lambda w: f"/console/migrations/{w.bob_migration}/status", check_404),
+    ("POST", "/console/migrations/{migration_id:int}/rollback"):
+        post(lambda w: f"/console/migrations/{w.bob_migration}/rollback", check_404, {"action": "cancel"}),
     ("GET", "/settings/providers"): get(lambda w: "/settings/providers", check_no_leak),
     ("GET", "/settings/providers/new"): get(lambda w: "/settings/providers/new", check_no_leak),
     ("POST", "/settings/providers"): post(lambda w: "/settings/providers", check_no_leak, {"provider": "sandbox"}),
@@ -375,9 +402,16 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
         bob_org = await organizations.create(session, await session.get(User, bob.user_id), BOBS[3])
         bobs_invitation = await invitations.invite(session, bob_org, "dave@example.com", "member")
         bob_project = await projects.create(session, bob_org, BOBS[4])
+    async with sessions() as session, session.begin():  # as a sync would record it once booted
+        await session.execute(update(Instance).where(Instance.id == instances[bob.user_id]).values(status="running"))
+    bobs_migration = await migration_service.create(
+        sessions, Settings(), bob.user_id, instances[bob.user_id],
+        migration_service.Target(bob.binding_id, instance_type="sbx.rtx4090.1x", region="sandbox-us-1"),
+        rollback_window_seconds=0)
     return World(as_alice, instances[alice.user_id], templates[alice.user_id], alice.binding_id,
                  instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer, bobs_token.id,
-                 alices_token, bobs_alert.id, bob_org.workspace_id, bobs_invitation.invitation.id, bob_project.id)
+                 alices_token, bobs_alert.id, bob_org.workspace_id, bobs_invitation.invitation.id, bob_project.id,
+                 bobs_migration.migration.id)
 
 
 async def move_into_an_org(sessions, keyring, account, workspace_id: int | None = None) -> int:
@@ -420,9 +454,11 @@ async def bobs_state(sessions, cloud, bob) -> tuple:
         bobs_projects = (await session.execute(select(Project.id, Project.name).order_by(Project.id))).all()
         members = (await session.execute(select(ProjectMember.project_id, ProjectMember.user_id))).all()
         assigned = (await session.execute(select(Instance.id, Instance.project_id).order_by(Instance.id))).all()
+        migrations = (await session.execute(select(Migration.id, Migration.state, Migration.rollback_reason)
+                                            .order_by(Migration.id))).all()
     remote = sorted((i["name"], i["status"]) for i in cloud.list_instances(bob.api_key))
     return (instance, templates, (binding.label, binding.status, binding.project_id), remote, tokens, bobs_alerts,
-            budget, orgs, invites, policy, bobs_projects, members, assigned)
+            budget, orgs, invites, policy, bobs_projects, members, assigned, migrations)
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -463,7 +499,7 @@ async def test_every_console_route_needs_a_login(app, sessions):
                    .replace("{workspace_id:int}", "1").replace("{user_id:int}", "1")
                    .replace("{invitation_id:int}", "1").replace("{project_id:int}", "1"))
             url = (url.replace("{key_id:int}", "1").replace("{alert_id:int}", "1")
-                   .replace("{budget_id:str}", "monthly"))
+                   .replace("{budget_id:str}", "monthly").replace("{migration_id:int}", "1"))
             if path.startswith(API):  # the API answers 401 with its token challenge, never a login redirect
                 response = await anonymous.request(method, url, json={})
                 assert response.status_code == 401, (method, path, response.status_code)

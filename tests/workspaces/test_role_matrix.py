@@ -497,6 +497,18 @@ CASES: dict[tuple[str, str], Call] = {
     ("GET", f"{API}/projects"): api(shared(f"{API}/projects")),
     ("POST", f"{API}/projects"): api(shared(f"{API}/projects"), lambda w: {"name": w.name("api-proj")}),
     ("DELETE", f"{API}/projects/{{project_id:int}}"): api(fresh("project", API + "/projects/{id}")),
+    # migrations: the pages (the wizard, "move my deployment here", progress, its poll, cancel)
+    ("GET", "/console/migrations"): page(shared("/console/migrations"), names_org_object=False),
+    ("GET", "/console/migrate"): page(shared("/console/migrate?offer={offer}"), names_org_object=False),
+    ("GET", "/console/instances/{instance_id:int}/migrate"): page(shared("/console/instances/{instance}/migrate")),
+    ("GET", "/console/instances/{instance_id:int}/migrate/preview"):
+        page(shared("/console/instances/{instance}/migrate/preview?offer={offer}")),
+    ("POST", "/console/instances/{instance_id:int}/migrate"):
+        page(fresh("running_instance", "/console/instances/{id}/migrate"), lambda w: {"offer": ""}),
+    ("GET", "/console/migrations/{migration_id:int}"): page(lambda w: f"/console/migrations/{w.migration}"),
+    ("GET", "/console/migrations/{migration_id:int}/status"): page(lambda w: f"/console/migrations/{w.migration}/status"),
+    ("POST", "/console/migrations/{migration_id:int}/rollback"):
+        page(fresh("migration", "/console/migrations/{id}/rollback"), lambda w: {"action": "cancel"}),
     # migrations
     ("POST", "/api/v1/migrations"): api(shared("/api/v1/migrations"), running_instance_migration),
     ("GET", "/api/v1/migrations/{migration_id:int}"): api(lambda w: f"/api/v1/migrations/{w.migration}"),

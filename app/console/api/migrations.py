@@ -30,14 +30,16 @@ class PathIn(Struct, forbid_unknown_fields=True):
 
 class MigrationIn(Struct, forbid_unknown_fields=True):
     instance_id: DbId
-    key_id: DbId
-    """One of your provider keys, for the target's provider."""
+    key_id: DbId | None = None
+    """One of your provider keys, for the target's provider (omitted: your one key for the offer's provider)."""
     offer_id: DbId | None = None
     instance_type: Annotated[str, Meta(max_length=255)] = ""
     region: Annotated[str, Meta(max_length=128)] = ""
     spot: bool = False
     paths: Annotated[list[PathIn], Meta(max_length=32)] = []
     rollback_window_hours: Annotated[int, Meta(ge=0, le=720)] = 24
+    bucket: Annotated[str, Meta(max_length=64)] = ""
+    """The name of a bucket bound to the workspace that the paths are copied through (empty on the sandbox)."""
 
 
 class RollbackIn(Struct, forbid_unknown_fields=True):
@@ -60,7 +62,7 @@ class MigrationsApiController(Controller):
         view = await service.create(
             request.app.state.sessions, request.app.state.settings, workspace, data.instance_id,
             service.Target(data.key_id, data.offer_id, data.instance_type, data.region, data.spot),
-            [{"source": p.source, "target": p.target or p.source} for p in data.paths],
+            [{"source": p.source, "target": p.target or p.source} for p in data.paths], bucket=data.bucket,
             rollback_window_seconds=data.rollback_window_hours * 3600)
         return view.to_json()
 

@@ -48,6 +48,25 @@ async def simulated_for_viewer(request: Request, session: AsyncSession) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
+async def moves_here(request: Request, session: AsyncSession) -> bool:
+    """Whether the offers tables get "Move here" links: a signed-in user whose plan has migrations
+    and whose current workspace has a running or stopped deployment."""
+    if request.scope.get("session") is None or not request.session.get(SESSION_USER):
+        return False
+    from app.billing.entitlements import has_feature
+    from app.db.models import Instance
+    from app.migration.planning import MIGRATABLE
+    from app.migration.service import FEATURE
+    from app.workspaces.current import SESSION_WORKSPACE, scope_for
+
+    user_id = int(request.session[SESSION_USER])
+    if not await has_feature(session, user_id, FEATURE):
+        return False
+    scope = await scope_for(session, user_id, request.session.get(SESSION_WORKSPACE))
+    stmt = select(Instance.id).where(scope.visible(Instance), Instance.status.in_(MIGRATABLE)).limit(1)
+    return (await session.execute(stmt)).first() is not None
+
+
 def base_url(request: Request) -> str:
     return request.app.state.settings.web.base_url.rstrip("/")
 

@@ -15,7 +15,7 @@ from app.services.prices import Page, PriceQuery, list_offers, regions
 from app.web.form_state import build_with_form
 from app.web.formatting import money
 from app.web.notices import Notice, freshness_by_source, freshness_notices
-from app.web.pages.common import PageMeta, render, simulated_for_viewer
+from app.web.pages.common import PageMeta, moves_here, render, simulated_for_viewer
 from app.web.pages.filters import parse_price_query
 from app.web.page_cache import cached_page
 from app.web.pages.matrix import PriceMatrix, build_matrix
@@ -203,6 +203,7 @@ async def dashboard(request: Request, db: NamedDependency[AsyncSession]) -> Temp
             return await build_dashboard(session, parse_price_query(params, include_simulated=simulated))
 
         view, form = await build_with_form(build, request.query_params)
-        return render(request, "dashboard.html", dashboard_meta(view), status=form.status, view=view, fields=form)
+        return render(request, "dashboard.html", dashboard_meta(view), status=form.status, view=view, fields=form,
+                      move_here=await moves_here(request, session))
 
     return await cached_page(request, db, page)
