@@ -193,3 +193,107 @@ async def test_two_concurrent_launches_into_the_last_project_slot_exactly_one_wi
     async with sessions() as session:
         assert (await usage(session, org.id, train)).running == 4
         assert (await usage(session, org.id, serve)).running == 1
+
+
+async def api_token(sessions, account) -> str:
+    from app.auth import api_tokens
+    from app.db.models import User
+
+    async with sessions() as session, session.begin():
+        _row, token = await api_tokens.create_token(session, await session.get(User, account.user_id), "ci",
+                                                    can_write=True, expires_in_days=None)
+    return token
+
+
+async def test_a_projects_budget_and_quotas_on_the_api(sessions, keyring, cloud, login):
+    org = await org_with_every_role(sessions, keyring)
+    train, serve = await make_projects(sessions, org, "Train", "Serve")
+    browser = await login(org.people["owner"].email)
+    client = browser.client
+    headers = {"authorization": f"Bearer {await api_token(sessions, org.people['owner'])}",
+               "x-computehub-workspace": str(org.id)}
+    response = await client.post(f"/api/v1/console/budgets?project={train}", headers=headers,
+                                 json={"monthly_amount": "40", "hard_limit": True, "grace_minutes": 15})
+    assert response.status_code == 201, response.text[:300]
+    body = response.json()
+    assert (body["project_id"], body["monthly_amount"], body["hard_limit"], body["workspace_id"]) == (train, "40.000000", True, org.id)
+    assert [b["project_id"] for b in (await client.get(f"/api/v1/console/budgets?project={train}", headers=headers)).json()] == [train]
+    assert (await client.get("/api/v1/console/budgets", headers=headers)).json() == []  # the organization has none
+    assert (await client.get(f"/api/v1/console/budgets?project={serve}", headers=headers)).json() == []
+    response = await client.put(f"/api/v1/console/quotas?project={train}", json={"max_gpus": 2}, headers=headers)
+    assert response.status_code == 200 and response.json()["project_id"] == train and response.json()["max_gpus"] == 2
+    assert (await client.get("/api/v1/console/quotas", headers=headers)).json()["max_gpus"] is None
+    assert (await client.get(f"/api/v1/console/quotas?project={train}", headers=headers)).json()["max_gpus"] == 2
+    assert (await client.delete(f"/api/v1/console/budgets/monthly?project={train}", headers=headers)).status_code == 204
+    assert (await client.delete(f"/api/v1/console/budgets/monthly?project={train}", headers=headers)).status_code == 404
+    assert (await client.get("/api/v1/console/budgets?project=abc", headers=headers)).status_code == 400
+
+    # Another organization's project: a 404 for every route, its budget untouched.
+    await set_project_budget(sessions, await scope_of(sessions, org.people["owner"], org.id), serve, Decimal("77"))
+    other = await org_with_every_role(sessions, keyring, prefix="b-")
+    theirs = {"authorization": f"Bearer {await api_token(sessions, other.people['owner'])}",
+              "x-computehub-workspace": str(other.id)}
+    for method, url, json in (("GET", "/budgets", None), ("POST", "/budgets", {"monthly_amount": "1"}),
+                              ("DELETE", "/budgets/monthly", None), ("GET", "/quotas", None),
+                              ("PUT", "/quotas", {"max_gpus": 1})):
+        response = await client.request(method, f"/api/v1/console{url}?project={serve}", json=json, headers=theirs)
+        assert response.status_code == 404, (method, url, response.text[:200])
+        assert "77" not in response.text
+    async with sessions() as session:
+        assert await budgets.get_budget(session, Target(org.id, serve)) == Decimal("77")
+
+    # Roles: a viewer reads, cannot set; billing sets the budget, not the quotas.
+    for role, budget_status, quota_status in (("viewer", 403, 403), ("billing", 201, 403), ("admin", 201, 200)):
+        h = {"authorization": f"Bearer {await api_token(sessions, org.people[role])}", "x-computehub-workspace": str(org.id)}
+        assert (await client.get(f"/api/v1/console/budgets?project={serve}", headers=h)).status_code == 200
+        assert (await client.post(f"/api/v1/console/budgets?project={serve}", json={"monthly_amount": "5"},
+                                  headers=h)).status_code == budget_status, role
+        assert (await client.put(f"/api/v1/console/quotas?project={serve}", json={"max_gpus": 3},
+                                 headers=h)).status_code == quota_status, role
+
+
+async def test_the_budget_page_edits_a_projects_budget_and_quotas_and_shows_spending_per_project(
+        sessions, keyring, cloud, login):
+    from tests.workspaces.support import switch_to
+
+    org = await org_with_every_role(sessions, keyring)
+    train, serve = await make_projects(sessions, org, "Train", "Serve")
+    owner = await login(org.people["owner"].email)
+    await switch_to(owner, org.id)
+    doc = await owner.page("/console/budget")
+    assert doc.one(data_budget_for="workspace")
+    assert [n.get("data-project") for n in doc.iter() if n.tag == "tr" and n.get("data-project")] == [str(serve), str(train)]
+    response = await owner.post(f"/console/budget?project={train}",
+                                {"monthly_budget": "120", "hard_limit": "on", "grace_minutes": "15"}, follow_redirects=False)
+    assert response.status_code == 302 and response.headers["location"] == f"/console/budget?project={train}&done=budget-saved"
+    response = await owner.post(f"/console/budget/quotas?project={train}", {"max_running_instances": "3"},
+                                follow_redirects=False)
+    assert response.status_code == 302, response.text[:300]
+    doc = await owner.page(f"/console/budget?project={train}")
+    assert doc.one(data_budget_for=str(train))
+    assert doc.find("form", action=f"/console/budget?project={train}")
+    assert doc.find("form", action=f"/console/budget/quotas?project={train}")
+    assert doc.one(data_budget="120.000000")
+    row = doc.one(data_project=str(train))
+    assert "$120.00" in row.text and row.one(data_hard_limit_state="watching")
+    async with sessions() as session:
+        assert (await budgets.get_budget(session, org.id)) is None  # the organization's own: untouched
+        from app.console.quotas import limits_of
+        assert (await limits_of(session, org.id, train)).max_running_instances == 3
+        assert (await limits_of(session, org.id)).max_running_instances is None
+    response = await owner.post(f"/console/budget?project={train}", {"monthly_budget": "lots"})
+    assert response.status_code == 400 and "Budget not saved" in response.text
+
+    viewer = await login(org.people["viewer"].email)
+    await switch_to(viewer, org.id)
+    doc = await viewer.page(f"/console/budget?project={train}")
+    assert doc.one(data_read_only="budget") and doc.one(data_read_only="quotas")
+    response = await viewer.post(f"/console/budget?project={train}", {"monthly_budget": "1"}, follow_redirects=False)
+    assert response.status_code == 403
+
+    other = await org_with_every_role(sessions, keyring, prefix="b-")
+    outsider = await login(other.people["owner"].email)
+    await switch_to(outsider, other.id)
+    assert (await outsider.client.get(f"/console/budget?project={train}")).status_code == 404
+    response = await outsider.post(f"/console/budget?project={train}", {"monthly_budget": "1"}, follow_redirects=False)
+    assert response.status_code == 404
