@@ -227,6 +227,12 @@ async def test_a_projects_budget_and_quotas_on_the_api(sessions, keyring, cloud,
     assert (await client.delete(f"/api/v1/console/budgets/monthly?project={train}", headers=headers)).status_code == 204
     assert (await client.delete(f"/api/v1/console/budgets/monthly?project={train}", headers=headers)).status_code == 404
     assert (await client.get("/api/v1/console/budgets?project=abc", headers=headers)).status_code == 400
+    schema = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path, method in (("/api/v1/console/budgets", "get"), ("/api/v1/console/budgets", "post"),
+                         ("/api/v1/console/budgets/{budget_id}", "delete"), ("/api/v1/console/quotas", "get"),
+                         ("/api/v1/console/quotas", "put")):
+        documented = {p["name"]: p for p in schema[path][method]["parameters"] if p["in"] == "query"}
+        assert "project" in documented and "project" in documented["project"]["description"], (path, method)
 
     # Another organization's project: a 404 for every route, its budget untouched.
     await set_project_budget(sessions, await scope_of(sessions, org.people["owner"], org.id), serve, Decimal("77"))
