@@ -208,10 +208,10 @@ async def launch(
         project_id = await projects.assignable(session, scope, spec.project_id)
         provider = build_provider(binding, keyring, http)
         now = utcnow()
-        await ensure_spending_allowed(session, scope.workspace_id, now, "launch")
-        # Holds the workspace's quota lock until this intent commits (app.console.quotas).
+        await ensure_spending_allowed(session, scope.workspace_id, now, "launch", project_id)
+        # Holds the workspace's (and the project's) quota lock until this intent commits (app.console.quotas).
         await take_slot(session, scope.workspace_id, gpus=spec.gpu_count, hourly=spec.offer_price_per_hour,
-                        action="launch")
+                        action="launch", project_id=project_id)
         row = Instance(
             workspace_id=scope.workspace_id, user_id=scope.user_id, binding_id=binding.id, provider=binding.provider,
             client_token=client_token or uuid.uuid4().hex,
@@ -353,9 +353,10 @@ async def perform(
             # The row stays "stopped" until the provider answers, so two instances started at the
             # same instant can both pass the last slot; launches (an intent row) are exact.
             async with sessions() as session, session.begin():
-                await ensure_spending_allowed(session, scope.workspace_id, utcnow(), f"start {row.name}")
+                await ensure_spending_allowed(session, scope.workspace_id, utcnow(), f"start {row.name}", row.project_id)
                 await take_slot(session, scope.workspace_id, gpus=row.gpu_count,
-                                hourly=row.provider_price_per_hour or row.offer_price_per_hour, action=f"start {row.name}")
+                                hourly=row.provider_price_per_hour or row.offer_price_per_hour, action=f"start {row.name}",
+                                project_id=row.project_id)
         if binding is None:
             raise ConsoleError("no provider key is bound for this instance")
         provider = build_provider(binding, keyring, http)

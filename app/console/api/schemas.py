@@ -315,6 +315,8 @@ class BudgetOut(Struct):
     """The warning thresholds, in % of the budget (75, 90, 95)."""
     warned: list[int] = []
     """The thresholds already reached (and told) this month."""
+    project_id: int | None = None
+    """The project whose own budget this is (None: the workspace's)."""
 
 
 class BudgetIn(Struct, forbid_unknown_fields=True):
@@ -334,6 +336,8 @@ class QuotasOut(Struct):
     hourly_spend: Money
     can_change: bool
     """Whether your role may change the quotas (owner, admin)."""
+    project_id: int | None = None
+    """The project whose own quotas these are (None: the workspace's; both are checked at a launch)."""
 
 
 class QuotasIn(Struct, forbid_unknown_fields=True):

@@ -21,6 +21,7 @@ from app.db.models.notifications import (
     TelegramLinkToken,
 )
 from app.db.models.projects import Project, ProjectMember
+from app.db.models.project_budgets import ProjectBudget, ProjectBudgetAlert, ProjectBudgetEnforcement, ProjectQuota
 from app.db.models.workspaces import Workspace, WorkspaceInvitation, WorkspaceMember, WorkspaceQuota
 from app.db.models.prices import (
     OFFER_ORIGIN_LIVE,
@@ -39,6 +40,10 @@ __all__ = [
     "RecoveryCode",
     "StoreEntry",
     "Budget",
+    "ProjectBudget",
+    "ProjectBudgetAlert",
+    "ProjectBudgetEnforcement",
+    "ProjectQuota",
     "BudgetAlert",
     "BudgetEnforcement",
     "HealthCheck",
