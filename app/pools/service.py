@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -203,6 +203,11 @@ async def events(session: AsyncSession, pool_id: int, limit: int = EVENTS_SHOWN)
 def event_json(row: PoolEvent) -> dict:
     return {"at": row.at.isoformat(), "kind": row.kind, "message": row.message, "instance_id": row.instance_id,
             "provider": row.provider, "region": row.region}
+
+
+async def active_count(session: AsyncSession, pool_id: int) -> int:
+    return (await session.execute(select(func.count()).select_from(PoolNode).where(
+        PoolNode.pool_id == pool_id, PoolNode.state == "active"))).scalar_one()
 
 
 async def detail_json(session: AsyncSession, pool: NodePool) -> dict:
