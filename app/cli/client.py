@@ -75,8 +75,15 @@ class ConsoleClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def in_workspace(self, workspace_id: int | None) -> "ConsoleClient":
+        """Act in this organization (``X-ComputeHub-Workspace``); None: the token's personal workspace."""
+        if workspace_id is not None:
+            self._http.headers["x-computehub-workspace"] = str(workspace_id)
+        return self
+
     def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None) -> Any:
-        url = self.base + path
+        """``path`` below the console API (``/deployments``), or a whole API path (``/api/v1/pools``)."""
+        url = (self.base[: -len(API_PATH)] + path) if path.startswith("/api/") else self.base + path
         try:
             response = self._http.request(method, url, json=body,
                                           params={k: v for k, v in (params or {}).items() if v is not None})
@@ -118,3 +125,19 @@ class ConsoleClient:
 
     def costs(self, **filters: str | None) -> dict:
         return self.request("GET", "/costs", params=filters)
+
+    # ---- node pools ----------------------------------------------------------------------------
+    def pools(self) -> list[dict]:
+        return self.request("GET", "/api/v1/pools")
+
+    def pool(self, pool_id: int) -> dict:
+        return self.request("GET", f"/api/v1/pools/{pool_id}")
+
+    def pool_named(self, name: str) -> dict:
+        found = [p for p in self.pools() if p["name"] == name]
+        if not found:
+            raise ClientError(f"no pool named {name!r} in this workspace (see `computehub pool list`)")
+        return found[0]
+
+    def scale_pool(self, pool_id: int, target: int) -> dict:
+        return self.request("POST", f"/api/v1/pools/{pool_id}/scale", body={"target_nodes": target})

@@ -129,7 +129,7 @@ async def _reconcile(ctx: PoolContext, pool_id: int, now: datetime) -> Report:
 async def _note_once(sessions, pool_id: int, kind: str, message: str, now: datetime) -> None:
     async with sessions() as session, session.begin():
         latest = (await session.execute(select(PoolEvent.kind, PoolEvent.message).where(PoolEvent.pool_id == pool_id)
-                                        .order_by(PoolEvent.at.desc(), PoolEvent.id.desc()).limit(1))).first()
+                                        .order_by(PoolEvent.id.desc()).limit(1))).first()
         if latest is None or tuple(latest) != (kind, message):
             event(session, pool_id, kind, message, now)
 

@@ -21,7 +21,7 @@ from app import audit
 from app.billing.entitlements import FeatureLocked, entitlements
 from app.console.errors import NotFoundForUser
 from app.db.models import DeploymentTemplate, Instance, NodePool, PoolEvent, PoolNode
-from app.db.types import utcnow
+from app.db.types import money, utcnow
 from app.pools.spec import PoolError, PoolSpec, check_sizes, names
 from app.workspaces import organizations, projects
 from app.workspaces.scope import Scope
@@ -157,6 +157,11 @@ def _summary(pool: NodePool) -> dict:
 
 # -- views -------------------------------------------------------------------------------------
 
+def money_str(value) -> str:
+    """Exact money for JSON, at the stored scale ("2.490000"), like the rest of the API."""
+    return format(money(value), "f")
+
+
 @dataclass(frozen=True)
 class NodeView:
     node: PoolNode
@@ -168,7 +173,7 @@ class NodeView:
                 "name": inst.name if inst else None, "status": inst.status if inst else None,
                 "provider": inst.provider if inst else None, "region": inst.region if inst else None,
                 "instance_type": inst.instance_type if inst else None, "spot": inst.spot if inst else None,
-                "price_per_gpu_hour": str(self.node.price_per_gpu_hour),
+                "price_per_gpu_hour": money_str(self.node.price_per_gpu_hour),
                 "created_at": self.node.created_at.isoformat(),
                 "ended_at": self.node.ended_at.isoformat() if self.node.ended_at else None}
 
@@ -176,7 +181,7 @@ class NodeView:
 def pool_json(pool: NodePool, live_nodes: int | None = None) -> dict:
     data = {"id": pool.id, "name": pool.name, "state": pool.state, "gpu": pool.gpu,
             "gpus_per_node": pool.gpus_per_node, "min_nodes": pool.min_nodes, "target_nodes": pool.target_nodes,
-            "max_nodes": pool.max_nodes, "max_price_per_gpu_hour": str(pool.max_price_per_gpu_hour),
+            "max_nodes": pool.max_nodes, "max_price_per_gpu_hour": money_str(pool.max_price_per_gpu_hour),
             "spot_policy": pool.spot_policy, "allowed_providers": names(pool.allowed_providers),
             "allowed_regions": names(pool.allowed_regions), "project_id": pool.project_id,
             "template_id": pool.template_id, "image": pool.image, "disk_gb": pool.disk_gb,
@@ -197,7 +202,7 @@ async def nodes(session: AsyncSession, pool_id: int, *, include_ended: bool = Tr
 
 async def events(session: AsyncSession, pool_id: int, limit: int = EVENTS_SHOWN) -> list[PoolEvent]:
     return list((await session.execute(select(PoolEvent).where(PoolEvent.pool_id == pool_id)
-                                       .order_by(PoolEvent.at.desc(), PoolEvent.id.desc()).limit(limit))).scalars())
+                                       .order_by(PoolEvent.id.desc()).limit(limit))).scalars())
 
 
 def event_json(row: PoolEvent) -> dict:
