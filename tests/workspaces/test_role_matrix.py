@@ -514,6 +514,8 @@ CASES: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/migrations/{migration_id:int}/rollback"):
         api(lambda w: w.fresh_migration_url(), lambda w: {"reason": "matrix"}),
     # node pools (Enterprise)
+    ("GET", "/console/pools"): page(shared("/console/pools"), names_org_object=False),
+    ("GET", "/console/pools/{pool_id:int}"): page(lambda w: f"/console/pools/{w.pool}"),
     ("GET", "/api/v1/pools"): api(shared("/api/v1/pools")),
     ("POST", "/api/v1/pools"): api(shared("/api/v1/pools"), lambda w: {
         "name": w.name("pool"), "gpu": "h100", "target_nodes": 0, "max_nodes": 2, "max_price_per_gpu_hour": "3"}),
