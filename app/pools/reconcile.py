@@ -21,6 +21,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import httpx
 from sqlalchemy import func, select
@@ -178,7 +179,7 @@ async def _scale_down(ctx: PoolContext, scope: Scope, pool: NodePool, active: li
             continue
         report.removed.append(node_id)
         async with ctx.sessions() as session, session.begin():
-            event(session, pool.id, "scaled_down", f"deleted {row.name} at {price} $/GPU-h (the most expensive)",
+            event(session, pool.id, "scaled_down", f"deleted {row.name} at {usd(price)}/GPU-h (the most expensive)",
                   now, instance_id=instance_id, provider=row.provider, region=row.region)
 
 
@@ -245,7 +246,7 @@ async def _launch_one(ctx: PoolContext, scope: Scope, pool: NodePool, choice: Ca
                 await _block(session, pool.workspace_id, offer.source, offer.region, str(exc), now)
                 report.blocked.append(choice.place)
                 event(session, pool.id, "blocked", f"{offer.source} {offer.region} refused ({exc}): skipped until "
-                      f"{(now + BLOCK_FOR).isoformat(timespec='minutes')}", now, **where)
+                      f"{(now + BLOCK_FOR):%Y-%m-%d %H:%M} UTC", now, **where)
                 return "block"
             event(session, pool.id, "launch_failed", f"{offer.instance_type}: {exc}", now, **where)
         if cause is None or isinstance(cause, _OFFER_REFUSED):
@@ -253,9 +254,15 @@ async def _launch_one(ctx: PoolContext, scope: Scope, pool: NodePool, choice: Ca
         return "stop"  # a timeout or an outage: the launch may exist; the next pass knows more
     report.launched.append(row.id)
     async with ctx.sessions() as session, session.begin():
-        event(session, pool.id, "launched", f"{row.name}: {offer.instance_type} at {choice.price_per_gpu_hour} "
-              f"$/GPU-h{' (spot)' if offer.spot else ''}", now, instance_id=row.id, **where)
+        event(session, pool.id, "launched", f"{row.name}: {offer.instance_type} at {usd(choice.price_per_gpu_hour)}"
+              f"/GPU-h{' (spot)' if offer.spot else ''}", now, instance_id=row.id, **where)
     return "launched"
+
+
+def usd(value: Decimal) -> str:
+    """``$2.49``: an event's price, to the cent (or to the 1/10000 where it has more)."""
+    cents = value.quantize(Decimal("0.01"))
+    return f"${cents if cents == value else value.quantize(Decimal('0.0001'))}"
 
 
 def _stopped(report: Report, why: str) -> str:
