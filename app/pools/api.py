@@ -105,8 +105,9 @@ class PoolsApiController(Controller):
          summary="One pool with its nodes (provider, region, price) and its events")
     async def one(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                   workspace: NamedDependency[Scope], pool_id: int = ID) -> dict[str, Any]:
+        pool = await service.get(db, workspace, pool_id)  # another workspace's: 404 before anything else
         await service.ensure_allowed(db, workspace, _grace(request))
-        return await service.detail_json(db, await service.get(db, workspace, pool_id))
+        return await service.detail_json(db, pool)
 
     @post("/{pool_id:int}/scale", permission="manage_pools", operation_id="scalePool", status_code=200,
           summary="Set the pool's target node count (between its min and max)")

@@ -35,8 +35,8 @@ class PoolsPageController(Controller):
     @get("/{pool_id:int}", name="console_pool", permission="view")
     async def one(self, request: Request, db: NamedDependency[AsyncSession], user: NamedDependency[User],
                   workspace: NamedDependency[Scope], pool_id: int = Parameter(ge=1, le=DB_ID_MAX)) -> Template:
+        pool = await service.get(db, workspace, pool_id)  # another workspace's: 404 before anything else
         await service.ensure_allowed(db, workspace, request.app.state.settings.billing.grace_days)
-        pool = await service.get(db, workspace, pool_id)
         shown = await service.nodes(db, pool.id, include_ended=False)
         return page("console/pool.html", user=user, pool=pool, nodes=shown,
                     active=sum(v.node.state == "active" for v in shown), events=await service.events(db, pool.id),

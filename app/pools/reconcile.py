@@ -111,6 +111,8 @@ async def _reconcile(ctx: PoolContext, pool_id: int, now: datetime) -> Report:
     active, draining = await _settle(ctx.sessions, pool_id, now, report)
     async with ctx.sessions() as session:
         pool = await session.get(NodePool, pool_id)
+    if pool is None:  # its workspace went meanwhile
+        return replace(report, ran=False, note="no such pool")
     desired = 0 if pool.state == "deleting" else pool.target_nodes
     if pool.state == "deleting" and not active and not draining:
         async with ctx.sessions() as session, session.begin():
@@ -172,7 +174,7 @@ async def _scale_down(ctx: PoolContext, scope: Scope, pool: NodePool, active: li
             node.state = "draining"
         try:
             row = await perform(ctx.sessions, ctx.keyring, ctx.http, scope, instance_id, "delete", actor=ACTOR)
-        except ConsoleError as exc:
+        except (ConsoleError, LookupError) as exc:
             async with ctx.sessions() as session, session.begin():
                 (await session.get(PoolNode, node_id)).state = "active"
                 event(session, pool.id, "scale_down_failed", str(exc), now, instance_id=instance_id)
