@@ -472,7 +472,7 @@ async def test_every_console_route_needs_a_login(app, sessions):
                    .replace("{workspace_id:int}", "1").replace("{user_id:int}", "1")
                    .replace("{invitation_id:int}", "1").replace("{project_id:int}", "1"))
             url = (url.replace("{key_id:int}", "1").replace("{alert_id:int}", "1")
-                   .replace("{budget_id:str}", "monthly"))
+                   .replace("{budget_id:str}", "monthly").replace("{pool_id:int}", "1"))
             if path.startswith(API):  # the API answers 401 with its token challenge, never a login redirect
                 response = await anonymous.request(method, url, json={})
                 assert response.status_code == 401, (method, path, response.status_code)
