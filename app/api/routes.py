@@ -14,6 +14,7 @@ from app.console.api.organization import ConsoleOrganizationApiController
 from app.console.api.routes import ConsoleApiController, ConsoleProjectsApiController
 from app.console.api.migrations import MigrationsApiController
 from app.console.api.templates import ConsoleTemplatesApiController
+from app.pools.api import PoolsApiController
 
 # The public OpenAPI document is this API and nothing else: the app leaves every other route (pages,
 # forms, webhooks, /metrics) out of it by default, and this router opts its handlers back in.
@@ -22,5 +23,5 @@ API_ROUTER = Router(path="/", route_handlers=[PricesController, GpusController, 
                                                ConsoleBatchApiController, ConsoleCostsApiController,
                                                ConsoleAlertsApiController, MigrationsApiController,
                                                ConsoleOrganizationApiController, ConsoleBudgetsApiController,
-                                               ConsoleProjectsApiController],
+                                               ConsoleProjectsApiController, PoolsApiController],
                     include_in_schema=True)

@@ -77,11 +77,17 @@ class ConsoleClient:
 
     @property
     def root(self) -> str:
-        """The server's address without the console API's path (the migrations API sits beside it)."""
+        """The server's address without the console API's path (the migrations and pools APIs sit beside it)."""
         return self.base[: -len(API_PATH)]
 
+    def in_workspace(self, workspace_id: int | None) -> "ConsoleClient":
+        """Act in this organization (``X-ComputeHub-Workspace``); None: the token's personal workspace."""
+        if workspace_id is not None:
+            self._http.headers["x-computehub-workspace"] = str(workspace_id)
+        return self
+
     def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None) -> Any:
-        """``path`` below the console API (``/deployments``), or from the root (``/api/v1/migrations``)."""
+        """``path`` below the console API (``/deployments``), or a whole API path (``/api/v1/migrations``)."""
         url = (self.root + path) if path.startswith("/api/") else self.base + path
         try:
             response = self._http.request(method, url, json=body,
@@ -131,3 +137,19 @@ class ConsoleClient:
 
     def migration(self, migration_id: int) -> dict:
         return self.request("GET", f"/api/v1/migrations/{migration_id}")
+
+    # ---- node pools ----------------------------------------------------------------------------
+    def pools(self) -> list[dict]:
+        return self.request("GET", "/api/v1/pools")
+
+    def pool(self, pool_id: int) -> dict:
+        return self.request("GET", f"/api/v1/pools/{pool_id}")
+
+    def pool_named(self, name: str) -> dict:
+        found = [p for p in self.pools() if p["name"] == name]
+        if not found:
+            raise ClientError(f"no pool named {name!r} in this workspace (see `computehub pool list`)")
+        return found[0]
+
+    def scale_pool(self, pool_id: int, target: int) -> dict:
+        return self.request("POST", f"/api/v1/pools/{pool_id}/scale", body={"target_nodes": target})

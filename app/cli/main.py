@@ -321,6 +321,7 @@ def snapshot_export(path: Path, note: str) -> None:
 
 from app.cli.audit import audit  # noqa: E402
 from app.cli.keys import keys  # noqa: E402
+from app.cli.pools import pool  # noqa: E402
 from app.cli.remote import costs, instances, templates  # noqa: E402
 from app.cli.remote import migrate as migrate_command  # noqa: E402 - app.db.migrate is `migrate` here
 from app.cli.tokens import tokens  # noqa: E402
@@ -332,6 +333,7 @@ cli.add_command(instances)
 cli.add_command(costs)
 cli.add_command(templates)
 cli.add_command(migrate_command)
+cli.add_command(pool)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,11 @@ from app.console.pages.templates import TemplatesController  # noqa: E402
 CONSOLE_HANDLERS += [DeploymentsController, BatchController, LaunchController, TemplatesController]
 CONSOLE_HANDLERS += [HistoryController]  # deployment history (/console/history)
 
+# Node pools (/console/pools; Enterprise organizations).
+from app.pools.pages import PoolsPageController  # noqa: E402
+
+CONSOLE_HANDLERS += [PoolsPageController]
+
 # Provider keys (/settings/providers).
 from app.console.pages.bindings import ProviderKeysController  # noqa: E402
 

@@ -23,6 +23,7 @@ DOMAINS = {
     "costs": "app.costs.jobs",
     "billing": "app.billing.jobs",
     "migration": "app.migration.jobs",
+    "pools": "app.pools.jobs",
     "jobs": "app.jobs.maintenance",
 }
 

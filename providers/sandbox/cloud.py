@@ -107,6 +107,10 @@ class Faults:
     window in which a client that dies, or gives up, never learns of an instance that exists."""
     no_capacity_types: frozenset[str] = frozenset()
     """Launching these instance types answers 409 ``no_capacity``."""
+    no_capacity_regions: frozenset[str] = frozenset()
+    """Launching anything in these regions answers 409 ``no_capacity``."""
+    crash_regions: frozenset[str] = frozenset()
+    """When not empty, ``crash_after_seconds`` crashes only the instances in these regions."""
     quota: int | None = None
     """At most this many instances that are not terminated; one more answers 403 ``quota_exceeded``."""
     health_failing: bool = False
@@ -119,7 +123,8 @@ class Faults:
     """A copy onto an instance silently corrupts one byte of one file (its size and time kept)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "no_capacity_types", frozenset(self.no_capacity_types))
+        for name in ("no_capacity_types", "no_capacity_regions", "crash_regions"):
+            object.__setattr__(self, name, frozenset(getattr(self, name)))
         if not 0 <= self.api_error_rate <= 1:
             raise ValueError("api_error_rate is a share between 0 and 1")
         for name in ("crash_after_seconds", "quota", "preempt_spot_after_seconds"):
@@ -143,14 +148,16 @@ class Faults:
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["no_capacity_types"] = sorted(self.no_capacity_types)
+        for name in ("no_capacity_types", "no_capacity_regions", "crash_regions"):
+            data[name] = sorted(getattr(self, name))
         return data
 
 
 _JSON_TYPES = {
     "fail_boot": "boolean", "crash_after_seconds": "number or null", "api_error_rate": "number",
     "seed": "integer", "rate_limited": "boolean", "retry_after_seconds": "integer",
-    "latency_seconds": "number", "latency_after_create_seconds": "number", "no_capacity_types": "list of strings", "quota": "integer or null",
+    "latency_seconds": "number", "latency_after_create_seconds": "number", "no_capacity_types": "list of strings",
+    "no_capacity_regions": "list of strings", "crash_regions": "list of strings", "quota": "integer or null",
     "health_failing": "boolean", "preempt_spot_after_seconds": "number or null",
     "sync_fails_halfway": "boolean", "checksum_mismatch": "boolean",
 }
@@ -284,7 +291,7 @@ class SandboxCloud:
                 known = account.by_token(token)
                 if known is not None and self._settle(account, known, faults, now):
                     return self._to_json(known), False
-            if spec["instance_type"].name in faults.no_capacity_types:
+            if spec["instance_type"].name in faults.no_capacity_types or spec["region"] in faults.no_capacity_regions:
                 raise ApiError(409, "no_capacity",
                                f"no capacity for {spec['instance_type'].name} in {spec['region']} right now")
             if faults.quota is not None:
@@ -362,7 +369,9 @@ class SandboxCloud:
         if inst.status == TERMINATING:
             return TERMINATED, t.terminate
         if inst.status == RUNNING:
-            ends = [(CRASHED, faults.crash_after_seconds)] if faults.crash_after_seconds is not None else []
+            crashes = faults.crash_after_seconds is not None and (
+                not faults.crash_regions or inst.region in faults.crash_regions)
+            ends = [(CRASHED, faults.crash_after_seconds)] if crashes else []
             if inst.spot and faults.preempt_spot_after_seconds is not None:
                 ends.append((PREEMPTED, faults.preempt_spot_after_seconds))
             if ends:

@@ -30,6 +30,8 @@ API_PATHS = {
     "/api/v1/console/projects", "/api/v1/console/projects/{project_id}",
     # Migrations between providers (Pro): the same tokens.
     "/api/v1/migrations", "/api/v1/migrations/{migration_id}", "/api/v1/migrations/{migration_id}/rollback",
+    # Node pools (Enterprise).
+    "/api/v1/pools", "/api/v1/pools/{pool_id}", "/api/v1/pools/{pool_id}/scale",
 }
 
 
@@ -52,7 +54,7 @@ async def test_openapi_lists_every_api_path_with_ids_summaries_and_tags(client, 
         "listMembers", "listInvitations", "inviteMember", "revokeInvitation", "removeMember", "leaveOrganization",
         "transferOwnership", "setTwoFactorPolicy", "addKey", "removeKey", "saveTemplateFromDeployment", "getQuotas",
         "setQuotas", "updateDeployment", "listProjects", "createProject", "deleteProject", "createMigration",
-        "getMigration", "rollBackMigration",
+        "getMigration", "rollBackMigration", "listPools", "createPool", "getPool", "scalePool", "deletePool",
     }
 
 

@@ -20,6 +20,8 @@ from app.db.models import (ApiToken, DeploymentTemplate, Instance, Migration, Of
 from app.migration import service as migration_service
 from app.notifications import alerts, budgets
 from app.settings import Settings
+from app.pools import service as pool_service
+from app.pools.spec import PoolSpec
 from app.security.keyring import binding_aad, workspace_binding_aad
 from app.workspaces import invitations, organizations, projects
 from providers.sandbox import generate_api_key
@@ -31,7 +33,7 @@ from tests.console.conftest import Browser, sandbox_offers
 PREFIXES = ("/console", "/settings/providers", "/settings/activity", "/settings/api-tokens", "/costs", "/api/v1/console",
             "/workspaces")
 API = "/api/v1/console"
-BOBS = ("bobs-secret-box", "Bob's template", "Bob's key", "Bob's org", "Bob's project")
+BOBS = ("bobs-secret-box", "Bob's template", "Bob's key", "Bob's org", "Bob's project", "bobs-secret-pool")
 
 
 @dataclass
@@ -51,6 +53,7 @@ class World:
     bob_invitation: int = 0
     bob_project: int = 0
     bob_migration: int = 0
+    bob_pool: int = 0
 
 
 async def check_404(response) -> None:
@@ -256,6 +259,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/console/poll"): poll_without_foreign_ids,
     ("GET", "/console/overview"): get(lambda w: "/console/overview", check_no_leak),
     ("GET", "/console/history"): get(lambda w: "/console/history?provider=sandbox", check_no_leak),
+    ("GET", "/console/pools"): get(lambda w: "/console/pools", check_no_leak),
+    ("GET", "/console/pools/{pool_id:int}"): get(lambda w: f"/console/pools/{w.bob_pool}", check_404),
     ("GET", "/costs"): get(lambda w: "/costs", check_no_leak),
     ("GET", "/settings/activity"): get(lambda w: "/settings/activity", check_no_leak),
     ("GET", "/settings/api-tokens"): get(lambda w: "/settings/api-tokens", check_no_leak),
@@ -402,6 +407,9 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
         bob_org = await organizations.create(session, await session.get(User, bob.user_id), BOBS[3])
         bobs_invitation = await invitations.invite(session, bob_org, "dave@example.com", "member")
         bob_project = await projects.create(session, bob_org, BOBS[4])
+        bob_pool = await pool_service.create(session, bob_org, PoolSpec(
+            name=BOBS[5], gpu="h100", gpus_per_node=1, target_nodes=0, max_nodes=1,
+            max_price_per_gpu_hour=Decimal("3")))
     async with sessions() as session, session.begin():  # as a sync would record it once booted
         await session.execute(update(Instance).where(Instance.id == instances[bob.user_id]).values(status="running"))
     bobs_migration = await migration_service.create(
@@ -411,7 +419,7 @@ async def build_world(sessions, keyring, http, alice, bob, as_alice) -> World:
     return World(as_alice, instances[alice.user_id], templates[alice.user_id], alice.binding_id,
                  instances[bob.user_id], templates[bob.user_id], bob.binding_id, offer, bobs_token.id,
                  alices_token, bobs_alert.id, bob_org.workspace_id, bobs_invitation.invitation.id, bob_project.id,
-                 bobs_migration.migration.id)
+                 bobs_migration.migration.id, bob_pool.id)
 
 
 async def move_into_an_org(sessions, keyring, account, workspace_id: int | None = None) -> int:
@@ -499,7 +507,8 @@ async def test_every_console_route_needs_a_login(app, sessions):
                    .replace("{workspace_id:int}", "1").replace("{user_id:int}", "1")
                    .replace("{invitation_id:int}", "1").replace("{project_id:int}", "1"))
             url = (url.replace("{key_id:int}", "1").replace("{alert_id:int}", "1")
-                   .replace("{budget_id:str}", "monthly").replace("{migration_id:int}", "1"))
+                   .replace("{budget_id:str}", "monthly").replace("{migration_id:int}", "1")
+                   .replace("{pool_id:int}", "1"))
             if path.startswith(API):  # the API answers 401 with its token challenge, never a login redirect
                 response = await anonymous.request(method, url, json={})
                 assert response.status_code == 401, (method, path, response.status_code)

@@ -26,7 +26,7 @@ def test_every_domain_has_its_fan_out_on_one_clock():
         "console:fan_out": "* * * * * */30", "repair:fan_out": "* * * * * */5",
         "notifications:deliver": "* * * * * */15", "costs:accrue": "*/1 * * * *",
         "billing:enforce_lapses": "*/10 * * * *", "migration:fan_out": "* * * * * */15",
-        "jobs:retry_stalled": "* * * * * */10",
+        "jobs:retry_stalled": "* * * * * */10", "pools:fan_out": "* * * * * */30",
     }
     assert {name.split(":")[0] for name in periodic} == set(DOMAINS)
 

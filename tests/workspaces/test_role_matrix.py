@@ -38,6 +38,8 @@ from app.db.models import AuditEvent, DeploymentTemplate, Instance, Offer, User
 from app.db.types import utcnow
 from app.migration import service as migration_service
 from app.notifications import budgets
+from app.pools import service as pool_service
+from app.pools.spec import PoolSpec
 from app.workspaces import access, invitations, organizations, projects, roles
 from app.workspaces.scope import Scope
 from providers.sandbox import generate_api_key
@@ -162,6 +164,7 @@ class World:
     http: httpx.AsyncClient
     settings: object = None
     migration: int = 0
+    pool: int = 0
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def name(self, stem: str) -> str:
@@ -210,6 +213,13 @@ class World:
     async def fresh_project(self) -> int:
         async with self.sessions() as session, session.begin():
             return (await projects.create(session, self.owner, self.name("Acme project"))).id
+
+    async def fresh_pool(self) -> int:
+        """A pool of no nodes (nothing to launch), in the organization."""
+        async with self.sessions() as session, session.begin():
+            return (await pool_service.create(session, self.owner, PoolSpec(
+                name=self.name("pool"), gpu="h100", gpus_per_node=1, target_nodes=0, max_nodes=2,
+                max_price_per_gpu_hour=Decimal("3")))).id
 
     async def fresh_invitation(self) -> int:
         async with self.sessions() as session, session.begin():
@@ -267,6 +277,7 @@ async def build_world(sessions, keyring, http, login, app) -> World:
                   app.state.settings)
     world.instance = await world.fresh_instance()
     world.template = await world.fresh_template()
+    world.pool = await world.fresh_pool()
     return world
 
 
@@ -514,6 +525,16 @@ CASES: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/migrations/{migration_id:int}"): api(lambda w: f"/api/v1/migrations/{w.migration}"),
     ("POST", "/api/v1/migrations/{migration_id:int}/rollback"):
         api(lambda w: w.fresh_migration_url(), lambda w: {"reason": "matrix"}),
+    # node pools (Enterprise)
+    ("GET", "/console/pools"): page(shared("/console/pools"), names_org_object=False),
+    ("GET", "/console/pools/{pool_id:int}"): page(lambda w: f"/console/pools/{w.pool}"),
+    ("GET", "/api/v1/pools"): api(shared("/api/v1/pools")),
+    ("POST", "/api/v1/pools"): api(shared("/api/v1/pools"), lambda w: {
+        "name": w.name("pool"), "gpu": "h100", "target_nodes": 0, "max_nodes": 2, "max_price_per_gpu_hour": "3"}),
+    ("GET", "/api/v1/pools/{pool_id:int}"): api(lambda w: f"/api/v1/pools/{w.pool}"),
+    ("POST", "/api/v1/pools/{pool_id:int}/scale"):
+        api(lambda w: f"/api/v1/pools/{w.pool}/scale", lambda w: {"target_nodes": 0}),
+    ("DELETE", "/api/v1/pools/{pool_id:int}"): api(fresh("pool", "/api/v1/pools/{id}")),
 }
 
 

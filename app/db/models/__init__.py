@@ -20,6 +20,7 @@ from app.db.models.notifications import (
     TelegramChat,
     TelegramLinkToken,
 )
+from app.db.models.pools import NodePool, PoolBlock, PoolEvent, PoolNode
 from app.db.models.projects import Project, ProjectMember
 from app.db.models.project_budgets import ProjectBudget, ProjectBudgetAlert, ProjectBudgetEnforcement, ProjectQuota
 from app.db.models.workspaces import Workspace, WorkspaceInvitation, WorkspaceMember, WorkspaceQuota
@@ -76,6 +77,10 @@ __all__ = [
     "Offer",
     "PriceHistory",
     "PriceSource",
+    "NodePool",
+    "PoolBlock",
+    "PoolEvent",
+    "PoolNode",
     "Project",
     "ProjectMember",
     "Workspace",
