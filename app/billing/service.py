@@ -146,7 +146,8 @@ class SubscriptionService:
             plans = await all_plans(session)
             row = await subscription_of(session, user_id)
             ents = await entitlements(session, user_id, now, self.grace_days)
-            invoices = list((await session.execute(select(Invoice).where(Invoice.user_id == user_id)
+            invoices = list((await session.execute(select(Invoice).where(Invoice.user_id == user_id,
+                                                                         Invoice.workspace_id.is_(None))
                                                    .order_by(Invoice.created_at.desc(), Invoice.id.desc()))).scalars())
         live = row is not None and row.status in LIVE_STATUSES and ents.plan_code != BASIC
         stripe_managed = live and bool(row.stripe_subscription_id)
