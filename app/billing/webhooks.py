@@ -173,16 +173,18 @@ async def _row_for_organization(session: AsyncSession, workspace_id: Any, user_i
     workspace = await session.get(Workspace, workspace_id)
     if workspace is None or workspace.kind != ORGANIZATION:
         return None
+    members = select(WorkspaceMember.user_id).where(WorkspaceMember.workspace_id == workspace_id)
+    paying = int(user_id) if str(user_id).isdigit() and is_row_id(int(user_id)) else None
+    contact = (await session.execute(members.where(WorkspaceMember.user_id == paying))).scalar() if paying else None
     row = await organization_subscription_of(session, workspace_id, lock=True)
     if row is None:
-        members = select(WorkspaceMember.user_id).where(WorkspaceMember.workspace_id == workspace_id)
-        paying = int(user_id) if str(user_id).isdigit() and is_row_id(int(user_id)) else None
-        contact = (await session.execute(members.where(WorkspaceMember.user_id == paying))).scalar() if paying else None
         contact = contact or (await session.execute(members.where(WorkspaceMember.role == "owner"))).scalar()
         if contact is None:
             return None
         row = new_subscription(contact, workspace_id)
         session.add(row)
+    elif contact is not None:
+        row.user_id = contact  # the member who paid is the billing contact now
     return row
 
 
