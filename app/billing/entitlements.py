@@ -175,17 +175,21 @@ async def has_feature_in(session: AsyncSession, scope: Scope, feature: str, now:
     return (await workspace_entitlements(session, scope, now, grace_days)).has(feature)
 
 
-async def cheapest_plan_with(session: AsyncSession, feature: str) -> str:
+async def cheapest_plan_with(session: AsyncSession, feature: str, *, for_organization: bool = False) -> str:
+    """The name of the cheapest plan listing ``feature``; ``for_organization``: among the plans an
+    organization can buy (those listing ``organizations``)."""
     _built(feature)
     for plan in (await _plans(session)).values():
-        if feature in json.loads(plan.features):
+        listed = json.loads(plan.features)
+        if feature in listed and (not for_organization or "organizations" in listed):
             return plan.name
     return "a higher"
 
 
 async def _ensure(session: AsyncSession, ents: Entitlements, feature: str) -> Entitlements:
     if not ents.has(feature):
-        raise FeatureLocked(feature, await cheapest_plan_with(session, feature), ents.upgrade_url)
+        needed = await cheapest_plan_with(session, feature, for_organization=ents.workspace_id is not None)
+        raise FeatureLocked(feature, needed, ents.upgrade_url)
     return ents
 
 

@@ -122,9 +122,9 @@ class OrganizationBilling:
             ends_at=row.current_period_end if live and row.cancel_at_period_end else None,
             lapsed=_lapse(row, ents), contact=contact,
             # Our own trial is not a Stripe one: the organization may pay during it.
-            can_subscribe=plan.on_sale and not stripe_managed,
-            can_cancel=stripe_managed and not row.cancel_at_period_end,
-            can_resume=stripe_managed and row.cancel_at_period_end,
+            can_subscribe=plan.on_sale and not (live and (row.status != "trialing" or stripe_managed)),
+            can_cancel=live and row.status != "trialing" and not row.cancel_at_period_end,
+            can_resume=live and row.cancel_at_period_end,
             can_manage_payment=self.client.mode == "stripe" and row is not None and bool(row.stripe_customer_id),
             invoices=invoices,
         )
@@ -168,13 +168,13 @@ class OrganizationBilling:
         scope.require("manage_billing")
         async with self.sessions() as session:
             row = await organization_subscription_of(session, scope.workspace_id)
-        if row is None or row.status not in LIVE_STATUSES or not row.stripe_subscription_id:
+        if row is None or row.status not in ("active", "past_due"):
             raise BillingError("This organization has no paid subscription to cancel or resume.")
         done = f"{org_billing_url(scope.workspace_id)}?done={'canceled' if cancel else 'resumed'}"
         if row.cancel_at_period_end == cancel:
             return done
-        updated = await self.client.set_cancel_at_period_end(
-            state_of(row), cancel, f"org-{'cancel' if cancel else 'resume'}-{row.stripe_subscription_id}-{intent}")
+        key = f"org-{'cancel' if cancel else 'resume'}-{row.stripe_subscription_id or scope.workspace_id}-{intent}"
+        updated = await self.client.set_cancel_at_period_end(state_of(row), cancel, key)
         await self._write(scope, user.id, row, updated)
         return done
 

@@ -109,9 +109,11 @@ async def test_a_pro_members_plan_does_not_leak_into_a_lapsed_organization(sessi
 
     browser = await logged_in(new_browser, owner.email, org)
     locked = await browser.get("/console/templates")
-    assert locked.status_code == 403 and "Pro" in locked.text
+    assert locked.status_code == 403
+    # Templates are a Pro feature, but an organization buys Enterprise: the page names that plan.
+    assert "needs the Enterprise plan" in parse_html(locked.text).one("p", class_="error-message").text
     link = parse_html(locked.text).one("a", data_upgrade_link="")
-    assert link.get("href") == f"/workspaces/{org}/billing" and "organization" in link.text
+    assert link.get("href") == f"/workspaces/{org}/billing" and "Subscribe it to Enterprise" in link.text
     home = await logged_in(new_browser, owner.email)
     assert (await home.get("/console/templates")).status_code == 200  # still Pro personally
 
@@ -164,6 +166,10 @@ async def test_a_billing_member_subscribes_the_organization_and_a_member_may_not
         assert (await workspace_entitlements(session, await membership(session, owner.user_id, org))).has("organizations")
     again = await billing.post(f"/workspaces/{org}/billing/subscribe", {})
     assert again.status_code == 400 and "already" in again.text
+    page = parse_html((await billing.get(f"/workspaces/{org}/billing")).text)
+    assert page.find("button", data_action="org-subscribe") is None
+    assert (await billing.post(f"/workspaces/{org}/billing/cancel", {})).headers["location"].endswith("done=canceled")
+    assert (await org_row(sessions, org)).cancel_at_period_end is True
     # The organization's invoice is not on the payer's personal subscription page.
     personal = parse_html((await billing.get("/settings/subscription")).text)
     assert personal.one("p", class_="empty-state").text == "No invoices yet."
