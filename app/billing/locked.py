@@ -54,7 +54,8 @@ async def locked_features(session: AsyncSession, scope: Scope | int, grace_days:
         ents = await workspace_entitlements(session, scope, grace_days=grace_days)
     else:
         ents = await entitlements(session, scope, grace_days=grace_days)
-    plans = (await all_plans(session)).values()
+    plans = [p for p in (await all_plans(session)).values()
+             if ents.workspace_id is None or p.for_organizations]  # an organization buys its own plan only
     return {feature: next((p.name for p in plans if feature in p.features), "a higher")
             for feature in BUILT_FEATURES if not ents.has(feature)}
 
