@@ -7,6 +7,10 @@ longer unique on its own: one PERSONAL subscription per user is a partial unique
 per organization is the unique ``workspace_id``. ``invoices.workspace_id`` keeps an
 organization's invoices off its billing contact's personal list.
 
+Every organization that exists already (its plan was its owner's until now) gets the trial a new
+one starts with: 14 days of Enterprise from the upgrade, its owner the billing contact, so no
+organization is locked by the upgrade itself.
+
 Downgrade deletes the organizations' rows (before 0023 a subscription was a person's) and
 restores the plain unique ``user_id``.
 
@@ -16,8 +20,12 @@ Create Date: 2026-12-04
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from alembic import op
 import sqlalchemy as sa
+
+import app.db.types
 
 
 revision = '0023'
@@ -26,6 +34,7 @@ branch_labels = None
 depends_on = None
 
 PERSONAL_INDEX = 'uq_subscriptions_personal_user_id'
+TRIAL_DAYS = 14
 
 
 def upgrade() -> None:
@@ -43,6 +52,16 @@ def upgrade() -> None:
         batch_op.create_foreign_key(op.f('fk_invoices_workspace_id_workspaces'), 'workspaces',
                                     ['workspace_id'], ['id'], ondelete='CASCADE')
         batch_op.create_index(op.f('ix_invoices_workspace_id'), ['workspace_id'], unique=False)
+    now = datetime.now(timezone.utc)
+    when = app.db.types.UTCDateTime()
+    op.get_bind().execute(sa.text(
+        "INSERT INTO subscriptions (user_id, workspace_id, plan_code, status, current_period_end, "
+        "cancel_at_period_end, trial_end, trial_used, updated_at) "
+        "SELECT m.user_id, w.id, 'enterprise', 'trialing', :ends, :no, :ends, :yes, :now FROM workspaces w "
+        "JOIN workspace_members m ON m.workspace_id = w.id AND m.role = 'owner' WHERE w.kind = 'organization'"
+    ).bindparams(sa.bindparam('ends', now + timedelta(days=TRIAL_DAYS), type_=when),
+                 sa.bindparam('now', now, type_=when), sa.bindparam('no', False, type_=sa.Boolean()),
+                 sa.bindparam('yes', True, type_=sa.Boolean())))
 
 
 def downgrade() -> None:

@@ -6,7 +6,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, insert, text
@@ -16,6 +16,7 @@ import app.db.models  # noqa: F401 - every table on Base.metadata
 from app.db.base import Base
 from app.db.engine import sync_url
 from app.db.migrate import downgrade, upgrade
+from app.db.types import UTCDateTime
 from tests.support.migration_db import empty_database
 
 DB = "billing_migration_0023_test"
@@ -48,16 +49,28 @@ def test_organization_subscriptions_next_to_personal_ones_and_back(url):
                     id=n, email=f"u{n}@example.com", name=f"U{n}", password_hash="x", is_admin=False,
                     totp_enabled=False, timezone="UTC", created_at=T0, session_epoch=0))
             conn.execute(text("INSERT INTO workspaces (id, kind, name, created_at) VALUES "
-                              "(90, 'organization', 'Acme', :t), (91, 'organization', 'Beta', :t)"), {"t": T0})
+                              "(89, 'organization', 'Old', :t)"), {"t": T0})
+            conn.execute(text("INSERT INTO workspace_members (workspace_id, user_id, role, created_at) "
+                              "VALUES (89, 2, 'owner', :t)"), {"t": T0})
             conn.execute(text("INSERT INTO invoices (user_id, stripe_invoice_id, amount, currency, status, created_at) "
                               "VALUES (1, 'in_personal', 29000000, 'usd', 'paid', :t)"), {"t": T0})
         add_subscription(engine, 1, "pro")
         add_subscription(engine, 2, "basic")
 
+        before = datetime.now(timezone.utc)
         upgrade(url, "0023")
 
-        assert rows(engine, "SELECT user_id, workspace_id, plan_code FROM subscriptions ORDER BY user_id") == [
-            (1, None, "pro"), (2, None, "basic")]
+        assert sorted(rows(engine, "SELECT user_id, workspace_id, plan_code, status FROM subscriptions"),
+                      key=lambda r: (r[0], r[1] or 0)) == [
+            (1, None, "pro", "active"), (2, None, "basic", "active"), (2, 89, "enterprise", "trialing")]
+        # The organization that existed gets a new one's trial (its owner the billing contact).
+        with engine.connect() as conn:
+            ends = conn.execute(text("SELECT trial_end FROM subscriptions WHERE workspace_id = 89")
+                                .columns(trial_end=UTCDateTime())).scalar_one()
+        assert before + timedelta(days=14) <= ends <= datetime.now(timezone.utc) + timedelta(days=14)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO workspaces (id, kind, name, created_at) VALUES "
+                              "(90, 'organization', 'Acme', :t), (91, 'organization', 'Beta', :t)"), {"t": T0})
         assert rows(engine, "SELECT user_id, workspace_id FROM invoices") == [(1, None)]
         # User 1 is the billing contact of two organizations and keeps their personal Pro.
         add_subscription(engine, 1, "enterprise", workspace_id=90)
@@ -78,7 +91,7 @@ def test_organization_subscriptions_next_to_personal_ones_and_back(url):
         with pytest.raises(IntegrityError):
             add_subscription(engine, 1, "basic")  # user_id is plainly unique again
 
-        upgrade(url, "0023")  # and up again on the downgraded data
-        assert len(rows(engine, "SELECT id FROM subscriptions")) == 2
+        upgrade(url, "0023")  # and up again on the downgraded data (the old organization's trial again)
+        assert len(rows(engine, "SELECT id FROM subscriptions")) == 3
     finally:
         engine.dispose()
