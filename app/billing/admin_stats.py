@@ -66,7 +66,8 @@ class BillingStats:
 async def billing_stats(session: AsyncSession, grace_days: int, now: datetime | None = None) -> BillingStats:
     now = now or utcnow()
     rows = (await session.execute(
-        select(User, Subscription).outerjoin(Subscription, Subscription.user_id == User.id).order_by(User.id))).all()
+        select(User, Subscription).outerjoin(
+            Subscription, (Subscription.user_id == User.id) & Subscription.workspace_id.is_(None)).order_by(User.id))).all()
     accounts = []
     for user, sub in rows:
         ents = await entitlements(session, user.id, now, grace_days)

@@ -46,6 +46,9 @@ class CheckoutRequest:
     success_url: str
     cancel_url: str
     idempotency_key: str
+    workspace_id: int | None = None
+    """An organization's checkout (its own Stripe customer; ``user_id`` is the member paying):
+    sent as ``metadata.workspace_id`` so the webhook writes the organization's row."""
 
 
 @dataclass(frozen=True)

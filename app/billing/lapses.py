@@ -27,7 +27,8 @@ async def enforce_lapsed(sessions: async_sessionmaker[AsyncSession], grace_days:
     )
     async with sessions() as session:
         user_ids = list((await session.execute(select(Subscription.user_id).where(
-            Subscription.status.in_(LIVE_STATUSES), lapsed))).scalars())
+            Subscription.status.in_(LIVE_STATUSES), Subscription.workspace_id.is_(None), lapsed))).scalars())
+    # An organization's lapsed plan needs nothing applied: its gates read the row (data is kept).
     done = 0
     for user_id in user_ids:
         async with sessions() as session, session.begin():

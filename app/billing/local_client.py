@@ -35,11 +35,15 @@ class LocalBillingClient(BillingClient):
 
     async def start_checkout(self, request: CheckoutRequest) -> CheckoutCompleted:
         now = self._now()
+        # Like Stripe, an organization is a customer of its own (never its paying member's).
+        customer = request.customer_id or (f"cus_local_org_{request.workspace_id}"
+                                           if request.workspace_id is not None else None)
         if request.trial_days:
             trial_end = now + timedelta(days=request.trial_days)
             return CheckoutCompleted(SubscriptionState(request.plan_code, "trialing", trial_end,
-                                                       trial_end=trial_end, had_trial=True))
-        return CheckoutCompleted(SubscriptionState(request.plan_code, "active", one_month_later(now)))
+                                                       trial_end=trial_end, had_trial=True, customer_id=customer))
+        return CheckoutCompleted(SubscriptionState(request.plan_code, "active", one_month_later(now),
+                                                   customer_id=customer))
 
     async def portal_url(self, customer_id: str, return_url: str, idempotency_key: str) -> str:
         raise BillingError("Local billing mode has no payment methods to manage: nothing is charged.")

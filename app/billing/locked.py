@@ -10,8 +10,19 @@ from litestar.handlers import BaseRouteHandler
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing.entitlements import BUILT_FEATURES, FEATURE_LABELS, RESOURCE_LABELS, FeatureLocked, entitlements
+from litestar.exceptions import NotFoundException
+
+from app.billing.entitlements import (
+    BUILT_FEATURES,
+    FEATURE_LABELS,
+    RESOURCE_LABELS,
+    FeatureLocked,
+    entitlements,
+    request_scope,
+    workspace_entitlements,
+)
 from app.billing.plans import all_plans
+from app.workspaces.scope import Scope
 
 UPGRADE_URL = "/settings/subscription"
 
@@ -24,20 +35,27 @@ def feature_label(feature: str) -> str:
 
 
 def locked_response(request: Request, exc: FeatureLocked, *, as_json: bool) -> Response:
+    upgrade_url = getattr(exc, "upgrade_url", UPGRADE_URL)
     if as_json:
         return Response({"status_code": 403, "detail": exc.detail, "feature": exc.feature,
-                         "plan": exc.plan_name, "upgrade_url": UPGRADE_URL}, status_code=403)
+                         "plan": exc.plan_name, "upgrade_url": upgrade_url}, status_code=403)
     label = feature_label(exc.feature)
     return Template("billing/locked.html", status_code=403, context={
         "feature": exc.feature, "feature_label": label, "plan_name": exc.plan_name, "message": exc.detail,
+        "upgrade_url": upgrade_url, "for_organization": upgrade_url != UPGRADE_URL,
         "title": f"{label} needs {exc.plan_name} · ComputeHub",
     })
 
 
-async def locked_features(session: AsyncSession, user_id: int, grace_days: int = 7) -> dict[str, str]:
-    """Each built feature the account's plan lacks, with the name of the cheapest plan that has it."""
-    ents = await entitlements(session, user_id, grace_days=grace_days)
-    plans = (await all_plans(session)).values()
+async def locked_features(session: AsyncSession, scope: Scope | int, grace_days: int = 7) -> dict[str, str]:
+    """Each built feature the plan in force in the workspace lacks (a bare user id: their personal
+    one), with the name of the cheapest plan that has it."""
+    if isinstance(scope, Scope):
+        ents = await workspace_entitlements(session, scope, grace_days=grace_days)
+    else:
+        ents = await entitlements(session, scope, grace_days=grace_days)
+    plans = [p for p in (await all_plans(session)).values()
+             if ents.workspace_id is None or p.for_organizations]  # an organization buys its own plan only
     return {feature: next((p.name for p in plans if feature in p.features), "a higher")
             for feature in BUILT_FEATURES if not ents.has(feature)}
 
@@ -51,5 +69,9 @@ async def load_locked_features(connection: ASGIConnection, _: BaseRouteHandler) 
     if not user_id:
         return
     async with connection.app.state.sessions() as session:
+        try:
+            scope: Scope | int = await request_scope(connection, session)
+        except NotFoundException:
+            scope = int(user_id)  # not a member of the path's workspace: the route's own guard answers 404
         connection.state.locked_features = await locked_features(
-            session, int(user_id), connection.app.state.settings.billing.grace_days)
+            session, scope, connection.app.state.settings.billing.grace_days)

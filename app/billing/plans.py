@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.entitlements import BUILT_FEATURES
+
+ORGANIZATIONS = "organizations"
 from app.db.models import Plan
 from app.settings import BillingSettings
 
@@ -29,6 +31,11 @@ class PlanView:
     @property
     def is_paid(self) -> bool:
         return self.monthly_price > 0
+
+    @property
+    def for_organizations(self) -> bool:
+        """Sold to an organization (its own subscription, on its billing page), never to a person."""
+        return ORGANIZATIONS in self.features
 
     @property
     def on_sale(self) -> bool:

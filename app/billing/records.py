@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.billing.client import SubscriptionState
-from app.billing.entitlements import BASIC
+from app.billing.entitlements import BASIC, organization_subscription, personal_subscription
 from app.db.models import Invoice, Subscription
 from app.db.types import utcnow
 
@@ -19,8 +19,17 @@ LIVE_STATUSES = ("trialing", "active", "past_due")
 
 
 async def subscription_of(session: AsyncSession, user_id: int, *, lock: bool = False) -> Subscription | None:
-    query = select(Subscription).where(Subscription.user_id == user_id)
+    """A person's own subscription (not the organizations' they are the billing contact of)."""
+    query = personal_subscription(user_id)
     if lock:  # PostgreSQL: events for one account apply one after another
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def organization_subscription_of(session: AsyncSession, workspace_id: int, *,
+                                       lock: bool = False) -> Subscription | None:
+    query = organization_subscription(workspace_id)
+    if lock:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
 
@@ -36,9 +45,10 @@ async def subscription_by_stripe_ids(session: AsyncSession, subscription_id: str
     return None
 
 
-def new_subscription(user_id: int) -> Subscription:
-    """A row for an account that had none: Basic, nothing live yet."""
-    return Subscription(user_id=user_id, plan_code=BASIC, status="canceled", cancel_at_period_end=False,
+def new_subscription(user_id: int, workspace_id: int | None = None) -> Subscription:
+    """A row for an account (or, with ``workspace_id``, an organization whose billing contact is
+    ``user_id``) that had none: Basic, nothing live yet."""
+    return Subscription(user_id=user_id, workspace_id=workspace_id, plan_code=BASIC, status="canceled", cancel_at_period_end=False,
                         trial_used=False, updated_at=utcnow())
 
 
@@ -83,8 +93,10 @@ async def apply_state_audited(session: AsyncSession, row: Subscription, state: S
     apply_state(row, state, at=at, stamp=stamp)
     after = _audited_fields(row)
     if after != before:
-        await audit.record(session, audit.personal(row.user_id), "subscription.changed", actor,
-                           target_type="subscription", target_id=row.user_id, before=before, after=after)
+        chain = f"org:{row.workspace_id}" if row.workspace_id is not None else audit.personal(row.user_id)
+        await audit.record(session, chain, "subscription.changed", actor, target_type="subscription",
+                           target_id=row.workspace_id if row.workspace_id is not None else row.user_id,
+                           before=before, after=after)
 
 
 @dataclass(frozen=True)
@@ -98,12 +110,14 @@ class InvoiceRecord:
     created_at: datetime
 
 
-async def record_invoice(session: AsyncSession, user_id: int, record: InvoiceRecord) -> Invoice:
-    """Insert or update by Stripe id. Paid is final: a late failure event does not undo it."""
+async def record_invoice(session: AsyncSession, user_id: int, record: InvoiceRecord,
+                         workspace_id: int | None = None) -> Invoice:
+    """Insert or update by Stripe id. Paid is final: a late failure event does not undo it.
+    ``workspace_id``: an organization's invoice (``user_id`` its billing contact)."""
     row = (await session.execute(select(Invoice).where(
         Invoice.stripe_invoice_id == record.stripe_invoice_id))).scalar_one_or_none()
     if row is None:
-        row = Invoice(user_id=user_id, stripe_invoice_id=record.stripe_invoice_id, amount=record.amount,
+        row = Invoice(user_id=user_id, workspace_id=workspace_id, stripe_invoice_id=record.stripe_invoice_id, amount=record.amount,
                       currency=record.currency, status=record.status, hosted_invoice_url=record.hosted_invoice_url,
                       created_at=record.created_at)
         session.add(row)

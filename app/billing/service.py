@@ -41,6 +41,19 @@ PAID_STATUSES = ("active", "past_due")
 _INTENT = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
+class OrganizationPlanOnly(BillingError):
+    """A plan sold to organizations only, asked for on the personal page: bought on the
+    organization's billing page instead (``url``)."""
+
+    url = "/workspaces"
+
+    def __init__(self, plan: PlanView) -> None:
+        super().__init__(f"The {plan.name} plan belongs to an organization, not to a person: create an organization "
+                         f"(it starts with a 14-day {plan.name} trial) or subscribe yours from its billing page "
+                         f"(Workspaces, then the organization, then Billing).")
+        self.plan = plan
+
+
 def new_intent() -> str:
     """A token rendered into each form: a double-submitted form reuses its Stripe idempotency key."""
     return secrets.token_urlsafe(16)
@@ -146,11 +159,12 @@ class SubscriptionService:
             plans = await all_plans(session)
             row = await subscription_of(session, user_id)
             ents = await entitlements(session, user_id, now, self.grace_days)
-            invoices = list((await session.execute(select(Invoice).where(Invoice.user_id == user_id)
+            invoices = list((await session.execute(select(Invoice).where(Invoice.user_id == user_id,
+                                                                         Invoice.workspace_id.is_(None))
                                                    .order_by(Invoice.created_at.desc(), Invoice.id.desc()))).scalars())
         live = row is not None and row.status in LIVE_STATUSES and ents.plan_code != BASIC
         stripe_managed = live and bool(row.stripe_subscription_id)
-        paid = [p for p in plans.values() if p.on_sale]
+        paid = [p for p in plans.values() if p.on_sale and not p.for_organizations]
         local_trial = live and row.status == "trialing" and not stripe_managed
         return SubscriptionView(
             mode=self.client.mode,
@@ -275,8 +289,10 @@ class SubscriptionService:
         plan = plans.get(plan_code)
         if plan is not None and plan.is_paid and not plan.on_sale:
             raise BillingError(f"The {plan.name} plan is not on sale: today it gives nothing beyond {plan.same_as}.")
+        if plan is not None and plan.for_organizations:
+            raise OrganizationPlanOnly(plan)
         if plan is None or not plan.is_paid:
-            on_sale = " or the ".join(p.name for p in plans.values() if p.on_sale)
+            on_sale = " or the ".join(p.name for p in plans.values() if p.on_sale and not p.for_organizations)
             raise BillingError(f"Choose the {on_sale} plan.")
         return plan
 

@@ -50,19 +50,25 @@ class StripeBillingClient(BillingClient):
             raise BillingError("The payment service did not accept the request; please try again in a minute.") from exc
 
     async def start_checkout(self, request: CheckoutRequest) -> CheckoutStarted:
+        owner = {"user_id": str(request.user_id)}
+        if request.workspace_id is not None:
+            owner["workspace_id"] = str(request.workspace_id)
         params: dict[str, Any] = {
             "mode": "subscription",
             "line_items": [{"price": request.price_id, "quantity": 1}],
             "client_reference_id": str(request.user_id),
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
-            # Lets subscription events find the account even before checkout.session.completed arrives.
-            "subscription_data": {"metadata": {"user_id": str(request.user_id)}},
-            "metadata": {"user_id": str(request.user_id), "plan": request.plan_code},
+            # Lets subscription events find the account (or the organization) even before
+            # checkout.session.completed arrives.
+            "subscription_data": {"metadata": dict(owner)},
+            "metadata": {**owner, "plan": request.plan_code},
         }
         if request.customer_id:
             params["customer"] = request.customer_id
         else:
+            # Stripe makes a new customer: an organization's first checkout never reuses the
+            # paying member's personal customer, so each organization is a customer of its own.
             params["customer_email"] = request.email
         if request.trial_days:
             params["subscription_data"]["trial_period_days"] = request.trial_days

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import stripe
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +33,7 @@ from app.billing.records import (
     apply_state_audited,
     new_subscription,
     record_invoice,
+    organization_subscription_of,
     subscription_by_stripe_ids,
     subscription_of,
 )
@@ -43,7 +45,8 @@ from app.billing.stripe_objects import (
     subscription_state,
     to_amount,
 )
-from app.db.models import StripeEvent, Subscription, User
+from app.db.models import StripeEvent, Subscription, User, Workspace, WorkspaceMember
+from app.db.models.workspaces import ORGANIZATION
 from app.db.types import utcnow
 from app.services.inputs import DB_ID_MAX, BadInput, is_row_id, load_json
 from app.settings import Settings
@@ -158,9 +161,46 @@ async def _row_for_user(session: AsyncSession, user_id: Any) -> Subscription | N
     return row
 
 
+async def _row_for_organization(session: AsyncSession, workspace_id: Any, user_id: Any) -> Subscription | None:
+    """The organization's row (created when missing, its billing contact the paying member, else
+    the owner), or None when no such organization exists."""
+    try:
+        workspace_id = int(workspace_id)
+    except (TypeError, ValueError):
+        return None
+    if not is_row_id(workspace_id):
+        return None
+    workspace = await session.get(Workspace, workspace_id)
+    if workspace is None or workspace.kind != ORGANIZATION:
+        return None
+    members = select(WorkspaceMember.user_id).where(WorkspaceMember.workspace_id == workspace_id)
+    paying = int(user_id) if str(user_id).isdigit() and is_row_id(int(user_id)) else None
+    contact = (await session.execute(members.where(WorkspaceMember.user_id == paying))).scalar() if paying else None
+    row = await organization_subscription_of(session, workspace_id, lock=True)
+    if row is None:
+        contact = contact or (await session.execute(members.where(WorkspaceMember.role == "owner"))).scalar()
+        if contact is None:
+            return None
+        row = new_subscription(contact, workspace_id)
+        session.add(row)
+    elif contact is not None:
+        row.user_id = contact  # the member who paid is the billing contact now
+    return row
+
+
+async def _row_for(session: AsyncSession, metadata: Any, user_id: Any = None) -> Subscription | None:
+    """The row the metadata names: the organization's when it carries ``workspace_id`` (an
+    organization's checkout), else the account's."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    if metadata.get("workspace_id") is not None:
+        return await _row_for_organization(session, metadata["workspace_id"], metadata.get("user_id", user_id))
+    return await _row_for_user(session, metadata.get("user_id", user_id))
+
+
 async def _settle(session: AsyncSession, ctx: Context, row: Subscription) -> None:
     await session.flush()
-    await apply_plan_limits(session, row.user_id, grace_days=ctx.settings.billing.grace_days)
+    if row.workspace_id is None:  # an organization's keys take no one's quota: nothing to fit
+        await apply_plan_limits(session, row.user_id, grace_days=ctx.settings.billing.grace_days)
 
 
 async def checkout_completed(session: AsyncSession, ctx: Context) -> str:
@@ -168,7 +208,7 @@ async def checkout_completed(session: AsyncSession, ctx: Context) -> str:
     checkout = ctx.object
     if checkout.get("mode") != "subscription":
         return "ignored"
-    row = await _row_for_user(session, checkout.get("client_reference_id"))
+    row = await _row_for(session, checkout.get("metadata"), checkout.get("client_reference_id"))
     if row is None:
         return "unknown account"
     customer, subscription = checkout.get("customer"), checkout.get("subscription")
@@ -185,7 +225,7 @@ async def subscription_changed(session: AsyncSession, ctx: Context) -> str:
     sub = ctx.object
     row = await subscription_by_stripe_ids(session, sub.get("id"), sub.get("customer"))
     if row is None:
-        row = await _row_for_user(session, (sub.get("metadata") or {}).get("user_id"))
+        row = await _row_for(session, sub.get("metadata"))
     if row is None:
         return "unknown account"
     if _is_stale(row, ctx):
@@ -215,12 +255,12 @@ async def invoice_event(session: AsyncSession, ctx: Context) -> str:
     row = await subscription_by_stripe_ids(session, subscription_id, invoice_customer_id(invoice))
     if row is None:
         details = (invoice.get("parent") or {}).get("subscription_details") or {}
-        row = await _row_for_user(session, (details.get("metadata") or {}).get("user_id"))
+        row = await _row_for(session, details.get("metadata"))
     if row is None:
         return "unknown account"
     paid = ctx.type == "invoice.paid"
     currency = (invoice.get("currency") or "usd").lower()
-    await record_invoice(session, row.user_id, InvoiceRecord(
+    await record_invoice(session, row.user_id, workspace_id=row.workspace_id, record=InvoiceRecord(
         stripe_invoice_id=invoice["id"],
         amount=to_amount(invoice.get("amount_paid") if paid else invoice.get("amount_due"), currency),
         currency=currency, status="paid" if paid else "payment_failed",
@@ -287,6 +327,7 @@ def _flag(value: Any) -> bool:
 # REQUIRED names it. Containers on the way must be objects (or lists at "[]").
 _SUBSCRIPTION = {
     "id": _stripe_id, "customer": _expandable_id, "status": _short_text(64), "metadata.user_id": _any_scalar,
+    "metadata.workspace_id": _any_scalar,
     "items.data[].id": _stripe_id, "items.data[].price.id": _short_text(255),
     "items.data[].current_period_end": _timestamp, "current_period_end": _timestamp, "trial_end": _timestamp,
     "cancel_at": _timestamp, "cancel_at_period_end": _flag,
@@ -294,12 +335,14 @@ _SUBSCRIPTION = {
 _INVOICE = {
     "id": _stripe_id, "customer": _expandable_id, "subscription": _expandable_id,
     "parent.subscription_details.subscription": _expandable_id,
-    "parent.subscription_details.metadata.user_id": _any_scalar, "currency": _short_text(8),
+    "parent.subscription_details.metadata.user_id": _any_scalar,
+    "parent.subscription_details.metadata.workspace_id": _any_scalar, "currency": _short_text(8),
     "amount_paid": _amount, "amount_due": _amount, "hosted_invoice_url": _short_text(512), "created": _timestamp,
 }
 FIELDS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "checkout.session.completed": {"mode": _short_text(64), "client_reference_id": _any_scalar,
-                                   "customer": _stripe_id, "subscription": _stripe_id},
+                                   "customer": _stripe_id, "subscription": _stripe_id,
+                                   "metadata.user_id": _any_scalar, "metadata.workspace_id": _any_scalar},
     "customer.subscription.created": _SUBSCRIPTION,
     "customer.subscription.updated": _SUBSCRIPTION,
     "customer.subscription.deleted": _SUBSCRIPTION,

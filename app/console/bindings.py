@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import audit
 from app.billing.limits import release_binding_slot, take_binding_slot
+from app.billing.organization_plan import require_room_for_key
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.db.models import Instance, ProviderBinding, Workspace
 from app.db.models.workspaces import ORGANIZATION
@@ -130,9 +131,11 @@ def key_check_message(display_name: str, exc: errors.ProviderError) -> str:
 
 
 async def _take_slot(session: AsyncSession, scope: Scope) -> None:
-    # The per-person binding quota covers personal keys. An organization exists only under
-    # Enterprise, whose plan has no binding limit, so its keys take no one's slot.
-    if not scope.is_org:
+    # The per-person binding quota covers personal keys. An organization's keys take no one's
+    # slot: its own plan decides (unlimited on Enterprise, Basic's one key once it lapsed).
+    if scope.is_org:
+        await require_room_for_key(session, scope)
+    else:
         await take_binding_slot(session, scope.user_id)
 
 

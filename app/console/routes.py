@@ -23,9 +23,10 @@ from app.console.pages.bindings import ProviderKeysController  # noqa: E402
 CONSOLE_HANDLERS += [ProviderKeysController]
 
 # Subscription (/settings/subscription), Stripe webhooks, billing admin.
+from app.billing.org_pages import OrganizationBillingController  # noqa: E402
 from app.billing.pages import AdminBillingController, SubscriptionController, stripe_webhook  # noqa: E402
 
-CONSOLE_HANDLERS += [SubscriptionController, stripe_webhook, AdminBillingController]
+CONSOLE_HANDLERS += [SubscriptionController, OrganizationBillingController, stripe_webhook, AdminBillingController]
 
 # The simulated cloud's accounts and fault switches (admins).
 from app.console.pages.sandbox_admin import AdminSandboxController  # noqa: E402

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import audit
-from app.billing.entitlements import ensure_feature
+from app.billing.entitlements import ensure_feature_in
 from app.console.bindings import get_owned as get_owned_binding
 from app.console.errors import ConsoleError, NotFoundForUser
 from app.console.instances import get_owned as get_owned_instance
@@ -141,7 +141,7 @@ async def create(sessions: async_sessionmaker[AsyncSession], settings: Settings,
             source = await get_owned_instance(session, scope, instance_id)
             binding = await _target_binding(session, scope, target)
             scope.require("operate")
-            await ensure_feature(session, scope.user_id, FEATURE, settings.billing.grace_days)
+            await ensure_feature_in(session, scope, FEATURE, settings.billing.grace_days)
             fields = await _target_fields(session, target, binding.provider)
             if source.status not in (InstanceStatus.RUNNING.value, InstanceStatus.STOPPED.value):
                 raise ConsoleError(f"{source.name} is {source.status}; a migration starts from a running or stopped instance")

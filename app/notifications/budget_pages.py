@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing.entitlements import entitlements, ensure_feature
+from app.billing.entitlements import ensure_feature_in, workspace_entitlements
 from app.console import quotas
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_text, page
 from app.db.models import User
@@ -40,15 +40,14 @@ async def _page(request: Request, db: AsyncSession, user: User, scope: Scope, *,
                 notice: str | None = None, error: str | None = None, typed: dict[str, str] | None = None,
                 project_id: int | None = None) -> Template:
     state = await budget_state(db, scope, utcnow(), project_id)
-    ents = await entitlements(db, user.id, grace_days=request.app.state.settings.billing.grace_days)
-    locked = not scope.is_org and not ents.has(NOTIFICATIONS_FEATURE)
+    ents = await workspace_entitlements(db, scope, grace_days=request.app.state.settings.billing.grace_days)
+    locked = not ents.has(NOTIFICATIONS_FEATURE)
     return page("console/budget.html", status, user=user, state=state, notice=notice, error=error, typed=typed or {},
                 locked=locked, plan_name=ents.plan_name, gpus_text=gpus_text)
 
 
 async def _plan_check(request: Request, db: AsyncSession, user: User, scope: Scope) -> None:
-    if not scope.is_org:  # an organization exists only on a plan that has budgets
-        await ensure_feature(db, user.id, NOTIFICATIONS_FEATURE, request.app.state.settings.billing.grace_days)
+    await ensure_feature_in(db, scope, NOTIFICATIONS_FEATURE, request.app.state.settings.billing.grace_days)
 
 
 class BudgetController(Controller):

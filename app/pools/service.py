@@ -1,8 +1,8 @@
 """Create, read, scale and delete node pools in the caller's workspace (the API, the CLI, pages).
 
-Pools are Enterprise: the workspace must be an organization whose owner's plan lists
-``node_pools`` (read from the plan, like ``organizations``: Enterprise is not sold on the plans
-page yet, so the feature is not in ``BUILT_FEATURES``). Every change is audited in the
+Pools are Enterprise: the workspace must be an organization whose own plan (its subscription or
+trial, not any member's) lists ``node_pools`` (read from the plan, not through ``BUILT_FEATURES``:
+the plans page lists pools only once they are complete). Every change is audited in the
 organization's chain. Another workspace's pool is a 404; a member limited to projects sees only
 their projects' pools."""
 
@@ -18,12 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
-from app.billing.entitlements import FeatureLocked, entitlements
+from app.billing.entitlements import FeatureLocked, organization_entitlements
 from app.console.errors import NotFoundForUser
 from app.db.models import DeploymentTemplate, Instance, NodePool, PoolEvent, PoolNode
 from app.db.types import money, utcnow
 from app.pools.spec import PoolError, PoolSpec, check_sizes, names
-from app.workspaces import organizations, projects
+from app.workspaces import projects
 from app.workspaces.scope import Scope
 
 FEATURE = "node_pools"
@@ -45,8 +45,7 @@ async def pools_allowed(session: AsyncSession, workspace_id: int, is_org: bool, 
                         grace_days: int = 7) -> bool:
     if not is_org:
         return False
-    owner = await organizations.owner_of(session, workspace_id)
-    return FEATURE in (await entitlements(session, owner, now, grace_days)).features
+    return FEATURE in (await organization_entitlements(session, workspace_id, now, grace_days)).features
 
 
 async def ensure_allowed(session: AsyncSession, scope: Scope, grace_days: int = 7) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.workspaces.scope import Owner, resolve
-from app.billing.entitlements import ensure_feature
+from app.billing.entitlements import ensure_feature_in
 from app.console.instances import get_owned
 from app.db.models import Instance
 from app.repair.endpoint import EndpointRefused, vet_url
@@ -34,7 +34,7 @@ async def configure(sessions: async_sessionmaker[AsyncSession], settings: Settin
         row = await get_owned(session, scope, instance_id)
         scope.require("operate")
         if enabled:  # switching it off stays possible after a downgrade
-            await ensure_feature(session, scope.user_id, FEATURE, settings.billing.grace_days)
+            await ensure_feature_in(session, scope, FEATURE, settings.billing.grace_days)
         problem = _not_repairable(row) if enabled else None
     if problem:
         raise RepairFormError(problem)

@@ -18,8 +18,8 @@ import procrastinate
 from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.billing.entitlements import entitlements
-from app.db.models import Instance, InstanceEvent
+from app.billing.entitlements import workspace_entitlements
+from app.db.models import Instance, InstanceEvent, Workspace
 from app.db.types import utcnow
 from app.console.jobs import binding_unit
 from app.jobs.engine import defer_unique, time_limit
@@ -28,6 +28,7 @@ from app.repair.batch import check_instances, guarded
 from app.repair.engine import DELETE_REQUESTED, GAVE_UP, Outcome, RepairContext, check_instance
 from app.security.keyring import Keyring
 from app.services import leases
+from app.workspaces.scope import Scope
 from app.settings import Settings
 from providers.base import InstanceStatus
 
@@ -54,7 +55,8 @@ async def watched_by_binding(session: AsyncSession, now: datetime, grace_days: i
     owner's plan still includes auto-repair (a lapsed plan pauses it, it does not erase it)."""
     deleted_on_request = exists().where(InstanceEvent.instance_id == Instance.id,
                                         InstanceEvent.message == DELETE_REQUESTED)
-    query = select(Instance.id, Instance.user_id, Instance.binding_id).where(
+    query = select(Instance.id, Instance.user_id, Instance.binding_id, Instance.workspace_id, Workspace.kind).join(
+        Workspace, Workspace.id == Instance.workspace_id).where(
         Instance.auto_repair.is_(True),
         Instance.provider_instance_id.is_not(None),
         ~and_(Instance.status == InstanceStatus.TERMINATED.value, Instance.repair_state == GAVE_UP),
@@ -62,12 +64,15 @@ async def watched_by_binding(session: AsyncSession, now: datetime, grace_days: i
     ).order_by(Instance.id)
     if binding_id is not None:
         query = query.where(Instance.binding_id == binding_id)
-    allowed: dict[int, bool] = {}
+    allowed: dict[tuple[int, int], bool] = {}
     groups: dict[int | None, list[int]] = {}
-    for instance_id, user_id, bound_to in (await session.execute(query)).all():
-        if user_id not in allowed:
-            allowed[user_id] = (await entitlements(session, user_id, now, grace_days)).has(FEATURE)
-        if allowed[user_id]:
+    for instance_id, user_id, bound_to, workspace_id, kind in (await session.execute(query)).all():
+        # The plan of the instance's workspace: an organization's own, else its creator's.
+        key = (workspace_id, user_id)
+        if key not in allowed:
+            scope = Scope(workspace_id, user_id, "owner", kind)
+            allowed[key] = (await workspace_entitlements(session, scope, now, grace_days)).has(FEATURE)
+        if allowed[key]:
             groups.setdefault(bound_to, []).append(instance_id)
     return groups
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.workspaces.scope import Owner, resolve
-from app.billing.entitlements import cheapest_plan_with, entitlements
+from app.billing.entitlements import cheapest_plan_with, workspace_entitlements
 from app.console.instances import get_owned
 from app.db.models import HealthCheck, Instance, RepairAction
 from app.repair.configure import FEATURE
@@ -75,7 +75,7 @@ async def repair_panel(session: AsyncSession, owner: Owner, instance_id: int,
     replaces = await session.execute(select(Instance.id).where(Instance.replaced_by_id == row.id,
                                                                Instance.workspace_id == row.workspace_id).limit(1))
     return RepairPanel(
-        instance_id=row.id, available=(await entitlements(session, scope.user_id)).has(FEATURE),
+        instance_id=row.id, available=(await workspace_entitlements(session, scope)).has(FEATURE),
         plan_needed=await cheapest_plan_with(session, FEATURE),
         enabled=row.auto_repair, checkbox_on=form.enabled if form else row.auto_repair,
         health_check_url=form.health_check_url if form else (row.health_check_url or ""),

@@ -23,6 +23,7 @@ from app.db.models import User, Workspace, WorkspaceInvitation, WorkspaceMember
 from app.db.types import utcnow
 from app.notifications.mail import send_after_commit
 from app.settings import Settings
+from app.billing.organization_plan import require_organization_plan
 from app.workspaces.organizations import OrganizationError, check_role, org_only
 from app.workspaces.roles import ROLE_LABELS
 from app.db.models.workspaces import ORGANIZATION
@@ -75,6 +76,7 @@ async def _record(session: AsyncSession, workspace_id: int, actor_id: int, actio
 async def invite(session: AsyncSession, scope: Scope, email: str, role: str, now: datetime | None = None) -> Invited:
     org_only(scope)
     scope.require("manage_members")
+    await require_organization_plan(session, scope)  # a lapsed organization invites no one
     role = check_role(role)
     try:
         email = normalize_email(email)

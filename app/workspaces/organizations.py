@@ -1,4 +1,4 @@
-"""Organizations: create (Enterprise), rename, delete, members and their roles, ownership, the
+"""Organizations: create (starting a 14-day Enterprise trial), rename, delete, members and their roles, ownership, the
 "members must use two-factor" policy (enforced in ``scope.membership``), and what deleting an
 account does to the organizations it owns or is in.
 
@@ -6,25 +6,23 @@ Every change is in the organization's audit chain (``org:<id>``) with actor and 
 Each function takes the caller's ``Scope`` in that organization (``membership``: 404 for an
 outsider) and checks its permission with the one table in ``roles``.
 
-An organization's plan is its owner's plan for now (the Enterprise subscription still belongs to
-a person; a Stripe customer per organization comes with project billing)."""
+An organization's plan is its own subscription (``app.billing.organization_plan``; bought on its
+billing page, a Stripe customer per organization), never the acting member's personal plan."""
 
 from __future__ import annotations
-
-import json
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
-from app.billing.entitlements import FeatureLocked, entitlements
-from app.db.models import Instance, Plan, User, Workspace, WorkspaceMember
+from app.billing import organization_plan
+from app.db.models import Instance, User, Workspace, WorkspaceMember
 from app.db.models.workspaces import ORGANIZATION
 from app.db.types import utcnow
 from app.workspaces import roles
 from app.workspaces.scope import NotAMember, Scope
 
-FEATURE = "organizations"
+FEATURE = organization_plan.FEATURE
 MAX_NAME = 120
 _GONE = ("terminated", "failed")
 
@@ -50,24 +48,15 @@ async def owner_of(session: AsyncSession, workspace_id: int) -> int:
         WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.role == "owner"))).scalar_one()
 
 
-async def _require_plan_with_organizations(session: AsyncSession, user_id: int, grace_days: int) -> None:
-    """The plan in force must list ``organizations`` (Enterprise). Read from the plan itself, not
-    through BUILT_FEATURES: that list is what the plans page sells, and Enterprise stays unsold
-    until an organization can hold its own subscription."""
-    if FEATURE in (await entitlements(session, user_id, grace_days=grace_days)).features:
-        return
-    plans = (await session.execute(select(Plan).order_by(Plan.rank))).scalars()
-    needed = next((p.name for p in plans if FEATURE in json.loads(p.features)), "Enterprise")
-    raise FeatureLocked(FEATURE, needed)  # 403 naming the plan, like every other gate
-
-
 async def create(session: AsyncSession, user: User, name: str, grace_days: int = 7) -> Scope:
-    await _require_plan_with_organizations(session, user.id, grace_days)
+    """Anyone may create one, whatever their personal plan: it starts on its own trial of the
+    organization plan (``grace_days`` is kept for older callers; the trial does not use it)."""
     now = utcnow()
     workspace = Workspace(kind=ORGANIZATION, name=_clean_name(name), created_at=now)
     session.add(workspace)
     await session.flush()
     session.add(WorkspaceMember(workspace_id=workspace.id, user_id=user.id, role="owner", created_at=now))
+    await organization_plan.start_trial(session, workspace.id, user.id, now)
     scope = Scope(workspace.id, user.id, "owner", ORGANIZATION)
     await _record(session, scope, "org.created", target_type="organization", target_id=workspace.id,
                   after={"name": workspace.name})

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.entitlements import organization_entitlements
 from app.auth import service as accounts
 from app.auth.session import start_session
 from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form, form_list, form_text, page
@@ -55,6 +56,7 @@ async def _members_page(db: AsyncSession, me: Scope, *, notice: str | None = Non
     return page("workspaces/members.html", status, org=await db.get(Workspace, me.workspace_id), me=me,
                 members=await organizations.members(db, me), roles=roles.ROLES, role_labels=roles.ROLE_LABELS,
                 matrix=roles.matrix(), notice=notice, error=error,
+                org_plan=await organization_entitlements(db, me.workspace_id),
                 invitations=await invitations.pending(db, me) if managing else [],
                 without_two_factor=await organizations.without_two_factor(db, me) if me.allows("manage_org") else [])
 

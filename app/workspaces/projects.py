@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
+from app.billing.organization_plan import require_organization_plan
 from app.db.models import Instance, Project, ProjectMember, User, WorkspaceMember
 from app.db.types import utcnow
 from app.services.inputs import InvalidField, parse_row_id
@@ -109,6 +110,7 @@ async def list_projects(session: AsyncSession, scope: Scope) -> list[ProjectView
 async def create(session: AsyncSession, scope: Scope, name: str) -> Project:
     require_org(scope)
     scope.require("manage_projects")
+    await require_organization_plan(session, scope)  # a lapsed organization keeps its projects, adds none
     name = _clean_name(name)
     await _refuse_taken(session, scope, name)
     row = Project(workspace_id=scope.workspace_id, name=name, created_at=utcnow())

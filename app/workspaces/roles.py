@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_members": frozenset({"owner", "admin"}),
     "manage_projects": frozenset({"owner", "admin"}),
     "manage_org": frozenset({"owner"}),
+    "manage_billing": frozenset({"owner", "billing"}),
     "view_audit": frozenset({"owner", "admin"}),
 }
 PERMISSION_LABELS = {
@@ -40,6 +41,7 @@ PERMISSION_LABELS = {
     "manage_members": "Invite, change roles and remove members",
     "manage_projects": "Create, rename and delete projects and choose who is limited to them",
     "manage_org": "Rename, delete and transfer the organization",
+    "manage_billing": "Subscribe the organization to its plan, cancel it and manage its payment methods",
     "view_audit": "Read the activity log",
 }
 

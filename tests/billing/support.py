@@ -75,7 +75,8 @@ async def grant(sessions, user_id: int, plan: str, status: str = "active", **fie
                   cancel_at_period_end=False, trial_used=False, updated_at=now)
     values.update(fields)
     async with sessions() as session, session.begin():
-        row = (await session.execute(select(Subscription).where(Subscription.user_id == user_id))).scalar_one_or_none()
+        row = (await session.execute(select(Subscription).where(
+            Subscription.user_id == user_id, Subscription.workspace_id.is_(None)))).scalar_one_or_none()
         if row is None:
             session.add(Subscription(user_id=user_id, **values))
         else:
@@ -85,7 +86,8 @@ async def grant(sessions, user_id: int, plan: str, status: str = "active", **fie
 
 async def subscription_row(sessions, user_id: int) -> Subscription | None:
     async with sessions() as session:
-        return (await session.execute(select(Subscription).where(Subscription.user_id == user_id))).scalar_one_or_none()
+        return (await session.execute(select(Subscription).where(
+            Subscription.user_id == user_id, Subscription.workspace_id.is_(None)))).scalar_one_or_none()
 
 
 async def bindings_of(sessions, user_id: int) -> list[ProviderBinding]:

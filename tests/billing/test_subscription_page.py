@@ -52,18 +52,19 @@ async def test_basic_sees_its_plan_and_the_ways_up(as_ada):
 
 async def test_the_plans_list_only_features_that_are_built(as_ada):
     page = (await as_ada.get("/settings/subscription")).text
-    for planned in ("Organizations", "Project billing", "Node pools", "node_pools"):
+    for planned in ("Project billing", "Node pools", "node_pools"):
         assert planned not in page
     doc = parse_html(page)
     pro_lines = [li.text for li in doc.one("div", data_plan="pro").find_all("li")]
     enterprise_lines = [li.text for li in doc.one("div", data_plan="enterprise").find_all("li")]
     assert "Batch actions" in pro_lines and "Auto-repair" in pro_lines and "Full price history" in pro_lines
-    # Enterprise has nothing beyond Pro today: it says so and is not sold.
-    assert enterprise_lines == pro_lines
-    assert "nothing beyond Pro" in doc.one("div", data_plan="enterprise").one("p", data_not_on_sale="").text
+    # Enterprise adds one built feature, organizations (with its gates): so it is on sale, to organizations.
+    assert [line for line in enterprise_lines if line not in pro_lines] == [
+        "Organizations: invitations, projects and more than one organization key"]
+    assert doc.one("div", data_plan="enterprise").find("p", data_not_on_sale="") is None
     refused = await post(as_ada, "subscribe", {"plan": "enterprise", "confirm": "yes"})
     assert refused.status_code == 400
-    assert "not on sale" in parse_html(refused.text).one("p", class_="alert-error").text
+    assert "belongs to an organization" in parse_html(refused.text).one("p", class_="alert-error").text
 
 
 async def test_a_paid_change_shows_the_price_difference_before_it_is_made(as_ada, sessions, ada):

@@ -233,6 +233,11 @@ CASES: dict[tuple[str, str], Case] = {
         post(lambda w: f"/workspaces/{w.bob_org}/invitations/{w.bob_invitation}/revoke", check_404),
     ("POST", f"{ORG}/two-factor"): post(bobs_org(f"{ORG}/two-factor"), check_404, {"require": "on"}),
     ("POST", "/workspaces/personal"): post(lambda w: "/workspaces/personal", check_no_leak),
+    ("GET", f"{ORG}/billing"): get(bobs_org(f"{ORG}/billing"), check_404),
+    ("POST", f"{ORG}/billing/subscribe"): post(bobs_org(f"{ORG}/billing/subscribe"), check_404),
+    ("POST", f"{ORG}/billing/cancel"): post(bobs_org(f"{ORG}/billing/cancel"), check_404),
+    ("POST", f"{ORG}/billing/resume"): post(bobs_org(f"{ORG}/billing/resume"), check_404),
+    ("POST", f"{ORG}/billing/payment-methods"): post(bobs_org(f"{ORG}/billing/payment-methods"), check_404),
     ("GET", f"{API}/organization/members"): api_in_bobs_org("GET", f"{API}/organization/members"),
     ("GET", f"{API}/organization/invitations"): api_in_bobs_org("GET", f"{API}/organization/invitations"),
     ("POST", f"{API}/organization/invitations"):

@@ -424,6 +424,12 @@ CASES: dict[tuple[str, str], Call] = {
         page(fresh("member", "/workspaces/{org}/members/{id}/role"), lambda w: {"role": "member"}),
     ("POST", f"{ORG}/members/{{user_id:int}}/remove"): page(fresh("member", "/workspaces/{org}/members/{id}/remove")),
     ("POST", f"{ORG}/leave"): page(in_fresh_org("leave"), lambda w: {}),
+    # the organization's own subscription (local billing: subscribing works once, then a 400 says so)
+    ("GET", f"{ORG}/billing"): page(shared("/workspaces/{org}/billing")),
+    ("POST", f"{ORG}/billing/subscribe"): page(shared("/workspaces/{org}/billing/subscribe"), lambda w: {}),
+    ("POST", f"{ORG}/billing/cancel"): page(shared("/workspaces/{org}/billing/cancel"), lambda w: {}),
+    ("POST", f"{ORG}/billing/resume"): page(shared("/workspaces/{org}/billing/resume"), lambda w: {}),
+    ("POST", f"{ORG}/billing/payment-methods"): page(shared("/workspaces/{org}/billing/payment-methods"), lambda w: {}),
     # the console API
     ("GET", f"{API}/deployments"): api(shared(f"{API}/deployments")),
     ("GET", f"{API}/deployments/{{instance_id:int}}"): api(shared(API + "/deployments/{instance}")),

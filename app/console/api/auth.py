@@ -12,7 +12,7 @@ from litestar.handlers import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.origin import Origin, current_origin
-from app.billing.entitlements import ensure_feature
+from app.billing.entitlements import ensure_feature_in
 from app.auth import api_tokens
 from app.db.models import User
 from app.services.inputs import BadInput, parse_row_id
@@ -61,9 +61,10 @@ async def provide_api_user(request: Request, db: AsyncSession) -> User:
     return user
 
 
-async def require_feature_for(request: Request, db: AsyncSession, user: User, feature: str) -> None:
-    """The plan check the page's ``require_feature`` guard makes, for the token's owner: 403 naming the plan."""
-    await ensure_feature(db, user.id, feature, request.app.state.settings.billing.grace_days)
+async def require_feature_for(request: Request, db: AsyncSession, workspace: Scope, feature: str) -> None:
+    """The plan check the page's ``require_feature`` guard makes, in the workspace the token names
+    (an organization's own plan there, not the token owner's): 403 naming the plan."""
+    await ensure_feature_in(db, workspace, feature, request.app.state.settings.billing.grace_days)
 
 
 WORKSPACE_HEADER = "x-computehub-workspace"

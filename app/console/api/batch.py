@@ -26,7 +26,7 @@ class ConsoleBatchApiController(Controller):
           summary="start, stop, reboot or delete several deployments; every id must be yours (else 404)")
     async def run(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                   data: BatchIn) -> BatchOut:
-        await require_feature_for(request, db, api_user, "batch")
+        await require_feature_for(request, db, workspace, "batch")
         ids = batch.parse_ids([str(i) for i in data.ids])  # the page's rules: no repeats, at most MAX_BATCH
         await batch.plan(db, workspace, data.operation, ids)  # 404 for a foreign id before anything runs
         await db.commit()

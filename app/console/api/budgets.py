@@ -61,8 +61,7 @@ class ConsoleBudgetsApiController(Controller):
 
     async def _plan_check(self, request: Request, db: AsyncSession, user: User, workspace: Scope) -> None:
         workspace.require("manage_budgets")  # 403 for the role first, whatever the plan
-        if not workspace.is_org:  # an organization exists only on a plan that has budgets
-            await require_feature_for(request, db, user, NOTIFICATIONS_FEATURE)
+        await require_feature_for(request, db, workspace, NOTIFICATIONS_FEATURE)
 
     @get("/budgets", permission="view_costs", operation_id="listBudgets",
          summary="The workspace's (or with ?project=ID the project's) monthly budget (an empty list: none)")

@@ -57,7 +57,7 @@ class MigrationsApiController(Controller):
           summary="Move a deployment to another offer, copying the named directories (Pro)")
     async def create(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                      workspace: NamedDependency[Scope], data: MigrationIn) -> dict[str, Any]:
-        await require_feature_for(request, db, api_user, service.FEATURE)
+        await require_feature_for(request, db, workspace, service.FEATURE)
         await db.commit()
         view = await service.create(
             request.app.state.sessions, request.app.state.settings, workspace, data.instance_id,
@@ -69,7 +69,7 @@ class MigrationsApiController(Controller):
     @get("/{migration_id:int}", permission="view", operation_id="getMigration", summary="One migration with every step and its log")
     async def one(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                   workspace: NamedDependency[Scope], migration_id: int = ID) -> dict[str, Any]:
-        await require_feature_for(request, db, api_user, service.FEATURE)
+        await require_feature_for(request, db, workspace, service.FEATURE)
         return (await service.get(request.app.state.sessions, workspace, migration_id)).to_json()
 
     @post("/{migration_id:int}/rollback", permission="operate", operation_id="rollBackMigration", status_code=200,
@@ -77,7 +77,7 @@ class MigrationsApiController(Controller):
     async def rollback(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                        workspace: NamedDependency[Scope], data: RollbackIn | None = None,
                        migration_id: int = ID) -> dict[str, Any]:
-        await require_feature_for(request, db, api_user, service.FEATURE)
+        await require_feature_for(request, db, workspace, service.FEATURE)
         await db.commit()
         reason = (data.reason.strip() if data else "") or "rolled back at the user's request"
         return (await service.roll_back(request.app.state.sessions, workspace, migration_id, reason)).to_json()

@@ -33,20 +33,20 @@ class ConsoleTemplatesApiController(Controller):
     @get("/", permission="view", operation_id="listTemplates", summary="Your deployment templates")
     async def index(self, request: Request, db: NamedDependency[AsyncSession],
                     api_user: NamedDependency[User], workspace: NamedDependency[Scope]) -> list[TemplateOut]:
-        await require_feature_for(request, db, api_user, FEATURE)
+        await require_feature_for(request, db, workspace, FEATURE)
         return [TemplateOut.of(v) for v in await templates_service.list_templates(db, workspace)]
 
     @get("/{template_id:int}", permission="view", operation_id="getTemplate", summary="One template")
     async def one(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                   template_id: int = ID) -> TemplateOut:
-        await require_feature_for(request, db, api_user, FEATURE)
+        await require_feature_for(request, db, workspace, FEATURE)
         return TemplateOut.of(templates_service.to_view(await templates_service.get_owned(db, workspace, template_id)))
 
     @post("/", permission="manage_templates", operation_id="createTemplate", status_code=201,
           summary="Save a launch: a shape (type, region, market) the provider offers now")
     async def create(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                      data: TemplateIn) -> TemplateOut:
-        await require_feature_for(request, db, api_user, FEATURE)
+        await require_feature_for(request, db, workspace, FEATURE)
         row = await templates_service.create_template(db, workspace, data.form())
         view = templates_service.to_view(row)
         await db.commit()
@@ -57,7 +57,7 @@ class ConsoleTemplatesApiController(Controller):
     async def from_deployment(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
                               workspace: NamedDependency[Scope], data: TemplateFromDeploymentIn,
                               instance_id: int = ID) -> TemplateOut:
-        await require_feature_for(request, db, api_user, FEATURE)
+        await require_feature_for(request, db, workspace, FEATURE)
         row = await templates_service.save_from_instance(db, workspace, instance_id, data.name)
         view = templates_service.to_view(row)
         await db.commit()
@@ -66,7 +66,7 @@ class ConsoleTemplatesApiController(Controller):
     @patch("/{template_id:int}", permission="manage_templates", operation_id="updateTemplate", summary="Rename a template or change its image, disk or SSH key")
     async def update(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                      data: TemplateUpdate, template_id: int = ID) -> TemplateOut:
-        await require_feature_for(request, db, api_user, FEATURE)
+        await require_feature_for(request, db, workspace, FEATURE)
         row = await templates_service.update_template(db, workspace, template_id, data.changes())
         view = templates_service.to_view(row)
         await db.commit()
@@ -75,7 +75,7 @@ class ConsoleTemplatesApiController(Controller):
     @delete("/{template_id:int}", permission="manage_templates", operation_id="deleteTemplate", summary="Delete a template (its deployments stay)")
     async def remove(self, request: Request, db: NamedDependency[AsyncSession], api_user: NamedDependency[User], workspace: NamedDependency[Scope],
                      template_id: int = ID) -> None:
-        await require_feature_for(request, db, api_user, FEATURE)
+        await require_feature_for(request, db, workspace, FEATURE)
         await templates_service.delete_template(db, workspace, template_id)
         await db.commit()
 
@@ -84,7 +84,7 @@ class ConsoleTemplatesApiController(Controller):
     async def launch_template(self, request: Request, db: NamedDependency[AsyncSession],
                               api_user: NamedDependency[User], workspace: NamedDependency[Scope], data: TemplateLaunchIn,
                               template_id: int = ID) -> DeploymentOut:
-        await require_feature_for(request, db, api_user, FEATURE)
+        await require_feature_for(request, db, workspace, FEATURE)
         spec = await templates_service.launch_spec(db, workspace, template_id, data.key_id, data.name, data.project_id)
         await db.commit()  # nothing stays open while the provider is called
         async with provider_http(request) as http:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -32,10 +32,19 @@ class Plan(Base):
 
 
 class Subscription(Base):
+    """A person's plan (``workspace_id`` null) or an organization's (``workspace_id`` set; ``user_id``
+    is then the member who subscribed it, its billing contact). One personal row per user (a partial
+    unique index) and one row per organization (unique ``workspace_id``)."""
+
     __tablename__ = "subscriptions"
+    __table_args__ = (
+        Index("uq_subscriptions_personal_user_id", "user_id", unique=True,
+              sqlite_where=text("workspace_id IS NULL"), postgresql_where=text("workspace_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True)
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
     status: Mapped[str] = mapped_column(String(24))
     """trialing | active | past_due | canceled (Stripe's other values are mapped onto these)"""
@@ -67,6 +76,8 @@ class Invoice(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    """An organization's invoice (its billing contact is ``user_id``); null: a personal one."""
     stripe_invoice_id: Mapped[str] = mapped_column(String(64), unique=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(8))
