@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.db.models import ProviderBinding, Subscription
 from app.db.types import utcnow
@@ -94,3 +94,11 @@ async def bindings_of(sessions, user_id: int) -> list[ProviderBinding]:
     async with sessions() as session:
         return list((await session.execute(select(ProviderBinding).where(ProviderBinding.user_id == user_id)
                                             .order_by(ProviderBinding.id))).scalars())
+
+
+async def lapse_organization(sessions, workspace_id: int, before: datetime | None = None) -> None:
+    """The organization's trial (or paid period) ended a day before ``before`` (now) and nobody paid."""
+    past = (before or utcnow()) - timedelta(days=1)
+    async with sessions() as session, session.begin():
+        await session.execute(update(Subscription).where(Subscription.workspace_id == workspace_id)
+                              .values(trial_end=past, current_period_end=past))

@@ -20,7 +20,7 @@ from app.workspaces import invitations, organizations, projects
 from app.workspaces.scope import Scope, membership
 from providers.sandbox import generate_api_key
 from tests.console.conftest import PASSWORD
-from tests.billing.support import subscription_row
+from tests.billing.support import lapse_organization, subscription_row
 from tests.console.conftest import make_account
 from tests.web.html import parse_html
 
@@ -39,11 +39,7 @@ async def org_row(sessions, workspace_id: int) -> Subscription:
 
 
 async def lapse(sessions, workspace_id: int) -> None:
-    """The trial ended a day ago and nobody paid."""
-    past = utcnow() - timedelta(days=1)
-    async with sessions() as session, session.begin():
-        await session.execute(update(Subscription).where(Subscription.workspace_id == workspace_id)
-                              .values(trial_end=past, current_period_end=past))
+    await lapse_organization(sessions, workspace_id)
 
 
 async def scope_in(sessions, user_id: int, workspace_id: int) -> Scope:

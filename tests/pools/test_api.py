@@ -11,7 +11,8 @@ from sqlalchemy import select
 from app.console.api.auth import WORKSPACE_HEADER
 from app.db.models import AuditEvent
 from app.pools.reconcile import reconcile_pool
-from tests.billing.support import grant
+from app.db.types import utcnow
+from tests.billing.support import lapse_organization
 from tests.console.test_console_api import bearer, token_for
 from tests.pools.conftest import EU, US
 
@@ -87,7 +88,8 @@ async def test_pools_need_an_organization_on_enterprise(api, world, clock):
         assert answer.status_code == 403 and "Enterprise" in answer.json()["detail"]
 
     pool_id = (await api.post("/api/v1/pools", json=BODY)).json()["id"]
-    await grant(world.sessions, world.org.people["owner"].user_id, "pro")  # the owner's plan drops to Pro
+    # The organization's Enterprise trial lapses: its owner's own plan (Enterprise) does not count.
+    await lapse_organization(world.sessions, world.org.id, min(clock(), utcnow()))
     assert (await api.get("/api/v1/pools")).status_code == 403
     report = await reconcile_pool(world.ctx, pool_id, clock())
     assert not report.ran and report.launched == [] and await world.live_instances() == 0

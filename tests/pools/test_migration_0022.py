@@ -38,7 +38,6 @@ def test_the_tables_come_and_go(url):
         assert not TABLES & set(inspect(engine).get_table_names())
         upgrade(url, "0022")
         assert TABLES <= set(inspect(engine).get_table_names())
-        check(url)  # the models and the migrations agree
         with engine.begin() as conn:
             conn.execute(insert(t["users"]).values(id=1, email="ada@example.com", name="Ada", password_hash="x",
                                                    is_admin=False, totp_enabled=False, timezone="UTC",
@@ -58,5 +57,6 @@ def test_the_tables_come_and_go(url):
         downgrade(url, "0021")
         assert not TABLES & set(inspect(engine).get_table_names())
         upgrade(url, "head")
+        check(url)  # the models and the migrations agree (at head: later migrations change other tables)
     finally:
         engine.dispose()
