@@ -148,7 +148,7 @@ COLUMNS_REACHABLE = """() => {
 BUTTONS_VISIBLE = """() => {
   const problems = [];
   const shown = el => el.checkVisibility({visibilityProperty: true}) && el.getClientRects().length > 0;
-  const selector = 'button, .btn, .button, a.launch-link, input[type=submit]';
+  const selector = 'button, .btn, .button, a.launch-link, a.move-link, input[type=submit]';
   let count = 0;
   for (const el of document.querySelectorAll(selector)) {
     if (!shown(el)) continue;
