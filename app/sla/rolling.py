@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.sla.uptime import Check, StateChange, Uptime, uptime
+from app.sla.uptime import Check, StateChange, Uptime, uptimes
 
 WINDOWS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 LONGEST = max(WINDOWS.values())
@@ -28,8 +28,9 @@ class History:
 
 
 def instance_rolling(history: History, interval: timedelta, now: datetime) -> dict[str, Uptime]:
-    return {name: uptime(history.states, history.checks, history.maintenance, interval, now - span, now)
-            for name, span in WINDOWS.items()}
+    figures = uptimes(history.states, history.checks, history.maintenance, interval,
+                      [(now - span, now) for span in WINDOWS.values()])
+    return dict(zip(WINDOWS, figures))
 
 
 def combine(parts: list[Uptime], start: datetime, end: datetime) -> Uptime:
@@ -41,6 +42,6 @@ def combine(parts: list[Uptime], start: datetime, end: datetime) -> Uptime:
 
 
 def pool_rolling(histories: list[History], interval: timedelta, now: datetime) -> dict[str, Uptime]:
-    return {name: combine([uptime(h.states, h.checks, h.maintenance, interval, now - span, now)
-                           for h in histories], now - span, now)
+    per_node = [instance_rolling(h, interval, now) for h in histories]
+    return {name: combine([figures[name] for figures in per_node], now - span, now)
             for name, span in WINDOWS.items()}

@@ -93,16 +93,29 @@ class Uptime:
 def uptime(states: list[StateChange], checks: list[Check], maintenance: list[tuple[datetime, datetime]],
            interval: timedelta, start: datetime, end: datetime) -> Uptime:
     """Classify every moment of ``[start, end)`` (see the module docstring) and add the durations up."""
-    if end <= start:
-        raise ValueError("the window must end after it starts")
+    return uptimes(states, checks, maintenance, interval, [(start, end)])[0]
+
+
+def uptimes(states: list[StateChange], checks: list[Check], maintenance: list[tuple[datetime, datetime]],
+            interval: timedelta, windows: list[tuple[datetime, datetime]]) -> list[Uptime]:
+    """``uptime`` for several windows at once: the timeline is built once (the rolling figures use it)."""
+    for start, end in windows:
+        if end <= start:
+            raise ValueError("the window must end after it starts")
     if interval <= timedelta(0):
         raise ValueError("the check interval must be positive")
-    timeline = _timeline(states, checks, maintenance, 2 * interval, start, end)
+    bounds = {t for window in windows for t in window}
+    timeline = _timeline(states, checks, maintenance, 2 * interval, bounds, max(bounds))
+    return [_add_up(timeline, start, end) for start, end in windows]
+
+
+def _add_up(timeline, start: datetime, end: datetime) -> Uptime:
     totals = {UP: timedelta(0), DOWN: timedelta(0), UNKNOWN: timedelta(0), EXCLUDED: timedelta(0)}
     incidents: list[Incident] = []
     open_incident: tuple[datetime, str | None] | None = None
-    previous_end = start
     for a, b, kind, check in timeline:
+        if a >= end:
+            break
         lo, hi = max(a, start), min(b, end)
         if lo < hi:
             totals[kind] += hi - lo
@@ -112,10 +125,8 @@ def uptime(states: list[StateChange], checks: list[Check], maintenance: list[tup
             # Ended by an ok check or by excluded time; a data gap leaves it unresolved (end None).
             incidents.append(_clip(open_incident, None if kind == UNKNOWN else a, start, end))
             open_incident = None
-        previous_end = b
     if open_incident is not None:
         incidents.append(_clip(open_incident, None, start, end))
-    assert previous_end >= end
     kept = tuple(i for i in incidents if i.start < end and (i.end is None or i.end > start))
     return Uptime(start, end, totals[UP], totals[DOWN], totals[UNKNOWN], totals[EXCLUDED], kept)
 
@@ -138,7 +149,7 @@ def _clip(incident: tuple[datetime, str | None], ended: datetime | None, start: 
     return Incident(max(began, start), None if ended is None or ended >= end else ended, cause)
 
 
-def _timeline(states, checks, maintenance, stale_after, start, end):
+def _timeline(states, checks, maintenance, stale_after, bounds, end):
     """Elementary segments ``(a, b, kind, last_check)`` from the earliest data up to ``end``."""
     states = sorted(states, key=lambda s: s.at)
     state_times = [s.at for s in states]
@@ -153,7 +164,7 @@ def _timeline(states, checks, maintenance, stale_after, start, end):
 
     # Failed sorts after ok at the same instant, so it is the one in force (rule 6).
     ordered = sorted((c for c in checks if not excluded_at(c.at)), key=lambda c: (c.at, not c.ok))
-    points = {start, end}
+    points = set(bounds)
     points.update(state_times)
     for a, b in windows:
         points.update((a, b))
