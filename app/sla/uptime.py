@@ -2,9 +2,10 @@
 
 The rules (the page states them under the figures):
 
-1. **Measured time** is the time the instance exists in a measured state (running, failed, unknown):
-   provisioning, stopping, stopped (stopped on request or not), terminating and terminated time is
-   *excluded*, and so is time before the instance's first state change.
+1. **Measured time** is the time the instance is running or unknown, or failed straight after such
+   time (a crash; a launch that failed is not measured): launching, provisioning, stopping, stopped
+   (on request or not), terminating and terminated time is *excluded*, and so is time before the
+   instance's first state change.
 2. **Maintenance windows** are excluded, whatever the state and the checks say.
 3. Within measured time each moment takes the verdict of the **latest health check at or before it,
    taken in the same measured run** (a run starts whenever excluded time ends). A check taken in
@@ -31,8 +32,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
-MEASURED_STATUSES = frozenset({"running", "failed", "unknown"})
-"""Every other status (provisioning, stopping, stopped, terminating, terminated) is excluded."""
+MEASURED_STATUSES = frozenset({"running", "unknown"})
+"""Every other status (provisioning, stopping, stopped, terminating, terminated) is excluded, and
+``failed`` is measured only when it follows measured time (a crash), not after a launch that failed."""
+FAILED = "failed"
 
 UP, DOWN, UNKNOWN, EXCLUDED = "up", "down", "unknown", "excluded"
 _US = timedelta(microseconds=1)
@@ -71,6 +74,11 @@ class Uptime:
     @property
     def measured(self) -> timedelta:
         return self.up + self.down + self.unknown
+
+    @property
+    def checked(self) -> bool:
+        """Some measured time has a check's verdict (no auto-repair: never; the page says so, not 0 %)."""
+        return self.up + self.down > timedelta(0)
 
     @property
     def fraction(self) -> Fraction | None:
@@ -153,14 +161,15 @@ def _timeline(states, checks, maintenance, stale_after, bounds, end):
     """Elementary segments ``(a, b, kind, last_check)`` from the earliest data up to ``end``."""
     states = sorted(states, key=lambda s: s.at)
     state_times = [s.at for s in states]
+    measured: list[bool] = []
+    for s in states:
+        measured.append(s.status in MEASURED_STATUSES
+                        or (s.status == FAILED and bool(measured) and measured[-1]))
     windows = [(a, b) for a, b in maintenance if b > a]
 
-    def status_at(t: datetime) -> str | None:
-        i = bisect_right(state_times, t)
-        return states[i - 1].status if i else None
-
     def excluded_at(t: datetime) -> bool:
-        return status_at(t) not in MEASURED_STATUSES or any(a <= t < b for a, b in windows)
+        i = bisect_right(state_times, t)
+        return not (i and measured[i - 1]) or any(a <= t < b for a, b in windows)
 
     # Failed sorts after ok at the same instant, so it is the one in force (rule 6).
     ordered = sorted((c for c in checks if not excluded_at(c.at)), key=lambda c: (c.at, not c.ok))

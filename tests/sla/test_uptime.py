@@ -163,3 +163,17 @@ def test_bad_windows_are_refused():
     with pytest.raises(ValueError):
         uptime([], [], [], timedelta(0), at(0), at(1))
     assert uptime([], [], [], I, at(0), at(1)).fraction is None
+    unchecked = uptime([StateChange(at(0), "running")], [], [], I, at(0), at(1))
+    assert (unchecked.unknown, unchecked.fraction, unchecked.checked) == (H, 0, False)
+
+
+def test_a_crash_is_measured_but_a_failed_launch_is_not():
+    crashed = [StateChange(at(0), "running"), StateChange(at(0, 30), "failed"), StateChange(at(0, 40), "provisioning"),
+               StateChange(at(0, 45), "running")]
+    checks = every(at(0), at(0, 30)) + [Check(at(0, 30), False, "crashed")] + every(at(0, 45), at(1))
+    result = uptime(crashed, checks, [], I, at(0), at(1))
+    # up 00:00 -> 00:30, down 00:30 -> 00:40 (failed after running), excluded 00:40 -> 00:45, up 00:45 -> 01:00.
+    assert (result.up, result.down, result.excluded) == (45 * M, 10 * M, 5 * M)
+    assert result.incidents == (Incident(at(0, 30), at(0, 40), "crashed"),)
+    never_ran = uptime([StateChange(at(0), "launching"), StateChange(at(0, 1), "failed")], [], [], I, at(0), at(1))
+    assert (never_ran.excluded, never_ran.fraction) == (H, None)
