@@ -14,6 +14,7 @@ from app.db.models import User
 from app.pools import service
 from app.pools.spec import names
 from app.services.inputs import DB_ID_MAX
+from app.sla import figures as sla
 from app.workspaces.scope import Scope
 
 
@@ -40,4 +41,5 @@ class PoolsPageController(Controller):
         shown = await service.nodes(db, pool.id, include_ended=False)
         return page("console/pool.html", user=user, pool=pool, nodes=shown,
                     active=sum(v.node.state == "active" for v in shown), events=await service.events(db, pool.id),
-                    providers=names(pool.allowed_providers), regions=names(pool.allowed_regions))
+                    providers=names(pool.allowed_providers), regions=names(pool.allowed_regions),
+                    uptime=await sla.pool_figures(db, pool.id), uptime_rules=sla.RULES, pool_rules=sla.POOL_RULES)

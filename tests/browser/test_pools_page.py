@@ -72,6 +72,10 @@ async def test_the_pool_pages_at_phone_and_desktop_widths(browser, live_server, 
             await expect(page.locator("tr[data-node]").first).to_contain_text("$2.49")
             await expect(page.locator("li[data-kind=blocked]")).to_contain_text(EU)
             await expect(page.locator("li[data-kind=launched]")).to_have_count(3)
+            # Just launched (provisioning; the refused EU launch never ran): nothing measured yet, the rules stated.
+            for window in ("24h", "7d", "30d"):
+                await expect(page.locator(f"[data-uptime] [data-window='{window}']")).to_contain_text("no measured time")
+            await expect(page.locator("[data-uptime-rules]")).to_contain_text("weighted by node-seconds")
             widths = await page.evaluate(PAGE_WIDTH)
             assert widths["scroll"] <= widths["viewport"], widths
             await page.screenshot(path=str(artifacts / f"pools-detail-{width}.png"), full_page=True)

@@ -19,6 +19,7 @@ from app.console.pages.common import CONSOLE_DEPENDENCIES, CONSOLE_GUARDS, Form,
 from app.db.models import User
 from app.db.types import utcnow
 from app.repair.views import RepairForm, repair_panel
+from app.sla import figures as sla
 from app.workspaces import projects
 from app.workspaces.scope import resolve
 
@@ -148,4 +149,5 @@ async def detail_page(db: NamedDependency[AsyncSession], owner: Owner, instance_
                 projects=await projects.list_projects(db, scope), can_move=scope.allows("operate"),
                 project_required=scope.is_limited,
                 fingerprint=overview.fingerprint([deployment]), polling=deployment.transitional,
-                notice=notice, error=error, repair=await repair_panel(db, owner, instance_id, repair_form))
+                notice=notice, error=error, repair=await repair_panel(db, owner, instance_id, repair_form),
+                uptime=await sla.instance_figures(db, instance_id), uptime_rules=sla.RULES)

@@ -1,0 +1,1 @@
+"""SLA monitoring: uptime arithmetic (``uptime``, ``rolling``) kept apart from the DB loaders (``loaders``)."""
