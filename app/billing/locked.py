@@ -22,7 +22,7 @@ from app.billing.entitlements import (
     workspace_entitlements,
 )
 from app.billing.plans import all_plans
-from app.workspaces.scope import Scope
+from app.workspaces.scope import Scope, TwoFactorRequired
 
 UPGRADE_URL = "/settings/subscription"
 
@@ -71,7 +71,9 @@ async def load_locked_features(connection: ASGIConnection, _: BaseRouteHandler) 
     async with connection.app.state.sessions() as session:
         try:
             scope: Scope | int = await request_scope(connection, session)
-        except NotFoundException:
-            scope = int(user_id)  # not a member of the path's workspace: the route's own guard answers 404
+        except (NotFoundException, TwoFactorRequired):
+            # Not a member of the path's workspace, or kept out by its two-factor policy: the route's
+            # own guard answers (404, or the policy page, except on the ways out it leaves open).
+            scope = int(user_id)
         connection.state.locked_features = await locked_features(
             session, scope, connection.app.state.settings.billing.grace_days)
