@@ -53,7 +53,7 @@ async def test_openapi_lists_every_api_path_with_ids_summaries_and_tags(client, 
         "batchAction", "getCosts", "listAlerts", "createAlert", "deleteAlert", "listBudgets", "setBudget", "deleteBudget",
         "listMembers", "listInvitations", "inviteMember", "revokeInvitation", "removeMember", "leaveOrganization",
         "transferOwnership", "setTwoFactorPolicy", "addKey", "removeKey", "saveTemplateFromDeployment", "getQuotas",
-        "setQuotas", "updateDeployment", "listProjects", "createProject", "deleteProject", "createMigration",
+        "setQuotas", "updateDeployment", "listProjects", "createProject", "updateProject", "deleteProject", "createMigration",
         "getMigration", "rollBackMigration", "listPools", "createPool", "getPool", "scalePool", "deletePool",
     }
 

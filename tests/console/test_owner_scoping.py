@@ -302,6 +302,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{API}/deployments"): api_lists_only_own,
     ("GET", f"{API}/projects"): api_lists_only_own,
     ("POST", f"{API}/projects"): api("POST", lambda w: f"{API}/projects", check_no_leak, {"name": "mine"}),
+    ("PATCH", f"{API}/projects/{{project_id:int}}"):
+        api("PATCH", lambda w: f"{API}/projects/{w.bob_project}", check_404, {"name": "mine now"}),
     ("DELETE", f"{API}/projects/{{project_id:int}}"):
         api("DELETE", lambda w: f"{API}/projects/{w.bob_project}", check_404),
     ("PATCH", f"{API}/deployments/{{instance_id:int}}"): api_bobs_project,

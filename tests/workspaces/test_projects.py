@@ -548,3 +548,47 @@ async def test_two_concurrent_creates_of_one_name_make_one_project_and_a_clear_r
     async with sessions() as session:
         assert (await session.execute(select(func.count()).select_from(Project).where(
             Project.workspace_id == org.id))).scalar_one() == 1
+
+
+async def test_the_api_renames_a_project_and_sets_who_is_limited_to_it(sessions, keyring, http, cloud, clock, app):
+    """PATCH /projects/{id}: what the projects page does. Limiting a member through it changes what
+    that member's token sees; owners and admins cannot be limited; another workspace's project is a 404."""
+    from litestar.testing import AsyncTestClient
+
+    world = await build(sessions, keyring, http)
+    other = await org_with_every_role(sessions, keyring, prefix="o2-")
+    async with sessions() as session, session.begin():
+        foreign = (await projects.create(session, await owner_scope(sessions, other), "Theirs")).id
+    owner_token = await token_for(sessions, world.org.people["owner"])
+    member_token = await token_for(sessions, world.org.people["member"])
+    in_org = {"x-computehub-workspace": str(world.org.id)}
+    member_id = world.org.people["member"].user_id
+    async with AsyncTestClient(app=app) as client:
+        owner = {**bearer(owner_token), **in_org}
+        member = {**bearer(member_token), **in_org}
+        url = f"/api/v1/console/projects/{world.training}"
+        assert len((await client.get("/api/v1/console/deployments", headers=member)).json()) == 3  # unlimited
+
+        renamed = await client.patch(url, json={"name": "Training runs"}, headers=owner)
+        assert renamed.status_code == 200 and renamed.json()["name"] == "Training runs"
+        limited = await client.patch(url, json={"limited_member_ids": [member_id]}, headers=owner)
+        assert limited.status_code == 200 and limited.json()["limited_member_ids"] == [member_id]
+        assert limited.json()["name"] == "Training runs"  # a field left out is left as it is
+        mine = (await client.get("/api/v1/console/deployments", headers=member)).json()
+        assert [d["id"] for d in mine] == [world.boxes["training"]]
+
+        owner_id = world.org.people["owner"].user_id
+        refused = await client.patch(url, json={"limited_member_ids": [owner_id]}, headers=owner)
+        assert refused.status_code == 400 and "not owners or admins" in refused.json()["detail"]
+        taken = await client.patch(url, json={"name": "research"}, headers=owner)
+        assert taken.status_code == 400 and "already a project named" in taken.json()["detail"]
+        assert (await client.patch(url, json={"name": "x"}, headers=member)).status_code == 403
+        assert (await client.patch(url, json={"colour": "red"}, headers=owner)).status_code == 400
+        assert (await client.patch(f"/api/v1/console/projects/{foreign}", json={"name": "mine"},
+                                   headers=owner)).status_code == 404
+
+        freed = await client.patch(url, json={"limited_member_ids": []}, headers=owner)
+        assert freed.status_code == 200 and freed.json()["limited_member_ids"] == []
+        assert len((await client.get("/api/v1/console/deployments", headers=member)).json()) == 3
+    async with sessions() as session:
+        assert (await session.get(Project, world.training)).name == "Training runs"

@@ -513,6 +513,8 @@ CASES: dict[tuple[str, str], Call] = {
         api(fresh("instance", API + "/deployments/{id}"), lambda w: {"project_id": None}),
     ("GET", f"{API}/projects"): api(shared(f"{API}/projects")),
     ("POST", f"{API}/projects"): api(shared(f"{API}/projects"), lambda w: {"name": w.name("api-proj")}),
+    ("PATCH", f"{API}/projects/{{project_id:int}}"):
+        api(fresh("project", API + "/projects/{id}"), lambda w: {"name": w.name("api-renamed")}),
     ("DELETE", f"{API}/projects/{{project_id:int}}"): api(fresh("project", API + "/projects/{id}")),
     # migrations: the pages (the wizard, "move my deployment here", progress, its poll, cancel)
     ("GET", "/console/migrations"): page(shared("/console/migrations"), names_org_object=False),

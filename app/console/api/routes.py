@@ -16,7 +16,7 @@ from app.workspaces.scope import Scope
 from app.console import launch_form, overview
 from app.console.api.auth import api_access, provide_api_scope, provide_api_user
 from app.console.api.schemas import (
-    DeploymentOut, DeploymentUpdate, KeyIn, KeyOut, KeyRemovedOut, LaunchIn, Operation, ProjectIn, ProjectOut,
+    DeploymentOut, DeploymentUpdate, KeyIn, KeyOut, KeyRemovedOut, LaunchIn, Operation, ProjectChange, ProjectIn, ProjectOut,
 )
 from app.console.bindings import (
     add_checked_binding, get_owned as get_owned_binding, list_bindings, remove_binding, to_view as to_binding_view,
@@ -136,6 +136,18 @@ class ConsoleProjectsApiController(Controller):
         row = await projects.create(db, workspace, data.name)
         await db.commit()
         return next(ProjectOut.of(v) for v in await projects.list_projects(db, workspace) if v.id == row.id)
+
+    @patch("/{project_id:int}", permission="manage_projects", operation_id="updateProject",
+           summary="Rename a project or set who is limited to it (owners and admins)")
+    async def change(self, db: NamedDependency[AsyncSession], api_user: NamedDependency[User],
+                     workspace: NamedDependency[Scope], data: ProjectChange, project_id: int = ID) -> ProjectOut:
+        await projects.get(db, workspace, project_id)  # another workspace's: 404 before anything else
+        if data.name is not None:
+            await projects.rename(db, workspace, project_id, data.name)
+        if data.limited_member_ids is not None:
+            await projects.set_members(db, workspace, project_id, set(data.limited_member_ids))
+        await db.commit()
+        return next(ProjectOut.of(v) for v in await projects.list_projects(db, workspace) if v.id == project_id)
 
     @delete("/{project_id:int}", permission="manage_projects", operation_id="deleteProject",
             summary="Delete a project (refused while it has deployments not deleted)")

@@ -131,6 +131,13 @@ SshKey = Annotated[str, Meta(max_length=16384)]
 RowId = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 
 
+class ProjectChange(Struct, forbid_unknown_fields=True):
+    """Either or both: a new name; exactly the members limited to the project (owners and admins
+    never are). A field left out is left as it is."""
+    name: Annotated[str, Meta(min_length=1, max_length=120)] | None = None
+    limited_member_ids: Annotated[list[RowId], Meta(max_length=10_000)] | None = None
+
+
 class TemplateOut(Struct):
     id: int
     name: str
