@@ -99,6 +99,7 @@ class WorkspacesController(Controller):
             scope = await organizations.create(db, user, name, request.app.state.settings.billing.grace_days)
         except organizations.OrganizationError as exc:
             await db.rollback()
+            await db.refresh(user)  # the rollback expired it; the page reads it again (async: no lazy load)
             return await _index(db, user, name=name, error=str(exc), status=400)
         await db.commit()
         request.session[SESSION_WORKSPACE] = scope.workspace_id
