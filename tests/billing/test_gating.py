@@ -213,6 +213,6 @@ async def test_a_guard_sends_a_visitor_to_log_in_first(guarded, browser):
 def test_a_gate_refuses_a_feature_that_is_not_built():
     """The plans page lists BUILT_FEATURES only; a gate on any other name fails at import time,
     so a feature cannot be enforced (or sold) without being on that one list."""
-    for planned in ("organizations", "project_billing", "node_pools"):
+    for planned in ("project_billing", "node_pools"):  # organizations is built (Enterprise is sold)
         with pytest.raises(ValueError, match="not a built feature"):
             require_feature(planned)
